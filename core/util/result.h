@@ -37,7 +37,7 @@ Error make_error(ErrorCode code, fmt::format_string<Args...> format, Args&&... a
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : v_(std::move(error)) {}  // NOLINT
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -75,8 +75,8 @@ using Status = Result<void>;
 }  // namespace cmeter
 
 // Propagates an error: CMETER_TRY(expr) returns expr's Error from the enclosing function.
-#define CMETER_TRY(expr)                          \
-  do {                                            \
-    auto&& cmeter_try_result_ = (expr);           \
+#define CMETER_TRY(expr)                                             \
+  do {                                                               \
+    auto&& cmeter_try_result_ = (expr);                              \
     if (!cmeter_try_result_.ok()) return cmeter_try_result_.error(); \
   } while (0)

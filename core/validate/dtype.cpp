@@ -5,13 +5,20 @@ namespace cmeter {
 
 std::string_view to_string(DType type) {
   switch (type) {
-    case DType::kF16: return "f16";
-    case DType::kBF16: return "bf16";
-    case DType::kF32: return "f32";
-    case DType::kF64: return "f64";
-    case DType::kI8: return "i8";
-    case DType::kI32: return "i32";
-    case DType::kTF32: return "tf32";
+    case DType::kF16:
+      return "f16";
+    case DType::kBF16:
+      return "bf16";
+    case DType::kF32:
+      return "f32";
+    case DType::kF64:
+      return "f64";
+    case DType::kI8:
+      return "i8";
+    case DType::kI32:
+      return "i32";
+    case DType::kTF32:
+      return "tf32";
   }
   return "?";
 }
@@ -25,25 +32,35 @@ std::optional<DType> parse_dtype(std::string_view name) {
 size_t size_bytes(DType type) {
   switch (type) {
     case DType::kF16:
-    case DType::kBF16: return 2;
+    case DType::kBF16:
+      return 2;
     case DType::kF32:
     case DType::kTF32:
-    case DType::kI32: return 4;
-    case DType::kF64: return 8;
-    case DType::kI8: return 1;
+    case DType::kI32:
+      return 4;
+    case DType::kF64:
+      return 8;
+    case DType::kI8:
+      return 1;
   }
   return 0;
 }
 
 double epsilon(DType type) {
   switch (type) {
-    case DType::kF16: return 0x1p-11;   // 11 significand bits
-    case DType::kBF16: return 0x1p-8;   // 8
-    case DType::kTF32: return 0x1p-11;  // 11 (10 stored)
-    case DType::kF32: return 0x1p-24;
-    case DType::kF64: return 0x1p-53;
+    case DType::kF16:
+      return 0x1p-11;  // 11 significand bits
+    case DType::kBF16:
+      return 0x1p-8;  // 8
+    case DType::kTF32:
+      return 0x1p-11;  // 11 (10 stored)
+    case DType::kF32:
+      return 0x1p-24;
+    case DType::kF64:
+      return 0x1p-53;
     case DType::kI8:
-    case DType::kI32: return 0.0;
+    case DType::kI32:
+      return 0.0;
   }
   return 1.0;
 }

@@ -1,0 +1,135 @@
+// `cmeter run`: progress on stderr while cases run, then a summary table per device (headline first,
+// statuses coloured on a terminal) and the report path; or the report JSON with --json.
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "cli/common.h"
+#include "core/run/runner.h"
+#include "core/topology/topology.h"
+
+#ifndef CMETER_SOURCE_PROFILES_DIR
+#define CMETER_SOURCE_PROFILES_DIR "profiles"
+#endif
+
+namespace cmeter::cli {
+namespace {
+
+std::string colour(const std::string& status, bool tty) {
+  if (!tty) return status;
+  const char* code = status == "ok" || status == "PASS"            ? "32"
+                     : status == "unsupported"                     ? "90"
+                     : status == "noisy" || status == "INCOMPLETE" ? "33"
+                                                                   : "31";
+  return fmt::format("\x1b[{}m{}\x1b[0m", code, status);
+}
+
+std::string main_figure(const CaseResult& r) {
+  if (r.metrics.empty()) return "";
+  const Metric& m = r.metrics.front();
+  double half = (m.stats.ci_high - m.stats.ci_low) / 2;
+  return fmt::format("{} ±{:.1f}%", format_si(m.stats.median, m.unit),
+                     m.stats.median != 0 ? 100 * half / std::fabs(m.stats.median) : 0.0);
+}
+
+}  // namespace
+
+int run_run(const PluginOptions& plugins, const RunCommand& command, const std::vector<std::string>& argv) {
+  auto host = load_plugins(plugins);
+  if (!host) return run::kExitUsage;
+  auto topo = topology::Topology::load_system();
+  if (!topo) std::cerr << "warning: topology unavailable: " << topo.error().message << "\n";
+
+  run::RunOptions options;
+  options.profile = command.profile;
+  options.profile_dirs = {(std::filesystem::path(executable_dir()) / ".." / "share" / "cmeter" / "profiles")
+                              .lexically_normal()
+                              .string(),
+                          CMETER_SOURCE_PROFILES_DIR, "profiles"};
+  options.device_selector = command.device;
+  options.output_dir = command.output_dir;
+  options.argv = argv;
+  if (!command.seed.empty()) {
+    try {
+      options.seed = std::stoull(command.seed);
+    } catch (...) {
+      std::cerr << "error: --seed must be an unsigned integer, got '" << command.seed << "'\n";
+      return run::kExitUsage;
+    }
+  }
+  const bool tty_err = isatty(STDERR_FILENO) == 1;
+  if (!command.quiet) {
+    options.progress = [&](const run::Progress& p) {
+      if (p.finished == nullptr) {
+        std::string eta = p.eta_s >= 0 ? fmt::format(", ETA {:.0f} s", p.eta_s) : "";
+        std::cerr << fmt::format("[{}/{}] {} {} (elapsed {:.1f} s{}) ...\n", p.index, p.total, p.device,
+                                 p.case_id, p.elapsed_s, eta);
+      } else {
+        const CaseResult& r = *p.finished;
+        std::cerr << fmt::format("[{}/{}]   {} {}{}\n", p.index, p.total,
+                                 colour(std::string(to_string(r.status)), tty_err), main_figure(r),
+                                 r.reason.empty() ? "" : "  (" + r.reason + ")");
+      }
+    };
+  }
+  auto outcome = run::execute_run(options, *host, topo ? &*topo : nullptr);
+  if (!outcome) {
+    std::cerr << "error: " << outcome.error().message << "\n";
+    return run::kExitUsage;
+  }
+  for (const auto& w : outcome->warnings) std::cerr << "warning: " << w << "\n";
+  const auto& report = outcome->report;
+  if (command.json) {
+    std::cout << report.dump(2) << "\n";
+    return outcome->exit_code;
+  }
+  const bool tty = stdout_is_terminal();
+  for (const auto& dev : report["summary"]["devices"]) {
+    std::string id = dev["device"].get<std::string>();
+    std::string name;
+    for (const auto& d : report["devices"])
+      if (d["id"] == id) name = d["attributes"].value("name", "");
+    std::cout << fmt::format("\n{} — {}\n", id, name);
+    std::cout << fmt::format("  {:<34} {:>16} {:>10}  {}\n", "headline", "median", "of peak", "from case");
+    for (const auto& [key, m] : dev["metrics"].items()) {
+      std::string eff =
+          m["efficiency"].is_number() ? fmt::format("{:.1f}%", 100 * m["efficiency"].get<double>()) : "-";
+      std::cout << fmt::format("  {:<34} {:>16} {:>10}  {}{}\n", m["label"].get<std::string>(),
+                               format_si(m["value"].get<double>(), m["unit"].get<std::string>()), eff,
+                               m["case_id"].get<std::string>(), m["noisy"].get<bool>() ? " (noisy)" : "");
+    }
+    std::cout << fmt::format("  {:<34} {:>16} {:>10}  {}\n", "case", "median ±CI95", "status", "reason");
+    for (const auto& r : report["results"]) {
+      if (r["device"] != id) continue;
+      std::string figure;
+      if (!r["metrics"].empty()) {
+        const auto& m = r["metrics"][0];
+        double med = m["statistics"]["median"].is_number() ? m["statistics"]["median"].get<double>() : 0;
+        double lo = m["statistics"]["ci95_low"].is_number() ? m["statistics"]["ci95_low"].get<double>() : 0;
+        double hi = m["statistics"]["ci95_high"].is_number() ? m["statistics"]["ci95_high"].get<double>() : 0;
+        figure = fmt::format("{} ±{:.1f}%", format_si(med, m["unit"].get<std::string>()),
+                             med != 0 ? 50 * (hi - lo) / std::fabs(med) : 0.0);
+      }
+      std::string status = r["status"].get<std::string>();
+      std::string pad(status.size() < 10 ? 10 - status.size() : 0, ' ');
+      std::cout << fmt::format("  {:<34} {:>16} {}{}  {}\n", r["case_id"].get<std::string>(), figure, pad,
+                               colour(status, tty), r["reason"].get<std::string>());
+    }
+  }
+  if (!report["criteria"].empty()) {
+    std::cout << "\nCriteria\n";
+    for (const auto& c : report["criteria"])
+      std::cout << fmt::format("  {:<10} {:<30} {:<10} {}\n", colour(c["verdict"].get<std::string>(), tty),
+                               c["id"].get<std::string>(), c["device"].get<std::string>(),
+                               c["reason"].get<std::string>());
+    std::cout << "Verdict: " << colour(report["verdict"].get<std::string>(), tty) << "\n";
+  }
+  std::cout << fmt::format("\nReport: {}\nJournal: {}\n", outcome->report_path, outcome->journal_path);
+  if (outcome->exit_code == run::kExitIncomplete)
+    std::cout << "Run incomplete: some cases failed or were not valid (exit 3).\n";
+  return outcome->exit_code;
+}
+
+}  // namespace cmeter::cli

@@ -1,0 +1,109 @@
+// The warmup / calibrate / sample / stop loop.
+#include "core/measure/measurer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "core/measure/stop_rule.h"
+
+namespace cmeter::measure {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+}  // namespace
+
+Result<Measurement> run_loop(Stream& stream, const std::function<Status(int64_t)>& enqueue,
+                             const LoopOptions& options) {
+  const profile::StatsSettings& s = options.stats;
+  Measurement m;
+  const bool device_timer = !options.force_host_timer && stream.has_device_timer();
+  m.timer = device_timer ? "device" : "host";
+  int64_t next_call = 0;
+
+  // Runs `batch` calls back to back and returns their total seconds. `last_wall_s` keeps the host
+  // wall time of the batch, so a device timer that lies (or runs slow) cannot make a batch last for
+  // ever: calibration also bounds the batch by wall time.
+  double last_wall_s = 0;
+  auto run_batch = [&](int64_t batch) -> Result<double> {
+    auto wall_start = Clock::now();
+    if (device_timer) {
+      auto start = stream.record_event();
+      CMETER_TRY(start);
+      for (int64_t i = 0; i < batch; ++i) CMETER_TRY(enqueue(next_call++));
+      auto stop = stream.record_event();
+      CMETER_TRY(stop);
+      CMETER_TRY(stream.synchronize());
+      auto elapsed = stream.elapsed_s(*start, *stop);
+      CMETER_TRY(elapsed);
+      if (!std::isfinite(*elapsed) || *elapsed < 0)
+        return make_error(ErrorCode::kInternal, "device timer returned {} s for a batch of {}", *elapsed,
+                          batch);
+      last_wall_s = seconds_since(wall_start);
+      return *elapsed;
+    }
+    auto t0 = Clock::now();
+    for (int64_t i = 0; i < batch; ++i) CMETER_TRY(enqueue(next_call++));
+    CMETER_TRY(stream.synchronize());
+    last_wall_s = seconds_since(t0);
+    return last_wall_s;
+  };
+
+  // Warmup and calibration.
+  int64_t batch = options.fixed_batch > 0 ? options.fixed_batch : 1;
+  auto warm_start = Clock::now();
+  double previous = -1, last = -1;
+  int batches = 0;
+  while (true) {
+    auto t = run_batch(batch);
+    CMETER_TRY(t);
+    previous = last;
+    last = *t / static_cast<double>(batch);
+    ++batches;
+    m.warmup_runs += batch;
+    if (options.fixed_batch <= 0) {
+      int64_t calibrated = calibrate_batch(last, s.sample_min_s, options.max_batch);
+      const double wall_per_call = last_wall_s / static_cast<double>(batch);
+      calibrated =
+          std::min(calibrated, calibrate_batch(wall_per_call, 4 * s.sample_min_s + 0.01, options.max_batch));
+      if (calibrated != batch) {
+        batch = calibrated;
+        previous = -1;  // a new batch size: need two agreeing batches of it
+        if (seconds_since(warm_start) < s.max_s) continue;
+      }
+    }
+    if (warmup_done(batches, seconds_since(warm_start), last, previous, s.warmup_min_runs, s.warmup_min_s,
+                    s.noise))
+      break;
+  }
+  m.warmup_s = seconds_since(warm_start);
+  m.batch = batch;
+
+  // Sampling.
+  StopRule rule{s.min_samples, s.min_s, s.noise, s.max_s};
+  auto sample_start = Clock::now();
+  while (true) {
+    auto t = run_batch(batch);
+    CMETER_TRY(t);
+    m.per_call_s.push_back(*t / static_cast<double>(batch));
+    StopDecision d = decide_stop(rule, m.per_call_s, seconds_since(sample_start));
+    if (d == StopDecision::kConverged) {
+      m.converged = true;
+      break;
+    }
+    if (d == StopDecision::kCapped) {
+      m.capped = true;
+      break;
+    }
+  }
+  m.sampling_s = seconds_since(sample_start);
+  m.calls = next_call;
+  m.time_stats = compute_statistics(m.per_call_s);
+  return m;
+}
+
+}  // namespace cmeter::measure

@@ -1,0 +1,44 @@
+// The measurement loop of MEASUREMENT.md, written once for every workload: warmup until stable, batch
+// calibration (a sample lasts at least sample_min_s so launch overhead is amortised), sampling until
+// the stop rule converges or the time cap is hit, with the device timer (events) when the plugin has
+// one and a host steady clock around stream_synchronize otherwise. Workloads supply only "enqueue
+// call number i"; the loop owns timing and statistics.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/measure/statistics.h"
+#include "core/plugin/device.h"
+#include "core/profile/profile.h"
+#include "core/util/result.h"
+
+namespace cmeter::measure {
+
+struct LoopOptions {
+  profile::StatsSettings stats;
+  bool force_host_timer = false;  // round-trip latency: time enqueue + sync from the host
+  int64_t fixed_batch = 0;        // > 0: no calibration, every sample is this many calls
+  int64_t max_batch = 1 << 20;
+};
+
+struct Measurement {
+  std::vector<double> per_call_s;  // one per sample: sample time / batch
+  int64_t batch = 1;
+  int64_t warmup_runs = 0;  // calls made during warmup
+  double warmup_s = 0;
+  double sampling_s = 0;
+  int64_t calls = 0;  // total calls, warmup included
+  bool converged = false;
+  bool capped = false;
+  std::string timer;  // "device" or "host"
+  Statistics time_stats;
+};
+
+// `enqueue(i)` enqueues call number i (0, 1, 2, ... across warmup and sampling) on `stream`.
+Result<Measurement> run_loop(Stream& stream, const std::function<Status(int64_t)>& enqueue,
+                             const LoopOptions& options);
+
+}  // namespace cmeter::measure

@@ -1,0 +1,93 @@
+// Append-only JSONL journal with fsync per line, and atomic whole-file writes.
+#include "core/report/journal.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <utility>
+
+namespace cmeter {
+namespace {
+
+Status write_all(int fd, const std::string& data, const std::string& path) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return make_error(ErrorCode::kIo, "{}: write failed: {}", path, std::strerror(errno));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) return make_error(ErrorCode::kIo, "{}: fsync failed: {}", path, std::strerror(errno));
+  return {};
+}
+
+}  // namespace
+
+Result<Journal> Journal::create(const std::string& path, const nlohmann::json& header) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return make_error(ErrorCode::kIo, "{}: cannot create journal: {}", path, std::strerror(errno));
+  Journal j(path, fd);
+  CMETER_TRY(j.write_line(header));
+  return j;
+}
+
+Journal::Journal(Journal&& other) noexcept
+    : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)) {}
+
+Journal::~Journal() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status Journal::write_line(const nlohmann::json& j) {
+  return write_all(fd_, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", path_);
+}
+
+Status Journal::append(const CaseResult& result) {
+  nlohmann::json line = to_json(result);
+  line["type"] = "result";
+  return write_line(line);
+}
+
+Result<JournalContents> read_journal(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return make_error(ErrorCode::kIo, "{}: cannot open journal: {}", path, std::strerror(errno));
+  JournalContents out;
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.empty()) continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded()) {
+      ++out.skipped_lines;
+      continue;
+    }
+    if (line_no == 1) {
+      out.header = j;
+      continue;
+    }
+    auto r = case_result_from_json(j);
+    if (!r) return make_error(ErrorCode::kInvalidArgument, "{}:{}: {}", path, line_no, r.error().message);
+    out.results.push_back(std::move(r).value());
+  }
+  return out;
+}
+
+Status write_file_atomically(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return make_error(ErrorCode::kIo, "{}: cannot create: {}", tmp, std::strerror(errno));
+  Status st = write_all(fd, text, tmp);
+  ::close(fd);
+  CMETER_TRY(st);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    return make_error(ErrorCode::kIo, "{}: rename failed: {}", path, std::strerror(errno));
+  return {};
+}
+
+}  // namespace cmeter

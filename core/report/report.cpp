@@ -1,0 +1,135 @@
+// Report assembly, host facts and the integrity digest.
+#include "core/report/report.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include "core/util/sha256.h"
+
+#ifndef CMETER_VERSION
+#define CMETER_VERSION "0.0.0"
+#endif
+#ifndef CMETER_GIT_SHA
+#define CMETER_GIT_SHA "unknown"
+#endif
+#ifndef CMETER_GIT_DIRTY
+#define CMETER_GIT_DIRTY 0
+#endif
+#ifndef CMETER_BUILD_TYPE
+#define CMETER_BUILD_TYPE "unknown"
+#endif
+
+namespace cmeter {
+namespace {
+
+std::string read_first_match(const std::string& path, const std::string& prefix) {
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(prefix, 0) == 0) return line.substr(prefix.size());
+  return {};
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == ':' || s.front() == '"'))
+    s.erase(s.begin());
+  while (!s.empty() && (s.back() == ' ' || s.back() == '"' || s.back() == '\n')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+nlohmann::json tool_facts() {
+  return {{"name", "cmeter"},
+          {"version", CMETER_VERSION},
+          {"git_sha", CMETER_GIT_SHA},
+          {"git_dirty", CMETER_GIT_DIRTY != 0},
+          {"build_type", CMETER_BUILD_TYPE},
+          {"compiler", fmt::format("{} {}", "gcc", __VERSION__)},
+          {"abi", fmt::format("{}.{}", CMTR_ABI_MAJOR, CMTR_ABI_MINOR)}};
+}
+
+nlohmann::json host_facts() {
+  char hostname[256] = {0};
+  gethostname(hostname, sizeof hostname - 1);
+  utsname u{};
+  uname(&u);
+  std::string mem_kb = trim(read_first_match("/proc/meminfo", "MemTotal"));
+  uint64_t mem_bytes = 0;
+  try {
+    mem_bytes = std::stoull(mem_kb) * 1024;
+  } catch (...) {
+  }
+  return {{"hostname", hostname},
+          {"os", trim(read_first_match("/etc/os-release", "PRETTY_NAME="))},
+          {"kernel", fmt::format("{} {}", u.sysname, u.release)},
+          {"arch", u.machine},
+          {"cpu_model", trim(read_first_match("/proc/cpuinfo", "model name"))},
+          {"logical_cpus", std::thread::hardware_concurrency()},
+          {"memory_bytes", mem_bytes}};
+}
+
+nlohmann::json to_json(const PluginRow& row) {
+  return {{"name", row.name},
+          {"path", row.path},
+          {"status", row.loaded ? "loaded" : "failed"},
+          {"error", row.error},
+          {"abi", row.abi_major > 0 ? fmt::format("{}.{}", row.abi_major, row.abi_minor) : ""},
+          {"version", get_string(row.attributes, "plugin.version").value_or("")},
+          {"vendor", get_string(row.attributes, "plugin.vendor").value_or("")},
+          {"file_sha256", row.sha256},
+          {"attributes", to_json(row.attributes)},
+          {"device_count", row.device_count}};
+}
+
+nlohmann::json build_report(const ReportParts& parts) {
+  nlohmann::json plugins = nlohmann::json::array();
+  for (const auto& p : parts.plugins) plugins.push_back(to_json(p));
+  nlohmann::json devices = nlohmann::json::array();
+  for (const auto& d : parts.devices) {
+    nlohmann::json peaks = nlohmann::json::object();
+    for (const auto& [k, v] : d.attributes)
+      if (k.rfind("peak.", 0) == 0 && k != "peak.source") peaks[k] = to_json(v);
+    devices.push_back({{"id", d.id},
+                       {"attributes", to_json(d.attributes)},
+                       {"declared_peaks", peaks},
+                       {"peak_source", get_string(d.attributes, "peak.source").value_or("")}});
+  }
+  nlohmann::json results = nlohmann::json::array();
+  for (const auto& r : parts.results) results.push_back(to_json(r));
+  nlohmann::json report = {
+      {"schema", kReportSchema},
+      {"schema_version", kReportSchemaVersion},
+      {"tool", tool_facts()},
+      {"run", parts.run},
+      {"host", host_facts()},
+      {"topology", parts.topology},
+      {"plugins", plugins},
+      {"devices", devices},
+      {"results", results},
+      {"summary", to_json(parts.summaries, node_totals(parts.summaries))},
+      {"criteria", to_json(parts.criteria)},
+      {"verdict",
+       parts.criteria.verdict.empty() ? nlohmann::json(nullptr) : nlohmann::json(parts.criteria.verdict)},
+  };
+  report["integrity"] = {
+      {"digest_algorithm", "sha256"},
+      {"canonical_form", "report without 'integrity', nlohmann::json dump(): sorted keys, no whitespace"},
+      {"digest", report_digest(report)}};
+  return report;
+}
+
+std::string canonical_json(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string report_digest(const nlohmann::json& report) {
+  nlohmann::json copy = report;
+  if (copy.is_object()) copy.erase("integrity");
+  return sha256_hex(canonical_json(copy));
+}
+
+}  // namespace cmeter

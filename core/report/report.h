@@ -1,0 +1,47 @@
+// The JSON report (REPORTS.md): schema `cmeter.report` 1.0.0. Assembled from the run's facts and its
+// case results; `integrity.digest` is the SHA-256 of the canonical form of everything else, so any
+// change to a report after the run is detectable (`cmeter report verify`, a later issue, adds
+// signatures on top).
+//
+// Canonical form: the report without its `integrity` member, serialised by nlohmann::json's dump()
+// with no indentation: object keys sorted by byte value, no insignificant whitespace, strings UTF-8
+// with only the escapes JSON requires, numbers in their shortest round-trip form.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/plugin/plugin_host.h"
+#include "core/report/case_result.h"
+#include "core/report/criteria.h"
+#include "core/report/summary.h"
+
+namespace cmeter {
+
+inline constexpr const char* kReportSchema = "cmeter.report";
+inline constexpr const char* kReportSchemaVersion = "1.0.0";
+
+// What cmeter itself is: name, version, git sha, dirty flag, build type, compiler.
+nlohmann::json tool_facts();
+// The machine: hostname, OS, kernel, CPU model, cores, memory.
+nlohmann::json host_facts();
+nlohmann::json to_json(const PluginRow& row);
+
+struct ReportParts {
+  nlohmann::json run;       // id, times, argv, seed, profile, settings
+  nlohmann::json topology;  // hwloc summary + per-device locality
+  std::vector<PluginRow> plugins;
+  std::vector<DeviceFacts> devices;
+  std::vector<CaseResult> results;
+  std::vector<DeviceSummary> summaries;
+  CriteriaVerdict criteria;
+};
+
+nlohmann::json build_report(const ReportParts& parts);
+std::string canonical_json(const nlohmann::json& j);
+// SHA-256 hex of the canonical form of `report` without its `integrity` member.
+std::string report_digest(const nlohmann::json& report);
+
+}  // namespace cmeter

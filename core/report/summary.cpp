@@ -1,0 +1,232 @@
+// Headline selection rules: which workload, params and metric feed each headline.
+#include "core/report/summary.h"
+
+#include <functional>
+
+namespace cmeter {
+namespace {
+
+struct Rule {
+  const char* key;
+  const char* label;
+  const char* workload;
+  std::vector<std::pair<const char*, const char*>> match;  // param = value (strings)
+  const char* metric;
+  bool higher_is_better;
+  const char* peak_key;  // "" = none
+};
+
+const std::vector<Rule>& rules() {
+  static const std::vector<Rule> kRules = {
+      {"fp16_flops_per_s",
+       "FP16 GEMM (f32 accumulate)",
+       "gemm",
+       {{"dtype_a", "f16"}},
+       "flops_per_s",
+       true,
+       "peak.flops.f16"},
+      {"bf16_flops_per_s",
+       "BF16 GEMM (f32 accumulate)",
+       "gemm",
+       {{"dtype_a", "bf16"}},
+       "flops_per_s",
+       true,
+       "peak.flops.bf16"},
+      {"fp32_flops_per_s",
+       "FP32 GEMM",
+       "gemm",
+       {{"dtype_a", "f32"}, {"compute", "f32"}},
+       "flops_per_s",
+       true,
+       "peak.flops.f32"},
+      {"tf32_flops_per_s",
+       "TF32 GEMM",
+       "gemm",
+       {{"dtype_a", "f32"}, {"compute", "tf32"}},
+       "flops_per_s",
+       true,
+       "peak.flops.tf32"},
+      {"fp64_flops_per_s", "FP64 GEMM", "gemm", {{"dtype_a", "f64"}}, "flops_per_s", true, "peak.flops.f64"},
+      {"i8_ops_per_s", "INT8 GEMM", "gemm", {{"dtype_a", "i8"}}, "flops_per_s", true, "peak.flops.i8"},
+      {"fma_f16_flops_per_s",
+       "FMA peak f16",
+       "fma_peak",
+       {{"dtype", "f16"}},
+       "flops_per_s",
+       true,
+       "peak.flops.f16"},
+      {"fma_f32_flops_per_s",
+       "FMA peak f32",
+       "fma_peak",
+       {{"dtype", "f32"}},
+       "flops_per_s",
+       true,
+       "peak.flops.f32"},
+      {"fma_f64_flops_per_s",
+       "FMA peak f64",
+       "fma_peak",
+       {{"dtype", "f64"}},
+       "flops_per_s",
+       true,
+       "peak.flops.f64"},
+      {"mem_triad_bytes_per_s",
+       "Memory bandwidth (STREAM triad)",
+       "stream",
+       {{"kind", "triad"}},
+       "bytes_per_s",
+       true,
+       "peak.mem.bytes_per_s"},
+      {"mem_copy_bytes_per_s",
+       "Memory bandwidth (STREAM copy)",
+       "stream",
+       {{"kind", "copy"}},
+       "bytes_per_s",
+       true,
+       "peak.mem.bytes_per_s"},
+      {"d2d_copy_bytes_per_s", "Device copy", "copy", {}, "bytes_per_s", true, "peak.mem.bytes_per_s"},
+      {"h2d_pinned_bytes_per_s",
+       "Host to device (pinned)",
+       "transfer",
+       {{"direction", "h2d"}, {"memory", "pinned"}},
+       "bytes_per_s",
+       true,
+       "peak.link.bytes_per_s"},
+      {"d2h_pinned_bytes_per_s",
+       "Device to host (pinned)",
+       "transfer",
+       {{"direction", "d2h"}, {"memory", "pinned"}},
+       "bytes_per_s",
+       true,
+       "peak.link.bytes_per_s"},
+      {"h2d_pageable_bytes_per_s",
+       "Host to device (pageable)",
+       "transfer",
+       {{"direction", "h2d"}, {"memory", "pageable"}},
+       "bytes_per_s",
+       true,
+       ""},
+      {"d2h_pageable_bytes_per_s",
+       "Device to host (pageable)",
+       "transfer",
+       {{"direction", "d2h"}, {"memory", "pageable"}},
+       "bytes_per_s",
+       true,
+       ""},
+      {"launch_latency_s",
+       "Launch latency (back to back)",
+       "launch_latency",
+       {{"form", "throughput"}},
+       "latency_s",
+       false,
+       ""},
+      {"launch_round_trip_s",
+       "Launch round trip",
+       "launch_latency",
+       {{"form", "round_trip"}},
+       "latency_s",
+       false,
+       ""},
+  };
+  return kRules;
+}
+
+bool matches(const CaseResult& r, const Rule& rule) {
+  if (r.workload != rule.workload || !counts_in_summary(r.status)) return false;
+  for (const auto& [key, value] : rule.match) {
+    auto v = get_string(r.params, key);
+    if (!v || *v != value) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+const HeadlineMetric* DeviceSummary::find(std::string_view key) const {
+  for (const auto& m : metrics)
+    if (m.key == key) return &m;
+  return nullptr;
+}
+
+std::vector<DeviceSummary> summarize(const std::vector<CaseResult>& results,
+                                     const std::vector<DeviceFacts>& devices) {
+  std::vector<DeviceSummary> out;
+  for (const auto& dev : devices) {
+    DeviceSummary s{dev.id, {}};
+    for (const auto& rule : rules()) {
+      const CaseResult* best = nullptr;
+      const Metric* best_metric = nullptr;
+      for (const auto& r : results) {
+        if (r.device != dev.id || !matches(r, rule)) continue;
+        const Metric* m = r.metric(rule.metric);
+        if (m == nullptr) continue;
+        // Prefer ok over noisy, then the best median.
+        bool better = best == nullptr || (r.status == CaseStatus::kOk && best->status != CaseStatus::kOk) ||
+                      (r.status == best->status &&
+                       (rule.higher_is_better ? m->stats.median > best_metric->stats.median
+                                              : m->stats.median < best_metric->stats.median));
+        if (better) {
+          best = &r;
+          best_metric = m;
+        }
+      }
+      if (best == nullptr) continue;
+      HeadlineMetric h;
+      h.key = rule.key;
+      h.label = rule.label;
+      h.unit = best_metric->unit;
+      h.value = best_metric->stats.median;
+      h.ci95_low = best_metric->stats.ci_low;
+      h.ci95_high = best_metric->stats.ci_high;
+      h.case_id = best->case_id;
+      h.noisy = best->status == CaseStatus::kNoisy;
+      if (*rule.peak_key != '\0') {
+        if (auto peak = get_number(dev.attributes, rule.peak_key); peak && *peak > 0) {
+          h.efficiency = h.value / *peak;
+          h.peak_key = rule.peak_key;
+        }
+      }
+      s.metrics.push_back(h);
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<NodeTotal> node_totals(const std::vector<DeviceSummary>& summaries) {
+  std::vector<NodeTotal> totals;
+  for (const char* key : {"fp16_flops_per_s", "bf16_flops_per_s", "fp32_flops_per_s", "fp64_flops_per_s"}) {
+    NodeTotal t{key, "FLOP/s", 0, 0};
+    for (const auto& s : summaries)
+      if (const auto* m = s.find(key)) {
+        t.value += m->value;
+        t.devices++;
+      }
+    if (t.devices > 0) totals.push_back(t);
+  }
+  return totals;
+}
+
+nlohmann::json to_json(const std::vector<DeviceSummary>& summaries, const std::vector<NodeTotal>& totals) {
+  nlohmann::json devices = nlohmann::json::array();
+  for (const auto& s : summaries) {
+    nlohmann::json metrics = nlohmann::json::object();
+    for (const auto& m : s.metrics) {
+      nlohmann::json j = {{"label", m.label},       {"value", m.value},         {"unit", m.unit},
+                          {"ci95_low", m.ci95_low}, {"ci95_high", m.ci95_high}, {"case_id", m.case_id},
+                          {"noisy", m.noisy}};
+      j["efficiency"] = m.efficiency ? nlohmann::json(*m.efficiency) : nlohmann::json(nullptr);
+      j["peak_key"] = m.peak_key;
+      metrics[m.key] = j;
+    }
+    devices.push_back({{"device", s.device}, {"metrics", metrics}});
+  }
+  nlohmann::json node = nlohmann::json::object();
+  for (const auto& t : totals)
+    node[t.key] = {{"value", t.value},
+                   {"unit", t.unit},
+                   {"devices", t.devices},
+                   {"note", "sum over devices, each measured on its own (not concurrently)"}};
+  return {{"devices", devices}, {"node_totals", node}};
+}
+
+}  // namespace cmeter

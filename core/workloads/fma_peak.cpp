@@ -1,0 +1,129 @@
+// The fma_peak workload: vector FMA throughput through `fma_peak.v1`. Every item runs `lanes`
+// independent chains of x = fma(x, a, b) for `iters` rounds and writes the f32 sum of its lanes; the
+// host simulates one item in the same dtype arithmetic and checks sampled items, so a kernel (or a
+// compiler) that skips work fails validation. FLOP = 2·items·iters·lanes.
+#include <algorithm>
+#include <cmath>
+
+#include "core/validate/half.h"
+#include "core/validate/tolerance.h"
+#include "core/workloads/workload.h"
+#include "core/workloads/workload_list.h"
+
+namespace cmeter::workloads {
+
+// Default increment per dtype: small enough that the chains stay in range and (for f32/f64) exact.
+static double default_b(DType t) {
+  switch (t) {
+    case DType::kF16:
+      return 0x1p-10;
+    case DType::kBF16:
+      return 0x1p-7;
+    default:
+      return 0x1p-12;
+  }
+}
+
+void run_fma_peak(const Context& ctx, CaseResult& result) {
+  ParamReader p(ctx.spec.params);
+  const std::string dtype_name = p.get_string("dtype", "f32");
+  const auto dtype = parse_dtype(dtype_name);
+  const int64_t items = p.get_int("items", 65536);
+  const int64_t iters = p.get_int("iters", 2048);
+  const int64_t lanes = p.get_int("lanes", 8);
+  const double a = p.get_double("a", 1.0);
+  const double b = p.get_double("b", dtype ? default_b(*dtype) : 0x1p-12);
+  const double x0 = p.get_double("x0", 1.0);
+  const double dx = p.get_double("dx", 1.0 / 64);
+  if (auto st = p.finish(); !st) return (void)fail(result, CaseStatus::kFailed, st.error().message);
+  if (!dtype ||
+      (*dtype != DType::kF16 && *dtype != DType::kF32 && *dtype != DType::kF64 && *dtype != DType::kBF16))
+    return (void)fail(result, CaseStatus::kFailed,
+                      fmt::format("fma_peak dtype must be f16, bf16, f32 or f64, got '{}'", dtype_name));
+  if (items <= 0 || iters <= 0 || lanes <= 0 || lanes > 32)
+    return (void)fail(result, CaseStatus::kFailed, "items and iters must be positive and lanes in 1..32");
+
+  KeyValues op_params{{"dtype", dtype_name},
+                      {"items", items},
+                      {"iters", iters},
+                      {"lanes", lanes},
+                      {"a", a},
+                      {"b", b},
+                      {"x0", x0},
+                      {"dx", dx}};
+  result.params = op_params;
+  const Device& dev = ctx.device;
+  auto query = dev.query_op("fma_peak.v1", op_params);
+  if (!query) return (void)fail(result, CaseStatus::kFailed, query.error().message);
+  if (!query->supported) return (void)fail(result, CaseStatus::kUnsupported, query->reason);
+
+  const double flop =
+      2.0 * static_cast<double>(items) * static_cast<double>(iters) * static_cast<double>(lanes);
+  result.method.flop_per_call = flop;
+  result.method.bytes_per_call = 4.0 * static_cast<double>(items);
+  result.method.rotation_sets = 1;  // no inputs to rotate: the output is recomputed each call
+
+  auto stream = dev.create_stream();
+  if (!stream) return (void)fail(result, CaseStatus::kFailed, stream.error().message);
+  auto out = dev.create_buffer(static_cast<uint64_t>(items) * 4);
+  if (!out) return (void)fail(result, CaseStatus::kFailed, out.error().message);
+  std::vector<float> poison(static_cast<size_t>(items), NAN);
+  if (auto st = stream->write(*out, 0, poison.data(), poison.size() * 4); !st)
+    return (void)fail(result, CaseStatus::kFailed, st.error().message);
+  auto op = dev.create_op("fma_peak.v1", op_params);
+  if (!op) return (void)fail(result, CaseStatus::kFailed, op.error().message);
+  if (auto attrs = op->attributes()) {
+    result.method.op_attributes = *attrs;
+    result.method.impl = get_string(*attrs, "impl").value_or("");
+  }
+  Buffer* bufs[] = {&*out};
+  auto measured =
+      measure::run_loop(*stream, [&](int64_t) { return op->enqueue(*stream, bufs); }, {ctx.spec.stats});
+  if (!measured) return (void)fail(result, CaseStatus::kFailed, measured.error().message);
+  record_measurement(result, *measured, flop, "flops_per_s", "FLOP/s");
+  set_status_from_measurement(result, *measured);
+
+  // Host simulation of one item, in dtype arithmetic (round after every fma).
+  double expected = 0;
+  for (int64_t l = 0; l < lanes; ++l) {
+    double x = round_to(*dtype, x0 + static_cast<double>(l) * dx);
+    const double ar = round_to(*dtype, a), br = round_to(*dtype, b);
+    for (int64_t t = 0; t < iters; ++t) {
+      if (*dtype == DType::kF64)
+        x = std::fma(x, ar, br);
+      else if (*dtype == DType::kF32)
+        x = std::fmaf(static_cast<float>(x), static_cast<float>(ar), static_cast<float>(br));
+      else
+        x = round_to(*dtype, std::fma(x, ar, br));
+    }
+    expected += x;
+  }
+  std::vector<float> got(static_cast<size_t>(items));
+  Status st = stream->read(*out, 0, got.data(), got.size() * 4);
+  if (st) st = stream->synchronize();
+  if (!st) return (void)fail(result, CaseStatus::kFailed, st.error().message);
+  const double tol = (static_cast<double>(lanes) + 1) * 0x1p-24 * std::fabs(expected) + 1e-30;
+  validate::ValidationSummary summary;
+  const int64_t step = std::max<int64_t>(1, items / 4096);
+  for (int64_t i = 0; i < items; i += step)
+    validate::add(summary, fmt::format("OUT[{}]", i), expected, got[static_cast<size_t>(i)], tol);
+  validate::add(summary, fmt::format("OUT[{}]", items - 1), expected, got.back(), tol);
+  Validation v;
+  v.method = fmt::format("host simulation of one item in {} arithmetic; sampled items of the last timed call",
+                         dtype_name);
+  v.points = summary.points;
+  v.failures = summary.failures;
+  v.max_abs_error = summary.max_abs_error;
+  v.max_rel_error = summary.max_rel_error;
+  v.tolerance = tol;
+  v.first_failure = summary.first_failure;
+  v.passed = summary.passed();
+  result.validation = v;
+  if (!v.passed)
+    return (void)fail(
+        result, CaseStatus::kInvalid,
+        fmt::format("{} of {} sampled items wrong; first: {}", v.failures, v.points, v.first_failure));
+  apply_plausibility(result, dev, "peak.flops." + dtype_name, "flops_per_s");
+}
+
+}  // namespace cmeter::workloads

@@ -1,0 +1,190 @@
+// The stream and copy workloads: device memory bandwidth. `stream` runs STREAM's four kernels through
+// `stream.v1` with arrays of at least 4x the last-level cache and counts bytes as STREAM does; `copy`
+// times `copy.v1` (device-to-device, 2 bytes moved per byte copied). Every output element is checked.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/validate/half.h"
+#include "core/validate/tolerance.h"
+#include "core/workloads/workload.h"
+#include "core/workloads/workload_list.h"
+
+namespace cmeter::workloads {
+namespace {
+
+uint64_t at_least_4x_llc(const Device& dev, uint64_t bytes) {
+  const uint64_t llc = static_cast<uint64_t>(get_int(dev.attributes(), "cache.llc.bytes").value_or(0));
+  return std::max(bytes, 4 * llc);
+}
+
+Validation to_validation(const validate::ValidationSummary& s, std::string method, double tol) {
+  Validation v;
+  v.method = std::move(method);
+  v.points = s.points;
+  v.failures = s.failures;
+  v.max_abs_error = s.max_abs_error;
+  v.max_rel_error = s.max_rel_error;
+  v.tolerance = tol;
+  v.first_failure = s.first_failure;
+  v.passed = s.passed();
+  return v;
+}
+
+}  // namespace
+
+void run_stream(const Context& ctx, CaseResult& result) {
+  ParamReader p(ctx.spec.params);
+  const std::string kind = p.get_string("kind", "triad");
+  const std::string dtype_name = p.get_string("dtype", "f64");
+  const int64_t bytes_per_array = p.get_int("bytes_per_array", 64 << 20);
+  const double scalar = p.get_double("scalar", 3.0);
+  if (auto st = p.finish(); !st) return (void)fail(result, CaseStatus::kFailed, st.error().message);
+  const auto dtype = parse_dtype(dtype_name);
+  if (!dtype || (*dtype != DType::kF32 && *dtype != DType::kF64))
+    return (void)fail(result, CaseStatus::kFailed,
+                      fmt::format("stream dtype must be f32 or f64, got '{}'", dtype_name));
+  if (kind != "copy" && kind != "scale" && kind != "add" && kind != "triad")
+    return (void)fail(result, CaseStatus::kFailed,
+                      fmt::format("stream kind must be copy, scale, add or triad, got '{}'", kind));
+  const Device& dev = ctx.device;
+  const size_t elem = size_bytes(*dtype);
+  const uint64_t array_bytes =
+      at_least_4x_llc(dev, static_cast<uint64_t>(std::max<int64_t>(bytes_per_array, 4096)));
+  const int64_t n = static_cast<int64_t>(array_bytes / elem);
+  KeyValues op_params{{"kind", kind}, {"dtype", dtype_name}, {"n", n}, {"scalar", scalar}};
+  result.params = op_params;
+  result.params["bytes_per_array"] = static_cast<int64_t>(n * static_cast<int64_t>(elem));
+  if (3 * array_bytes > memory_budget_bytes(dev))
+    return (void)fail(result, CaseStatus::kUnsupported, "three arrays do not fit the device memory budget");
+  auto query = dev.query_op("stream.v1", op_params);
+  if (!query) return (void)fail(result, CaseStatus::kFailed, query.error().message);
+  if (!query->supported) return (void)fail(result, CaseStatus::kUnsupported, query->reason);
+
+  const double bytes =
+      static_cast<double>((kind == "copy" || kind == "scale") ? 2 : 3) * static_cast<double>(n * elem);
+  result.method.bytes_per_call = bytes;
+  result.method.rotation_sets = 1;
+  result.method.rotation_bytes = 3 * n * elem;
+
+  auto stream = dev.create_stream();
+  if (!stream) return (void)fail(result, CaseStatus::kFailed, stream.error().message);
+  auto rng = make_rng(ctx.seed, ctx.spec.id + "/" + dev.id());
+  std::vector<std::vector<uint8_t>> host(3);
+  Buffer bufs[3];
+  for (int i = 0; i < 3; ++i) {
+    host[i] = random_elements(*dtype, static_cast<size_t>(n), rng, 0.5, 2.0);
+    auto b = dev.create_buffer(array_bytes);
+    if (!b) return (void)fail(result, CaseStatus::kFailed, b.error().message);
+    bufs[i] = std::move(b).value();
+    if (auto st = stream->write(bufs[i], 0, host[i].data(), host[i].size()); !st)
+      return (void)fail(result, CaseStatus::kFailed, st.error().message);
+  }
+  auto op = dev.create_op("stream.v1", op_params);
+  if (!op) return (void)fail(result, CaseStatus::kFailed, op.error().message);
+  if (auto attrs = op->attributes()) {
+    result.method.op_attributes = *attrs;
+    result.method.impl = get_string(*attrs, "impl").value_or("");
+  }
+  Buffer* ptrs[] = {&bufs[0], &bufs[1], &bufs[2]};
+  auto measured =
+      measure::run_loop(*stream, [&](int64_t) { return op->enqueue(*stream, ptrs); }, {ctx.spec.stats});
+  if (!measured) return (void)fail(result, CaseStatus::kFailed, measured.error().message);
+  record_measurement(result, *measured, bytes, "bytes_per_s", "B/s");
+  set_status_from_measurement(result, *measured);
+
+  // Each kernel is idempotent (it never writes an array it reads), so the final output has a closed form.
+  const int out_index = kind == "copy" ? 2 : kind == "scale" ? 1 : kind == "add" ? 2 : 0;
+  std::vector<uint8_t> got(host[0].size());
+  Status st = stream->read(bufs[out_index], 0, got.data(), got.size());
+  if (st) st = stream->synchronize();
+  if (!st) return (void)fail(result, CaseStatus::kFailed, st.error().message);
+  const double eps = epsilon(*dtype);
+  validate::ValidationSummary summary;
+  double tol_max = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const size_t u = static_cast<size_t>(i);
+    const double a = element_as_double(*dtype, host[0].data(), u),
+                 b = element_as_double(*dtype, host[1].data(), u),
+                 c = element_as_double(*dtype, host[2].data(), u);
+    double expected = kind == "copy"    ? a
+                      : kind == "scale" ? scalar * c
+                      : kind == "add"   ? a + b
+                                        : b + scalar * c;
+    double tol = kind == "copy" ? 0 : 4 * eps * (std::fabs(expected) + std::fabs(scalar * c));
+    tol_max = std::max(tol_max, tol);
+    double value = element_as_double(*dtype, got.data(), u);
+    if (std::fabs(value - expected) > tol || !std::isfinite(value) || i == 0 || i == n - 1)
+      validate::add(summary, fmt::format("{}[{}]", "ABC"[out_index], i), expected, value, tol);
+    else
+      summary.points++;
+  }
+  result.validation = to_validation(summary, "every output element against its closed form", tol_max);
+  if (!result.validation->passed)
+    return (void)fail(result, CaseStatus::kInvalid,
+                      fmt::format("{} of {} elements wrong; first: {}", summary.failures, summary.points,
+                                  summary.first_failure));
+  apply_plausibility(result, dev, "peak.mem.bytes_per_s", "bytes_per_s");
+}
+
+void run_copy(const Context& ctx, CaseResult& result) {
+  ParamReader p(ctx.spec.params);
+  const int64_t requested = p.get_int("bytes", 64 << 20);
+  if (auto st = p.finish(); !st) return (void)fail(result, CaseStatus::kFailed, st.error().message);
+  const Device& dev = ctx.device;
+  const uint64_t bytes = at_least_4x_llc(dev, static_cast<uint64_t>(std::max<int64_t>(requested, 64)));
+  KeyValues op_params{{"bytes", static_cast<int64_t>(bytes)}};
+  result.params = op_params;
+  if (2 * bytes > memory_budget_bytes(dev))
+    return (void)fail(result, CaseStatus::kUnsupported, "two buffers do not fit the device memory budget");
+  auto query = dev.query_op("copy.v1", op_params);
+  if (!query) return (void)fail(result, CaseStatus::kFailed, query.error().message);
+  if (!query->supported) return (void)fail(result, CaseStatus::kUnsupported, query->reason);
+  result.method.bytes_per_call = 2.0 * static_cast<double>(bytes);
+  result.method.rotation_sets = 1;
+  result.method.rotation_bytes = 2 * bytes;
+
+  auto stream = dev.create_stream();
+  if (!stream) return (void)fail(result, CaseStatus::kFailed, stream.error().message);
+  auto rng = make_rng(ctx.seed, ctx.spec.id + "/" + dev.id());
+  std::vector<uint8_t> pattern = random_elements(DType::kI8, bytes, rng, -128, 127);
+  auto src = dev.create_buffer(bytes);
+  if (!src) return (void)fail(result, CaseStatus::kFailed, src.error().message);
+  auto dst = dev.create_buffer(bytes);
+  if (!dst) return (void)fail(result, CaseStatus::kFailed, dst.error().message);
+  std::vector<uint8_t> zeros(bytes, 0);
+  Status st = stream->write(*src, 0, pattern.data(), bytes);
+  if (st) st = stream->write(*dst, 0, zeros.data(), bytes);
+  if (!st) return (void)fail(result, CaseStatus::kFailed, st.error().message);
+  auto op = dev.create_op("copy.v1", op_params);
+  if (!op) return (void)fail(result, CaseStatus::kFailed, op.error().message);
+  if (auto attrs = op->attributes()) {
+    result.method.op_attributes = *attrs;
+    result.method.impl = get_string(*attrs, "impl").value_or("");
+  }
+  Buffer* ptrs[] = {&*src, &*dst};
+  auto measured =
+      measure::run_loop(*stream, [&](int64_t) { return op->enqueue(*stream, ptrs); }, {ctx.spec.stats});
+  if (!measured) return (void)fail(result, CaseStatus::kFailed, measured.error().message);
+  record_measurement(result, *measured, 2.0 * static_cast<double>(bytes), "bytes_per_s", "B/s");
+  set_status_from_measurement(result, *measured);
+
+  st = stream->read(*dst, 0, zeros.data(), bytes);
+  if (st) st = stream->synchronize();
+  if (!st) return (void)fail(result, CaseStatus::kFailed, st.error().message);
+  validate::ValidationSummary summary;
+  summary.points = static_cast<int64_t>(bytes);
+  if (std::memcmp(zeros.data(), pattern.data(), bytes) != 0) {
+    size_t first = 0;
+    while (first < bytes && zeros[first] == pattern[first]) ++first;
+    summary.failures = 1;
+    summary.first_failure =
+        fmt::format("DST byte {}: got {}, expected {}", first, zeros[first], pattern[first]);
+  }
+  result.validation = to_validation(summary, "every byte of DST compared with SRC", 0);
+  if (!result.validation->passed)
+    return (void)fail(result, CaseStatus::kInvalid, "copied data differs: " + summary.first_failure);
+  apply_plausibility(result, dev, "peak.mem.bytes_per_s", "bytes_per_s");
+}
+
+}  // namespace cmeter::workloads

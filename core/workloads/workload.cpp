@@ -1,0 +1,255 @@
+// Dispatch by workload name and the helpers shared by all workloads.
+#include "core/workloads/workload.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+
+#include "core/validate/half.h"
+#include "core/workloads/workload_list.h"
+
+namespace cmeter::workloads {
+
+int64_t ParamReader::get_int(const std::string& key, int64_t fallback) {
+  used_.insert(key);
+  auto it = params_.find(key);
+  if (it == params_.end()) return fallback;
+  if (auto* i = std::get_if<int64_t>(&it->second)) return *i;
+  if (auto* d = std::get_if<double>(&it->second); d && *d == std::floor(*d)) return static_cast<int64_t>(*d);
+  if (error_.empty())
+    error_ = fmt::format("parameter '{}' must be an integer, got '{}'", key, to_display(it->second));
+  return fallback;
+}
+
+double ParamReader::get_double(const std::string& key, double fallback) {
+  used_.insert(key);
+  auto it = params_.find(key);
+  if (it == params_.end()) return fallback;
+  if (auto* d = std::get_if<double>(&it->second)) return *d;
+  if (auto* i = std::get_if<int64_t>(&it->second)) return static_cast<double>(*i);
+  if (error_.empty())
+    error_ = fmt::format("parameter '{}' must be a number, got '{}'", key, to_display(it->second));
+  return fallback;
+}
+
+bool ParamReader::get_bool(const std::string& key, bool fallback) {
+  used_.insert(key);
+  auto it = params_.find(key);
+  if (it == params_.end()) return fallback;
+  if (auto* b = std::get_if<bool>(&it->second)) return *b;
+  if (error_.empty())
+    error_ = fmt::format("parameter '{}' must be true or false, got '{}'", key, to_display(it->second));
+  return fallback;
+}
+
+std::string ParamReader::get_string(const std::string& key, const std::string& fallback) {
+  used_.insert(key);
+  auto it = params_.find(key);
+  if (it == params_.end()) return fallback;
+  if (auto* s = std::get_if<std::string>(&it->second)) return *s;
+  if (error_.empty())
+    error_ = fmt::format("parameter '{}' must be a string, got '{}'", key, to_display(it->second));
+  return fallback;
+}
+
+Status ParamReader::finish() {
+  if (!error_.empty()) return Error{ErrorCode::kInvalidArgument, error_};
+  for (const auto& [key, value] : params_)
+    if (!used_.count(key)) return make_error(ErrorCode::kInvalidArgument, "unknown parameter '{}'", key);
+  return {};
+}
+
+std::mt19937_64 make_rng(uint64_t seed, const std::string& salt, uint64_t index) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a of the salt
+  for (unsigned char c : salt) h = (h ^ c) * 1099511628211ull;
+  std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), static_cast<uint32_t>(h),
+                    static_cast<uint32_t>(h >> 32), static_cast<uint32_t>(index)};
+  return std::mt19937_64(seq);
+}
+
+std::vector<uint8_t> random_elements(DType type, size_t count, std::mt19937_64& rng, double lo, double hi) {
+  std::vector<uint8_t> out(count * size_bytes(type));
+  std::uniform_real_distribution<double> dist(lo, hi);
+  std::uniform_int_distribution<int> ints(static_cast<int>(std::ceil(lo)), static_cast<int>(std::floor(hi)));
+  uint8_t* p = out.data();
+  for (size_t i = 0; i < count; ++i) {
+    switch (type) {
+      case DType::kF16: {
+        uint16_t v = f32_to_f16_bits(static_cast<float>(dist(rng)));
+        std::memcpy(p + 2 * i, &v, 2);
+        break;
+      }
+      case DType::kBF16: {
+        uint16_t v = f32_to_bf16_bits(static_cast<float>(dist(rng)));
+        std::memcpy(p + 2 * i, &v, 2);
+        break;
+      }
+      case DType::kF32:
+      case DType::kTF32: {
+        float v = static_cast<float>(dist(rng));
+        std::memcpy(p + 4 * i, &v, 4);
+        break;
+      }
+      case DType::kF64: {
+        double v = dist(rng);
+        std::memcpy(p + 8 * i, &v, 8);
+        break;
+      }
+      case DType::kI8: {
+        auto v = static_cast<int8_t>(ints(rng));
+        std::memcpy(p + i, &v, 1);
+        break;
+      }
+      case DType::kI32: {
+        auto v = static_cast<int32_t>(ints(rng));
+        std::memcpy(p + 4 * i, &v, 4);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+double element_as_double(DType type, const uint8_t* data, size_t i) {
+  switch (type) {
+    case DType::kF16: {
+      uint16_t v;
+      std::memcpy(&v, data + 2 * i, 2);
+      return f16_bits_to_f32(v);
+    }
+    case DType::kBF16: {
+      uint16_t v;
+      std::memcpy(&v, data + 2 * i, 2);
+      return bf16_bits_to_f32(v);
+    }
+    case DType::kF32:
+    case DType::kTF32: {
+      float v;
+      std::memcpy(&v, data + 4 * i, 4);
+      return v;
+    }
+    case DType::kF64: {
+      double v;
+      std::memcpy(&v, data + 8 * i, 8);
+      return v;
+    }
+    case DType::kI8:
+      return static_cast<int8_t>(data[i]);
+    case DType::kI32: {
+      int32_t v;
+      std::memcpy(&v, data + 4 * i, 4);
+      return v;
+    }
+  }
+  return NAN;
+}
+
+void record_measurement(CaseResult& result, const measure::Measurement& m, double work_per_call,
+                        const std::string& metric_name, const std::string& unit) {
+  result.samples_s = m.per_call_s;
+  Metric time{"time_s", "s", false, m.time_stats};
+  result.metrics.clear();
+  if (!metric_name.empty() && work_per_call > 0) {
+    std::vector<double> rates;
+    rates.reserve(m.per_call_s.size());
+    for (double t : m.per_call_s) rates.push_back(t > 0 ? work_per_call / t : INFINITY);
+    result.metrics.push_back(Metric{metric_name, unit, true, measure::compute_statistics(rates)});
+  }
+  result.metrics.push_back(time);
+  Method& method = result.method;
+  method.timer = m.timer;
+  method.batch = m.batch;
+  method.warmup_runs = m.warmup_runs;
+  method.warmup_s = m.warmup_s;
+  method.sampling_s = m.sampling_s;
+  method.capped = m.capped;
+}
+
+void set_status_from_measurement(CaseResult& result, const measure::Measurement& m) {
+  if (m.capped) {
+    result.status = CaseStatus::kNoisy;
+    result.reason = fmt::format(
+        "stopped by the {} s cap before the median's 95% CI reached ±{:.1f}% (reached ±{:.1f}%, n={})",
+        result.method.settings.value("max_s", 0.0), 100 * result.method.settings.value("noise", 0.0),
+        100 * measure::relative_ci_half_width(m.time_stats), m.time_stats.n);
+  } else {
+    result.status = CaseStatus::kOk;
+    result.reason.clear();
+  }
+}
+
+void apply_plausibility(CaseResult& result, const Device& device, const std::string& peak_key,
+                        const std::string& metric_name, double margin) {
+  const Metric* metric = result.metric(metric_name);
+  auto peak = get_number(device.attributes(), peak_key);
+  if (!peak || *peak <= 0 || metric == nullptr) return;
+  result.peak = *peak;
+  result.peak_key = peak_key;
+  if (!counts_in_summary(result.status)) return;
+  if (metric->stats.median > *peak * (1 + margin)) {
+    result.status = CaseStatus::kImplausible;
+    result.reason = fmt::format(
+        "median {:.4g} {} exceeds the declared {} = {:.4g} by {:.1f}% (margin {:.0f}%): a timer bug or a "
+        "cheat",
+        metric->stats.median, metric->unit, peak_key, *peak, 100 * (metric->stats.median / *peak - 1),
+        100 * margin);
+  }
+}
+
+CaseResult& fail(CaseResult& result, CaseStatus status, std::string reason) {
+  result.status = status;
+  result.reason = std::move(reason);
+  return result;
+}
+
+std::string utc_now_iso8601() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+uint64_t memory_budget_bytes(const Device& device) {
+  auto mem = get_int(device.attributes(), "mem.bytes");
+  if (!mem || *mem <= 0) return 8ull << 30;
+  return static_cast<uint64_t>(*mem) / 10 * 9;
+}
+
+CaseResult run_case(const Context& context) {
+  CaseResult result;
+  result.case_id = context.spec.id;
+  result.workload = context.spec.workload;
+  result.device = context.device.id();
+  result.params = context.spec.params;
+  result.started_utc = utc_now_iso8601();
+  const auto& s = context.spec.stats;
+  result.method.settings = {{"warmup_min_runs", s.warmup_min_runs},
+                            {"warmup_min_s", s.warmup_min_s},
+                            {"sample_min_s", s.sample_min_s},
+                            {"min_samples", s.min_samples},
+                            {"min_s", s.min_s},
+                            {"noise", s.noise},
+                            {"max_s", s.max_s},
+                            {"rotation_sets", s.rotation_sets}};
+  auto start = std::chrono::steady_clock::now();
+  WorkloadFn fn = find_workload(context.spec.workload);
+  if (fn == nullptr) {
+    fail(result, CaseStatus::kFailed, fmt::format("unknown workload '{}'", context.spec.workload));
+  } else {
+    try {
+      fn(context, result);
+    } catch (const std::bad_alloc&) {
+      fail(result, CaseStatus::kFailed, "out of host memory");
+    } catch (const std::exception& e) {
+      fail(result, CaseStatus::kFailed, fmt::format("internal error: {}", e.what()));
+    }
+  }
+  result.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace cmeter::workloads

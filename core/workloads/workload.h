@@ -1,0 +1,75 @@
+// A workload is written once, in the core, over ABI ops, and runs on every device whose plugin
+// supports those ops. This header is the common face (run one case on one device) and the shared
+// pieces every workload needs: parameter reading with unknown-key errors, seeded host data in any
+// dtype, turning a Measurement into metrics and method, and the plausibility gate.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/measure/measurer.h"
+#include "core/plugin/device.h"
+#include "core/profile/profile.h"
+#include "core/report/case_result.h"
+#include "core/validate/dtype.h"
+
+namespace cmeter::workloads {
+
+struct Context {
+  const Device& device;
+  const profile::Case& spec;
+  uint64_t seed;  // per run; mixed with the case id so cases get independent inputs
+};
+
+// Runs the case; never throws; every failure becomes a status with a reason.
+CaseResult run_case(const Context& context);
+
+// ---- shared pieces ----
+
+// Reads case params, remembering which were used so leftovers can be reported as unknown.
+class ParamReader {
+ public:
+  explicit ParamReader(const KeyValues& params) : params_(params) {}
+  int64_t get_int(const std::string& key, int64_t fallback);
+  double get_double(const std::string& key, double fallback);
+  bool get_bool(const std::string& key, bool fallback);
+  std::string get_string(const std::string& key, const std::string& fallback);
+  // First problem seen: a wrong type, or (after all reads) a key nobody read.
+  Status finish();
+
+ private:
+  const KeyValues& params_;
+  std::set<std::string> used_;
+  std::string error_;
+};
+
+// Deterministic generator for a case: seed mixed with a string and a set index.
+std::mt19937_64 make_rng(uint64_t seed, const std::string& salt, uint64_t index = 0);
+
+// `count` values uniform in [lo, hi], rounded to `type`, stored in its bit layout.
+std::vector<uint8_t> random_elements(DType type, size_t count, std::mt19937_64& rng, double lo = -1,
+                                     double hi = 1);
+// Element i of a buffer in `type`, as double.
+double element_as_double(DType type, const uint8_t* data, size_t i);
+
+// Fills result.metrics (time per call and the throughput metric) and result.method from a loop.
+void record_measurement(CaseResult& result, const measure::Measurement& m, double work_per_call,
+                        const std::string& metric_name, const std::string& unit);
+// Status from the loop (noisy if capped) unless a later check changes it.
+void set_status_from_measurement(CaseResult& result, const measure::Measurement& m);
+// Marks the result implausible when the median throughput of `metric_name` exceeds the device
+// attribute `peak_key` by more than `margin`; records the peak used. No attribute: no gate (said).
+void apply_plausibility(CaseResult& result, const Device& device, const std::string& peak_key,
+                        const std::string& metric_name, double margin = 0.05);
+// A failure with a reason, keeping whatever was measured.
+CaseResult& fail(CaseResult& result, CaseStatus status, std::string reason);
+
+std::string utc_now_iso8601();
+
+// Bytes of device memory a case may use (90% of mem.bytes when known, else 8 GiB).
+uint64_t memory_budget_bytes(const Device& device);
+
+}  // namespace cmeter::workloads

@@ -1,0 +1,67 @@
+// plugins/cpu/cpu_info.hpp - what the CPU plugin knows about the machine, and how it found out.
+//
+// Why this file exists: a CPU's peak FLOP/s is not printed anywhere a program can read, and inside a
+// VM /proc/cpuinfo shows only the nominal clock. The plugin therefore measures the effective clock
+// (a dependent integer-add chain, one add per cycle) and each core's FMA throughput at
+// plugin_initialize, combines them with a small documented table of FMA pipes per
+// microarchitecture, and keeps the whole derivation so `peak.source` can state it.
+#ifndef CMETER_PLUGINS_CPU_CPU_INFO_HPP_
+#define CMETER_PLUGINS_CPU_CPU_INFO_HPP_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kernels.hpp"
+
+namespace cmeter::cpu {
+
+struct CpuInfo {
+  // Identification.
+  std::string model_name;  // /proc/cpuinfo "model name" (CPUID brand string as fallback)
+  std::string vendor;      // "AMD", "Intel", or the raw CPUID vendor string
+  int family = 0, model = 0;
+  bool hypervisor = false;
+
+  // Resources visible to this process.
+  std::vector<int> cpus;  // sched_getaffinity
+  int compute_units = 1;
+  std::optional<int> numa_node;
+  int64_t mem_bytes = 0;
+  int64_t llc_bytes = 0;
+  std::string llc_source;
+
+  // Kernels chosen for this CPU (CMETER_CPU_ISA can lower the choice).
+  const KernelTable* kernels = nullptr;
+  std::string isa_note;
+
+  // Clocks.
+  double nominal_mhz = 0;
+  std::string nominal_source;
+  double clock_hz = 0;  // effective: median over cores of each core's best add-chain rate
+  double clock_min_hz = 0, clock_max_hz = 0;
+
+  // FMA: table, measurement, result.
+  int simd_lanes_f32 = 4;
+  int fma_pipes = 0;
+  std::string pipes_source;
+  double measured_fma_per_cycle = 0;       // chosen ISA, per core, all cores running at once
+  double measured_avx2_fma_per_cycle = 0;  // only when AVX-512 was chosen (for the comparison)
+  double measured_allcore_f32_flops = 0;   // sum over cores of the chosen ISA's probe rate
+
+  double peak_f32 = 0, peak_f64 = 0;
+  std::string peak_source;
+  double probe_s = 0;  // wall time of probe_cpu
+};
+
+// Reads /proc, /sys and CPUID, picks the kernels, measures clock and FMA throughput (~50 ms).
+CpuInfo probe_cpu();
+
+// The kernel table for the best ISA this CPU supports, lowered by CMETER_CPU_ISA
+// (avx512, avx2, sse2) when set; `note` says what happened.
+const KernelTable* select_kernels(std::string* note);
+
+}  // namespace cmeter::cpu
+
+#endif  // CMETER_PLUGINS_CPU_CPU_INFO_HPP_

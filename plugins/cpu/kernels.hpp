@@ -1,0 +1,59 @@
+// plugins/cpu/kernels.hpp - the table of ISA-specific kernels of the CPU plugin.
+//
+// Why this file exists: the hot loops (fma_peak, STREAM, f16/bf16 conversion) are compiled once per
+// instruction set (kernels_avx512.cpp with -march=x86-64-v4, kernels_avx2.cpp with -march=x86-64-v3,
+// kernels_generic.cpp for baseline x86-64) and picked at run time with __builtin_cpu_supports. Each
+// ISA file exports only one constant table of plain function pointers declared here, so no inline
+// C++ function compiled with wide-vector flags can leak (by ODR merging) into code that runs on a CPU
+// without those instructions. This header must stay free of inline functions and templates.
+#ifndef CMETER_PLUGINS_CPU_KERNELS_HPP_
+#define CMETER_PLUGINS_CPU_KERNELS_HPP_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace cmeter::cpu {
+
+// fma_peak.v1 parameters, already validated (lanes in 1..32, iters >= 1).
+struct FmaPeakArgs {
+  int64_t iters;
+  int32_t lanes;
+  double a, b, x0, dx;
+};
+
+enum StreamKind : int32_t { kStreamCopy = 0, kStreamScale = 1, kStreamAdd = 2, kStreamTriad = 3 };
+
+struct KernelTable {
+  const char* isa;           // "avx512", "avx2", "sse2"
+  int32_t f32_lanes;         // f32 elements per vector register
+  int32_t max_accumulators;  // independent FMA chains the fma kernels keep in registers
+  bool has_fma;              // fma_peak kernels are non-null only when true
+  bool has_f16c;             // hardware f16 <-> f32 conversion (else the f16 converters are scalar)
+
+  // fma_peak.v1: items in one tile (the unit the kernels vectorise over) for `lanes` chains.
+  int64_t (*fma_tile_items)(int32_t lanes, bool f64);
+  // Computes items [0, count) into out[0, count): each item's f32 sum of its lanes' final values.
+  // `count` need not be a multiple of the tile; callers split work on tile boundaries.
+  void (*fma_peak_f32)(const FmaPeakArgs* args, int64_t count, float* out);
+  void (*fma_peak_f64)(const FmaPeakArgs* args, int64_t count, float* out);
+
+  // STREAM kernels over elements [0, n) of the given arrays (callers offset the pointers).
+  // `nontemporal` asks for streaming stores (and an sfence before returning).
+  void (*stream_f32)(int32_t kind, float* a, float* b, float* c, float scalar, size_t n, bool nontemporal);
+  void (*stream_f64)(int32_t kind, double* a, double* b, double* c, double scalar, size_t n, bool nontemporal);
+
+  // Element conversions; f32 -> f16/bf16 round to nearest even, NaN stays NaN.
+  void (*f16_to_f32)(const uint16_t* src, float* dst, size_t n);
+  void (*bf16_to_f32)(const uint16_t* src, float* dst, size_t n);
+  void (*f32_to_f16)(const float* src, uint16_t* dst, size_t n);
+  void (*f32_to_bf16)(const float* src, uint16_t* dst, size_t n);
+};
+
+// One table per ISA, constant-initialised (no code runs when the library loads).
+extern const KernelTable kKernelsAvx512;
+extern const KernelTable kKernelsAvx2;
+extern const KernelTable kKernelsSse2;
+
+}  // namespace cmeter::cpu
+
+#endif  // CMETER_PLUGINS_CPU_KERNELS_HPP_

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Configures and builds cmeter into ./build (or $CMETER_BUILD_DIR). Usage: scripts/build.sh [Release|Debug|RelWithDebInfo] [extra cmake args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_type=${1:-Release}
+shift || true
+build_dir=${CMETER_BUILD_DIR:-build}
+generator=()
+command -v ninja >/dev/null && [ ! -f "$build_dir/Makefile" ] && generator=(-G Ninja)
+cmake -S . -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE="$build_type" -DCMETER_WERROR="${CMETER_WERROR:-OFF}" "$@" >/dev/null
+cmake --build "$build_dir" -j "$(nproc)"

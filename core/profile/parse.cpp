@@ -3,6 +3,7 @@
 // value, in file order: syntax, schema, unknown or duplicate keys, wrong types, out-of-range
 // statistics, sweeps, duplicate case ids, and criteria that name no case. yaml-cpp throws; nothing
 // here lets an exception escape.
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <span>
+#include <sstream>
 #include <utility>
 
 #include <fmt/ranges.h>
@@ -201,6 +203,23 @@ bool valid_case_id(std::string_view id) {
 bool has_space(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t' || c == '\n'; });
 }
+
+// Records where each YAML document starts; parses without building nodes.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts;
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+  }
+  void OnMapEnd() override {}
+};
 
 using Marks = std::map<std::string, YAML::Mark, std::less<>>;
 
@@ -667,26 +686,37 @@ Result<Profile> Parser::parse(std::string_view text) {
   profile.path = file_;
   profile.sha256 = sha256_hex(text);
 
-  std::vector<YAML::Node> documents;
+  YAML::Node root;
   try {
-    documents = YAML::LoadAll(std::string(text));
+    root = YAML::Load(std::string(text));
+    // Count the documents with a bounded loop: yaml-cpp 0.7's LoadAll can loop forever (and eat all
+    // memory) on malformed input such as a leading ',' (jbeder/yaml-cpp#1040, fixed after 0.7).
+    std::istringstream stream{std::string(text)};
+    YAML::Parser parser(stream);
+    DocumentCounter counter;
+    for (int i = 0; i < 2 && parser.HandleNextDocument(counter); ++i) {
+    }
+    if (counter.starts.size() > 1) {
+      if (counter.starts[1].pos == counter.starts[0].pos) {  // the parser made no progress
+        error(counter.starts[0], "YAML syntax error: unexpected token");
+      } else {
+        error(counter.starts[1], "a profile file holds one YAML document; this is a second one");
+      }
+    }
   } catch (const YAML::ParserException& e) {
     error(e.mark, "YAML syntax error: {}", e.msg);
   }
   if (diagnostics_.empty()) {
-    if (documents.empty() || documents[0].IsNull()) {
+    if (root.IsNull()) {
       error(YAML::Mark::null_mark(), "empty profile (expected a mapping with schema, name, version, cases)");
-    } else if (documents.size() > 1) {
-      error(documents[1].Mark(), "a profile file holds one YAML document; this is a second one");
-    } else if (!documents[0].IsMap()) {
-      error(documents[0].Mark(), "a profile must be a mapping (schema, name, version, cases...), got {}",
-            kind_name(documents[0]));
+    } else if (!root.IsMap()) {
+      error(root.Mark(), "a profile must be a mapping (schema, name, version, cases...), got {}",
+            kind_name(root));
     }
   }
 
   // The schema first: under another schema the other keys may mean something else.
   if (diagnostics_.empty()) {
-    const YAML::Node& root = documents[0];
     std::optional<Entry> schema;
     for (auto it = root.begin(); it != root.end(); ++it) {
       if (it->first.IsScalar() && it->first.Scalar() == "schema") {
@@ -706,7 +736,6 @@ Result<Profile> Parser::parse(std::string_view text) {
   }
 
   if (diagnostics_.empty()) {
-    const YAML::Node& root = documents[0];
     const std::string top = "at the top level";
     const std::vector<Entry> keys = entries(root, top, std::span(kTopKeys));
     for (std::string_view key : {"name", "version", "cases"}) require(root, keys, key, top);

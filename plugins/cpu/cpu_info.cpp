@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -33,7 +33,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 std::string trim(std::string s) {
   const auto b = s.find_first_not_of(" \t\r\n");
@@ -73,10 +75,17 @@ int64_t parse_size(std::string s) {
   if (s.empty()) return 0;
   int64_t mult = 1;
   switch (s.back()) {
-    case 'K': mult = 1024; break;
-    case 'M': mult = 1024 * 1024; break;
-    case 'G': mult = 1024LL * 1024 * 1024; break;
-    default: break;
+    case 'K':
+      mult = 1024;
+      break;
+    case 'M':
+      mult = 1024 * 1024;
+      break;
+    case 'G':
+      mult = 1024LL * 1024 * 1024;
+      break;
+    default:
+      break;
   }
   try {
     return std::stoll(s) * mult;
@@ -227,7 +236,8 @@ void read_topology(CpuInfo& info) {
   bool saw_node_dir = false;
   for (const auto& entry : fs::directory_iterator("/sys/devices/system/node", ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.rfind("node", 0) != 0 || name.size() <= 4 || !std::isdigit(static_cast<unsigned char>(name[4]))) continue;
+    if (name.rfind("node", 0) != 0 || name.size() <= 4 || !std::isdigit(static_cast<unsigned char>(name[4])))
+      continue;
     saw_node_dir = true;
     const auto list = parse_cpu_list(read_file(entry.path() / "cpulist"));
     const bool hit = std::any_of(info.cpus.begin(), info.cpus.end(),
@@ -282,7 +292,8 @@ double best_fma_rate(const KernelTable& k, int reps, int64_t iters) {
     const auto t0 = Clock::now();
     k.fma_peak_f32(&args, items, out.data());
     const double t = seconds_since(t0);
-    const double instructions = static_cast<double>(iters) * args.lanes * static_cast<double>(items) / k.f32_lanes;
+    const double instructions =
+        static_cast<double>(iters) * args.lanes * static_cast<double>(items) / k.f32_lanes;
     if (t > 0) best = std::max(best, instructions / t);
   }
   volatile float sink = out[0];
@@ -310,23 +321,25 @@ std::vector<CoreProbe> probe_cores(const CpuInfo& info) {
     pthread_setaffinity_np(pthread_self(), sizeof set, &set);
     ready.fetch_add(1);
     while (ready.load() < n) std::this_thread::yield();
-    // Ramp the clock up (~3 ms), then time 7 chains of 4M adds (~1.2 ms each at 3.5 GHz).
+    // Ramp the clock up (~3 ms). Then many short repetitions, keeping the best of each: on a shared
+    // machine some of them run without being preempted, which long ones rarely do.
     const auto ramp = Clock::now();
     while (seconds_since(ramp) < 0.003) add_chain(1 << 16);
     CoreProbe& r = results[i];
-    r.clock_hz = best_clock_hz(7, 4u << 20);
+    r.clock_hz = best_clock_hz(15, 512u << 10);  // ~0.15 ms each at 3.5 GHz
     const double hz = r.clock_hz > 0 ? r.clock_hz : 3e9;
     if (k.has_fma) {
-      // ~4 ms per repetition assuming 2 FMA instructions per cycle.
-      const int64_t iters = std::max<int64_t>(1000, static_cast<int64_t>(0.004 * hz * 2 / k.max_accumulators));
-      r.fma_per_s = best_fma_rate(k, 3, iters);
+      // ~0.3 ms per repetition assuming 2 FMA instructions per cycle.
+      const int64_t iters =
+          std::max<int64_t>(1000, static_cast<int64_t>(0.0003 * hz * 2 / k.max_accumulators));
+      r.fma_per_s = best_fma_rate(k, 15, iters);
       if (compare_avx2) {
         const int64_t iters2 =
-            std::max<int64_t>(1000, static_cast<int64_t>(0.003 * hz * 2 / kKernelsAvx2.max_accumulators));
-        r.avx2_fma_per_s = best_fma_rate(kKernelsAvx2, 3, iters2);
+            std::max<int64_t>(1000, static_cast<int64_t>(0.0003 * hz * 2 / kKernelsAvx2.max_accumulators));
+        r.avx2_fma_per_s = best_fma_rate(kKernelsAvx2, 15, iters2);
       }
       // Clock again after the vector work (some CPUs lower it under wide vectors): keep the lower.
-      const double after = best_clock_hz(3, 4u << 20);
+      const double after = best_clock_hz(7, 512u << 10);
       if (after > 0) r.clock_hz = std::min(r.clock_hz, after);
     }
   };
@@ -383,7 +396,8 @@ PipeEntry pipe_table(const CpuInfo& info, const std::string& isa) {
     }
     if (info.family == 0x1a) {
       if (!avx512) return {2, tag + " Zen 5, 2 pipes of 256 (AVX2 kernels)"};
-      const bool mobile = (info.model >= 0x20 && info.model <= 0x2f) || (info.model >= 0x60 && info.model <= 0x7f);
+      const bool mobile =
+          (info.model >= 0x20 && info.model <= 0x2f) || (info.model >= 0x60 && info.model <= 0x7f);
       if (mobile) return {1, tag + " Zen 5 mobile, 256-bit datapath = 1 pipe of 512"};
       return {2, tag + " Zen 5, 2 pipes of 512"};
     }
@@ -409,7 +423,8 @@ void derive_peak(CpuInfo& info, const std::vector<CoreProbe>& probes) {
     info.clock_min_hz = *std::min_element(clocks.begin(), clocks.end());
     info.clock_max_hz = *std::max_element(clocks.begin(), clocks.end());
   }
-  std::string clock_note = "measured (dependent-add chain, all cores at once, median over cores of each core's best)";
+  std::string clock_note =
+      "measured (dependent-add chain, all cores at once, median over cores of each core's best)";
   if (info.clock_hz <= 0) {  // cannot happen on x86; keep the peak defined anyway
     info.clock_hz = info.nominal_mhz * 1e6;
     clock_note = "nominal (the add-chain measurement failed)";
@@ -427,7 +442,8 @@ void derive_peak(CpuInfo& info, const std::vector<CoreProbe>& probes) {
     info.pipes_source = "no FMA instructions: assumed one multiply and one add pipe";
     const double per_core = 2.0 * k.f32_lanes;  // mul + add per cycle, one FLOP each per lane
     info.peak_f32 = info.compute_units * per_core * info.clock_hz;
-    std::snprintf(buf, sizeof buf, "computed: %d cores x %d f32 lanes (%s) x 2 (separate mul and add pipes, no FMA) x %s GHz",
+    std::snprintf(buf, sizeof buf,
+                  "computed: %d cores x %d f32 lanes (%s) x 2 (separate mul and add pipes, no FMA) x %s GHz",
                   info.compute_units, k.f32_lanes, isa.c_str(), format_ghz(info.clock_hz).c_str());
   } else {
     const PipeEntry entry = pipe_table(info, isa);
@@ -455,9 +471,11 @@ void derive_peak(CpuInfo& info, const std::vector<CoreProbe>& probes) {
       cross += "; far below the table: SMT siblings sharing a core, a busy host, or a lower vector clock";
     else if (measured > 0)
       cross += "; agrees with " + std::to_string(info.fma_pipes) + " pipes";
-    info.peak_f32 = static_cast<double>(info.compute_units) * info.fma_pipes * k.f32_lanes * 2 * info.clock_hz;
+    info.peak_f32 =
+        static_cast<double>(info.compute_units) * info.fma_pipes * k.f32_lanes * 2 * info.clock_hz;
     std::snprintf(buf, sizeof buf, "computed: %d cores x %d FMA pipes x %d f32 lanes (%s) x 2 FLOP x %s GHz",
-                  info.compute_units, info.fma_pipes, k.f32_lanes, isa.c_str(), format_ghz(info.clock_hz).c_str());
+                  info.compute_units, info.fma_pipes, k.f32_lanes, isa.c_str(),
+                  format_ghz(info.clock_hz).c_str());
   }
   info.peak_f64 = info.peak_f32 / 2;
   std::string src = buf;
@@ -480,7 +498,9 @@ void derive_peak(CpuInfo& info, const std::vector<CoreProbe>& probes) {
                   info.peak_f32 > 0 ? 100 * info.measured_allcore_f32_flops / info.peak_f32 : 0.0);
     src += buf;
   }
-  src += "; f64 = half the f32 lanes; f16 and bf16 are converted and computed in f32, so their peaks equal the f32 peak";
+  src +=
+      "; f64 = half the f32 lanes; f16 and bf16 are converted and computed in f32, so their peaks equal the "
+      "f32 peak";
   if (!info.isa_note.empty()) src += "; " + info.isa_note;
   info.peak_source = src;
 }
@@ -495,7 +515,10 @@ const KernelTable* select_kernels(std::string* note) {
   const char* want = std::getenv("CMETER_CPU_ISA");
   if (want == nullptr || *want == '\0') return best;
   const std::string w = want;
-  const KernelTable* pick = w == "avx512" ? &kKernelsAvx512 : w == "avx2" ? &kKernelsAvx2 : w == "sse2" ? &kKernelsSse2 : nullptr;
+  const KernelTable* pick = w == "avx512" ? &kKernelsAvx512
+                            : w == "avx2" ? &kKernelsAvx2
+                            : w == "sse2" ? &kKernelsSse2
+                                          : nullptr;
   const bool ok = pick == &kKernelsSse2 || (pick == &kKernelsAvx2 && v3) || (pick == &kKernelsAvx512 && v4);
   if (note != nullptr)
     *note = ok ? "kernels lowered to " + w + " by CMETER_CPU_ISA"

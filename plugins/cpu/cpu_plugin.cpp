@@ -6,8 +6,8 @@
 // it owns the plugin-wide state (the CPU probe, the TBB arena) between plugin_initialize and
 // plugin_shutdown; and it maps buffers, streams and events onto host memory and a steady clock.
 #include <cmeter/plugin_abi.h>
-#include <cmeter/plugin_sdk.hpp>
 #include <oneapi/tbb/version.h>
+#include <cmeter/plugin_sdk.hpp>
 
 #include <chrono>
 #include <cstdlib>
@@ -57,38 +57,49 @@ PluginState& state() {
   return *s;
 }
 
-CMTR_Error* invalid(std::string message) { return make_error(CMTR_ERROR_INVALID_ARGUMENT, std::move(message)); }
+CMTR_Error* invalid(std::string message) {
+  return make_error(CMTR_ERROR_INVALID_ARGUMENT, std::move(message));
+}
 
 // The runtime for calls that need an initialised plugin and a valid device handle.
 CMTR_Error* check_device(const CMTR_Device* device, const char* call) {
   if (device == nullptr) return invalid(std::string(call) + ": device is NULL");
   if (device != &state().device || device->magic != kDeviceMagic)
     return invalid(std::string(call) + ": not a device of the cpu plugin");
-  if (!state().runtime) return make_error(CMTR_ERROR_UNAVAILABLE, std::string(call) + ": plugin is not initialised");
+  if (!state().runtime)
+    return make_error(CMTR_ERROR_UNAVAILABLE, std::string(call) + ": plugin is not initialised");
   return nullptr;
 }
 
-Runtime& runtime() { return *state().runtime; }
+Runtime& runtime() {
+  return *state().runtime;
+}
 
 CMTR_Error* check_buffer(const CMTR_Buffer* b, const char* call) {
-  if (b == nullptr || b->magic != kBufferMagic) return invalid(std::string(call) + ": buffer is NULL or not a live cpu buffer");
-  if (!state().runtime) return make_error(CMTR_ERROR_UNAVAILABLE, std::string(call) + ": plugin is not initialised");
+  if (b == nullptr || b->magic != kBufferMagic)
+    return invalid(std::string(call) + ": buffer is NULL or not a live cpu buffer");
+  if (!state().runtime)
+    return make_error(CMTR_ERROR_UNAVAILABLE, std::string(call) + ": plugin is not initialised");
   return nullptr;
 }
 
 CMTR_Error* check_stream(const CMTR_Stream* s, const char* call) {
-  if (s == nullptr || s->magic != kStreamMagic) return invalid(std::string(call) + ": stream is NULL or not a live cpu stream");
-  if (!state().runtime) return make_error(CMTR_ERROR_UNAVAILABLE, std::string(call) + ": plugin is not initialised");
+  if (s == nullptr || s->magic != kStreamMagic)
+    return invalid(std::string(call) + ": stream is NULL or not a live cpu stream");
+  if (!state().runtime)
+    return make_error(CMTR_ERROR_UNAVAILABLE, std::string(call) + ": plugin is not initialised");
   return nullptr;
 }
 
-CMTR_Error* check_range(const CMTR_Buffer* b, uint64_t offset_bytes, uint64_t size_bytes, const void* host, const char* call) {
+CMTR_Error* check_range(const CMTR_Buffer* b, uint64_t offset_bytes, uint64_t size_bytes, const void* host,
+                        const char* call) {
   if (host == nullptr) return invalid(std::string(call) + ": host_pointer is NULL");
   if (size_bytes == 0) return invalid(std::string(call) + ": size_bytes is 0");
   uint64_t end = 0;
   if (__builtin_add_overflow(offset_bytes, size_bytes, &end) || end > b->size_bytes)
-    return invalid(std::string(call) + ": offset " + std::to_string(offset_bytes) + " + size " + std::to_string(size_bytes) +
-                   " is outside the buffer's " + std::to_string(b->size_bytes) + " bytes");
+    return invalid(std::string(call) + ": offset " + std::to_string(offset_bytes) + " + size " +
+                   std::to_string(size_bytes) + " is outside the buffer's " + std::to_string(b->size_bytes) +
+                   " bytes");
   return nullptr;
 }
 
@@ -98,7 +109,8 @@ void build_device_attributes(const Runtime& rt, sdk::KeyValueList& kv) {
   kv.set("name", info.model_name.empty() ? std::string("x86-64 CPU") : info.model_name);
   kv.set("vendor", info.vendor);
   kv.set("kind", "cpu");
-  kv.set("runtime.version", rt.blas + "; oneTBB " + TBB_runtime_version() + "; " + info.kernels->isa + " kernels");
+  kv.set("runtime.version",
+         rt.blas + "; oneTBB " + TBB_runtime_version() + "; " + info.kernels->isa + " kernels");
   kv.set("compute_units", static_cast<int64_t>(info.compute_units));
   if (info.numa_node) kv.set("numa.node", static_cast<int64_t>(*info.numa_node));
   kv.set("mem.bytes", info.mem_bytes);
@@ -122,10 +134,12 @@ CMTR_Error* plugin_initialize(CMTR_Plugin_Initialize_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Plugin_Initialize_Args, num_attributes);
   return sdk::guarded([&]() -> CMTR_Error* {
     if (args->host_abi_major != CMTR_ABI_MAJOR)
-      return make_error(CMTR_ERROR_UNIMPLEMENTED, "the cpu plugin implements ABI " + std::to_string(CMTR_ABI_MAJOR) +
-                                                      ".x; the host speaks " + std::to_string(args->host_abi_major));
+      return make_error(CMTR_ERROR_UNIMPLEMENTED,
+                        "the cpu plugin implements ABI " + std::to_string(CMTR_ABI_MAJOR) +
+                            ".x; the host speaks " + std::to_string(args->host_abi_major));
     if (args->num_options > 0 && args->options == nullptr)
-      return invalid("plugin_initialize: options is NULL but num_options is " + std::to_string(args->num_options));
+      return invalid("plugin_initialize: options is NULL but num_options is " +
+                     std::to_string(args->num_options));
     PluginState& s = state();
     std::lock_guard<std::mutex> lock(s.mutex);
     openblas_restore_environment();
@@ -158,7 +172,8 @@ CMTR_Error* plugin_shutdown(CMTR_Plugin_Shutdown_Args* args) {
 
 CMTR_Error* plugin_devices(CMTR_Plugin_Devices_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Plugin_Devices_Args, num_devices);
-  if (!state().runtime) return make_error(CMTR_ERROR_UNAVAILABLE, "plugin_devices: plugin is not initialised");
+  if (!state().runtime)
+    return make_error(CMTR_ERROR_UNAVAILABLE, "plugin_devices: plugin is not initialised");
   args->devices = state().device_list;
   args->num_devices = 1;
   return nullptr;
@@ -191,8 +206,9 @@ CMTR_Error* buffer_create(CMTR_Buffer_Create_Args* args) {
     const uint64_t alloc_bytes = (args->size_bytes + 63) / 64 * 64;
     void* data = std::aligned_alloc(64, alloc_bytes);
     if (data == nullptr)
-      return make_error(CMTR_ERROR_RESOURCE_EXHAUSTED,
-                        "buffer_create: cannot allocate " + std::to_string(args->size_bytes) + " bytes of host memory");
+      return make_error(
+          CMTR_ERROR_RESOURCE_EXHAUSTED,
+          "buffer_create: cannot allocate " + std::to_string(args->size_bytes) + " bytes of host memory");
     // First touch by the cores that will work on each chunk (NUMA-local pages, no faults later).
     parallel_zero(rt, data, alloc_bytes);
     auto* b = new CMTR_Buffer();
@@ -225,7 +241,8 @@ CMTR_Error* buffer_write(CMTR_Buffer_Write_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Buffer_Write_Args, size_bytes);
   if (CMTR_Error* e = check_stream(args->stream, "buffer_write")) return e;
   if (CMTR_Error* e = check_buffer(args->buffer, "buffer_write")) return e;
-  if (CMTR_Error* e = check_range(args->buffer, args->offset_bytes, args->size_bytes, args->host_pointer, "buffer_write"))
+  if (CMTR_Error* e =
+          check_range(args->buffer, args->offset_bytes, args->size_bytes, args->host_pointer, "buffer_write"))
     return e;
   return sdk::guarded([&]() -> CMTR_Error* {
     parallel_copy(runtime(), static_cast<char*>(args->buffer->data) + args->offset_bytes, args->host_pointer,
@@ -238,11 +255,12 @@ CMTR_Error* buffer_read(CMTR_Buffer_Read_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Buffer_Read_Args, size_bytes);
   if (CMTR_Error* e = check_stream(args->stream, "buffer_read")) return e;
   if (CMTR_Error* e = check_buffer(args->buffer, "buffer_read")) return e;
-  if (CMTR_Error* e = check_range(args->buffer, args->offset_bytes, args->size_bytes, args->host_pointer, "buffer_read"))
+  if (CMTR_Error* e =
+          check_range(args->buffer, args->offset_bytes, args->size_bytes, args->host_pointer, "buffer_read"))
     return e;
   return sdk::guarded([&]() -> CMTR_Error* {
-    parallel_copy(runtime(), args->host_pointer, static_cast<const char*>(args->buffer->data) + args->offset_bytes,
-                  args->size_bytes);
+    parallel_copy(runtime(), args->host_pointer,
+                  static_cast<const char*>(args->buffer->data) + args->offset_bytes, args->size_bytes);
     return nullptr;
   });
 }
@@ -324,10 +342,14 @@ CMTR_Error* op_create(CMTR_Op_Create_Args* args) {
   return sdk::guarded([&]() -> CMTR_Error* {
     OpPlan plan = plan_op(runtime(), sdk::view(args->name), args->params, args->num_params, true);
     switch (plan.status) {
-      case OpPlan::kInvalid: return invalid(plan.reason);
-      case OpPlan::kUnknownOp: return make_error(CMTR_ERROR_NOT_FOUND, plan.reason);
-      case OpPlan::kUnsupported: return make_error(CMTR_ERROR_UNIMPLEMENTED, plan.reason);
-      case OpPlan::kSupported: break;
+      case OpPlan::kInvalid:
+        return invalid(plan.reason);
+      case OpPlan::kUnknownOp:
+        return make_error(CMTR_ERROR_NOT_FOUND, plan.reason);
+      case OpPlan::kUnsupported:
+        return make_error(CMTR_ERROR_UNIMPLEMENTED, plan.reason);
+      case OpPlan::kSupported:
+        break;
     }
     auto* op = new CMTR_Op();
     op->impl = std::move(plan.op);
@@ -338,7 +360,8 @@ CMTR_Error* op_create(CMTR_Op_Create_Args* args) {
 
 CMTR_Error* op_attributes(CMTR_Op_Attributes_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Attributes_Args, num_attributes);
-  if (args->op == nullptr || args->op->magic != kOpMagic) return invalid("op_attributes: op is NULL or not a live cpu op");
+  if (args->op == nullptr || args->op->magic != kOpMagic)
+    return invalid("op_attributes: op is NULL or not a live cpu op");
   args->attributes = args->op->impl->attributes.data();
   args->num_attributes = args->op->impl->attributes.size();
   return nullptr;
@@ -346,14 +369,16 @@ CMTR_Error* op_attributes(CMTR_Op_Attributes_Args* args) {
 
 CMTR_Error* op_enqueue(CMTR_Op_Enqueue_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Enqueue_Args, num_buffers);
-  if (args->op == nullptr || args->op->magic != kOpMagic) return invalid("op_enqueue: op is NULL or not a live cpu op");
+  if (args->op == nullptr || args->op->magic != kOpMagic)
+    return invalid("op_enqueue: op is NULL or not a live cpu op");
   if (CMTR_Error* e = check_stream(args->stream, "op_enqueue")) return e;
   return sdk::guarded([&]() -> CMTR_Error* { return args->op->impl->run(args->buffers, args->num_buffers); });
 }
 
 CMTR_Error* op_destroy(CMTR_Op_Destroy_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Destroy_Args, op);
-  if (args->op == nullptr || args->op->magic != kOpMagic) return invalid("op_destroy: op is NULL or not a live cpu op");
+  if (args->op == nullptr || args->op->magic != kOpMagic)
+    return invalid("op_destroy: op is NULL or not a live cpu op");
   args->op->magic = 0;
   delete args->op;
   return nullptr;
@@ -392,4 +417,6 @@ const CMTR_Api kApi = {
 }  // namespace
 }  // namespace cmeter::cpu
 
-extern "C" CMTR_EXPORT const CMTR_Api* cmeter_plugin_get_api(void) { return &cmeter::cpu::kApi; }
+extern "C" CMTR_EXPORT const CMTR_Api* cmeter_plugin_get_api(void) {
+  return &cmeter::cpu::kApi;
+}

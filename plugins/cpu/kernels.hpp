@@ -40,7 +40,8 @@ struct KernelTable {
   // STREAM kernels over elements [0, n) of the given arrays (callers offset the pointers).
   // `nontemporal` asks for streaming stores (and an sfence before returning).
   void (*stream_f32)(int32_t kind, float* a, float* b, float* c, float scalar, size_t n, bool nontemporal);
-  void (*stream_f64)(int32_t kind, double* a, double* b, double* c, double scalar, size_t n, bool nontemporal);
+  void (*stream_f64)(int32_t kind, double* a, double* b, double* c, double scalar, size_t n,
+                     bool nontemporal);
 
   // Element conversions; f32 -> f16/bf16 round to nearest even, NaN stays NaN.
   void (*f16_to_f32)(const uint16_t* src, float* dst, size_t n);

@@ -70,8 +70,9 @@ void bf16_to_f32(const uint16_t* src, float* dst, size_t n) {
 void f32_to_f16(const float* src, uint16_t* dst, size_t n) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8)
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
-                     _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    _mm_storeu_si128(
+        reinterpret_cast<__m128i*>(dst + i),
+        _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
   for (; i < n; ++i) dst[i] = scalar_f32_to_f16(src[i]);
 }
 
@@ -82,7 +83,8 @@ void f32_to_bf16(const float* src, uint16_t* dst, size_t n) {
     const __m256 v = _mm256_loadu_ps(src + i);
     const __m256i x = _mm256_castps_si256(v);
     const __m256i hi = _mm256_srli_epi32(x, 16);
-    const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(x, bias), _mm256_and_si256(hi, one)), 16);
+    const __m256i rounded =
+        _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(x, bias), _mm256_and_si256(hi, one)), 16);
     const __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
     const __m256i r = _mm256_blendv_epi8(rounded, _mm256_or_si256(hi, quiet), nan);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
@@ -94,9 +96,20 @@ void f32_to_bf16(const float* src, uint16_t* dst, size_t n) {
 }  // namespace
 
 const KernelTable kKernelsAvx2 = {
-    "avx2",         8,           kMaxAcc,     true,        true,        &fma_tile_items_impl,
-    &fma_peak_impl<F32Ops>,      &fma_peak_impl<F64Ops>,   &stream_f32_impl, &stream_f64_impl,
-    &f16_to_f32,    &bf16_to_f32, &f32_to_f16, &f32_to_bf16,
+    "avx2",
+    8,
+    kMaxAcc,
+    true,
+    true,
+    &fma_tile_items_impl,
+    &fma_peak_impl<F32Ops>,
+    &fma_peak_impl<F64Ops>,
+    &stream_f32_impl,
+    &stream_f64_impl,
+    &f16_to_f32,
+    &bf16_to_f32,
+    &f32_to_f16,
+    &f32_to_bf16,
 };
 
 }  // namespace cmeter::cpu

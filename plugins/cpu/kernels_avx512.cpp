@@ -79,12 +79,14 @@ void bf16_to_f32(const uint16_t* src, float* dst, size_t n) {
 void f32_to_f16(const float* src, uint16_t* dst, size_t n) {
   size_t i = 0;
   for (; i + 16 <= n; i += 16)
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i),
-                        _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    _mm256_storeu_si256(
+        reinterpret_cast<__m256i*>(dst + i),
+        _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
   if (i < n) {
     const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1u);
-    _mm256_mask_storeu_epi16(dst + i, m,
-                             _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    _mm256_mask_storeu_epi16(
+        dst + i, m,
+        _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
   }
 }
 
@@ -92,7 +94,8 @@ void f32_to_f16(const float* src, uint16_t* dst, size_t n) {
 inline __m256i bf16_round(__m512 v) {
   const __m512i x = _mm512_castps_si512(v);
   const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(x, 16), _mm512_set1_epi32(1));
-  const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(x, _mm512_set1_epi32(0x7fff)), lsb), 16);
+  const __m512i rounded =
+      _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(x, _mm512_set1_epi32(0x7fff)), lsb), 16);
   const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
   const __m512i quiet = _mm512_or_si512(_mm512_srli_epi32(x, 16), _mm512_set1_epi32(0x40));
   return _mm512_cvtepi32_epi16(_mm512_mask_blend_epi32(nan, rounded, quiet));
@@ -111,9 +114,20 @@ void f32_to_bf16(const float* src, uint16_t* dst, size_t n) {
 }  // namespace
 
 const KernelTable kKernelsAvx512 = {
-    "avx512",       16,          kMaxAcc,     true,        true,        &fma_tile_items_impl,
-    &fma_peak_impl<F32Ops>,      &fma_peak_impl<F64Ops>,   &stream_f32_impl, &stream_f64_impl,
-    &f16_to_f32,    &bf16_to_f32, &f32_to_f16, &f32_to_bf16,
+    "avx512",
+    16,
+    kMaxAcc,
+    true,
+    true,
+    &fma_tile_items_impl,
+    &fma_peak_impl<F32Ops>,
+    &fma_peak_impl<F64Ops>,
+    &stream_f32_impl,
+    &stream_f64_impl,
+    &f16_to_f32,
+    &bf16_to_f32,
+    &f32_to_f16,
+    &f32_to_bf16,
 };
 
 }  // namespace cmeter::cpu

@@ -63,9 +63,20 @@ void f32_to_bf16(const float* src, uint16_t* dst, size_t n) {
 }  // namespace
 
 const KernelTable kKernelsSse2 = {
-    "sse2",         4,           kMaxAcc,     false,       false,       &fma_tile_items_impl,
-    nullptr,        nullptr,     &stream_f32_impl, &stream_f64_impl,
-    &f16_to_f32,    &bf16_to_f32, &f32_to_f16, &f32_to_bf16,
+    "sse2",
+    4,
+    kMaxAcc,
+    false,
+    false,
+    &fma_tile_items_impl,
+    nullptr,
+    nullptr,
+    &stream_f32_impl,
+    &stream_f64_impl,
+    &f16_to_f32,
+    &bf16_to_f32,
+    &f32_to_f16,
+    &f32_to_bf16,
 };
 
 }  // namespace cmeter::cpu

@@ -85,6 +85,8 @@ std::string openblas_description() {
   return out;
 }
 
-void openblas_use_threads(int threads) { openblas_set_num_threads(threads); }
+void openblas_use_threads(int threads) {
+  openblas_set_num_threads(threads);
+}
 
 }  // namespace cmeter::cpu

@@ -41,11 +41,15 @@ std::optional<DType> parse_dtype(std::string_view s) {
 size_t dtype_size_bytes(DType t) {
   switch (t) {
     case DType::kF16:
-    case DType::kBF16: return 2;
+    case DType::kBF16:
+      return 2;
     case DType::kF32:
-    case DType::kI32: return 4;
-    case DType::kF64: return 8;
-    case DType::kI8: return 1;
+    case DType::kI32:
+      return 4;
+    case DType::kF64:
+      return 8;
+    case DType::kI8:
+      return 1;
   }
   return 1;
 }
@@ -73,9 +77,11 @@ ScratchPtr alloc_scratch_f32(uint64_t elements) {
 bool span_bytes(int64_t batch, int64_t stride, int64_t ld, int64_t rows, int64_t cols, size_t elem_bytes,
                 uint64_t* out) {
   uint64_t a = 0, b = 0, total = 0;
-  if (__builtin_mul_overflow(static_cast<uint64_t>(stride), static_cast<uint64_t>(batch - 1), &a)) return false;
+  if (__builtin_mul_overflow(static_cast<uint64_t>(stride), static_cast<uint64_t>(batch - 1), &a))
+    return false;
   if (__builtin_mul_overflow(static_cast<uint64_t>(ld), static_cast<uint64_t>(cols - 1), &b)) return false;
-  if (__builtin_add_overflow(a, b, &total) || __builtin_add_overflow(total, static_cast<uint64_t>(rows), &total))
+  if (__builtin_add_overflow(a, b, &total) ||
+      __builtin_add_overflow(total, static_cast<uint64_t>(rows), &total))
     return false;
   if (__builtin_mul_overflow(total, static_cast<uint64_t>(elem_bytes), out)) return false;
   return *out < (uint64_t{1} << 62);
@@ -92,8 +98,9 @@ CMTR_Error* check_buffers(const char* op, CMTR_Buffer* const* buffers, size_t nu
   if (num_buffers != needs.size()) {
     std::string list;
     for (const auto& n : needs) list += (list.empty() ? "" : ", ") + std::string(n.name);
-    return make_error(CMTR_ERROR_INVALID_ARGUMENT, std::string(op) + " takes " + std::to_string(needs.size()) +
-                                                       " buffers [" + list + "], got " + std::to_string(num_buffers));
+    return make_error(CMTR_ERROR_INVALID_ARGUMENT, std::string(op) + " takes " +
+                                                       std::to_string(needs.size()) + " buffers [" + list +
+                                                       "], got " + std::to_string(num_buffers));
   }
   if (num_buffers > 0 && buffers == nullptr)
     return make_error(CMTR_ERROR_INVALID_ARGUMENT, std::string(op) + ": buffers is NULL");
@@ -102,11 +109,12 @@ CMTR_Error* check_buffers(const char* op, CMTR_Buffer* const* buffers, size_t nu
     const CMTR_Buffer* b = buffers[i];
     const std::string which = "buffer " + std::to_string(i) + " (" + need.name + ")";
     if (b == nullptr || b->magic != kBufferMagic)
-      return make_error(CMTR_ERROR_INVALID_ARGUMENT, std::string(op) + ": " + which + " is NULL or not a live cpu buffer");
+      return make_error(CMTR_ERROR_INVALID_ARGUMENT,
+                        std::string(op) + ": " + which + " is NULL or not a live cpu buffer");
     if (b->size_bytes < need.size_bytes)
-      return make_error(CMTR_ERROR_INVALID_ARGUMENT, std::string(op) + ": " + which + " holds " +
-                                                         std::to_string(b->size_bytes) + " bytes; these params need " +
-                                                         std::to_string(need.size_bytes));
+      return make_error(CMTR_ERROR_INVALID_ARGUMENT,
+                        std::string(op) + ": " + which + " holds " + std::to_string(b->size_bytes) +
+                            " bytes; these params need " + std::to_string(need.size_bytes));
     ++i;
   }
   return nullptr;
@@ -138,12 +146,15 @@ void for_static_chunks(const Runtime& rt, size_t parts, F&& body) {
 // Bool hint read straight from the params (sdk::Params skips hint.* keys).
 std::optional<bool> bool_hint(const CMTR_KeyValue* params, size_t num_params, std::string_view key) {
   for (size_t i = 0; i < num_params && params != nullptr; ++i)
-    if (sdk::view(params[i].key) == key && (params[i].type == CMTR_VALUE_BOOL || params[i].type == CMTR_VALUE_INT64))
+    if (sdk::view(params[i].key) == key &&
+        (params[i].type == CMTR_VALUE_BOOL || params[i].type == CMTR_VALUE_INT64))
       return params[i].int_value != 0;
   return std::nullopt;
 }
 
-std::string thread_note(const Runtime& rt) { return std::to_string(rt.threads) + (rt.threads == 1 ? " core" : " cores"); }
+std::string thread_note(const Runtime& rt) {
+  return std::to_string(rt.threads) + (rt.threads == 1 ? " core" : " cores");
+}
 
 // ---- gemm.v1 ----
 
@@ -168,7 +179,8 @@ class GemmOp final : public Op {
       // Scratch for one batch matrix of each operand, converted to f32 (tight leading dimensions).
       a32_ = alloc_scratch_f32(static_cast<uint64_t>(cfg.rows_a) * static_cast<uint64_t>(cfg.cols_a));
       b32_ = alloc_scratch_f32(static_cast<uint64_t>(cfg.rows_b) * static_cast<uint64_t>(cfg.cols_b));
-      if (cfg.out != DType::kF32) c32_ = alloc_scratch_f32(static_cast<uint64_t>(cfg.m) * static_cast<uint64_t>(cfg.n));
+      if (cfg.out != DType::kF32)
+        c32_ = alloc_scratch_f32(static_cast<uint64_t>(cfg.m) * static_cast<uint64_t>(cfg.n));
       const char* name = cfg.in == DType::kF16 ? "f16" : "bf16";
       const std::string how = cfg.in == DType::kF16 ? (rt.kernels->has_f16c ? "F16C" : "scalar") : "shift";
       impl = std::string(name) + "->f32 (" + rt.kernels->isa + " " + how + ", tbb over " + thread_note(rt) +
@@ -182,12 +194,14 @@ class GemmOp final : public Op {
   }
 
   CMTR_Error* run(CMTR_Buffer* const* buffers, size_t num_buffers) override {
-    if (CMTR_Error* e = check_buffers("gemm.v1", buffers, num_buffers,
-                                      {{"A", cfg_.need_a_bytes}, {"B", cfg_.need_b_bytes}, {"C", cfg_.need_c_bytes}}))
+    if (CMTR_Error* e =
+            check_buffers("gemm.v1", buffers, num_buffers,
+                          {{"A", cfg_.need_a_bytes}, {"B", cfg_.need_b_bytes}, {"C", cfg_.need_c_bytes}}))
       return e;
     const auto ta = cfg_.trans_a ? CblasTrans : CblasNoTrans;
     const auto tb = cfg_.trans_b ? CblasTrans : CblasNoTrans;
-    const auto m = static_cast<blasint>(cfg_.m), n = static_cast<blasint>(cfg_.n), k = static_cast<blasint>(cfg_.k);
+    const auto m = static_cast<blasint>(cfg_.m), n = static_cast<blasint>(cfg_.n),
+               k = static_cast<blasint>(cfg_.k);
     const auto lda = static_cast<blasint>(cfg_.lda), ldb = static_cast<blasint>(cfg_.ldb),
                ldc = static_cast<blasint>(cfg_.ldc);
     for (int64_t i = 0; i < cfg_.batch; ++i) {
@@ -245,8 +259,9 @@ class GemmOp final : public Op {
     float* c_out = c_half ? c32 : static_cast<float*>(buffers[2]->data) + i * cfg_.stride_c;
     const auto ldc_out = static_cast<blasint>(c_half ? cfg_.m : cfg_.ldc);
     cblas_sgemm(CblasColMajor, ta, tb, static_cast<blasint>(cfg_.m), static_cast<blasint>(cfg_.n),
-                static_cast<blasint>(cfg_.k), static_cast<float>(cfg_.alpha), a32, static_cast<blasint>(cfg_.rows_a), b32,
-                static_cast<blasint>(cfg_.rows_b), static_cast<float>(cfg_.beta), c_out, ldc_out);
+                static_cast<blasint>(cfg_.k), static_cast<float>(cfg_.alpha), a32,
+                static_cast<blasint>(cfg_.rows_a), b32, static_cast<blasint>(cfg_.rows_b),
+                static_cast<float>(cfg_.beta), c_out, ldc_out);
     if (c_half) {
       parallel_columns(cfg_.n, cfg_.m, [&](int64_t first, int64_t last) {
         for (int64_t j = first; j < last; ++j)
@@ -276,8 +291,8 @@ class GemmOp final : public Op {
 
 OpPlan plan_gemm(const Runtime& rt, const CMTR_KeyValue* params, size_t num_params, bool create) {
   sdk::Params p(params, num_params,
-                {"m", "n", "k", "dtype_a", "dtype_b", "dtype_c", "compute", "trans_a", "trans_b", "lda", "ldb", "ldc",
-                 "alpha", "beta", "batch", "stride_a", "stride_b", "stride_c"});
+                {"m", "n", "k", "dtype_a", "dtype_b", "dtype_c", "compute", "trans_a", "trans_b", "lda",
+                 "ldb", "ldc", "alpha", "beta", "batch", "stride_a", "stride_b", "stride_c"});
   GemmConfig c;
   c.m = p.require_int("m");
   c.n = p.require_int("n");
@@ -286,10 +301,10 @@ OpPlan plan_gemm(const Runtime& rt, const CMTR_KeyValue* params, size_t num_para
   const std::string b_name = p.string_or("dtype_b", a_name);
   const std::string c_name = p.string_or("dtype_c", a_name);
   const auto a_type = parse_dtype(a_name);
-  const std::string default_compute = !a_type ? "f32"
+  const std::string default_compute = !a_type                  ? "f32"
                                       : *a_type == DType::kF64 ? "f64"
-                                      : *a_type == DType::kI8 ? "i32"
-                                                              : "f32";
+                                      : *a_type == DType::kI8  ? "i32"
+                                                               : "f32";
   const std::string compute = p.string_or("compute", default_compute);
   c.trans_a = p.bool_or("trans_a", false);
   c.trans_b = p.bool_or("trans_b", false);
@@ -322,10 +337,10 @@ OpPlan plan_gemm(const Runtime& rt, const CMTR_KeyValue* params, size_t num_para
   if (c.ldb == 0) c.ldb = c.rows_b;
   if (c.ldc == 0) c.ldc = c.m;
   if (c.lda < c.rows_a || c.ldb < c.rows_b || c.ldc < c.m)
-    return answer(OpPlan::kInvalid, "gemm.v1: leading dimensions must be >= the stored rows (lda " + std::to_string(c.lda) +
-                                        " vs " + std::to_string(c.rows_a) + ", ldb " + std::to_string(c.ldb) + " vs " +
-                                        std::to_string(c.rows_b) + ", ldc " + std::to_string(c.ldc) + " vs " +
-                                        std::to_string(c.m) + ")");
+    return answer(OpPlan::kInvalid, "gemm.v1: leading dimensions must be >= the stored rows (lda " +
+                                        std::to_string(c.lda) + " vs " + std::to_string(c.rows_a) + ", ldb " +
+                                        std::to_string(c.ldb) + " vs " + std::to_string(c.rows_b) + ", ldc " +
+                                        std::to_string(c.ldc) + " vs " + std::to_string(c.m) + ")");
   if (c.stride_a < 0 || c.stride_b < 0 || c.stride_c < 0)
     return answer(OpPlan::kInvalid, "gemm.v1: batch strides must be >= 0");
   if (c.stride_a == 0) c.stride_a = c.lda * c.cols_a;
@@ -342,7 +357,8 @@ OpPlan plan_gemm(const Runtime& rt, const CMTR_KeyValue* params, size_t num_para
   c.out = *c_type;
   const bool half_in = c.in == DType::kF16 || c.in == DType::kBF16;
   if (*b_type != *a_type)
-    return answer(OpPlan::kUnsupported, "gemm.v1 on cpu: mixed input types (" + a_name + " x " + b_name + ") are not supported");
+    return answer(OpPlan::kUnsupported,
+                  "gemm.v1 on cpu: mixed input types (" + a_name + " x " + b_name + ") are not supported");
   if (c.in == DType::kI8 || c.in == DType::kI32)
     return answer(OpPlan::kUnsupported, "gemm.v1 on cpu: integer GEMM (" + a_name + " inputs, " + compute +
                                             " accumulation) is not implemented");
@@ -353,10 +369,12 @@ OpPlan plan_gemm(const Runtime& rt, const CMTR_KeyValue* params, size_t num_para
   if (c.in == DType::kF32 && (compute != "f32" || c.out != DType::kF32))
     return answer(OpPlan::kUnsupported, "gemm.v1 on cpu: f32 inputs need compute=f32 and dtype_c=f32");
   if (half_in && compute != "f32")
-    return answer(OpPlan::kUnsupported, "gemm.v1 on cpu: " + a_name + " inputs are computed in f32 (compute=" + compute +
-                                            " not available)");
+    return answer(
+        OpPlan::kUnsupported,
+        "gemm.v1 on cpu: " + a_name + " inputs are computed in f32 (compute=" + compute + " not available)");
   if (half_in && c.out != DType::kF32 && c.out != c.in)
-    return answer(OpPlan::kUnsupported, "gemm.v1 on cpu: " + a_name + " inputs support dtype_c f32 or " + a_name);
+    return answer(OpPlan::kUnsupported,
+                  "gemm.v1 on cpu: " + a_name + " inputs support dtype_c f32 or " + a_name);
   constexpr int64_t kBlasMax = std::numeric_limits<blasint>::max();
   if (std::max({c.m, c.n, c.k, c.lda, c.ldb, c.ldc}) > kBlasMax)
     return answer(OpPlan::kUnsupported, "gemm.v1 on cpu: a dimension exceeds OpenBLAS's 32-bit integers");
@@ -384,14 +402,16 @@ class FmaPeakOp final : public Op {
     const int64_t groups = tile_items_ / per_register;
     const int64_t blocks = (args.lanes + k.max_accumulators - 1) / k.max_accumulators;
     const int64_t chains = groups * ((args.lanes + blocks - 1) / blocks);
-    attributes.set("impl", std::string(k.isa) + " fma: " + std::to_string(per_register) + " items per register, " +
-                               std::to_string(groups) + " item groups x " + std::to_string(args.lanes) +
-                               " lanes" + (blocks > 1 ? " in " + std::to_string(blocks) + " blocks" : "") + " = " +
-                               std::to_string(chains) + " FMA chains in flight per core, tbb over " + thread_note(rt));
+    attributes.set(
+        "impl", std::string(k.isa) + " fma: " + std::to_string(per_register) + " items per register, " +
+                    std::to_string(groups) + " item groups x " + std::to_string(args.lanes) + " lanes" +
+                    (blocks > 1 ? " in " + std::to_string(blocks) + " blocks" : "") + " = " +
+                    std::to_string(chains) + " FMA chains in flight per core, tbb over " + thread_note(rt));
   }
 
   CMTR_Error* run(CMTR_Buffer* const* buffers, size_t num_buffers) override {
-    if (CMTR_Error* e = check_buffers("fma_peak.v1", buffers, num_buffers, {{"OUT", static_cast<uint64_t>(items_) * 4}}))
+    if (CMTR_Error* e =
+            check_buffers("fma_peak.v1", buffers, num_buffers, {{"OUT", static_cast<uint64_t>(items_) * 4}}))
       return e;
     float* out = static_cast<float*>(buffers[0]->data);
     const int64_t tiles = (items_ + tile_items_ - 1) / tile_items_;
@@ -428,26 +448,33 @@ OpPlan plan_fma_peak(const Runtime& rt, const CMTR_KeyValue* params, size_t num_
   const int64_t lanes = p.int_or("lanes", 8);
   // Default b per dtype, as the core uses: small enough that the chains stay exact.
   const double default_b = dtype == "f16" ? 0x1p-10 : dtype == "bf16" ? 0x1p-7 : 0x1p-12;
-  FmaPeakArgs args{iters, static_cast<int32_t>(lanes), p.double_or("a", 1.0), p.double_or("b", default_b),
-                   p.double_or("x0", 1.0), p.double_or("dx", 1.0 / 64)};
+  FmaPeakArgs args{iters,
+                   static_cast<int32_t>(lanes),
+                   p.double_or("a", 1.0),
+                   p.double_or("b", default_b),
+                   p.double_or("x0", 1.0),
+                   p.double_or("dx", 1.0 / 64)};
   if (!p.ok()) return answer(OpPlan::kInvalid, "fma_peak.v1: " + p.error());
   if (dtype != "f16" && dtype != "bf16" && dtype != "f32" && dtype != "f64")
     return answer(OpPlan::kInvalid, "fma_peak.v1: dtype must be f16, bf16, f32 or f64, got '" + dtype + "'");
   if (items < 1 || iters < 1) return answer(OpPlan::kInvalid, "fma_peak.v1: items and iters must be >= 1");
-  if (lanes < 1 || lanes > 32) return answer(OpPlan::kInvalid, "fma_peak.v1: lanes must be in 1..32, got " + std::to_string(lanes));
+  if (lanes < 1 || lanes > 32)
+    return answer(OpPlan::kInvalid, "fma_peak.v1: lanes must be in 1..32, got " + std::to_string(lanes));
   if (items > (int64_t{1} << 40)) return answer(OpPlan::kInvalid, "fma_peak.v1: items is absurdly large");
   const KernelTable& k = *rt.kernels;
   if (dtype == "f16") {
     __builtin_cpu_init();
-    return answer(OpPlan::kUnsupported, __builtin_cpu_supports("avx512fp16")
-                                            ? "fma_peak.v1 on cpu: AVX512-FP16 kernels are not implemented"
-                                            : "fma_peak.v1 on cpu: no native f16 FMA on this CPU (needs AVX512-FP16)");
+    return answer(OpPlan::kUnsupported,
+                  __builtin_cpu_supports("avx512fp16")
+                      ? "fma_peak.v1 on cpu: AVX512-FP16 kernels are not implemented"
+                      : "fma_peak.v1 on cpu: no native f16 FMA on this CPU (needs AVX512-FP16)");
   }
   if (dtype == "bf16")
-    return answer(OpPlan::kUnsupported, "fma_peak.v1 on cpu: no native bf16 FMA on CPUs (AVX512-BF16 only has dot products)");
+    return answer(OpPlan::kUnsupported,
+                  "fma_peak.v1 on cpu: no native bf16 FMA on CPUs (AVX512-BF16 only has dot products)");
   if (!k.has_fma)
-    return answer(OpPlan::kUnsupported, std::string("fma_peak.v1 on cpu: no FMA instructions with the ") + k.isa +
-                                            " kernels (needs FMA3: AVX2-class CPU)");
+    return answer(OpPlan::kUnsupported, std::string("fma_peak.v1 on cpu: no FMA instructions with the ") +
+                                            k.isa + " kernels (needs FMA3: AVX2-class CPU)");
   OpPlan plan = answer(OpPlan::kSupported);
   if (create) plan.op = std::make_unique<FmaPeakOp>(rt, args, items, dtype == "f64");
   return plan;
@@ -474,7 +501,8 @@ class StreamOp final : public Op {
 
   CMTR_Error* run(CMTR_Buffer* const* buffers, size_t num_buffers) override {
     const uint64_t need_bytes = static_cast<uint64_t>(n_) * (f64_ ? 8 : 4);
-    if (CMTR_Error* e = check_buffers("stream.v1", buffers, num_buffers, {{"A", need_bytes}, {"B", need_bytes}, {"C", need_bytes}}))
+    if (CMTR_Error* e = check_buffers("stream.v1", buffers, num_buffers,
+                                      {{"A", need_bytes}, {"B", need_bytes}, {"C", need_bytes}}))
       return e;
     const KernelTable& k = *rt_.kernels;
     const size_t align = f64_ ? 8 : 16;  // 64-byte chunk boundaries
@@ -546,7 +574,8 @@ class CopyOp final : public Op {
     attributes.set("impl", "memcpy in static chunks, one per core (" + thread_note(rt) + ")");
   }
   CMTR_Error* run(CMTR_Buffer* const* buffers, size_t num_buffers) override {
-    if (CMTR_Error* e = check_buffers("copy.v1", buffers, num_buffers, {{"SRC", size_bytes_}, {"DST", size_bytes_}}))
+    if (CMTR_Error* e =
+            check_buffers("copy.v1", buffers, num_buffers, {{"SRC", size_bytes_}, {"DST", size_bytes_}}))
       return e;
     parallel_copy(rt_, buffers[1]->data, buffers[0]->data, size_bytes_);
     return nullptr;
@@ -570,7 +599,9 @@ OpPlan plan_copy(const Runtime& rt, const CMTR_KeyValue* params, size_t num_para
 // ---- noop.v1 ----
 
 // A real, out-of-line call that the compiler cannot drop.
-__attribute__((noinline)) void noop_kernel() { asm volatile("" ::: "memory"); }
+__attribute__((noinline)) void noop_kernel() {
+  asm volatile("" ::: "memory");
+}
 
 class NoopOp final : public Op {
  public:
@@ -592,9 +623,12 @@ OpPlan plan_noop(const CMTR_KeyValue* params, size_t num_params, bool create) {
 
 }  // namespace
 
-const char* op_names() { return "gemm.v1, fma_peak.v1, stream.v1, copy.v1, noop.v1"; }
+const char* op_names() {
+  return "gemm.v1, fma_peak.v1, stream.v1, copy.v1, noop.v1";
+}
 
-OpPlan plan_op(const Runtime& rt, std::string_view name, const CMTR_KeyValue* params, size_t num_params, bool create) {
+OpPlan plan_op(const Runtime& rt, std::string_view name, const CMTR_KeyValue* params, size_t num_params,
+               bool create) {
   if (name == "gemm.v1") return plan_gemm(rt, params, num_params, create);
   if (name == "fma_peak.v1") return plan_fma_peak(rt, params, num_params, create);
   if (name == "stream.v1") return plan_stream(rt, params, num_params, create);
@@ -627,7 +661,8 @@ void parallel_copy(const Runtime& rt, void* dst, const void* src, size_t size_by
 }
 
 void parallel_zero(const Runtime& rt, void* dst, size_t size_bytes) {
-  chunked(rt, size_bytes, [&](size_t offset, size_t len) { std::memset(static_cast<char*>(dst) + offset, 0, len); });
+  chunked(rt, size_bytes,
+          [&](size_t offset, size_t len) { std::memset(static_cast<char*>(dst) + offset, 0, len); });
 }
 
 }  // namespace cmeter::cpu

@@ -18,11 +18,12 @@ namespace cmeter::cpu {
 struct OpPlan {
   enum Status { kSupported, kUnsupported, kInvalid, kUnknownOp };
   Status status = kInvalid;
-  std::string reason;       // why not supported / what is invalid
-  std::unique_ptr<Op> op;   // set when `create` and kSupported
+  std::string reason;      // why not supported / what is invalid
+  std::unique_ptr<Op> op;  // set when `create` and kSupported
 };
 
-OpPlan plan_op(const Runtime& rt, std::string_view name, const CMTR_KeyValue* params, size_t num_params, bool create);
+OpPlan plan_op(const Runtime& rt, std::string_view name, const CMTR_KeyValue* params, size_t num_params,
+               bool create);
 
 // The op names this plugin implements, for messages.
 const char* op_names();

@@ -9,8 +9,8 @@
 #ifndef CMETER_PLUGINS_CPU_RUNTIME_HPP_
 #define CMETER_PLUGINS_CPU_RUNTIME_HPP_
 
-#include <cmeter/plugin_sdk.hpp>
 #include <tbb/task_arena.h>
+#include <cmeter/plugin_sdk.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -31,9 +31,9 @@ constexpr uint32_t kOpMagic = 0x4350554f;      // "CPUO"
 struct Runtime {
   CpuInfo info;
   const KernelTable* kernels = nullptr;
-  int threads = 1;                    // compute_units: TBB arena size and OpenBLAS threads
+  int threads = 1;  // compute_units: TBB arena size and OpenBLAS threads
   std::unique_ptr<tbb::task_arena> arena;
-  std::string blas;                   // openblas_description()
+  std::string blas;  // openblas_description()
 
   explicit Runtime(CpuInfo probed);
   ~Runtime();

@@ -161,7 +161,7 @@ static const CMTR_KeyValue g_device_attributes[] = {
     KV_INT("cache.llc.bytes", (int64_t)1 << 20),
     KV_DOUBLE("peak.flops.f32", 1e12),
     KV_DOUBLE("peak.flops.f64", 5e11),
-    KV_DOUBLE("peak.mem.bytes_per_s", 1e11),
+    KV_DOUBLE("peak.mem.bytes_per_s", 1e12),
     KV_STRING("peak.source", "stub: declared"),
     KV_STRING("timer.kind", "host.steady_clock in stream order"),
 };

@@ -411,7 +411,7 @@ TEST_CASE("stub: plugin and device attributes") {
   CHECK(get("cache.llc.bytes")->int_value == (int64_t(1) << 20));
   CHECK(get("peak.flops.f32")->double_value == 1e12);
   CHECK(get("peak.flops.f64")->double_value == 5e11);
-  CHECK(get("peak.mem.bytes_per_s")->double_value == 1e11);
+  CHECK(get("peak.mem.bytes_per_s")->double_value == 1e12);
   CHECK(to_string(get("peak.source")->string_value) == "stub: declared");
   CHECK(to_string(get("timer.kind")->string_value) == "host.steady_clock in stream order");
 }

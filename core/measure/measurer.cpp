@@ -70,7 +70,8 @@ Result<Measurement> run_loop(Stream& stream, const std::function<Status(int64_t)
       const double wall_per_call = last_wall_s / static_cast<double>(batch);
       calibrated =
           std::min(calibrated, calibrate_batch(wall_per_call, 4 * s.sample_min_s + 0.01, options.max_batch));
-      if (calibrated != batch) {
+      // Re-calibrate only on a clear change (2x), so jitter in tiny calls cannot keep warmup going.
+      if (calibrated > 2 * batch || 2 * calibrated < batch) {
         batch = calibrated;
         previous = -1;  // a new batch size: need two agreeing batches of it
         if (seconds_since(warm_start) < s.max_s) continue;

@@ -13,9 +13,17 @@
 namespace cmeter::workloads {
 namespace {
 
-uint64_t at_least_4x_llc(const Device& dev, uint64_t bytes) {
+// MEASUREMENT.md: arrays of at least 4x the last-level cache, so no kernel runs from cache. Capped at
+// `max_bytes` (a profile parameter): some hypervisors report the whole host's L3 (512 MiB seen on a
+// 2-vCPU VM), which would make arrays of gigabytes. The multiple reached is recorded in the result.
+uint64_t array_bytes_for(const Device& dev, uint64_t requested, uint64_t max_bytes, CaseResult& result) {
   const uint64_t llc = static_cast<uint64_t>(get_int(dev.attributes(), "cache.llc.bytes").value_or(0));
-  return std::max(bytes, 4 * llc);
+  const uint64_t bytes = std::max(requested, std::min(4 * llc, max_bytes));
+  if (llc > 0) {
+    result.method.op_attributes["llc_bytes"] = static_cast<int64_t>(llc);
+    result.method.op_attributes["array_llc_multiple"] = static_cast<double>(bytes) / static_cast<double>(llc);
+  }
+  return bytes;
 }
 
 Validation to_validation(const validate::ValidationSummary& s, std::string method, double tol) {
@@ -38,6 +46,7 @@ void run_stream(const Context& ctx, CaseResult& result) {
   const std::string kind = p.get_string("kind", "triad");
   const std::string dtype_name = p.get_string("dtype", "f64");
   const int64_t bytes_per_array = p.get_int("bytes_per_array", 64 << 20);
+  const int64_t max_bytes_per_array = p.get_int("max_bytes_per_array", int64_t{1} << 30);
   const double scalar = p.get_double("scalar", 3.0);
   if (auto st = p.finish(); !st) return (void)fail(result, CaseStatus::kFailed, st.error().message);
   const auto dtype = parse_dtype(dtype_name);
@@ -50,7 +59,8 @@ void run_stream(const Context& ctx, CaseResult& result) {
   const Device& dev = ctx.device;
   const size_t elem = size_bytes(*dtype);
   const uint64_t array_bytes =
-      at_least_4x_llc(dev, static_cast<uint64_t>(std::max<int64_t>(bytes_per_array, 4096)));
+      array_bytes_for(dev, static_cast<uint64_t>(std::max<int64_t>(bytes_per_array, 4096)),
+                      static_cast<uint64_t>(std::max<int64_t>(max_bytes_per_array, 4096)), result);
   const int64_t n = static_cast<int64_t>(array_bytes / elem);
   KeyValues op_params{{"kind", kind}, {"dtype", dtype_name}, {"n", n}, {"scalar", scalar}};
   result.params = op_params;
@@ -83,7 +93,7 @@ void run_stream(const Context& ctx, CaseResult& result) {
   auto op = dev.create_op("stream.v1", op_params);
   if (!op) return (void)fail(result, CaseStatus::kFailed, op.error().message);
   if (auto attrs = op->attributes()) {
-    result.method.op_attributes = *attrs;
+    result.method.op_attributes.insert(attrs->begin(), attrs->end());
     result.method.impl = get_string(*attrs, "impl").value_or("");
   }
   Buffer* ptrs[] = {&bufs[0], &bufs[1], &bufs[2]};
@@ -130,9 +140,11 @@ void run_stream(const Context& ctx, CaseResult& result) {
 void run_copy(const Context& ctx, CaseResult& result) {
   ParamReader p(ctx.spec.params);
   const int64_t requested = p.get_int("bytes", 64 << 20);
+  const int64_t max_bytes = p.get_int("max_bytes", int64_t{1} << 30);
   if (auto st = p.finish(); !st) return (void)fail(result, CaseStatus::kFailed, st.error().message);
   const Device& dev = ctx.device;
-  const uint64_t bytes = at_least_4x_llc(dev, static_cast<uint64_t>(std::max<int64_t>(requested, 64)));
+  const uint64_t bytes = array_bytes_for(dev, static_cast<uint64_t>(std::max<int64_t>(requested, 64)),
+                                         static_cast<uint64_t>(std::max<int64_t>(max_bytes, 64)), result);
   KeyValues op_params{{"bytes", static_cast<int64_t>(bytes)}};
   result.params = op_params;
   if (2 * bytes > memory_budget_bytes(dev))
@@ -159,7 +171,7 @@ void run_copy(const Context& ctx, CaseResult& result) {
   auto op = dev.create_op("copy.v1", op_params);
   if (!op) return (void)fail(result, CaseStatus::kFailed, op.error().message);
   if (auto attrs = op->attributes()) {
-    result.method.op_attributes = *attrs;
+    result.method.op_attributes.insert(attrs->begin(), attrs->end());
     result.method.impl = get_string(*attrs, "impl").value_or("");
   }
   Buffer* ptrs[] = {&*src, &*dst};

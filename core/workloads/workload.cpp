@@ -70,43 +70,52 @@ std::mt19937_64 make_rng(uint64_t seed, const std::string& salt, uint64_t index)
 
 std::vector<uint8_t> random_elements(DType type, size_t count, std::mt19937_64& rng, double lo, double hi) {
   std::vector<uint8_t> out(count * size_bytes(type));
-  std::uniform_real_distribution<double> dist(lo, hi);
-  std::uniform_int_distribution<int> ints(static_cast<int>(std::ceil(lo)), static_cast<int>(std::floor(hi)));
+  // splitmix64 seeded from the case generator: far faster than a distribution per element, and the
+  // stream of values is fixed by the seed alone.
+  uint64_t state = rng();
+  auto next = [&state] {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  const double span = hi - lo;
+  auto uniform = [&] { return lo + span * static_cast<double>(next() >> 11) * 0x1p-53; };
+  const auto ilo = static_cast<int64_t>(std::ceil(lo)), ihi = static_cast<int64_t>(std::floor(hi));
+  const auto irange = static_cast<uint64_t>(ihi - ilo + 1);
   uint8_t* p = out.data();
-  for (size_t i = 0; i < count; ++i) {
-    switch (type) {
-      case DType::kF16: {
-        uint16_t v = f32_to_f16_bits(static_cast<float>(dist(rng)));
+  switch (type) {
+    case DType::kF16:
+    case DType::kBF16:
+      for (size_t i = 0; i < count; ++i) {
+        float f = static_cast<float>(uniform());
+        uint16_t v = type == DType::kF16 ? f32_to_f16_bits(f) : f32_to_bf16_bits(f);
         std::memcpy(p + 2 * i, &v, 2);
-        break;
       }
-      case DType::kBF16: {
-        uint16_t v = f32_to_bf16_bits(static_cast<float>(dist(rng)));
-        std::memcpy(p + 2 * i, &v, 2);
-        break;
-      }
-      case DType::kF32:
-      case DType::kTF32: {
-        float v = static_cast<float>(dist(rng));
+      break;
+    case DType::kF32:
+    case DType::kTF32:
+      for (size_t i = 0; i < count; ++i) {
+        float v = static_cast<float>(uniform());
         std::memcpy(p + 4 * i, &v, 4);
-        break;
       }
-      case DType::kF64: {
-        double v = dist(rng);
+      break;
+    case DType::kF64:
+      for (size_t i = 0; i < count; ++i) {
+        double v = uniform();
         std::memcpy(p + 8 * i, &v, 8);
-        break;
       }
-      case DType::kI8: {
-        auto v = static_cast<int8_t>(ints(rng));
-        std::memcpy(p + i, &v, 1);
-        break;
-      }
-      case DType::kI32: {
-        auto v = static_cast<int32_t>(ints(rng));
+      break;
+    case DType::kI8:
+      for (size_t i = 0; i < count; ++i)
+        p[i] = static_cast<uint8_t>(static_cast<int8_t>(ilo + static_cast<int64_t>(next() % irange)));
+      break;
+    case DType::kI32:
+      for (size_t i = 0; i < count; ++i) {
+        auto v = static_cast<int32_t>(ilo + static_cast<int64_t>(next() % irange));
         std::memcpy(p + 4 * i, &v, 4);
-        break;
       }
-    }
+      break;
   }
   return out;
 }

@@ -40,8 +40,15 @@ CaseResult run(PluginHost& host, const profile::Case& c) {
 TEST_CASE("workloads: gemm on a correct device is validated") {
   auto host = load("stub");
   for (bool ta : {false, true}) {
-    auto c = make_case("gemm", {{"m", int64_t{33}}, {"n", int64_t{17}}, {"k", int64_t{65}}, {"dtype", std::string("f32")},
-                                {"trans_a", ta}, {"trans_b", !ta}, {"alpha", 0.5}, {"beta", 0.25}, {"batch", int64_t{2}}});
+    auto c = make_case("gemm", {{"m", int64_t{33}},
+                                {"n", int64_t{17}},
+                                {"k", int64_t{65}},
+                                {"dtype", std::string("f32")},
+                                {"trans_a", ta},
+                                {"trans_b", !ta},
+                                {"alpha", 0.5},
+                                {"beta", 0.25},
+                                {"batch", int64_t{2}}});
     auto r = run(*host, c);
     CAPTURE(r.reason);
     CHECK((r.status == CaseStatus::kOk || r.status == CaseStatus::kNoisy));
@@ -58,7 +65,10 @@ TEST_CASE("workloads: gemm on a correct device is validated") {
 
 TEST_CASE("workloads: wrong GEMM results are invalid") {
   auto host = load("wronggemm");
-  auto r = run(*host, make_case("gemm", {{"m", int64_t{64}}, {"n", int64_t{64}}, {"k", int64_t{64}}, {"dtype", std::string("f32")}}));
+  auto r = run(
+      *host,
+      make_case("gemm",
+                {{"m", int64_t{64}}, {"n", int64_t{64}}, {"k", int64_t{64}}, {"dtype", std::string("f32")}}));
   CHECK(r.status == CaseStatus::kInvalid);
   CHECK(r.reason.find("outside tolerance") != std::string::npos);
   REQUIRE(r.validation.has_value());
@@ -67,7 +77,8 @@ TEST_CASE("workloads: wrong GEMM results are invalid") {
 
 TEST_CASE("workloads: a timer faster than physics is implausible") {
   auto host = load("toofast");
-  auto r = run(*host, make_case("stream", {{"kind", std::string("triad")}, {"dtype", std::string("f32")},
+  auto r = run(*host, make_case("stream", {{"kind", std::string("triad")},
+                                           {"dtype", std::string("f32")},
                                            {"bytes_per_array", int64_t{1 << 20}}}));
   CHECK(r.status == CaseStatus::kImplausible);
   CHECK(r.reason.find("peak.mem.bytes_per_s") != std::string::npos);
@@ -78,13 +89,26 @@ TEST_CASE("workloads: every workload runs on the stub device") {
   auto host = load("stub");
   std::vector<profile::Case> cases = {
       make_case("fma_peak", {{"dtype", std::string("f32")}, {"items", int64_t{256}}, {"iters", int64_t{64}}}),
-      make_case("fma_peak", {{"dtype", std::string("f64")}, {"items", int64_t{256}}, {"iters", int64_t{64}}, {"lanes", int64_t{4}}}),
-      make_case("stream", {{"kind", std::string("copy")}, {"dtype", std::string("f64")}, {"bytes_per_array", int64_t{1 << 20}}}),
-      make_case("stream", {{"kind", std::string("scale")}, {"dtype", std::string("f32")}, {"bytes_per_array", int64_t{1 << 20}}}),
-      make_case("stream", {{"kind", std::string("add")}, {"dtype", std::string("f32")}, {"bytes_per_array", int64_t{1 << 20}}}),
+      make_case("fma_peak", {{"dtype", std::string("f64")},
+                             {"items", int64_t{256}},
+                             {"iters", int64_t{64}},
+                             {"lanes", int64_t{4}}}),
+      make_case("stream", {{"kind", std::string("copy")},
+                           {"dtype", std::string("f64")},
+                           {"bytes_per_array", int64_t{1 << 20}}}),
+      make_case("stream", {{"kind", std::string("scale")},
+                           {"dtype", std::string("f32")},
+                           {"bytes_per_array", int64_t{1 << 20}}}),
+      make_case("stream", {{"kind", std::string("add")},
+                           {"dtype", std::string("f32")},
+                           {"bytes_per_array", int64_t{1 << 20}}}),
       make_case("copy", {{"bytes", int64_t{1 << 20}}}),
-      make_case("transfer", {{"direction", std::string("h2d")}, {"memory", std::string("pinned")}, {"bytes", int64_t{1 << 20}}}),
-      make_case("transfer", {{"direction", std::string("d2h")}, {"memory", std::string("pageable")}, {"bytes", int64_t{1 << 20}}}),
+      make_case("transfer", {{"direction", std::string("h2d")},
+                             {"memory", std::string("pinned")},
+                             {"bytes", int64_t{1 << 20}}}),
+      make_case("transfer", {{"direction", std::string("d2h")},
+                             {"memory", std::string("pageable")},
+                             {"bytes", int64_t{1 << 20}}}),
       make_case("launch_latency", {{"form", std::string("throughput")}}),
       make_case("launch_latency", {{"form", std::string("round_trip")}}),
   };

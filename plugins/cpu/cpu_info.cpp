@@ -460,7 +460,8 @@ void derive_peak(CpuInfo& info, const std::vector<CoreProbe>& probes) {
       info.pipes_source = entry.why;
     }
     std::snprintf(buf, sizeof buf, "%.2f", measured);
-    cross = std::string("cross-check: each core ran ") + buf + " " + isa + " FMA/cycle with all cores busy";
+    cross = std::string("cross-check: each core ran ") + buf + " " + isa +
+            " FMA/cycle, all cores probing at once";
     if (info.measured_avx2_fma_per_cycle > 0) {
       std::snprintf(buf, sizeof buf, " (AVX2: %.2f/cycle, i.e. %.2fx the AVX-512 FLOP/cycle)",
                     info.measured_avx2_fma_per_cycle,
@@ -493,7 +494,7 @@ void derive_peak(CpuInfo& info, const std::vector<CoreProbe>& probes) {
   src += "; FMA pipes: " + info.pipes_source;
   if (!cross.empty()) {
     src += "; " + cross;
-    std::snprintf(buf, sizeof buf, " (all-core probe %.1f GFLOP/s f32 = %.0f%% of this peak)",
+    std::snprintf(buf, sizeof buf, " (sum of the cores' best bursts: %.1f GFLOP/s f32 = %.0f%% of this peak)",
                   info.measured_allcore_f32_flops / 1e9,
                   info.peak_f32 > 0 ? 100 * info.measured_allcore_f32_flops / info.peak_f32 : 0.0);
     src += buf;

@@ -1,0 +1,135 @@
+// Tests for the report pieces: journal append/read (a torn last line is skipped), case result JSON
+// round trip, summary selection (invalid results never count), criteria verdicts, digest.
+#include "core/report/report.h"
+
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "core/report/journal.h"
+
+namespace cmeter {
+namespace {
+
+CaseResult make_result(std::string device, std::string case_id, CaseStatus status, double flops,
+                       std::string dtype = "f32") {
+  CaseResult r;
+  r.case_id = std::move(case_id);
+  r.workload = "gemm";
+  r.device = std::move(device);
+  r.status = status;
+  r.params = {{"dtype_a", dtype}, {"compute", std::string("f32")}, {"m", int64_t{64}}};
+  measure::Statistics s;
+  s.n = 5;
+  s.median = flops;
+  s.ci_low = flops * 0.99;
+  s.ci_high = flops * 1.01;
+  r.metrics.push_back({"flops_per_s", "FLOP/s", true, s});
+  r.samples_s = {1e-3, 1.1e-3};
+  r.method.timer = "device";
+  Validation v;
+  v.points = 10;
+  v.passed = status != CaseStatus::kInvalid;
+  r.validation = v;
+  return r;
+}
+
+TEST_CASE("report: case results round trip through JSON") {
+  CaseResult r = make_result("cpu:0", "gemm", CaseStatus::kNoisy, 1e11);
+  auto back = case_result_from_json(to_json(r));
+  REQUIRE(back.ok());
+  CHECK(back->case_id == "gemm");
+  CHECK(back->status == CaseStatus::kNoisy);
+  CHECK(back->params == r.params);
+  CHECK(back->metric("flops_per_s")->stats.median == 1e11);
+  CHECK(back->samples_s == r.samples_s);
+  CHECK(back->validation->points == 10);
+  CHECK_FALSE(case_result_from_json(nlohmann::json{{"case_id", 3}}).ok());
+}
+
+TEST_CASE("report: the journal keeps every appended case and skips a torn line") {
+  auto dir = std::filesystem::temp_directory_path() / "cmeter-journal-test";
+  std::filesystem::create_directories(dir);
+  std::string path = (dir / "journal.jsonl").string();
+  {
+    auto j = Journal::create(path, {{"type", "run"}, {"id", "x"}});
+    REQUIRE(j.ok());
+    CHECK(j->append(make_result("cpu:0", "a", CaseStatus::kOk, 1)).ok());
+    CHECK(j->append(make_result("cpu:0", "b", CaseStatus::kOk, 2)).ok());
+  }
+  std::ofstream(path, std::ios::app) << "{\"case_id\": \"c\", \"trunc";  // killed mid-write
+  auto contents = read_journal(path);
+  REQUIRE(contents.ok());
+  CHECK(contents->header["id"] == "x");
+  REQUIRE(contents->results.size() == 2);
+  CHECK(contents->results[1].case_id == "b");
+  CHECK(contents->skipped_lines == 1);
+  CHECK_FALSE(read_journal((dir / "missing.jsonl").string()).ok());
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("report: summary takes the best valid result and never an invalid one") {
+  std::vector<DeviceFacts> devices = {{"cpu:0", {{"peak.flops.f32", 4e11}}}};
+  std::vector<CaseResult> results = {make_result("cpu:0", "g1", CaseStatus::kOk, 1e11),
+                                     make_result("cpu:0", "g2", CaseStatus::kOk, 2e11),
+                                     make_result("cpu:0", "g3", CaseStatus::kInvalid, 9e11),
+                                     make_result("cpu:0", "g4", CaseStatus::kImplausible, 8e11)};
+  auto s = summarize(results, devices);
+  REQUIRE(s.size() == 1);
+  const auto* fp32 = s[0].find("fp32_flops_per_s");
+  REQUIRE(fp32 != nullptr);
+  CHECK(fp32->value == 2e11);
+  CHECK(fp32->case_id == "g2");
+  CHECK(fp32->efficiency.value() == doctest::Approx(0.5));
+  CHECK(s[0].find("fp16_flops_per_s") == nullptr);
+  auto totals = node_totals(s);
+  REQUIRE(totals.size() == 1);
+  CHECK(totals[0].value == 2e11);
+}
+
+TEST_CASE("report: criteria verdicts") {
+  std::vector<DeviceFacts> devices = {{"cpu:0", {{"peak.flops.f32", 4e11}}}};
+  std::vector<CaseResult> results = {make_result("cpu:0", "g", CaseStatus::kOk, 2e11),
+                                     make_result("cpu:0", "bad", CaseStatus::kInvalid, 2e11)};
+  auto s = summarize(results, devices);
+  auto criterion = [](std::string metric, std::string op, double threshold, std::string relative_to) {
+    profile::Criterion c;
+    c.id = metric;
+    c.metric = std::move(metric);
+    c.comparison = std::move(op);
+    c.threshold = threshold;
+    c.relative_to = std::move(relative_to);
+    return c;
+  };
+  CHECK(evaluate_criteria({criterion("g.flops_per_s", ">=", 0.4, "peak.flops.f32")}, results, s, devices)
+            .verdict == "PASS");
+  CHECK(evaluate_criteria({criterion("g.flops_per_s", ">=", 0.6, "peak.flops.f32")}, results, s, devices)
+            .verdict == "FAIL");
+  CHECK(evaluate_criteria({criterion("summary.fp32_flops_per_s", "<", 1e12, "")}, results, s, devices)
+            .verdict == "PASS");
+  auto incomplete = evaluate_criteria({criterion("bad.flops_per_s", ">=", 1, "")}, results, s, devices);
+  CHECK(incomplete.verdict == "INCOMPLETE");
+  CHECK(incomplete.outcomes[0].reason.find("invalid") != std::string::npos);
+  CHECK(evaluate_criteria({criterion("g.flops_per_s", ">=", 0.1, "peak.flops.f16")}, results, s, devices)
+            .verdict == "INCOMPLETE");
+  CHECK(evaluate_criteria({}, results, s, devices).verdict.empty());
+}
+
+TEST_CASE("report: the digest covers everything but itself") {
+  ReportParts parts;
+  parts.run = {{"id", "r1"}, {"seed", 7}};
+  parts.results = {make_result("cpu:0", "g", CaseStatus::kOk, 1e11)};
+  auto report = build_report(parts);
+  CHECK(report["schema"] == kReportSchema);
+  CHECK(report["integrity"]["digest"] == report_digest(report));
+  auto tampered = report;
+  tampered["results"][0]["metrics"][0]["statistics"]["median"] = 2e11;
+  CHECK(report_digest(tampered) != report["integrity"]["digest"].get<std::string>());
+  auto reordered = nlohmann::json::parse(report.dump(4));  // whitespace and key order do not matter
+  CHECK(report_digest(reordered) == report["integrity"]["digest"].get<std::string>());
+}
+
+}  // namespace
+}  // namespace cmeter

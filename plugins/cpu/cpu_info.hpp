@@ -39,7 +39,7 @@ struct CpuInfo {
   // Clocks.
   double nominal_mhz = 0;
   std::string nominal_source;
-  double clock_hz = 0;  // effective: median over cores of each core's best add-chain rate
+  double clock_hz = 0;  // effective: the fastest core's best sustained add-chain rate
   double clock_min_hz = 0, clock_max_hz = 0;
 
   // FMA: table, measurement, result.

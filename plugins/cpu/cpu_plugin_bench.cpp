@@ -6,7 +6,7 @@
 // the plugin vs a direct cblas_sgemm (same OpenBLAS build and kernels, linked into this program the
 // same way), f16/bf16-input GEMM vs f32, STREAM triad/copy, and noop launch time. Each figure is the
 // median of `reps` samples (default 7); a sample is enough back-to-back calls to last >= 0.1 s.
-// Not a test: it asserts nothing. Usage: cmeter_cpu_plugin_bench [reps] [--quick]
+// Not a test: it asserts nothing. Usage: cmeter_cpu_plugin_bench [reps] [--quick] [--stream-sweep]
 #include <cblas.h>
 #include <cmeter/plugin_abi.h>
 #include <dlfcn.h>
@@ -203,10 +203,12 @@ double gemm_direct(int64_t n) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false;
+  bool quick = false, sweep = false;
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--quick")
       quick = true;
+    else if (std::string(argv[i]) == "--stream-sweep")
+      sweep = true;
     else
       g_reps = std::max(1, std::atoi(argv[i]));
   }
@@ -254,6 +256,28 @@ int main(int argc, char** argv) {
   const double peak_f32 = attribute_double(attrs, "peak.flops.f32"),
                peak_f64 = attribute_double(attrs, "peak.flops.f64");
   std::printf("direct OpenBLAS in this program: %s\n", cmeter::cpu::openblas_description().c_str());
+
+  if (sweep) {
+    std::printf("\nstream.v1 triad f64, regular vs non-temporal stores by array size:\n");
+    for (int log2n = 14; log2n <= 26; log2n += 1) {
+      const int64_t n = int64_t{1} << log2n;
+      const uint64_t bytes = static_cast<uint64_t>(n) * 8;
+      std::vector<CMTR_Buffer*> bufs = {make_buffer(bytes, 0x3f), make_buffer(bytes, 0x3f),
+                                        make_buffer(bytes, 0x3f)};
+      std::printf("  n=2^%d (%.1f MiB total):", log2n, 3.0 * static_cast<double>(bytes) / (1 << 20));
+      for (bool nt : {false, true}) {
+        Params p;
+        p.s("kind", "triad").s("dtype", "f64").i("n", n).b("hint.nontemporal", nt);
+        Op op("stream.v1", p);
+        const Timing t = time_calls([&] { op.enqueue(bufs); });
+        std::printf("  %s %.1f GB/s", nt ? "nt" : "regular",
+                    3.0 * static_cast<double>(bytes) / t.median_s / 1e9);
+      }
+      std::printf("\n");
+      for (auto* b : bufs) free_buffer(b);
+    }
+    return 0;
+  }
 
   std::printf("\nfma_peak.v1 (items 65536, iters 2048):\n");
   for (const char* dtype : {"f32", "f64"})

@@ -37,7 +37,9 @@ __attribute__((constructor(101))) static void select_openblas_coretype() {
   }
   const char* force = std::getenv("CMETER_CPU_OPENBLAS_CORETYPE");
   if (force != nullptr && std::strcmp(force, "inherit") == 0) {
-    s.reason = "OpenBLAS's own choice (CMETER_CPU_OPENBLAS_CORETYPE=inherit)";
+    s.reason = prev != nullptr
+                   ? "OPENBLAS_CORETYPE from the environment, CMETER_CPU_OPENBLAS_CORETYPE=inherit"
+                   : "OpenBLAS's own detection, CMETER_CPU_OPENBLAS_CORETYPE=inherit";
     return;
   }
   if (force != nullptr && *force != '\0' && std::strcmp(force, "auto") != 0) {
@@ -52,7 +54,8 @@ __attribute__((constructor(101))) static void select_openblas_coretype() {
       s.choice = "Haswell";
       s.reason = "chosen by cmeter for AVX2";
     } else {
-      s.reason = "OpenBLAS's own choice (no AVX2)";
+      s.reason = prev != nullptr ? "OPENBLAS_CORETYPE from the environment (no AVX2)"
+                                 : "OpenBLAS's own detection (no AVX2)";
       return;
     }
   }

@@ -1,12 +1,13 @@
 // plugins/cpu/openblas_select.hpp - which OpenBLAS kernel set (core type) the plugin runs, and why.
 //
 // Why this file exists: OpenBLAS picks its kernels once, in its own load-time constructor, from
-// OPENBLAS_CORETYPE or its CPUID tables. OpenBLAS 0.3.21 (Debian 12) does not know AMD Zen 4/5: on
-// this project's machine its auto-detection picks "Cooperlake" with wrong cache sizes (~50 GFLOP/s
-// sgemm) and environments often pin OPENBLAS_CORETYPE=Haswell (AVX2, ~200 GFLOP/s), while the
-// AVX-512 "SkylakeX" kernels reach ~380 GFLOP/s. A metering tool must run the hardware's best
-// kernels, so the plugin links OpenBLAS statically and sets the core type in a constructor that
-// runs before OpenBLAS's (priority 101); the environment is restored at plugin_initialize.
+// OPENBLAS_CORETYPE or its CPUID tables. Environments often pin OPENBLAS_CORETYPE (this project's
+// machine sets Haswell: AVX2 kernels, ~190 GFLOP/s sgemm at n=2048 on 2 Zen 5 cores, where the
+// AVX-512 "SkylakeX" kernels reach ~380), and an old OpenBLAS may not know a new CPU. A metering
+// tool must run the hardware's best kernels, so the plugin links OpenBLAS statically and sets the
+// core type from the CPU's ISA (x86-64-v4: SkylakeX, x86-64-v3: Haswell) in a constructor that runs
+// before OpenBLAS's (priority 101); the environment is restored at plugin_initialize, and the
+// choice is reported in runtime.version and each gemm op's impl.
 // CMETER_CPU_OPENBLAS_CORETYPE=<name> forces a core type, =inherit leaves OpenBLAS alone.
 #ifndef CMETER_PLUGINS_CPU_OPENBLAS_SELECT_HPP_
 #define CMETER_PLUGINS_CPU_OPENBLAS_SELECT_HPP_

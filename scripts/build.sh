@@ -7,5 +7,8 @@ shift || true
 build_dir=${CMETER_BUILD_DIR:-build}
 generator=()
 command -v ninja >/dev/null && [ ! -f "$build_dir/Makefile" ] && generator=(-G Ninja)
-cmake -S . -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE="$build_type" -DCMETER_WERROR="${CMETER_WERROR:-OFF}" "$@" >/dev/null
+# ccache, when installed, makes rebuilds in several build directories cheap (not needed otherwise).
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake -S . -B "$build_dir" "${generator[@]}" "${launcher[@]}" -DCMAKE_BUILD_TYPE="$build_type" -DCMETER_WERROR="${CMETER_WERROR:-OFF}" "$@" >/dev/null
 cmake --build "$build_dir" -j "$(nproc)"

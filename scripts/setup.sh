@@ -9,6 +9,7 @@ packages=(
   libopenblas-dev libsodium-dev
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo libclblast-dev
   python3 python3-jsonschema clang-format
+  clang libclang-rt-14-dev chromium
 )
 
 missing=()

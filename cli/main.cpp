@@ -46,6 +46,15 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--json", run.json, "Print the report JSON to stdout instead of the summary table");
   run_cmd->add_flag("--quiet,-q", run.quiet, "No progress on stderr");
   run_cmd->add_option("--seed", run.seed, "Input seed (default: random, recorded in the report)");
+  run_cmd
+      ->add_option("--format", run.formats, "Also write the report as md, html and/or csv (comma-separated)")
+      ->check(report_formats_check());
+  add_report_commands(app);
+  add_run_isolation_options(*run_cmd, run);
+  std::string worker_plugin;
+  auto* worker_cmd = add_worker_command(app, worker_plugin);
+  PluginCheckCommand plugin_check;
+  auto plugin_check_cmds = add_plugin_check_command(app, plugin_check);
 
   try {
     app.parse(argc, argv);
@@ -57,5 +66,9 @@ int main(int argc, char** argv) {
   if (*devices) return run_devices(plugins, json);
   if (*topo) return run_topo(json, xml);
   if (*run_cmd) return run_run(plugins, run, args);
+  if (int code = run_report_commands(); code >= 0) return code;
+  if (*worker_cmd) return run_worker(worker_plugin);
+  if (*plugin_check_cmds.check) return run_plugin_check(plugin_check);
+  if (*plugin_check_cmds.worker) return run_plugin_check_worker();
   return 2;
 }

@@ -1,5 +1,7 @@
 // `cmeter run`: progress on stderr while cases run, then a summary table per device (headline first,
-// statuses coloured on a terminal) and the report path; or the report JSON with --json.
+// statuses coloured on a terminal) and the report path; or the report JSON with --json. Plugins run in
+// worker processes under a watchdog (core/plugin/worker_host.h) unless --in-process; --resume DIR
+// continues an interrupted run from its journal.
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -7,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "cli/common.h"
+#include "core/plugin/worker_host.h"
 #include "core/run/runner.h"
 #include "core/topology/topology.h"
 
@@ -36,13 +39,84 @@ std::string main_figure(const CaseResult& r) {
 
 }  // namespace
 
+void add_run_isolation_options(CLI::App& run, RunCommand& command) {
+  run.add_flag(
+      "--in-process", command.in_process,
+      "Run plugins inside this process (debugging: a plugin crash or hang then ends or stalls the run)");
+  run.add_option(
+         "--resume", command.resume_dir,
+         "Continue the interrupted run in this directory (results/<run id>): finished cases are kept, "
+         "the rest run; profile, devices and seed are the run's own")
+      ->check(CLI::ExistingDirectory);
+  run.add_option("--worker-memory-limit", command.worker_memory_limit_mib,
+                 "Stop a plugin worker whose resident memory exceeds this many MiB; the case fails (default: "
+                 "half the physical memory; 0: no limit)")
+      ->check(CLI::Range(-1.0, 1e12));
+  run.add_option("--worker-load-timeout", command.worker_load_timeout_s,
+                 "Seconds a plugin worker may take to load its plugin and list its devices")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 86400.0));
+  run.add_flag("--show-worker-stderr", command.show_worker_stderr,
+               "Copy what plugin workers write to stderr to ours, prefixed [worker <plugin>]");
+}
+
+namespace {
+
+// Finds plugin files as every subcommand does, and starts a worker per file; prints a warning line per
+// plugin that failed to load (stderr). With --strict-plugins a failed plugin is an error: nullptr.
+std::unique_ptr<WorkerHost> start_workers(const PluginOptions& plugins, const RunCommand& command) {
+  DiscoveryOptions d;
+  d.plugin_files = plugins.plugin_files;
+  d.plugin_dirs = plugins.plugin_dirs;
+  d.executable_dir = executable_dir();
+  auto discovery = discover_plugins(d);
+  WorkerOptions w;
+  w.load_timeout_s = command.worker_load_timeout_s;
+  w.memory_limit_bytes = command.worker_memory_limit_mib < 0
+                             ? default_worker_memory_limit_bytes()
+                             : static_cast<uint64_t>(command.worker_memory_limit_mib * 1024 * 1024);
+  w.forward_stderr = command.show_worker_stderr;
+  auto host = WorkerHost::start(discovery, w);
+  for (const auto& row : host->plugins())
+    if (!row.error.empty())
+      std::cerr << fmt::format("{}: plugin {}: {}\n", plugins.strict_plugins ? "error" : "warning", row.name,
+                               row.error);
+  if (discovery.files.empty())
+    std::cerr << fmt::format("warning: no plugins found (searched: {})\n",
+                             discovery.searched_dirs.empty()
+                                 ? "nothing"
+                                 : fmt::format("{}", fmt::join(discovery.searched_dirs, ", ")));
+  if (plugins.strict_plugins && host->any_failed()) return nullptr;
+  return host;
+}
+
+}  // namespace
+
 int run_run(const PluginOptions& plugins, const RunCommand& command, const std::vector<std::string>& argv) {
-  auto host = load_plugins(plugins);
-  if (!host) return run::kExitUsage;
+  if (!command.resume_dir.empty() &&
+      (command.profile != "quick" || command.device != "*" || !command.seed.empty())) {
+    std::cerr << "error: --resume continues a run with its own profile, devices and seed; do not pass "
+                 "--profile, --device or --seed with it\n";
+    return run::kExitUsage;
+  }
+  // The parent never runs plugin code unless asked to (--in-process).
+  std::unique_ptr<PluginHost> in_process_host;
+  std::unique_ptr<WorkerHost> worker_host;
+  std::unique_ptr<run::CaseExecutor> executor;
   auto topo = topology::Topology::load_system();
   if (!topo) std::cerr << "warning: topology unavailable: " << topo.error().message << "\n";
+  if (command.in_process) {
+    in_process_host = load_plugins(plugins);
+    if (!in_process_host) return run::kExitUsage;
+    executor = std::make_unique<run::InProcessExecutor>(*in_process_host, topo ? &*topo : nullptr);
+  } else {
+    worker_host = start_workers(plugins, command);
+    if (!worker_host) return run::kExitUsage;
+    executor = std::make_unique<run::WorkerExecutor>(*worker_host);
+  }
 
   run::RunOptions options;
+  options.resume_dir = command.resume_dir;
   options.profile = command.profile;
   options.profile_dirs = {(std::filesystem::path(executable_dir()) / ".." / "share" / "cmeter" / "profiles")
                               .lexically_normal()
@@ -74,12 +148,16 @@ int run_run(const PluginOptions& plugins, const RunCommand& command, const std::
       }
     };
   }
-  auto outcome = run::execute_run(options, *host, topo ? &*topo : nullptr);
+  auto outcome = run::execute_run(options, *executor, topo ? &*topo : nullptr);
   if (!outcome) {
     std::cerr << "error: " << outcome.error().message << "\n";
     return run::kExitUsage;
   }
+  if (!command.resume_dir.empty())
+    std::cerr << fmt::format("resumed {}: {} finished case(s) kept from the journal, {} run now\n",
+                             outcome->run_dir, outcome->cases_resumed, outcome->cases_run);
   for (const auto& w : outcome->warnings) std::cerr << "warning: " << w << "\n";
+  write_report_formats(outcome->report, outcome->report_path, command.formats);  // --format (cli/report.cpp)
   const auto& report = outcome->report;
   if (command.json) {
     std::cout << report.dump(2) << "\n";

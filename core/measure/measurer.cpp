@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include "core/measure/stop_rule.h"
 
@@ -86,10 +87,18 @@ Result<Measurement> run_loop(Stream& stream, const std::function<Status(int64_t)
 
   // Sampling.
   StopRule rule{s.min_samples, s.min_s, s.noise, s.max_s};
+  // Telemetry is read between batches by this thread (never while a batch is timed).
+  std::optional<TelemetrySampler> telemetry;
+  if (const Device* device = stream.device();
+      options.telemetry && device != nullptr && device->has_telemetry()) {
+    telemetry.emplace([device] { return device->telemetry(); }, options.telemetry_interval_s);
+    telemetry->begin();
+  }
   auto sample_start = Clock::now();
   while (true) {
     auto t = run_batch(batch);
     CMETER_TRY(t);
+    if (telemetry) telemetry->poll();
     m.per_call_s.push_back(*t / static_cast<double>(batch));
     StopDecision d = decide_stop(rule, m.per_call_s, seconds_since(sample_start));
     if (d == StopDecision::kConverged) {
@@ -102,6 +111,7 @@ Result<Measurement> run_loop(Stream& stream, const std::function<Status(int64_t)
     }
   }
   m.sampling_s = seconds_since(sample_start);
+  if (telemetry) m.telemetry = telemetry->finish();
   m.calls = next_call;
   m.time_stats = compute_statistics(m.per_call_s);
   return m;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/measure/statistics.h"
+#include "core/measure/telemetry.h"
 #include "core/plugin/device.h"
 #include "core/profile/profile.h"
 #include "core/util/result.h"
@@ -22,6 +23,8 @@ struct LoopOptions {
   bool force_host_timer = false;  // round-trip latency: time enqueue + sync from the host
   int64_t fixed_batch = 0;        // > 0: no calibration, every sample is this many calls
   int64_t max_batch = 1 << 20;
+  bool telemetry = true;  // read the device's telemetry between sampled batches, if it has any
+  double telemetry_interval_s = 0.1;
 };
 
 struct Measurement {
@@ -35,6 +38,8 @@ struct Measurement {
   bool capped = false;
   std::string timer;  // "device" or "host"
   Statistics time_stats;
+  // Over the sampling phase; `available` false with no reason when the device offers no telemetry.
+  TelemetrySummary telemetry;
 };
 
 // `enqueue(i)` enqueues call number i (0, 1, 2, ... across warmup and sampling) on `stream`.

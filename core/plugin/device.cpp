@@ -177,7 +177,7 @@ Result<Stream> Device::create_stream() const {
   if (CMTR_Error* e = f(&a)) return lib_->take_error(e, "stream_create");
   if (a.stream == nullptr)
     return make_error(ErrorCode::kInternal, "{}: stream_create returned NULL", lib_->name());
-  return Stream(lib_, a.stream);
+  return Stream(lib_, a.stream, this);
 }
 
 Result<OpQuery> Device::query_op(const std::string& name, const KeyValues& params) const {

@@ -76,9 +76,16 @@ class Event : public PluginHandle<CMTR_Event> {
   using PluginHandle::PluginHandle;
 };
 
+class Device;
+
 class Stream : public PluginHandle<CMTR_Stream> {
  public:
   using PluginHandle::PluginHandle;
+  Stream() = default;
+  Stream(const PluginLibrary* lib, CMTR_Stream* h, const Device* device)
+      : PluginHandle(lib, h), device_(device) {}
+  // The device that created this stream (the measurement loop reads its telemetry); may be null.
+  const Device* device() const { return device_; }
   Status write(Buffer& buffer, uint64_t offset_bytes, const void* host, uint64_t bytes);
   Status read(const Buffer& buffer, uint64_t offset_bytes, void* host, uint64_t bytes);
   Status synchronize();
@@ -86,6 +93,9 @@ class Stream : public PluginHandle<CMTR_Stream> {
   // Device-timed seconds between two completed events; kUnimplemented when the plugin has no timer.
   Result<double> elapsed_s(const Event& start, const Event& stop) const;
   bool has_device_timer() const;
+
+ private:
+  const Device* device_ = nullptr;
 };
 
 struct OpQuery {

@@ -27,11 +27,12 @@ TEST_CASE("plugin host: every loader failure is a row with its reason") {
     const char* name;
     const char* reason;
   };
-  for (Expect e : {Expect{"badmajor", "plugin ABI major 2"}, Expect{"smallapi", "smaller than the ABI 1.0 table"},
-                   Expect{"nullinit", "returned NULL"}, Expect{"initfails", "stub: no device driver found"},
-                   Expect{"nosymbol", "no symbol cmeter_plugin_get_api"},
-                   Expect{"needsmissing", "libcmeter_vanishing.so: cannot open shared object file"},
-                   Expect{"notaplugin", "invalid ELF header"}}) {
+  for (Expect e :
+       {Expect{"badmajor", "plugin ABI major 2"}, Expect{"smallapi", "smaller than the ABI 1.0 table"},
+        Expect{"nullinit", "returned NULL"}, Expect{"initfails", "stub: no device driver found"},
+        Expect{"nosymbol", "no symbol cmeter_plugin_get_api"},
+        Expect{"needsmissing", "libcmeter_vanishing.so: cannot open shared object file"},
+        Expect{"notaplugin", "invalid ELF header"}}) {
     CAPTURE(e.name);
     const PluginRow* row = row_named(*host, e.name);
     REQUIRE(row != nullptr);

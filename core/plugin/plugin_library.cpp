@@ -3,6 +3,9 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include <filesystem>
 
 namespace cmeter {
@@ -92,6 +95,8 @@ Result<std::unique_ptr<PluginLibrary>> PluginLibrary::open(const std::string& pa
     return make_error(ErrorCode::kInvalidArgument,
                       "{}: CMTR_Api struct_size {} is smaller than the ABI 1.0 table ({} bytes)", path,
                       api.struct_size, CMTR_API_STRUCT_SIZE_1_0);
+  std::memcpy(&lib->api_copy_, lib->api_, std::min<size_t>(api.struct_size, sizeof(CMTR_Api)));
+  lib->api_ = &lib->api_copy_;
   for (auto [slot, slot_name] :
        {std::pair{reinterpret_cast<const void*>(api.error_info), "error_info"},
         {reinterpret_cast<const void*>(api.error_destroy), "error_destroy"},

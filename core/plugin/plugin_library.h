@@ -41,7 +41,10 @@ class PluginLibrary {
  private:
   PluginLibrary() = default;
   void* handle_ = nullptr;
-  const CMTR_Api* api_ = nullptr;
+  const CMTR_Api* api_ = nullptr;  // after the size checks: &api_copy_
+  // The plugin's table copied into one of this host's size, zero past the plugin's struct_size, so a
+  // slot an older plugin lacks reads as NULL without reading past the plugin's table.
+  CMTR_Api api_copy_{};
   bool initialized_ = false;
   std::string path_;
   std::string name_;

@@ -1,7 +1,8 @@
-// The runner: plans cases × devices from a profile, runs each case on its device (host threads bound
-// near the device), journals every result as it finishes, then builds the report, evaluates the
-// criteria and decides the exit code. How a case is executed is a seam (`CaseExecutor`): in process
-// today; a worker process with a watchdog (ARCHITECTURE.md section 4) plugs in without changing this.
+// The runner: plans cases × devices from a profile, runs each case on its device through an executor
+// (a worker process per plugin with a watchdog, or in process for debugging: core/run/executor.h),
+// journals every result as it finishes, then builds the report, evaluates the criteria and decides
+// the exit code. A run whose parent was killed continues with `resume_dir`: the journal says which
+// cases finished; only the others run, and the report has the same shape as an uninterrupted run's.
 #pragma once
 
 #include <cstdint>
@@ -12,9 +13,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/plugin/plugin_host.h"
 #include "core/profile/profile.h"
 #include "core/report/case_result.h"
+#include "core/run/executor.h"
 #include "core/topology/topology.h"
 #include "core/util/result.h"
 
@@ -27,7 +28,7 @@ inline constexpr int kExitUsage = 2;       // usage or input error
 inline constexpr int kExitIncomplete = 3;  // some case failed, crashed, timed out or was invalid/implausible
 
 struct Progress {
-  int index = 0;  // 1-based
+  int index = 0;  // 1-based, in the whole plan
   int total = 0;
   std::string device;
   std::string case_id;
@@ -36,10 +37,6 @@ struct Progress {
   const CaseResult* finished = nullptr;  // set when the case has finished
 };
 
-using CaseExecutor =
-    std::function<CaseResult(const Device& device, const profile::Case& spec, uint64_t seed)>;
-CaseResult run_in_process(const Device& device, const profile::Case& spec, uint64_t seed);
-
 struct RunOptions {
   std::string profile = "quick";          // name or path
   std::vector<std::string> profile_dirs;  // where names are looked up
@@ -47,7 +44,9 @@ struct RunOptions {
   std::string output_dir = "results";
   std::optional<uint64_t> seed;
   std::vector<std::string> argv;
-  CaseExecutor executor = run_in_process;
+  // Non-empty: continue the run in this directory (results/<run id>); profile, device selector and
+  // seed then come from its journal and the fields above are ignored.
+  std::string resume_dir;
   std::function<void(const Progress&)> progress;
 };
 
@@ -57,11 +56,14 @@ struct RunOutcome {
   std::string report_path;
   std::string journal_path;
   int exit_code = kExitOk;
+  int cases_resumed = 0;  // finished cases taken from the journal (resume)
+  int cases_run = 0;      // cases run by this invocation
   std::vector<std::string> warnings;
 };
 
-// Input errors (profile, selector, output directory) come back as Errors (exit code 2).
-Result<RunOutcome> execute_run(const RunOptions& options, PluginHost& host,
+// Input errors (profile, selector, output directory, a journal that cannot be resumed) come back as
+// Errors (exit code 2).
+Result<RunOutcome> execute_run(const RunOptions& options, CaseExecutor& executor,
                                const topology::Topology* topology);
 
 }  // namespace cmeter::run

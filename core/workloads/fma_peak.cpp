@@ -123,7 +123,11 @@ void run_fma_peak(const Context& ctx, CaseResult& result) {
     return (void)fail(
         result, CaseStatus::kInvalid,
         fmt::format("{} of {} sampled items wrong; first: {}", v.failures, v.points, v.first_failure));
-  apply_plausibility(result, dev, "peak.flops." + dtype_name, "flops_per_s");
+  // Vector FMA: judged against the declared vector peak where the device has matrix units too.
+  const std::string vector_key = "peak.flops." + dtype_name + ".vector";
+  apply_plausibility(result, dev,
+                     get_number(dev.attributes(), vector_key) ? vector_key : "peak.flops." + dtype_name,
+                     "flops_per_s");
 }
 
 }  // namespace cmeter::workloads

@@ -141,11 +141,14 @@ void run_copy(const Context& ctx, CaseResult& result) {
   ParamReader p(ctx.spec.params);
   const int64_t requested = p.get_int("bytes", 64 << 20);
   const int64_t max_bytes = p.get_int("max_bytes", int64_t{1} << 30);
+  // Which copy path (copy.v1 `engine`: kernel or copy_engine); passed only when the profile names one.
+  const std::string engine = p.get_string("engine", "");
   if (auto st = p.finish(); !st) return (void)fail(result, CaseStatus::kFailed, st.error().message);
   const Device& dev = ctx.device;
   const uint64_t bytes = array_bytes_for(dev, static_cast<uint64_t>(std::max<int64_t>(requested, 64)),
                                          static_cast<uint64_t>(std::max<int64_t>(max_bytes, 64)), result);
   KeyValues op_params{{"bytes", static_cast<int64_t>(bytes)}};
+  if (!engine.empty()) op_params["engine"] = engine;
   result.params = op_params;
   if (2 * bytes > memory_budget_bytes(dev))
     return (void)fail(result, CaseStatus::kUnsupported, "two buffers do not fit the device memory budget");

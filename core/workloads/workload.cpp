@@ -154,6 +154,32 @@ double element_as_double(DType type, const uint8_t* data, size_t i) {
   return NAN;
 }
 
+// The telemetry summary of a measurement, with energy per call (average power x median time per
+// call) and the metric per watt (e.g. FLOP/J); null when the device offers no telemetry.
+static void record_telemetry(CaseResult& result, const measure::Measurement& m, double work_per_call,
+                             const std::string& metric_name, const std::string& unit) {
+  measure::TelemetrySummary t = m.telemetry;
+  if (!t.available && t.unavailable_reason.empty()) {
+    result.telemetry = nullptr;
+    return;
+  }
+  if (t.power_avg_w && *t.power_avg_w > 0 && m.time_stats.n > 0)
+    t.energy_per_call_j = *t.power_avg_w * m.time_stats.median;
+  nlohmann::json j = t.to_json();
+  if (t.power_avg_w && *t.power_avg_w > 0 && !metric_name.empty() && work_per_call > 0 &&
+      m.time_stats.median > 0) {
+    std::string per_joule = unit;
+    if (per_joule.size() > 2 && per_joule.compare(per_joule.size() - 2, 2, "/s") == 0)
+      per_joule.replace(per_joule.size() - 2, 2, "/J");
+    else
+      per_joule += "/W";
+    j["per_watt"] = {{"metric", metric_name},
+                     {"value", work_per_call / m.time_stats.median / *t.power_avg_w},
+                     {"unit", per_joule}};
+  }
+  result.telemetry = std::move(j);
+}
+
 void record_measurement(CaseResult& result, const measure::Measurement& m, double work_per_call,
                         const std::string& metric_name, const std::string& unit) {
   result.samples_s = m.per_call_s;
@@ -173,6 +199,7 @@ void record_measurement(CaseResult& result, const measure::Measurement& m, doubl
   method.warmup_s = m.warmup_s;
   method.sampling_s = m.sampling_s;
   method.capped = m.capped;
+  record_telemetry(result, m, work_per_call, metric_name, unit);
 }
 
 void set_status_from_measurement(CaseResult& result, const measure::Measurement& m) {

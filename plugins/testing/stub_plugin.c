@@ -8,12 +8,19 @@
  * failing initialize). See README.md in this directory for what each variant must make the host say.
  *
  * Switches: STUB_PLUGIN_NAME="name" (default "stub"), STUB_WRONG_GEMM, STUB_TOO_FAST,
- * STUB_ABI_MAJOR=n, STUB_SMALL_API, STUB_NULL_API, STUB_INIT_FAILS.
+ * STUB_ABI_MAJOR=n, STUB_SMALL_API, STUB_NULL_API, STUB_INIT_FAILS, STUB_TELEMETRY (device_telemetry with
+ * a constant 100 W and an exact energy counter).
+ * Process faults, for the worker watchdog (the host must survive each; README.md): STUB_CRASH_IN_INIT,
+ * STUB_CRASH_IN_ENQUEUE, STUB_CRASH_LATER (only stream.v1 crashes), STUB_ABORT, STUB_HANG_ENQUEUE (a
+ * busy infinite loop), STUB_HANG_SYNC (stream_synchronize never returns and ignores SIGTERM),
+ * STUB_LEAK (64 MiB leaked per op_enqueue, an op's first 4), STUB_GARBAGE_STRINGS (non-UTF-8, unterminated,
+ * oversized attribute strings), STUB_HUGE_ALLOC (op_create asks for a 64 TiB workspace).
  */
 #define _POSIX_C_SOURCE 199309L
 
 #include <cmeter/plugin_abi.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -94,6 +101,42 @@ static CMTR_Error* make_error(int32_t code, const char* format, ...) {
 
 #define INVALID(...) make_error(CMTR_ERROR_INVALID_ARGUMENT, __VA_ARGS__)
 
+/* ---- Fault injection (process faults; only in the variants that ask for them) ---- */
+
+#if defined(STUB_CRASH_IN_INIT) || defined(STUB_CRASH_IN_ENQUEUE) || defined(STUB_CRASH_LATER)
+/* A real write through NULL: the pointer is volatile, so the compiler cannot turn it into a trap. */
+static int* volatile g_null_pointer = NULL;
+static void crash_now(const char* where) {
+  fprintf(stderr, "stub: about to write through a NULL pointer in %s\n", where);
+  fflush(stderr);
+  *g_null_pointer = 42;
+}
+#endif
+
+#if defined(STUB_HANG_ENQUEUE)
+static void spin_forever(void) {
+  volatile unsigned long spins = 0;
+  fprintf(stderr, "stub: op_enqueue enters an infinite loop\n");
+  fflush(stderr);
+  for (;;) ++spins;
+}
+#endif
+
+#if defined(STUB_HANG_SYNC)
+static void block_forever(void) {
+  struct timespec pause_time = {1, 0};
+  signal(SIGTERM, SIG_IGN); /* only SIGKILL ends this process */
+  fprintf(stderr, "stub: stream_synchronize waits for a device that never answers (SIGTERM ignored)\n");
+  fflush(stderr);
+  for (;;) nanosleep(&pause_time, NULL);
+}
+#endif
+
+#if defined(STUB_LEAK) || defined(STUB_HUGE_ALLOC)
+/* Allocations stored here stay reachable to the compiler, so it cannot elide them. */
+static unsigned char* volatile g_allocation_sink = NULL;
+#endif
+
 /* Printable length of a CMTR_String for "%.*s". */
 static int pl(CMTR_String s) {
   return s.data == NULL ? 0 : (s.size > 200 ? 200 : (int)s.size);
@@ -153,9 +196,32 @@ static const CMTR_KeyValue g_plugin_attributes[] = {
     KV_STRING("plugin.vendor", "cmeter test suite"),
 };
 
+#ifdef STUB_GARBAGE_STRINGS
+/* Invalid UTF-8 (stray continuation bytes, a truncated sequence), a string whose size stops short of
+ * bytes that are not NUL (a host using strlen would read on), a key that is not UTF-8, a value longer
+ * than any host limit, and a value type no ABI version defines. */
+static const char g_bad_utf8[] =
+    "stub \xff\xfe"
+    " device \xc3";
+static const char g_unterminated[16] = {'c', 'm', 'e', 't', 'e', 'r', '#', '#',
+                                        '#', '#', '#', '#', '#', '#', '#', '#'};
+static const char g_bad_key[] = "note.\xff\xfe";
+static char g_long_text[10000]; /* filled with 'x' at initialize; no NUL anywhere */
+#define KV_RAW_STRING(kdata, ksize, vdata, vsize) \
+  { {kdata, ksize}, CMTR_VALUE_STRING, 0, {vdata, vsize}, 0, 0.0 }
+#endif
+
 static const CMTR_KeyValue g_device_attributes[] = {
+#ifdef STUB_GARBAGE_STRINGS
+    KV_RAW_STRING("name", 4, g_bad_utf8, sizeof(g_bad_utf8) - 1),
+    KV_RAW_STRING("vendor", 6, g_unterminated, 6),
+    KV_RAW_STRING(g_bad_key, sizeof(g_bad_key) - 1, "value", 5),
+    KV_RAW_STRING("note.long", 9, g_long_text, sizeof(g_long_text)),
+    {{"note.badtype", 12}, 99, 0, {NULL, 0}, 0, 0.0},
+#else
     KV_STRING("name", "cmeter stub device"),
     KV_STRING("vendor", "cmeter"),
+#endif
     KV_STRING("kind", "other"),
     KV_INT("mem.bytes", STUB_MEM_BYTES),
     KV_INT("cache.llc.bytes", (int64_t)1 << 20),
@@ -185,6 +251,9 @@ static CMTR_Error* check_device(const CMTR_Device* device, const char* fn) {
 
 static CMTR_Error* stub_plugin_initialize(CMTR_Plugin_Initialize_Args* args) {
   CHECK_ARGS(CMTR_Plugin_Initialize_Args, num_attributes, "plugin_initialize");
+#ifdef STUB_CRASH_IN_INIT
+  crash_now("plugin_initialize");
+#endif
 #ifdef STUB_INIT_FAILS
   (void)g_plugin_attributes;
   return make_error(CMTR_ERROR_UNAVAILABLE, "stub: no device driver found");
@@ -198,6 +267,9 @@ static CMTR_Error* stub_plugin_initialize(CMTR_Plugin_Initialize_Args* args) {
   /* The stub takes no options; unknown ones are ignored. */
   args->attributes = g_plugin_attributes;
   args->num_attributes = COUNT(g_plugin_attributes);
+#ifdef STUB_GARBAGE_STRINGS
+  memset(g_long_text, 'x', sizeof(g_long_text));
+#endif
   g_initialized = 1;
   return NULL;
 #endif
@@ -228,6 +300,41 @@ static CMTR_Error* stub_device_attributes(CMTR_Device_Attributes_Args* args) {
   args->num_attributes = COUNT(g_device_attributes);
   return NULL;
 }
+
+#ifdef STUB_TELEMETRY
+/* Telemetry for the core's sampling tests: a constant STUB_TELEMETRY_WATTS drawn since the first call,
+ * with an energy counter that integrates exactly that (monotonic clock), a rising temperature and
+ * fixed clocks. */
+#define STUB_TELEMETRY_WATTS 100.0
+static CMTR_KeyValue g_telemetry[6] = {KV_DOUBLE("power.w", STUB_TELEMETRY_WATTS),
+                                       KV_DOUBLE("energy.j", 0.0),
+                                       KV_DOUBLE("temp.c", 40.0),
+                                       KV_DOUBLE("clock.core.mhz", 1000.0),
+                                       KV_DOUBLE("clock.mem.mhz", 500.0),
+                                       KV_STRING("throttle.reasons", "none")};
+static double g_telemetry_start = -1;
+
+static CMTR_Error* stub_device_telemetry(CMTR_Device_Telemetry_Args* args) {
+  CMTR_Error* error;
+  struct timespec now;
+  double t;
+  CHECK_ARGS(CMTR_Device_Telemetry_Args, num_readings, "device_telemetry");
+  error = check_device(args->device, "device_telemetry");
+  if (error != NULL) return error;
+  if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
+    return make_error(CMTR_ERROR_INTERNAL, "stub: device_telemetry: clock_gettime failed");
+  t = (double)now.tv_sec + 1e-9 * (double)now.tv_nsec;
+  if (g_telemetry_start < 0) g_telemetry_start = t;
+  g_telemetry[1].double_value = 5000.0 + STUB_TELEMETRY_WATTS * (t - g_telemetry_start);
+  g_telemetry[2].double_value += 0.5;
+  args->readings = g_telemetry;
+  args->num_readings = COUNT(g_telemetry);
+  return NULL;
+}
+#define STUB_DEVICE_TELEMETRY stub_device_telemetry
+#else
+#define STUB_DEVICE_TELEMETRY NULL /* the stub has none */
+#endif
 
 /* ---- Buffers: host malloc for both memory kinds ---- */
 
@@ -370,6 +477,9 @@ static CMTR_Error* stub_stream_destroy(CMTR_Stream_Destroy_Args* args) {
 
 static CMTR_Error* stub_stream_synchronize(CMTR_Stream_Synchronize_Args* args) {
   CHECK_ARGS(CMTR_Stream_Synchronize_Args, stream, "stream_synchronize");
+#ifdef STUB_HANG_SYNC
+  block_forever();
+#endif
   return check_stream(args->stream, "stream_synchronize"); /* work already ran */
 }
 
@@ -788,6 +898,7 @@ struct CMTR_Op {
   uint32_t magic;
   OpDesc desc;
   CMTR_KeyValue attributes[1];
+  int enqueues_leaked; /* STUB_LEAK only */
 };
 
 static CMTR_Error* stub_op_query(CMTR_Op_Query_Args* args) {
@@ -828,7 +939,24 @@ static CMTR_Error* stub_op_create(CMTR_Op_Create_Args* args) {
     free(op);
     return error;
   }
+#ifdef STUB_HUGE_ALLOC
+  {
+    /* The fault: a 64 TiB workspace. Refused by malloc on most systems (then a clean error); where
+     * memory is overcommitted it is touched page by page until the host's memory watchdog stops us. */
+    const size_t huge = sizeof(size_t) >= 8 ? (size_t)1 << 46 : (size_t)-1;
+    size_t i;
+    g_allocation_sink = (unsigned char*)malloc(huge);
+    if (g_allocation_sink == NULL) {
+      free(op);
+      return make_error(CMTR_ERROR_RESOURCE_EXHAUSTED, "stub: op_create: cannot allocate a 64 TiB workspace");
+    }
+    for (i = 0; i < huge; i += 4096) g_allocation_sink[i] = 1;
+    free(g_allocation_sink);
+    g_allocation_sink = NULL;
+  }
+#endif
   op->magic = MAGIC_OP;
+  op->enqueues_leaked = 0;
   impl = impls[op->desc.kind];
   op->attributes[0].key.data = "impl";
   op->attributes[0].key.size = 4;
@@ -1010,6 +1138,31 @@ static CMTR_Error* stub_op_enqueue(CMTR_Op_Enqueue_Args* args) {
   if ((error = check_op(args->op, "op_enqueue")) != NULL) return error;
   if ((error = check_stream(args->stream, "op_enqueue")) != NULL) return error;
   d = &args->op->desc;
+#ifdef STUB_CRASH_IN_ENQUEUE
+  crash_now("op_enqueue");
+#endif
+#ifdef STUB_CRASH_LATER
+  if (d->kind == OP_STREAM) crash_now("op_enqueue of stream.v1");
+#endif
+#ifdef STUB_ABORT
+  fprintf(stderr, "stub: internal consistency check failed in op_enqueue; calling abort()\n");
+  fflush(stderr);
+  abort();
+#endif
+#ifdef STUB_HANG_ENQUEUE
+  spin_forever();
+#endif
+#ifdef STUB_LEAK
+  /* 64 MiB made resident and never freed on each of an op's first 4 enqueues: a leak that grows with
+   * every call, bounded (256 MiB per op) so a test knows exactly how much leaks in a case. */
+  if (args->op->enqueues_leaked < 4) {
+    const size_t leak_bytes = (size_t)64 << 20;
+    unsigned char* leaked = (unsigned char*)malloc(leak_bytes);
+    if (leaked != NULL) memset(leaked, 0xab, leak_bytes);
+    g_allocation_sink = leaked;
+    ++args->op->enqueues_leaked;
+  }
+#endif
   switch (d->kind) {
     case OP_GEMM: {
       const GemmParams* g = &d->u.gemm;
@@ -1086,32 +1239,19 @@ static CMTR_Error* stub_op_enqueue(CMTR_Op_Enqueue_Args* args) {
 #endif
 
 static const CMTR_Api g_api = {
-    STUB_API_SIZE,
-    NULL,
-    STUB_ABI_MAJOR,
-    CMTR_ABI_MINOR,
-    stub_error_info,
-    stub_error_destroy,
-    stub_plugin_initialize,
-    stub_plugin_shutdown,
-    stub_plugin_devices,
-    stub_device_attributes,
-    NULL, /* device_telemetry: the stub has none */
-    stub_buffer_create,
-    stub_buffer_destroy,
-    stub_buffer_host_pointer,
-    stub_buffer_write,
-    stub_buffer_read,
-    stub_stream_create,
-    stub_stream_destroy,
-    stub_stream_synchronize,
-    stub_event_record,
-    stub_event_elapsed,
-    stub_event_destroy,
-    stub_op_query,
-    stub_op_create,
-    stub_op_attributes,
-    stub_op_enqueue,
+    STUB_API_SIZE,           NULL,
+    STUB_ABI_MAJOR,          CMTR_ABI_MINOR,
+    stub_error_info,         stub_error_destroy,
+    stub_plugin_initialize,  stub_plugin_shutdown,
+    stub_plugin_devices,     stub_device_attributes,
+    STUB_DEVICE_TELEMETRY,   stub_buffer_create,
+    stub_buffer_destroy,     stub_buffer_host_pointer,
+    stub_buffer_write,       stub_buffer_read,
+    stub_stream_create,      stub_stream_destroy,
+    stub_stream_synchronize, stub_event_record,
+    stub_event_elapsed,      stub_event_destroy,
+    stub_op_query,           stub_op_create,
+    stub_op_attributes,      stub_op_enqueue,
     stub_op_destroy,
 };
 

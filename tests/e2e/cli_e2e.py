@@ -11,6 +11,8 @@ import subprocess
 import sys
 import tempfile
 
+from report_schema import validate_schema  # reports/schema/report-v1.schema.json
+
 CMETER, TEST_PLUGINS, SOURCE, NAME = sys.argv[1:5]
 FIXTURES = os.path.join(SOURCE, "tests", "fixtures")
 
@@ -54,6 +56,7 @@ def result(report, device, case_id):
 
 def check_report_shape(report, journal):
     check(report["schema"] == "cmeter.report" and report["schema_version"].startswith("1."), "schema header")
+    validate_schema(report)
     for key in ("tool", "run", "host", "topology", "plugins", "devices", "results", "summary", "integrity"):
         check(key in report, f"report has no '{key}'")
     check(len(report["integrity"]["digest"]) == 64, "integrity digest present")
@@ -91,6 +94,37 @@ def test_cpu_quick():
         dev = report["devices"][0]["attributes"]
         check("pci.bus_id" not in dev and "numa.node" in dev, "CPU: no pci.bus_id, a numa.node")
         check(dev["peak.flops.f32"] > 0 and "measured" in dev["peak.source"], "CPU peak computed from a measured clock")
+
+
+def test_opencl_quick():
+    # Skips (exit 77, a CTest skip) only when no OpenCL device exists; CI installs PoCL, so it runs there.
+    devices = json.loads(run(["devices", "--json"], expect_exit=0).stdout)
+    if not any(d["id"] == "opencl:0" for d in devices["devices"]):
+        print("SKIP: no opencl:0 device (no OpenCL plugin or no OpenCL platform)")
+        sys.exit(77)
+    with tempfile.TemporaryDirectory() as out:
+        run(["run", "--profile", "quick", "--device", "opencl:0", "-o", out], expect_exit=0)
+        report, journal = load_single_report(out)
+        check_report_shape(report, journal)
+        statuses = {r["case_id"]: (r["status"], r["reason"]) for r in report["results"]}
+        print(json.dumps(statuses, indent=1))
+        dev = report["devices"][0]["attributes"]
+        for r in report["results"]:
+            if r["case_id"] == "fma_peak[dtype=f16]" and not dev.get("opencl.ext.cl_khr_fp16", False):
+                check(r["status"] == "unsupported" and "no cl_khr_fp16" in r["reason"],
+                      f"f16 fma_peak without cl_khr_fp16: {r['status']} ({r['reason']})")
+                continue
+            if r["status"] == "unsupported":
+                continue
+            # Every supported op measured and validated (noisy: the time cap hit on a loaded machine).
+            check(r["status"] in ("ok", "noisy"), f"{r['case_id']}: status {r['status']} ({r['reason']})")
+            check(r["method"]["timer"] == "device" or r["case_id"] == "launch_latency[form=round_trip]",
+                  f"{r['case_id']}: device-timed (OpenCL profiling events)")
+        for case_id in ("gemm[dtype=f32]", "gemm[dtype=f16]", "gemm-f64", "fma_peak[dtype=f32]", "stream[kind=triad]",
+                        "copy", "transfer[direction=h2d,memory=pinned]", "launch_latency[form=round_trip]"):
+            check(result(report, "opencl:0", case_id)["status"] in ("ok", "noisy"), f"{case_id} measured")
+        check("opencl" in result(report, "opencl:0", "gemm[dtype=f16]")["method"]["impl"], "f16 GEMM names its impl")
+        check(dev["timer.kind"].startswith("opencl.profiling"), "device timer is OpenCL profiling")
 
 
 def test_fault_plugins():
@@ -145,6 +179,171 @@ def test_topo():
     data = json.loads(proc.stdout)
     check(data["packages"] == 2 and len(data["numa_nodes"]) == 2, "2-socket fixture")
     run(["topo", "--xml", "/nonexistent.xml"], expect_exit=2)
+
+
+def plugin_dirs():
+    """The CPU plugin, the load-time fault plugins and the process-fault plugins (build/lib/cmeter/*)."""
+    lib = os.path.dirname(TEST_PLUGINS)
+    # Only the CPU plugin of the shipped ones: the OpenCL plugin has its own test (opencl_quick).
+    return ["--plugin", os.path.join(lib, "plugins", "libcmeter-cpu.so"), "--plugin-dir", TEST_PLUGINS,
+            "--plugin-dir", os.path.join(lib, "fault-plugins")]
+
+
+def test_isolation():
+    # CPU, the stub and every fault plugin in one run: each fault is its own exact status, the healthy
+    # devices are complete, the run says incomplete (3), and the report is whole and schema-valid.
+    with tempfile.TemporaryDirectory() as out:
+        profile = os.path.join(FIXTURES, "profiles", "faults.yaml")
+        proc = run(["run"] + plugin_dirs() + ["--profile", profile, "-o", out, "-q", "--worker-memory-limit", "2048"],
+                   expect_exit=3)
+        report, journal = load_single_report(out)
+        check_report_shape(report, journal)
+        validate_schema(report)
+        statuses = {(r["device"], r["case_id"]): (r["status"], r["reason"][:160]) for r in report["results"]}
+        for key, value in sorted(statuses.items()):
+            print(key, value)
+        planned = {"gemm", "stream", "launch"}
+        hanging = {"hang:0", "hangsync:0"}
+        devices = [d["id"] for d in report["devices"]]
+        for dev in devices:
+            want = planned - {"stream"} if dev in hanging else planned
+            got = {c for (d, c) in statuses if d == dev}
+            check(got == want, f"{dev}: every planned case has a result ({sorted(got)})")
+
+        def expect(dev, cases, status, *texts):
+            for case_id in cases:
+                r = result(report, dev, case_id)
+                ok = r["status"] in status if isinstance(status, tuple) else r["status"] == status
+                check(ok, f"{dev} {case_id}: status {r['status']}, expected {status} ({r['reason']})")
+                for text in texts:
+                    check(text in r["reason"], f"{dev} {case_id}: reason lacks '{text}': {r['reason']}")
+
+        measured = ("ok", "noisy")
+        expect("cpu:0", planned, measured)
+        expect("stub:0", planned, measured)
+        expect("wronggemm:0", ["gemm"], "invalid", "outside tolerance")
+        expect("toofast:0", ["stream"], "implausible", "exceeds the declared peak.mem.bytes_per_s")
+        expect("crashenqueue:0", planned, "crashed", "signal 11 (SIGSEGV)", "NULL pointer in op_enqueue")
+        expect("crashlater:0", ["gemm", "launch"], measured)
+        expect("crashlater:0", ["stream"], "crashed", "signal 11 (SIGSEGV)", "op_enqueue of stream.v1")
+        expect("abort:0", planned, "crashed", "signal 6 (SIGABRT)", "calling abort()")
+        expect("hang:0", ["gemm", "launch"], "timeout", "case timeout of 4 s", "SIGTERM", "infinite loop")
+        expect("hangsync:0", ["gemm", "launch"], "timeout", "case timeout of 4 s", "SIGKILL", "never answers")
+        expect("leak:0", planned, measured, "not given back (a leak?)")
+        expect("garbage:0", planned, measured)
+        for case_id in planned:
+            r = result(report, "hugealloc:0", case_id)
+            check(r["status"] == "failed" and ("64 TiB" in r["reason"] or "above the limit" in r["reason"]),
+                  f"hugealloc {case_id}: failed, refused or stopped ({r['status']}: {r['reason']})")
+        garbage = next(d for d in report["devices"] if d["id"] == "garbage:0")["attributes"]
+        check("\ufffd" in garbage["name"] and garbage["vendor"] == "cmeter", f"garbage strings sanitised: {garbage}")
+        rows = {p["name"]: p for p in report["plugins"]}
+        check(rows["crashinit"]["status"] == "failed" and "SIGSEGV" in rows["crashinit"]["error"]
+              and "while loading" in rows["crashinit"]["error"], f"crash in init is a row: {rows['crashinit']}")
+        for name in ("badmajor", "smallapi", "nullinit", "initfails", "nosymbol", "needsmissing", "notaplugin"):
+            check(rows[name]["status"] == "failed" and rows[name]["error"], f"plugin row {name} failed with a reason")
+        check("warning: plugin crashinit" in proc.stderr, "a plugin crashing while loading is a warning")
+        check(report["run"]["settings"]["execution"].startswith("worker process per plugin"), "execution recorded")
+
+
+def journal_results(path):
+    """Whole result lines of a journal (a torn last line is ignored)."""
+    rows = []
+    with open(path) as f:
+        for line in f:
+            try:
+                j = json.loads(line)
+            except ValueError:
+                continue
+            if j.get("type") == "result":
+                rows.append(j)
+    return rows
+
+
+def test_resume():
+    # Kill the parent with SIGKILL mid-run, then --resume: finished cases are kept (not re-run), the
+    # rest run, and the report has every case once, like an uninterrupted run's.
+    import signal
+    import time
+    stub = os.path.join(TEST_PLUGINS, "libcmeter-stub.so")
+    profile = os.path.join(FIXTURES, "profiles", "resume.yaml")
+    with tempfile.TemporaryDirectory() as out:
+        parent = subprocess.Popen([CMETER, "run", "--plugin", stub, "--profile", profile, "-o", out, "-q"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        journal_path = None
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            runs = os.listdir(out)
+            if runs:
+                journal_path = os.path.join(out, runs[0], "journal.jsonl")
+                if os.path.exists(journal_path) and len(journal_results(journal_path)) >= 2:
+                    break
+            check(parent.poll() is None, "the run ended before it could be interrupted")
+            time.sleep(0.02)
+        check(journal_path is not None, "the run started a journal")
+        workers = _children(parent.pid)
+        check(workers, "the run has a worker process")
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        check(parent.returncode == -signal.SIGKILL, "parent killed")
+        before = journal_results(journal_path)
+        check(2 <= len(before) < 6, f"killed mid-run ({len(before)} of 6 finished)")
+        run_dir = os.path.dirname(journal_path)
+        check(not os.path.exists(os.path.join(run_dir, "report.json")), "no report yet")
+        # The worker dies with its parent (PR_SET_PDEATHSIG), so no plugin is left running.
+        deadline = time.time() + 10
+        while time.time() < deadline and any(_alive(pid) for pid in workers):
+            time.sleep(0.05)
+        check(not any(_alive(pid) for pid in workers), f"workers {workers} outlived their parent")
+
+        proc = run(["run", "--plugin", stub, "--resume", run_dir, "-q"], expect_exit=0)
+        check(f"{len(before)} finished case(s) kept" in proc.stderr, f"resume says what it kept: {proc.stderr}")
+        with open(os.path.join(run_dir, "report.json")) as f:
+            report = json.load(f)
+        validate_schema(report)
+        after = journal_results(journal_path)
+        keys = [(r["device"], r["case_id"]) for r in after]
+        check(len(keys) == len(set(keys)) == 6, f"every case once in the journal: {keys}")
+        wanted = [f"gemm[m={m}]" for m in (32, 48, 64, 80, 96, 112)]
+        check([r["case_id"] for r in report["results"]] == wanted, "report: every case once, in plan order")
+        by_case = {r["case_id"]: r for r in report["results"]}
+        for r in before:
+            check(by_case[r["case_id"]]["started_utc"] == r["started_utc"]
+                  and by_case[r["case_id"]]["samples_s"] == r["samples_s"], f"{r['case_id']} kept, not re-run")
+        for r in report["results"]:
+            check(r["status"] in ("ok", "noisy"), f"{r['case_id']}: {r['status']} ({r['reason']})")
+        check(report["run"]["seed"] == json.loads(open(journal_path).readline())["run"]["seed"], "the run's seed")
+        check(len(report["run"]["settings"]["resumed"]) == 1, "the resume is recorded")
+        # Resuming with other inputs is refused.
+        run(["run", "--plugin", stub, "--resume", run_dir, "--seed", "5", "-q"], expect_exit=2)
+        run(["run", "--plugin", stub, "--resume", out, "-q"], expect_exit=2)
+
+
+def _children(pid):
+    """Pids of the cmeter worker processes whose parent is `pid`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid and b"__worker" in cmdline:
+            found.append(int(entry))
+    return found
+
+
+def _alive(pid):
+    """True while `pid` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}

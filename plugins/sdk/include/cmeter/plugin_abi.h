@@ -33,8 +33,7 @@ extern "C" {
 #define CMTR_ABI_MINOR 0
 
 /* Size of `type` up to and including `last_field`: what a caller puts in struct_size. */
-#define CMTR_STRUCT_SIZE(type, last_field) \
-  (offsetof(type, last_field) + sizeof(((type*)0)->last_field))
+#define CMTR_STRUCT_SIZE(type, last_field) (offsetof(type, last_field) + sizeof(((type*)0)->last_field))
 
 #if defined(_WIN32)
 #define CMTR_EXPORT __declspec(dllexport)
@@ -77,7 +76,7 @@ typedef enum CMTR_ValueType {
  * new facts are new keys (docs/abi-keys.md), never new fields. BOOL uses int_value (0 or 1). */
 typedef struct CMTR_KeyValue {
   CMTR_String key;
-  int32_t type; /* CMTR_ValueType */
+  int32_t type;     /* CMTR_ValueType */
   int32_t reserved; /* zero */
   CMTR_String string_value;
   int64_t int_value;
@@ -85,7 +84,7 @@ typedef struct CMTR_KeyValue {
 } CMTR_KeyValue;
 
 typedef enum CMTR_MemoryKind {
-  CMTR_MEMORY_DEVICE = 0, /* memory the device's kernels read and write */
+  CMTR_MEMORY_DEVICE = 0,     /* memory the device's kernels read and write */
   CMTR_MEMORY_HOST_PINNED = 1 /* page-locked host memory, host-addressable via buffer_host_pointer */
 } CMTR_MemoryKind;
 
@@ -94,7 +93,7 @@ typedef struct CMTR_Error_Info_Args {
   size_t struct_size;
   void* extension;
   const CMTR_Error* error;
-  int32_t code; /* out: CMTR_ErrorCode */
+  int32_t code;        /* out: CMTR_ErrorCode */
   CMTR_String message; /* out: valid until error_destroy */
 } CMTR_Error_Info_Args;
 typedef void CMTR_Error_Info(CMTR_Error_Info_Args* args);
@@ -116,7 +115,7 @@ typedef struct CMTR_Plugin_Initialize_Args {
   size_t num_options;
   const CMTR_KeyValue* attributes; /* out: plugin facts (plugin.name, plugin.version, plugin.vendor);
                                       valid until plugin_shutdown */
-  size_t num_attributes; /* out */
+  size_t num_attributes;           /* out */
 } CMTR_Plugin_Initialize_Args;
 typedef CMTR_Error* CMTR_Plugin_Initialize(CMTR_Plugin_Initialize_Args* args);
 
@@ -130,7 +129,7 @@ typedef struct CMTR_Plugin_Devices_Args {
   size_t struct_size;
   void* extension;
   CMTR_Device* const* devices; /* out: valid until plugin_shutdown */
-  size_t num_devices; /* out */
+  size_t num_devices;          /* out */
 } CMTR_Plugin_Devices_Args;
 typedef CMTR_Error* CMTR_Plugin_Devices(CMTR_Plugin_Devices_Args* args);
 
@@ -140,7 +139,7 @@ typedef struct CMTR_Device_Attributes_Args {
   void* extension;
   CMTR_Device* device;
   const CMTR_KeyValue* attributes; /* out: valid until plugin_shutdown */
-  size_t num_attributes; /* out */
+  size_t num_attributes;           /* out */
 } CMTR_Device_Attributes_Args;
 typedef CMTR_Error* CMTR_Device_Attributes(CMTR_Device_Attributes_Args* args);
 
@@ -151,7 +150,7 @@ typedef struct CMTR_Device_Telemetry_Args {
   void* extension;
   CMTR_Device* device;
   const CMTR_KeyValue* readings; /* out: valid until the next device_telemetry call for this device */
-  size_t num_readings; /* out */
+  size_t num_readings;           /* out */
 } CMTR_Device_Telemetry_Args;
 typedef CMTR_Error* CMTR_Device_Telemetry(CMTR_Device_Telemetry_Args* args);
 
@@ -270,7 +269,7 @@ typedef struct CMTR_Op_Query_Args {
   CMTR_String name;
   const CMTR_KeyValue* params; /* host-owned, valid during the call */
   size_t num_params;
-  int32_t supported; /* out: 1 or 0 */
+  int32_t supported;   /* out: 1 or 0 */
   char* reason_buffer; /* host-owned; the plugin writes up to reason_buffer_size bytes */
   size_t reason_buffer_size;
   size_t reason_size; /* out: bytes written to reason_buffer (truncated to fit) */
@@ -295,7 +294,7 @@ typedef struct CMTR_Op_Attributes_Args {
   void* extension;
   CMTR_Op* op;
   const CMTR_KeyValue* attributes; /* out: valid until op_destroy */
-  size_t num_attributes; /* out */
+  size_t num_attributes;           /* out */
 } CMTR_Op_Attributes_Args;
 typedef CMTR_Error* CMTR_Op_Attributes(CMTR_Op_Attributes_Args* args);
 

@@ -46,8 +46,7 @@ inline void error_info(CMTR_Error_Info_Args* args) {
 }
 
 inline void error_destroy(CMTR_Error_Destroy_Args* args) {
-  if (args == nullptr || args->struct_size < CMTR_STRUCT_SIZE(CMTR_Error_Destroy_Args, error))
-    return;
+  if (args == nullptr || args->struct_size < CMTR_STRUCT_SIZE(CMTR_Error_Destroy_Args, error)) return;
   if (args->error != nullptr && args->error->code == CMTR_ERROR_RESOURCE_EXHAUSTED &&
       args->error->message == "out of memory creating an error")
     return;
@@ -55,15 +54,15 @@ inline void error_destroy(CMTR_Error_Destroy_Args* args) {
 }
 
 // Returns an INVALID_ARGUMENT error when `args` is null or smaller than the fields this call needs.
-#define CMTR_SDK_CHECK_ARGS(args, type, last_field)                                        \
-  do {                                                                                     \
-    if ((args) == nullptr)                                                                 \
-      return ::cmeter::sdk::make_error(CMTR_ERROR_INVALID_ARGUMENT, #type ": args is NULL"); \
-    if ((args)->struct_size < CMTR_STRUCT_SIZE(type, last_field))                          \
-      return ::cmeter::sdk::make_error(                                                    \
-          CMTR_ERROR_INVALID_ARGUMENT,                                                     \
-          std::string(#type ": struct_size ") + std::to_string((args)->struct_size) +      \
-              " is smaller than " + std::to_string(CMTR_STRUCT_SIZE(type, last_field)));   \
+#define CMTR_SDK_CHECK_ARGS(args, type, last_field)                                                    \
+  do {                                                                                                 \
+    if ((args) == nullptr)                                                                             \
+      return ::cmeter::sdk::make_error(CMTR_ERROR_INVALID_ARGUMENT, #type ": args is NULL");           \
+    if ((args)->struct_size < CMTR_STRUCT_SIZE(type, last_field))                                      \
+      return ::cmeter::sdk::make_error(CMTR_ERROR_INVALID_ARGUMENT,                                    \
+                                       std::string(#type ": struct_size ") +                           \
+                                           std::to_string((args)->struct_size) + " is smaller than " + \
+                                           std::to_string(CMTR_STRUCT_SIZE(type, last_field)));        \
   } while (0)
 
 // Runs `body`, turning any C++ exception into an error object (no exception crosses the ABI).
@@ -162,7 +161,8 @@ class Params {
     auto it = values_.find(key);
     if (it == values_.end()) return std::nullopt;
     if (it->second.type == CMTR_VALUE_INT64) return it->second.int_value;
-    if (it->second.type == CMTR_VALUE_DOUBLE && it->second.double_value == static_cast<double>(static_cast<int64_t>(it->second.double_value)))
+    if (it->second.type == CMTR_VALUE_DOUBLE &&
+        it->second.double_value == static_cast<double>(static_cast<int64_t>(it->second.double_value)))
       return static_cast<int64_t>(it->second.double_value);
     fail(std::string("parameter '") + key + "' must be an integer");
     return std::nullopt;
@@ -189,7 +189,9 @@ class Params {
     fail(std::string("parameter '") + key + "' must be a string");
     return std::nullopt;
   }
-  std::string string_or(const char* key, std::string fallback) { return get_string(key).value_or(std::move(fallback)); }
+  std::string string_or(const char* key, std::string fallback) {
+    return get_string(key).value_or(std::move(fallback));
+  }
   std::string require_string(const char* key) {
     auto v = get_string(key);
     if (!v && !values_.count(key)) fail(std::string("missing required parameter '") + key + "'");
@@ -198,7 +200,8 @@ class Params {
   bool bool_or(const char* key, bool fallback) {
     auto it = values_.find(key);
     if (it == values_.end()) return fallback;
-    if (it->second.type == CMTR_VALUE_BOOL || it->second.type == CMTR_VALUE_INT64) return it->second.int_value != 0;
+    if (it->second.type == CMTR_VALUE_BOOL || it->second.type == CMTR_VALUE_INT64)
+      return it->second.int_value != 0;
     fail(std::string("parameter '") + key + "' must be a bool");
     return fallback;
   }

@@ -1,0 +1,548 @@
+// Op checks: every catalogue op the plugin claims in op_query, run over a matrix of shapes and
+// parameters and compared with the host reference. GEMM: odd sizes, 1xN and Nx1, transposes, padded
+// leading dimensions, batches with padded strides, alpha/beta, every claimed dtype combination,
+// against an FP64 reference with the validate/ tolerance, every element, and C's padding untouched.
+// fma_peak against the host simulation in dtype arithmetic; stream and copy element by element. Inputs
+// come from the workloads' seeded generators, so a failure reproduces.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "core/conformance/session.h"
+#include "core/validate/half.h"
+#include "core/validate/tolerance.h"
+#include "core/workloads/workload.h"
+
+namespace cmeter::conformance {
+namespace {
+
+constexpr uint64_t kSeed = 0x636d65746572ull;  // fixed: a conformance failure must reproduce
+
+Status write_all(Stream& stream, Buffer& buffer, const std::vector<uint8_t>& bytes) {
+  return stream.write(buffer, 0, bytes.data(), bytes.size());
+}
+
+// Records the op's attributes (impl) once per check.
+void note_impl(CheckContext& ctx, const Op& op, const std::string& label, bool& noted) {
+  if (noted) return;
+  auto attrs = op.attributes();
+  if (!attrs) {
+    if (attrs.error().code != ErrorCode::kUnimplemented)
+      ctx.fail(label + ": op_attributes: " + attrs.error().message);
+    return;
+  }
+  noted = true;
+  if (auto impl = get_string(*attrs, "impl")) ctx.note(fmt::format("impl: {}", *impl));
+}
+
+// ---------------------------------------------------------------- gemm.v1
+
+struct GemmShape {
+  int64_t m, n, k;
+  bool trans_a = false, trans_b = false;
+  int64_t pad_ld = 0;  // added to every leading dimension (0: leave them tight and unset)
+  int64_t batch = 1;
+  int64_t pad_stride = 0;  // added to every batch stride (0: leave them tight and unset)
+  double alpha = 1, beta = 0;
+  bool full_only = false;
+};
+
+std::string describe(const GemmShape& s) {
+  std::string out = fmt::format("m={} n={} k={}", s.m, s.n, s.k);
+  if (s.trans_a || s.trans_b) out += fmt::format(" trans_a={} trans_b={}", s.trans_a, s.trans_b);
+  if (s.pad_ld) out += fmt::format(" ld+{}", s.pad_ld);
+  if (s.batch > 1) out += fmt::format(" batch={}", s.batch);
+  if (s.pad_stride) out += fmt::format(" stride+{}", s.pad_stride);
+  if (s.alpha != 1 || s.beta != 0) out += fmt::format(" alpha={} beta={}", s.alpha, s.beta);
+  return out;
+}
+
+const std::vector<GemmShape>& gemm_shapes() {
+  static const std::vector<GemmShape> shapes = {
+      {17, 19, 23},                                      // odd sizes (the base case)
+      {1, 37, 5},                                        // 1xN
+      {13, 11, 7, true, true, 0, 1, 0, -0.5, 0.75},      // both transposed, alpha/beta
+      {9, 5, 6, false, false, 0, 3, 0, 1, 0},            // batch, tight strides
+      {37, 1, 13, false, false, 0, 1, 0, 1, 0, true},    // Nx1
+      {16, 24, 33, true, false, 0, 1, 0, 1, 0, true},    // A transposed
+      {16, 24, 33, false, true, 0, 1, 0, 2, 0, true},    // B transposed, alpha
+      {21, 14, 10, false, false, 3, 1, 0, 2, 1, true},   // padded ld, beta = 1
+      {7, 6, 5, true, false, 2, 2, 5, 0.5, -1, true},    // batch with padded strides
+      {1, 1, 1, false, false, 0, 1, 0, 1, 0.5, true},    // 1x1x1
+      {33, 31, 1, false, false, 0, 1, 0, 1, 0, true},    // k = 1
+      {65, 67, 129, false, false, 0, 1, 0, 1, 0, true},  // several tiles
+  };
+  return shapes;
+}
+
+struct GemmTypes {
+  DType a, c, compute;
+};
+
+// Compares one shape; returns false when the plugin said unsupported (reason in `unsupported`).
+bool run_gemm_case(CheckContext& ctx, const Device& d, const GemmTypes& t, GemmShape shape,
+                   std::string& unsupported, bool& impl_noted) {
+  const bool integer = t.compute == DType::kI32;
+  if (integer) {  // integer GEMM: alpha 1, beta 0 or 1
+    shape.alpha = 1;
+    shape.beta = shape.beta != 0 ? 1 : 0;
+  }
+  const std::string label = fmt::format("{}->{} compute {} {}", to_string(t.a), to_string(t.c),
+                                        to_string(t.compute), describe(shape));
+  const int64_t rows_a = shape.trans_a ? shape.k : shape.m, cols_a = shape.trans_a ? shape.m : shape.k;
+  const int64_t rows_b = shape.trans_b ? shape.n : shape.k, cols_b = shape.trans_b ? shape.k : shape.n;
+  const int64_t lda = rows_a + shape.pad_ld, ldb = rows_b + shape.pad_ld, ldc = shape.m + shape.pad_ld;
+  const int64_t stride_a = lda * cols_a + shape.pad_stride, stride_b = ldb * cols_b + shape.pad_stride,
+                stride_c = ldc * shape.n + shape.pad_stride;
+  KeyValues params{{"m", shape.m},
+                   {"n", shape.n},
+                   {"k", shape.k},
+                   {"dtype_a", std::string(to_string(t.a))},
+                   {"dtype_b", std::string(to_string(t.a))},
+                   {"dtype_c", std::string(to_string(t.c))},
+                   {"compute", std::string(to_string(t.compute))},
+                   {"trans_a", shape.trans_a},
+                   {"trans_b", shape.trans_b},
+                   {"alpha", shape.alpha},
+                   {"beta", shape.beta}};
+  if (shape.batch > 1) params["batch"] = shape.batch;
+  if (shape.pad_ld) {
+    params["lda"] = lda;
+    params["ldb"] = ldb;
+    params["ldc"] = ldc;
+  }
+  if (shape.pad_stride) {
+    params["stride_a"] = stride_a;
+    params["stride_b"] = stride_b;
+    params["stride_c"] = stride_c;
+  }
+  ctx.step(label + ": op_query");
+  auto q = d.query_op("gemm.v1", params);
+  if (!q) {
+    ctx.fail(label + ": op_query: " + q.error().message);
+    return true;
+  }
+  if (!q->supported) {
+    unsupported = q->reason.empty() ? "(no reason given)" : q->reason;
+    return false;
+  }
+  const size_t a_count = static_cast<size_t>(stride_a * (shape.batch - 1) + lda * cols_a);
+  const size_t b_count = static_cast<size_t>(stride_b * (shape.batch - 1) + ldb * cols_b);
+  const size_t c_count = static_cast<size_t>(stride_c * (shape.batch - 1) + ldc * shape.n);
+  auto rng = workloads::make_rng(kSeed, label);
+  const double lo = integer ? -8 : -1, hi = integer ? 8 : 1;
+  std::vector<uint8_t> a = workloads::random_elements(t.a, a_count, rng, lo, hi);
+  std::vector<uint8_t> b = workloads::random_elements(t.a, b_count, rng, lo, hi);
+  std::vector<uint8_t> c0 = workloads::random_elements(t.c, c_count, rng, lo, hi);
+  auto fail = [&](const std::string& what, const Error& e) {
+    ctx.fail(fmt::format("{}: {}: {}", label, what, e.message));
+    return true;
+  };
+  auto stream = d.create_stream();
+  if (!stream) return fail("stream_create", stream.error());
+  Buffer bufs[3];
+  const std::vector<uint8_t>* hosts[3] = {&a, &b, &c0};
+  for (int i = 0; i < 3; ++i) {
+    auto created = d.create_buffer(hosts[i]->size());
+    if (!created) return fail("buffer_create", created.error());
+    bufs[i] = std::move(created).value();
+    if (auto st = write_all(*stream, bufs[i], *hosts[i]); !st) return fail("buffer_write", st.error());
+  }
+  ctx.step(label + ": op_create");
+  auto op = d.create_op("gemm.v1", params);
+  if (!op) return fail("op_create (op_query said supported)", op.error());
+  note_impl(ctx, *op, label, impl_noted);
+  ctx.step(label + ": op_enqueue");
+  Buffer* list[] = {&bufs[0], &bufs[1], &bufs[2]};
+  std::vector<uint8_t> got(c0.size());
+  Status st = op->enqueue(*stream, list);
+  if (st) st = stream->read(bufs[2], 0, got.data(), got.size());
+  if (st) st = stream->synchronize();
+  if (!st) return fail("run", st.error());
+
+  validate::ValidationSummary summary;
+  const size_t c_elem = size_bytes(t.c);
+  int64_t padding_changed = 0;
+  std::vector<bool> in_matrix(c_count, false);
+  for (int64_t bi = 0; bi < shape.batch; ++bi) {
+    for (int64_t j = 0; j < shape.n; ++j) {
+      for (int64_t i = 0; i < shape.m; ++i) {
+        double acc = 0;
+        for (int64_t q2 = 0; q2 < shape.k; ++q2) {
+          const int64_t ai = bi * stride_a + (shape.trans_a ? q2 + i * lda : i + q2 * lda);
+          const int64_t bj = bi * stride_b + (shape.trans_b ? j + q2 * ldb : q2 + j * ldb);
+          acc += workloads::element_as_double(t.a, a.data(), static_cast<size_t>(ai)) *
+                 workloads::element_as_double(t.a, b.data(), static_cast<size_t>(bj));
+        }
+        const size_t ci = static_cast<size_t>(bi * stride_c + i + j * ldc);
+        in_matrix[ci] = true;
+        const double cv = workloads::element_as_double(t.c, c0.data(), ci);
+        const double expected = shape.alpha * acc + shape.beta * cv;
+        const double value = workloads::element_as_double(t.c, got.data(), ci);
+        const double tol = integer ? 0
+                                   : validate::gemm_abs_tolerance(t.a, t.compute, t.c, shape.k, 1.0, 1.0,
+                                                                  std::fabs(expected)) +
+                                         4 * epsilon(t.compute) * std::fabs(shape.beta * cv);
+        validate::add(summary, fmt::format("C[{},{}] batch {}", i, j, bi), expected, value, tol);
+      }
+    }
+  }
+  for (size_t ci = 0; ci < c_count; ++ci)
+    if (!in_matrix[ci] && std::memcmp(got.data() + ci * c_elem, c0.data() + ci * c_elem, c_elem) != 0)
+      ++padding_changed;
+  if (!summary.passed())
+    ctx.fail(fmt::format("{}: {} of {} elements outside tolerance (max abs error {:.3g}); first: {}", label,
+                         summary.failures, summary.points, summary.max_abs_error, summary.first_failure));
+  else if (padding_changed > 0)
+    ctx.fail(fmt::format("{}: {} element(s) of C outside the m x n matrices (ld/stride padding) were written",
+                         label, padding_changed));
+  else
+    ctx.note(fmt::format("{}: {} elements ok, max abs error {:.3g}", label, summary.points,
+                         summary.max_abs_error));
+  return true;
+}
+
+void check_gemm(Session& s, CheckContext& ctx, const std::vector<GemmTypes>& combos) {
+  const Device& d = *s.device();
+  int claimed = 0, ran = 0, unsupported_cases = 0;
+  std::vector<std::string> not_claimed;
+  bool impl_noted = false;
+  for (const GemmTypes& t : combos) {
+    std::string reason;
+    const auto& shapes = gemm_shapes();
+    if (!run_gemm_case(ctx, d, t, shapes[0], reason, impl_noted)) {
+      not_claimed.push_back(
+          fmt::format("{}->{} compute {}: {}", to_string(t.a), to_string(t.c), to_string(t.compute), reason));
+      continue;
+    }
+    ++claimed;
+    ++ran;
+    for (size_t i = 1; i < shapes.size(); ++i) {
+      if (shapes[i].full_only && !s.full()) continue;
+      std::string why;
+      if (run_gemm_case(ctx, d, t, shapes[i], why, impl_noted)) {
+        ++ran;
+      } else {
+        ++unsupported_cases;
+        ctx.note(fmt::format("{}->{} {}: unsupported: {}", to_string(t.a), to_string(t.c),
+                             describe(shapes[i]), why));
+      }
+    }
+  }
+  for (const auto& n : not_claimed) ctx.note("not claimed: " + n);
+  if (claimed == 0)
+    return ctx.skip(SkipKind::kNotApplicable, "not claimed by op_query: " + not_claimed.front());
+  if (!ctx.done())
+    ctx.pass(fmt::format("{} case(s) match the FP64 reference{}", ran,
+                         unsupported_cases
+                             ? fmt::format("; {} variant(s) unsupported (listed)", unsupported_cases)
+                             : std::string()));
+}
+
+// ---------------------------------------------------------------- fma_peak.v1
+
+struct FmaCase {
+  int64_t items, iters, lanes;
+  double a, x0, dx;
+  bool full_only = false;
+};
+
+double fma_default_b(DType t) {
+  return t == DType::kF16 ? 0x1p-8 : t == DType::kF32 ? 0x1p-16 : 0x1p-32;
+}
+
+// One item of fma_peak.v1 simulated in `t` arithmetic (round after every fma); the f32 output is the
+// sum of the lanes.
+double fma_reference(DType t, const FmaCase& c, double b) {
+  const double ar = round_to(t, c.a), br = round_to(t, b);
+  double sum = 0;
+  for (int64_t l = 0; l < c.lanes; ++l) {
+    double x = round_to(t, c.x0 + static_cast<double>(l) * c.dx);
+    for (int64_t i = 0; i < c.iters; ++i) {
+      if (t == DType::kF64)
+        x = std::fma(x, ar, br);
+      else if (t == DType::kF32)
+        x = std::fmaf(static_cast<float>(x), static_cast<float>(ar), static_cast<float>(br));
+      else
+        x = round_to(t, std::fma(x, ar, br));
+    }
+    sum += x;
+  }
+  return sum;
+}
+
+void check_fma_peak(Session& s, CheckContext& ctx, DType t) {
+  const Device& d = *s.device();
+  const std::vector<FmaCase> cases = {
+      {1, 1, 1, 1, 1, 1.0 / 64},
+      {257, 1000, 8, 1, 1, 1.0 / 64},
+      {33, 64, 32, 0.9375, 0.5, 1.0 / 128},
+      {1000, 4096, 3, 1, -1, 1.0 / 32, true},
+      {65, 200, 17, 0.5, 2, 0.25, true},
+  };
+  const double b = fma_default_b(t);
+  int ran = 0;
+  bool impl_noted = false;
+  for (size_t ci = 0; ci < cases.size(); ++ci) {
+    const FmaCase& c = cases[ci];
+    if (c.full_only && !s.full()) continue;
+    const std::string label = fmt::format("{} items={} iters={} lanes={} a={} x0={} dx={}", to_string(t),
+                                          c.items, c.iters, c.lanes, c.a, c.x0, c.dx);
+    KeyValues params{{"dtype", std::string(to_string(t))},
+                     {"items", c.items},
+                     {"iters", c.iters},
+                     {"lanes", c.lanes},
+                     {"a", c.a},
+                     {"b", b},
+                     {"x0", c.x0},
+                     {"dx", c.dx}};
+    ctx.step(label + ": op_query");
+    auto q = d.query_op("fma_peak.v1", params);
+    if (!q) return ctx.fail(label + ": op_query: " + q.error().message);
+    if (!q->supported) {
+      if (ci == 0) return ctx.skip(SkipKind::kNotApplicable, "not claimed by op_query: " + q->reason);
+      ctx.note(label + ": unsupported: " + q->reason);
+      continue;
+    }
+    auto stream = d.create_stream();
+    if (!stream) return ctx.fail(label + ": stream_create: " + stream.error().message);
+    const uint64_t out_bytes = static_cast<uint64_t>(c.items) * 4;
+    auto out = d.create_buffer(out_bytes);
+    if (!out) return ctx.fail(label + ": buffer_create: " + out.error().message);
+    std::vector<float> got(static_cast<size_t>(c.items), NAN);  // poison: a skipped item stays NaN
+    Status st = stream->write(*out, 0, got.data(), out_bytes);
+    if (!st) return ctx.fail(label + ": buffer_write: " + st.error().message);
+    ctx.step(label + ": op_create");
+    auto op = d.create_op("fma_peak.v1", params);
+    if (!op) return ctx.fail(label + ": op_create (op_query said supported): " + op.error().message);
+    note_impl(ctx, *op, label, impl_noted);
+    ctx.step(label + ": op_enqueue");
+    Buffer* list[] = {&*out};
+    st = op->enqueue(*stream, list);
+    if (st) st = stream->read(*out, 0, got.data(), out_bytes);
+    if (st) st = stream->synchronize();
+    if (!st) return ctx.fail(label + ": run: " + st.error().message);
+    const double expected = fma_reference(t, c, b);
+    const double tol = (static_cast<double>(c.lanes) + 1) * 0x1p-24 * std::fabs(expected) + 1e-30;
+    validate::ValidationSummary summary;
+    for (int64_t i = 0; i < c.items; ++i)
+      validate::add(summary, fmt::format("OUT[{}]", i), expected, got[static_cast<size_t>(i)], tol);
+    if (!summary.passed())
+      ctx.fail(fmt::format("{}: {} of {} items wrong; first: {}", label, summary.failures, summary.points,
+                           summary.first_failure));
+    else
+      ctx.note(fmt::format("{}: every item = {} (host simulation)", label, expected));
+    ++ran;
+  }
+  if (!ctx.done()) ctx.pass(fmt::format("{} case(s) match the host simulation", ran));
+}
+
+// ---------------------------------------------------------------- stream.v1
+
+void check_stream(Session& s, CheckContext& ctx, DType t) {
+  const Device& d = *s.device();
+  const int64_t n = s.full() ? 1000003 : 10007;
+  const size_t bytes = static_cast<size_t>(n) * size_bytes(t);
+  struct Kind {
+    const char* name;
+    int out;  // A=0, B=1, C=2
+    double scalar;
+  };
+  const Kind kinds[] = {{"copy", 2, 3},  {"scale", 1, 3},    {"add", 2, 3},
+                        {"triad", 0, 3}, {"scale", 1, -1.5}, {"triad", 0, -1.5}};
+  int ran = 0;
+  bool impl_noted = false;
+  for (const Kind& k : kinds) {
+    const std::string label = fmt::format("{} {} n={} scalar={}", k.name, to_string(t), n, k.scalar);
+    KeyValues params{{"kind", std::string(k.name)}, {"dtype", std::string(to_string(t))}, {"n", n}};
+    if (k.scalar != 3) params["scalar"] = k.scalar;
+    ctx.step(label + ": op_query");
+    auto q = d.query_op("stream.v1", params);
+    if (!q) return ctx.fail(label + ": op_query: " + q.error().message);
+    if (!q->supported) {
+      if (ran == 0 && &k == &kinds[0])
+        return ctx.skip(SkipKind::kNotApplicable, "not claimed by op_query: " + q->reason);
+      ctx.note(label + ": unsupported: " + q->reason);
+      continue;
+    }
+    auto stream = d.create_stream();
+    if (!stream) return ctx.fail(label + ": stream_create: " + stream.error().message);
+    auto rng = workloads::make_rng(kSeed, label);
+    std::vector<std::vector<uint8_t>> host(3);
+    Buffer bufs[3];
+    for (int i = 0; i < 3; ++i) {
+      host[i] = workloads::random_elements(t, static_cast<size_t>(n), rng, 0.5, 2.0);
+      auto b = d.create_buffer(bytes);
+      if (!b) return ctx.fail(label + ": buffer_create: " + b.error().message);
+      bufs[i] = std::move(b).value();
+      if (auto st = write_all(*stream, bufs[i], host[i]); !st)
+        return ctx.fail(label + ": buffer_write: " + st.error().message);
+    }
+    ctx.step(label + ": op_create");
+    auto op = d.create_op("stream.v1", params);
+    if (!op) return ctx.fail(label + ": op_create (op_query said supported): " + op.error().message);
+    note_impl(ctx, *op, label, impl_noted);
+    ctx.step(label + ": op_enqueue");
+    Buffer* list[] = {&bufs[0], &bufs[1], &bufs[2]};
+    std::vector<std::vector<uint8_t>> got(3, std::vector<uint8_t>(bytes));
+    Status st = op->enqueue(*stream, list);
+    for (int i = 0; i < 3 && st; ++i) st = stream->read(bufs[i], 0, got[i].data(), bytes);
+    if (st) st = stream->synchronize();
+    if (!st) return ctx.fail(label + ": run: " + st.error().message);
+    const double eps = epsilon(t);
+    validate::ValidationSummary summary;
+    for (int64_t i = 0; i < n; ++i) {
+      const size_t u = static_cast<size_t>(i);
+      const double a = workloads::element_as_double(t, host[0].data(), u),
+                   b = workloads::element_as_double(t, host[1].data(), u),
+                   c = workloads::element_as_double(t, host[2].data(), u);
+      const std::string kind = k.name;
+      const double expected = kind == "copy"    ? a
+                              : kind == "scale" ? k.scalar * c
+                              : kind == "add"   ? a + b
+                                                : b + k.scalar * c;
+      const double tol = kind == "copy" ? 0 : 4 * eps * (std::fabs(expected) + std::fabs(k.scalar * c));
+      const double value = workloads::element_as_double(t, got[static_cast<size_t>(k.out)].data(), u);
+      if (std::fabs(value - expected) > tol || !std::isfinite(value) || i == 0 || i == n - 1)
+        validate::add(summary, fmt::format("{}[{}]", "ABC"[k.out], i), expected, value, tol);
+      else
+        summary.points++;
+    }
+    std::string inputs_changed;
+    for (int i = 0; i < 3; ++i)
+      if (i != k.out && got[static_cast<size_t>(i)] != host[static_cast<size_t>(i)])
+        inputs_changed += std::string(1, "ABC"[i]);
+    if (!summary.passed())
+      ctx.fail(fmt::format("{}: {} of {} elements wrong; first: {}", label, summary.failures, summary.points,
+                           summary.first_failure));
+    else if (!inputs_changed.empty())
+      ctx.fail(fmt::format("{}: input array(s) {} changed", label, inputs_changed));
+    else
+      ctx.note(fmt::format("{}: every element ok", label));
+    ++ran;
+  }
+  if (!ctx.done()) ctx.pass(fmt::format("{} kernel(s) correct on every element", ran));
+}
+
+}  // namespace
+
+void check_op_gemm_f32(Session& s, CheckContext& ctx) {
+  check_gemm(s, ctx, {{DType::kF32, DType::kF32, DType::kF32}});
+}
+void check_op_gemm_f64(Session& s, CheckContext& ctx) {
+  check_gemm(s, ctx, {{DType::kF64, DType::kF64, DType::kF64}});
+}
+void check_op_gemm_f16(Session& s, CheckContext& ctx) {
+  check_gemm(s, ctx, {{DType::kF16, DType::kF16, DType::kF32}, {DType::kF16, DType::kF32, DType::kF32}});
+}
+void check_op_gemm_bf16(Session& s, CheckContext& ctx) {
+  check_gemm(s, ctx, {{DType::kBF16, DType::kBF16, DType::kF32}, {DType::kBF16, DType::kF32, DType::kF32}});
+}
+void check_op_gemm_tf32(Session& s, CheckContext& ctx) {
+  check_gemm(s, ctx, {{DType::kF32, DType::kF32, DType::kTF32}});
+}
+void check_op_gemm_i8(Session& s, CheckContext& ctx) {
+  check_gemm(s, ctx, {{DType::kI8, DType::kI32, DType::kI32}});
+}
+
+void check_op_fma_peak_f16(Session& s, CheckContext& ctx) {
+  check_fma_peak(s, ctx, DType::kF16);
+}
+void check_op_fma_peak_f32(Session& s, CheckContext& ctx) {
+  check_fma_peak(s, ctx, DType::kF32);
+}
+void check_op_fma_peak_f64(Session& s, CheckContext& ctx) {
+  check_fma_peak(s, ctx, DType::kF64);
+}
+
+void check_op_stream_f32(Session& s, CheckContext& ctx) {
+  check_stream(s, ctx, DType::kF32);
+}
+void check_op_stream_f64(Session& s, CheckContext& ctx) {
+  check_stream(s, ctx, DType::kF64);
+}
+
+void check_op_copy(Session& s, CheckContext& ctx) {
+  const Device& d = *s.device();
+  std::vector<uint64_t> sizes = {1, 7, 4099};
+  if (s.full()) sizes.push_back(1000003);
+  constexpr uint64_t kTail = 16;
+  int ran = 0;
+  bool impl_noted = false;
+  for (uint64_t bytes : sizes) {
+    const std::string label = fmt::format("copy.v1 {}", bytes_label(bytes));
+    KeyValues params{{"bytes", static_cast<int64_t>(bytes)}};
+    ctx.step(label + ": op_query");
+    auto q = d.query_op("copy.v1", params);
+    if (!q) return ctx.fail(label + ": op_query: " + q.error().message);
+    if (!q->supported) {
+      if (bytes == sizes.front())
+        return ctx.skip(SkipKind::kNotApplicable, "not claimed by op_query: " + q->reason);
+      ctx.note(label + ": unsupported: " + q->reason);
+      continue;
+    }
+    auto stream = d.create_stream();
+    if (!stream) return ctx.fail(label + ": stream_create: " + stream.error().message);
+    auto rng = workloads::make_rng(kSeed, label);
+    std::vector<uint8_t> src = workloads::random_elements(DType::kI8, bytes, rng, -128, 127);
+    std::vector<uint8_t> dst_init(bytes + kTail, 0xcd);
+    auto sb = d.create_buffer(bytes);
+    auto db = d.create_buffer(bytes + kTail);
+    if (!sb || !db) return ctx.fail(label + ": buffer_create: " + (!sb ? sb.error() : db.error()).message);
+    Status st = write_all(*stream, *sb, src);
+    if (st) st = write_all(*stream, *db, dst_init);
+    if (!st) return ctx.fail(label + ": buffer_write: " + st.error().message);
+    ctx.step(label + ": op_create");
+    auto op = d.create_op("copy.v1", params);
+    if (!op) return ctx.fail(label + ": op_create (op_query said supported): " + op.error().message);
+    note_impl(ctx, *op, label, impl_noted);
+    ctx.step(label + ": op_enqueue");
+    Buffer* list[] = {&*sb, &*db};
+    std::vector<uint8_t> got(bytes + kTail), src_after(bytes);
+    st = op->enqueue(*stream, list);
+    if (st) st = stream->read(*db, 0, got.data(), got.size());
+    if (st) st = stream->read(*sb, 0, src_after.data(), bytes);
+    if (st) st = stream->synchronize();
+    if (!st) return ctx.fail(label + ": run: " + st.error().message);
+    if (std::memcmp(got.data(), src.data(), bytes) != 0) {
+      size_t i = 0;
+      while (got[i] == src[i]) ++i;
+      ctx.fail(fmt::format("{}: DST differs from SRC at byte {}", label, i));
+    } else if (std::any_of(got.begin() + static_cast<std::ptrdiff_t>(bytes), got.end(),
+                           [](uint8_t v) { return v != 0xcd; })) {
+      ctx.fail(fmt::format("{}: bytes past the copy were written", label));
+    } else if (src_after != src) {
+      ctx.fail(fmt::format("{}: SRC changed", label));
+    } else {
+      ctx.note(label + ": ok");
+    }
+    ++ran;
+  }
+  if (!ctx.done()) ctx.pass(fmt::format("{} size(s) copied exactly, nothing past the end", ran));
+}
+
+void check_op_noop(Session& s, CheckContext& ctx) {
+  const Device& d = *s.device();
+  ctx.step("op_query noop.v1");
+  auto q = d.query_op("noop.v1", {});
+  if (!q) return ctx.fail("op_query: " + q.error().message);
+  if (!q->supported) return ctx.skip(SkipKind::kNotApplicable, "not claimed by op_query: " + q->reason);
+  auto stream = d.create_stream();
+  if (!stream) return ctx.fail("stream_create: " + stream.error().message);
+  ctx.step("op_create noop.v1");
+  auto op = d.create_op("noop.v1", {});
+  if (!op) return ctx.fail("op_create (op_query said supported): " + op.error().message);
+  bool impl_noted = false;
+  note_impl(ctx, *op, "noop.v1", impl_noted);
+  ctx.step("100 x op_enqueue noop.v1");
+  for (int i = 0; i < 100; ++i) {
+    if (auto st = op->enqueue(*stream, {}); !st)
+      return ctx.fail(fmt::format("enqueue {}: {}", i, st.error().message));
+  }
+  if (auto st = stream->synchronize(); !st) return ctx.fail("stream_synchronize: " + st.error().message);
+  ctx.pass("created, launched 100 times, synchronised");
+}
+
+}  // namespace cmeter::conformance

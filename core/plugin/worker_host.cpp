@@ -1,0 +1,366 @@
+// Starting plugin workers, collecting their rows and devices, and running cases under the watchdog.
+#include "core/plugin/worker_host.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include "core/plugin/worker_protocol.h"
+#include "core/util/sha256.h"
+#include "core/workloads/workload.h"
+
+namespace cmeter {
+namespace {
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::string with_stderr(std::string text, const std::string& tail) {
+  std::string s = stderr_summary(tail);
+  if (!s.empty()) text += fmt::format("; worker stderr: {}", s);
+  return text;
+}
+
+std::string mib(uint64_t bytes) {
+  return fmt::format("{:.0f} MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+}
+
+}  // namespace
+
+uint64_t default_worker_memory_limit_bytes() {
+  long pages = ::sysconf(_SC_PHYS_PAGES);
+  long page = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return 0;
+  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) / 2;
+}
+
+std::string stderr_summary(const std::string& tail, size_t max_lines, size_t max_bytes) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < tail.size()) {
+    size_t nl = tail.find('\n', start);
+    std::string line = tail.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (!line.empty()) lines.push_back(line);
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  if (lines.size() > max_lines) lines.erase(lines.begin(), lines.end() - static_cast<long>(max_lines));
+  std::string joined = fmt::format("{}", fmt::join(lines, " | "));
+  if (joined.size() > max_bytes) joined = "..." + joined.substr(joined.size() - max_bytes);
+  return sanitize_utf8(joined);
+}
+
+Result<std::unique_ptr<subprocess::Child>> WorkerHost::spawn(const std::string& path) {
+  subprocess::SpawnOptions o;
+  o.executable = options_.executable;
+  o.args = {worker::kWorkerCommand, "--plugin", path};
+  o.forward_stderr = options_.forward_stderr;
+  o.forward_prefix = fmt::format("[worker {}] ", plugin_name_from_path(path));
+  o.kill_with_parent = true;
+  auto child = subprocess::Child::spawn(o);
+  if (child) ++workers_started_;
+  return child;
+}
+
+Result<WorkerHost::Ready> WorkerHost::await_ready(subprocess::Child& child, const std::string& path) {
+  auto got = child.receive(options_.load_timeout_s);
+  if (!got) {
+    auto st = child.terminate(options_.grace_s);
+    return make_error(ErrorCode::kInternal, "{}",
+                      with_stderr(fmt::format("worker protocol error while loading "
+                                              "the plugin: {} (worker stopped: {})",
+                                              got.error().message, st.describe()),
+                                  child.stderr_tail()));
+  }
+  if (got->outcome == subprocess::ReceiveOutcome::kTimeout) {
+    auto st = child.terminate(options_.grace_s);
+    return make_error(ErrorCode::kUnavailable, "{}",
+                      with_stderr(fmt::format("worker did not report within {:g} s while loading the plugin "
+                                              "(hung in plugin_initialize?); worker stopped: {}",
+                                              options_.load_timeout_s, st.describe()),
+                                  child.stderr_tail()));
+  }
+  if (got->outcome == subprocess::ReceiveOutcome::kClosed) {
+    auto st = child.wait_for(options_.grace_s);
+    subprocess::ExitStatus status = st ? *st : child.terminate(options_.grace_s);
+    return make_error(ErrorCode::kInternal, "{}",
+                      with_stderr(fmt::format("worker {} while loading the plugin",
+                                              status.exited ? "exited (" + status.describe() + ")"
+                                                            : "crashed (" + status.describe() + ")"),
+                                  child.stderr_tail()));
+  }
+  const auto& m = got->message;
+  if (!m.is_object() || m.value("type", "") != "ready") {
+    child.terminate(options_.grace_s);
+    return make_error(ErrorCode::kInternal, "worker for {} sent '{}' instead of 'ready'", path,
+                      m.is_object() ? m.value("type", "?") : std::string("a non-object"));
+  }
+  if (m.value("version", 0) != worker::kMessageVersion) {
+    child.terminate(options_.grace_s);
+    return make_error(ErrorCode::kInternal, "worker speaks message version {}, this cmeter {}",
+                      m.value("version", 0), worker::kMessageVersion);
+  }
+  Ready ready;
+  auto row = worker::plugin_row_from_json(m.value("plugin", nlohmann::json()));
+  if (!row) {
+    child.terminate(options_.grace_s);
+    return row.error();
+  }
+  ready.row = std::move(row).value();
+  for (const auto& d : m.value("devices", nlohmann::json::array())) {
+    auto dev = worker::device_from_json(d);
+    if (!dev) {
+      child.terminate(options_.grace_s);
+      return dev.error();
+    }
+    ready.devices.push_back(std::move(dev).value());
+  }
+  return ready;
+}
+
+std::unique_ptr<WorkerHost> WorkerHost::start(const Discovery& discovery, const WorkerOptions& options) {
+  auto host = std::unique_ptr<WorkerHost>(new WorkerHost());
+  host->options_ = options;
+  // Start them all first, so plugins load in parallel.
+  std::vector<Result<std::unique_ptr<subprocess::Child>>> children;
+  for (const auto& path : discovery.files) children.push_back(host->spawn(path));
+  std::set<std::string> names;
+  for (size_t i = 0; i < discovery.files.size(); ++i) {
+    const std::string& path = discovery.files[i];
+    PluginRow failed_row;
+    failed_row.path = path;
+    failed_row.name = plugin_name_from_path(path);
+    if (auto digest = sha256_file_hex(path)) failed_row.sha256 = *digest;
+    if (!children[i]) {
+      failed_row.error = fmt::format("cannot start a worker: {}", children[i].error().message);
+      host->rows_.push_back(std::move(failed_row));
+      continue;
+    }
+    std::unique_ptr<subprocess::Child> child = std::move(children[i]).value();
+    auto ready = host->await_ready(*child, path);
+    if (!ready) {
+      failed_row.error = ready.error().message;
+      host->rows_.push_back(std::move(failed_row));
+      continue;
+    }
+    PluginRow row = std::move(ready->row);
+    if (row.loaded && !names.insert(row.name).second) {
+      row.loaded = false;
+      row.error = fmt::format("another plugin named '{}' is already loaded; this one is skipped", row.name);
+      ready->devices.clear();
+    }
+    Plugin plugin;
+    plugin.path = path;
+    plugin.row_index = host->rows_.size();
+    for (const auto& d : ready->devices) plugin.device_ids.push_back(d.id);
+    if (row.loaded && !ready->devices.empty()) {
+      plugin.child = std::move(child);
+    } else {
+      // Nothing to run there: let it go.
+      (void)child->send({{"type", "shutdown"}});
+      if (!child->wait_for(options.grace_s)) child->terminate(options.grace_s);
+    }
+    host->rows_.push_back(std::move(row));
+    for (auto& d : ready->devices) host->devices_.push_back(std::move(d));
+    host->plugins_.push_back(std::move(plugin));
+  }
+  return host;
+}
+
+WorkerHost::~WorkerHost() {
+  for (auto& p : plugins_)
+    if (p.child) (void)p.child->send({{"type", "shutdown"}});
+  for (auto& p : plugins_) {
+    if (!p.child) continue;
+    if (!p.child->wait_for(options_.grace_s)) p.child->terminate(options_.grace_s);
+  }
+}
+
+bool WorkerHost::any_failed() const {
+  return std::any_of(rows_.begin(), rows_.end(), [](const PluginRow& r) { return !r.loaded; });
+}
+
+std::vector<std::string> WorkerHost::take_warnings() {
+  return std::exchange(warnings_, {});
+}
+
+void WorkerHost::stop(Plugin& plugin) {
+  if (plugin.child) plugin.child->terminate(options_.grace_s);
+  plugin.child.reset();
+}
+
+Status WorkerHost::ensure_worker(Plugin& plugin) {
+  if (plugin.child && !plugin.child->poll_exit()) return {};
+  if (!plugin.broken.empty()) return make_error(ErrorCode::kUnavailable, "{}", plugin.broken);
+  plugin.child.reset();
+  const std::string& name = rows_[plugin.row_index].name;
+  auto child = spawn(plugin.path);
+  if (!child) {
+    plugin.broken = fmt::format("cannot restart the worker for plugin {}: {}", name, child.error().message);
+    return make_error(ErrorCode::kUnavailable, "{}", plugin.broken);
+  }
+  auto ready = await_ready(**child, plugin.path);
+  std::vector<std::string> ids;
+  if (ready)
+    for (const auto& d : ready->devices) ids.push_back(d.id);
+  if (!ready || !ready->row.loaded || ids != plugin.device_ids) {
+    plugin.broken = fmt::format("the restarted worker for plugin {} {}", name,
+                                !ready ? "failed: " + ready.error().message
+                                : !ready->row.loaded
+                                    ? "could not load it: " + ready->row.error
+                                    : fmt::format("lists other devices ({}) than before ({})",
+                                                  fmt::join(ids, ", "), fmt::join(plugin.device_ids, ", ")));
+    if (ready) (*child)->terminate(options_.grace_s);
+    return make_error(ErrorCode::kUnavailable, "{}", plugin.broken);
+  }
+  warnings_.push_back(fmt::format("plugin {}: worker restarted (pid {})", name, (*child)->pid()));
+  plugin.child = std::move(child).value();
+  return {};
+}
+
+CaseResult WorkerHost::run_case(const CaseRequest& req) {
+  CaseResult r;
+  r.case_id = req.spec.id;
+  r.workload = req.spec.workload;
+  r.device = req.device.id;
+  r.params = req.spec.params;
+  r.started_utc = workloads::utc_now_iso8601();
+  r.status = CaseStatus::kFailed;
+  const auto& s = req.spec.stats;
+  r.method.settings = {{"warmup_min_runs", s.warmup_min_runs},
+                       {"warmup_min_s", s.warmup_min_s},
+                       {"sample_min_s", s.sample_min_s},
+                       {"min_samples", s.min_samples},
+                       {"min_s", s.min_s},
+                       {"noise", s.noise},
+                       {"max_s", s.max_s},
+                       {"rotation_sets", s.rotation_sets}};
+  const double start = now_s();
+  auto finish = [&](CaseStatus status, std::string reason) {
+    r.status = status;
+    r.reason = std::move(reason);
+    r.wall_s = now_s() - start;
+    return r;
+  };
+
+  Plugin* plugin = nullptr;
+  for (auto& p : plugins_)
+    if (std::find(p.device_ids.begin(), p.device_ids.end(), req.device.id) != p.device_ids.end()) plugin = &p;
+  if (plugin == nullptr)
+    return finish(CaseStatus::kFailed, fmt::format("no worker serves device {}", req.device.id));
+  if (auto st = ensure_worker(*plugin); !st)
+    return finish(CaseStatus::kFailed, "not run: " + st.error().message);
+
+  nlohmann::json request = {{"type", "run_case"},
+                            {"device", req.device.id},
+                            {"case", worker::case_to_json(req.spec)},
+                            {"seed", req.seed},
+                            {"bind", req.bind}};
+  plugin->child->clear_stderr_tail();
+  if (auto st = plugin->child->send(request); !st) {
+    // It died while idle (killed from outside, or a plugin thread crashed it): one fresh worker.
+    stop(*plugin);
+    warnings_.push_back(
+        fmt::format("plugin {}: worker was gone before case {}", rows_[plugin->row_index].name, req.spec.id));
+    if (auto st2 = ensure_worker(*plugin); !st2)
+      return finish(CaseStatus::kFailed, "not run: " + st2.error().message);
+    if (auto st3 = plugin->child->send(request); !st3)
+      return finish(CaseStatus::kFailed,
+                    "not run: cannot send the case to the worker: " + st3.error().message);
+  }
+
+  subprocess::Child& child = *plugin->child;
+  const double deadline = start + req.timeout_s;
+  uint64_t peak_rss = 0;
+  for (;;) {
+    double left = deadline - now_s();
+    if (left <= 0) {
+      auto st = child.terminate(options_.grace_s);
+      std::string tail = child.stderr_tail();
+      plugin->child.reset();
+      return finish(
+          CaseStatus::kTimeout,
+          with_stderr(fmt::format("no result within the case timeout of {:g} s; worker stopped ({}) "
+                                  "and restarted for the next case",
+                                  req.timeout_s, st.describe()),
+                      tail));
+    }
+    auto got = child.receive(std::min(left, options_.memory_poll_s));
+    if (!got) {
+      auto st = child.terminate(options_.grace_s);
+      std::string tail = child.stderr_tail();
+      plugin->child.reset();
+      return finish(CaseStatus::kCrashed,
+                    with_stderr(fmt::format("worker broke the protocol: {}; worker stopped ({})",
+                                            got.error().message, st.describe()),
+                                tail));
+    }
+    if (got->outcome == subprocess::ReceiveOutcome::kTimeout) {
+      if (options_.memory_limit_bytes > 0) {
+        uint64_t rss = worker::process_rss_bytes(child.pid());
+        peak_rss = std::max(peak_rss, rss);
+        if (rss > options_.memory_limit_bytes) {
+          auto st = child.terminate(options_.grace_s);
+          std::string tail = child.stderr_tail();
+          plugin->child.reset();
+          return finish(
+              CaseStatus::kFailed,
+              with_stderr(fmt::format("worker resident memory reached {} during the case, above the "
+                                      "limit of {} (a leak or an unbounded allocation); worker "
+                                      "stopped ({}) and restarted for the next case",
+                                      mib(rss), mib(options_.memory_limit_bytes), st.describe()),
+                          tail));
+        }
+      }
+      continue;
+    }
+    if (got->outcome == subprocess::ReceiveOutcome::kClosed) {
+      auto waited = child.wait_for(options_.grace_s);
+      subprocess::ExitStatus st = waited ? *waited : child.terminate(options_.grace_s);
+      std::string tail = child.stderr_tail();
+      plugin->child.reset();
+      std::string how = st.exited ? fmt::format("worker exited ({}) during the case", st.describe())
+                                  : fmt::format("worker crashed: {} during the case", st.describe());
+      return finish(CaseStatus::kCrashed, with_stderr(how + "; restarted for the next case", tail));
+    }
+    const auto& m = got->message;
+    const std::string type = m.is_object() ? m.value("type", "") : "";
+    if (type == "error") {
+      return finish(CaseStatus::kFailed, fmt::format("worker refused the case: {}",
+                                                     m.value("message", std::string("(no message)"))));
+    }
+    if (type != "case_result") {
+      auto st = child.terminate(options_.grace_s);
+      plugin->child.reset();
+      return finish(
+          CaseStatus::kCrashed,
+          fmt::format("worker sent '{}' instead of a case result; worker stopped ({})", type, st.describe()));
+    }
+    auto parsed = case_result_from_json(m.value("result", nlohmann::json()));
+    if (!parsed)
+      return finish(CaseStatus::kFailed, "worker sent a malformed result: " + parsed.error().message);
+    CaseResult out = std::move(parsed).value();
+    if (out.case_id != req.spec.id || out.device != req.device.id)
+      return finish(CaseStatus::kFailed, fmt::format("worker answered for {} on {} instead of {} on {}",
+                                                     out.case_id, out.device, req.spec.id, req.device.id));
+    for (const auto& w : m.value("warnings", nlohmann::json::array()))
+      if (w.is_string()) warnings_.push_back(fmt::format("{}: {}", req.device.id, w.get<std::string>()));
+    // A leak shows as memory kept after the case; said, without changing what was measured.
+    uint64_t before = m.value("rss_bytes_before", uint64_t{0});
+    uint64_t after = m.value("rss_bytes_after", uint64_t{0});
+    if (options_.leak_note_bytes > 0 && before > 0 && after > before + options_.leak_note_bytes) {
+      std::string note = fmt::format(
+          "worker resident memory grew by {} during the case and was not given back "
+          "(a leak?)",
+          mib(after - before));
+      out.reason = out.reason.empty() ? note : out.reason + "; " + note;
+    }
+    return out;
+  }
+}
+
+}  // namespace cmeter

@@ -1,0 +1,149 @@
+// JSON forms of the worker messages' payloads: cases, plugin rows, devices.
+#include "core/plugin/worker_protocol.h"
+
+#include <unistd.h>
+
+#include <fstream>
+
+namespace cmeter::worker {
+namespace {
+
+nlohmann::json param_to_json(const profile::ParamValue& v) {
+  return std::visit([](const auto& x) { return nlohmann::json(x); }, v);
+}
+
+}  // namespace
+
+KeyValues key_values_from_json(const nlohmann::json& j) {
+  KeyValues out;
+  if (!j.is_object()) return out;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const auto& v = it.value();
+    if (v.is_boolean())
+      out[it.key()] = v.get<bool>();
+    else if (v.is_number_integer())
+      out[it.key()] = v.get<int64_t>();
+    else if (v.is_number())
+      out[it.key()] = v.get<double>();
+    else if (v.is_string())
+      out[it.key()] = v.get<std::string>();
+  }
+  return out;
+}
+
+nlohmann::json case_to_json(const profile::Case& c) {
+  nlohmann::json params = nlohmann::json::object();
+  for (const auto& [k, v] : c.params) params[k] = param_to_json(v);
+  const auto& s = c.stats;
+  return {{"id", c.id},
+          {"workload", c.workload},
+          {"params", params},
+          {"devices", c.devices},
+          {"where", {{"file", c.where.file}, {"line", c.where.line}, {"column", c.where.column}}},
+          {"stats",
+           {{"warmup_min_runs", s.warmup_min_runs},
+            {"warmup_min_s", s.warmup_min_s},
+            {"sample_min_s", s.sample_min_s},
+            {"min_samples", s.min_samples},
+            {"min_s", s.min_s},
+            {"noise", s.noise},
+            {"max_s", s.max_s},
+            {"rotation_sets", s.rotation_sets},
+            {"timeout_s", s.timeout_s}}}};
+}
+
+Result<profile::Case> case_from_json(const nlohmann::json& j) {
+  profile::Case c;
+  try {
+    c.id = j.at("id").get<std::string>();
+    c.workload = j.at("workload").get<std::string>();
+    c.devices = j.value("devices", std::string("*"));
+    for (auto it = j.at("params").begin(); it != j.at("params").end(); ++it) {
+      const auto& v = it.value();
+      if (v.is_boolean())
+        c.params[it.key()] = v.get<bool>();
+      else if (v.is_number_integer())
+        c.params[it.key()] = v.get<int64_t>();
+      else if (v.is_number())
+        c.params[it.key()] = v.get<double>();
+      else if (v.is_string())
+        c.params[it.key()] = v.get<std::string>();
+      else
+        return make_error(ErrorCode::kInvalidArgument, "case '{}': parameter '{}' is not a scalar", c.id,
+                          it.key());
+    }
+    if (j.contains("where")) {
+      const auto& w = j.at("where");
+      c.where.file = w.value("file", std::string());
+      c.where.line = w.value("line", 0);
+      c.where.column = w.value("column", 0);
+    }
+    const auto& s = j.at("stats");
+    c.stats.warmup_min_runs = s.at("warmup_min_runs").get<int>();
+    c.stats.warmup_min_s = s.at("warmup_min_s").get<double>();
+    c.stats.sample_min_s = s.at("sample_min_s").get<double>();
+    c.stats.min_samples = s.at("min_samples").get<int>();
+    c.stats.min_s = s.at("min_s").get<double>();
+    c.stats.noise = s.at("noise").get<double>();
+    c.stats.max_s = s.at("max_s").get<double>();
+    c.stats.rotation_sets = s.at("rotation_sets").get<int>();
+    c.stats.timeout_s = s.at("timeout_s").get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    return make_error(ErrorCode::kInvalidArgument, "malformed case in worker message: {}", e.what());
+  }
+  return c;
+}
+
+nlohmann::json plugin_row_to_json(const PluginRow& row) {
+  return {{"path", row.path},
+          {"name", row.name},
+          {"loaded", row.loaded},
+          {"error", row.error},
+          {"abi_major", row.abi_major},
+          {"abi_minor", row.abi_minor},
+          {"sha256", row.sha256},
+          {"attributes", to_json(row.attributes)},
+          {"device_count", row.device_count}};
+}
+
+Result<PluginRow> plugin_row_from_json(const nlohmann::json& j) {
+  PluginRow row;
+  try {
+    row.path = j.at("path").get<std::string>();
+    row.name = j.at("name").get<std::string>();
+    row.loaded = j.at("loaded").get<bool>();
+    row.error = j.value("error", std::string());
+    row.abi_major = j.value("abi_major", 0);
+    row.abi_minor = j.value("abi_minor", 0);
+    row.sha256 = j.value("sha256", std::string());
+    row.attributes = key_values_from_json(j.value("attributes", nlohmann::json::object()));
+    row.device_count = j.value("device_count", size_t{0});
+  } catch (const nlohmann::json::exception& e) {
+    return make_error(ErrorCode::kInvalidArgument, "malformed plugin row in worker message: {}", e.what());
+  }
+  return row;
+}
+
+nlohmann::json device_to_json(const DeviceFacts& d) {
+  return {{"id", d.id}, {"attributes", to_json(d.attributes)}};
+}
+
+Result<DeviceFacts> device_from_json(const nlohmann::json& j) {
+  if (!j.is_object() || !j.contains("id") || !j["id"].is_string())
+    return make_error(ErrorCode::kInvalidArgument, "malformed device in worker message: no string 'id'");
+  return DeviceFacts{j["id"].get<std::string>(),
+                     key_values_from_json(j.value("attributes", nlohmann::json()))};
+}
+
+uint64_t process_rss_bytes(int pid) {
+  std::ifstream in(fmt::format("/proc/{}/statm", pid));
+  uint64_t size_pages = 0, resident_pages = 0;
+  if (!(in >> size_pages >> resident_pages)) return 0;
+  return resident_pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+uint64_t self_rss_bytes() {
+  return process_rss_bytes(static_cast<int>(::getpid()));
+}
+
+}  // namespace cmeter::worker

@@ -1,0 +1,307 @@
+// Report reading: parse, identify, version gate, shape check against the compiled-in schema, typed views.
+#include "core/report/report_reader.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "core/report/report.h"
+#include "core/report/schema_check.h"
+
+namespace cmeter {
+namespace {
+
+// Nesting depth of `j`, stopping as soon as it passes `limit` (so the recursion is bounded).
+int nesting_depth(const nlohmann::json& j, int limit) {
+  if (!j.is_structured() || limit < 0) return 0;
+  int deepest = 0;
+  for (const auto& child : j) {
+    deepest = std::max(deepest, nesting_depth(child, limit - 1));
+    if (deepest >= limit) break;
+  }
+  return deepest + 1;
+}
+
+// Non-throwing member access: the shape check has run, but these never trust it.
+std::string str(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return {};
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+double num(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return NAN;
+  auto it = j.find(key);
+  return it != j.end() && it->is_number() ? it->get<double>() : NAN;
+}
+int64_t integer(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return 0;
+  auto it = j.find(key);
+  if (it == j.end()) return 0;
+  if (it->is_number_unsigned())
+    return static_cast<int64_t>(std::min<uint64_t>(it->get<uint64_t>(), INT64_MAX));
+  return it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+bool boolean(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return false;
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() && it->get<bool>();
+}
+const nlohmann::json& member(const nlohmann::json& j, const char* key) {
+  static const nlohmann::json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(key);
+  return it == j.end() ? kNull : *it;
+}
+
+KeyValues attributes_from_json(const nlohmann::json& j) {
+  KeyValues out;
+  if (!j.is_object()) return out;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const auto& v = it.value();
+    if (v.is_boolean())
+      out[it.key()] = v.get<bool>();
+    else if (v.is_number_integer() && !v.is_number_unsigned())
+      out[it.key()] = v.get<int64_t>();
+    else if (v.is_number())
+      out[it.key()] = v.get<double>();
+    else if (v.is_string())
+      out[it.key()] = v.get<std::string>();
+  }
+  return out;
+}
+
+// Display order of headline keys (summary.cpp's rule order); keys not listed come last, by name.
+int headline_rank(const std::string& key) {
+  static const char* kOrder[] = {
+      "fp16_flops_per_s",         "bf16_flops_per_s",       "fp32_flops_per_s",
+      "tf32_flops_per_s",         "fp64_flops_per_s",       "i8_ops_per_s",
+      "fma_f16_flops_per_s",      "fma_f32_flops_per_s",    "fma_f64_flops_per_s",
+      "mem_triad_bytes_per_s",    "mem_copy_bytes_per_s",   "d2d_copy_bytes_per_s",
+      "h2d_pinned_bytes_per_s",   "d2h_pinned_bytes_per_s", "h2d_pageable_bytes_per_s",
+      "d2h_pageable_bytes_per_s", "launch_latency_s",       "launch_round_trip_s"};
+  for (size_t i = 0; i < std::size(kOrder); ++i)
+    if (key == kOrder[i]) return static_cast<int>(i);
+  return static_cast<int>(std::size(kOrder));
+}
+
+std::vector<NodeTotal> totals_from_json(const nlohmann::json& j) {
+  std::vector<NodeTotal> out;
+  if (!j.is_object()) return out;
+  for (auto it = j.begin(); it != j.end(); ++it)
+    out.push_back({it.key(), str(*it, "unit"), num(*it, "value"), static_cast<int>(integer(*it, "devices"))});
+  std::stable_sort(out.begin(), out.end(), [](const NodeTotal& a, const NodeTotal& b) {
+    return headline_rank(a.key) < headline_rank(b.key);
+  });
+  return out;
+}
+
+std::string first_errors(const std::vector<std::string>& errors) {
+  std::string out;
+  for (size_t i = 0; i < errors.size() && i < 3; ++i) out += (i ? "; " : "") + errors[i];
+  if (errors.size() > 3) out += fmt::format("; and {} more", errors.size() - 3);
+  return out;
+}
+
+}  // namespace
+
+Result<SchemaVersion> parse_schema_version(std::string_view text) {
+  SchemaVersion v;
+  v.text = std::string(text);
+  int* parts[] = {&v.major, &v.minor, &v.patch};
+  const char* p = text.data();
+  const char* end = text.data() + text.size();
+  for (int i = 0; i < 3; ++i) {
+    auto [next, ec] = std::from_chars(p, end, *parts[i]);
+    if (ec != std::errc() || next == p || *parts[i] < 0)
+      return make_error(ErrorCode::kInvalidArgument, "'{}' is not a MAJOR.MINOR.PATCH version", text);
+    p = next;
+    if (i < 2) {
+      if (p == end || *p != '.')
+        return make_error(ErrorCode::kInvalidArgument, "'{}' is not a MAJOR.MINOR.PATCH version", text);
+      ++p;
+    }
+  }
+  if (p != end)
+    return make_error(ErrorCode::kInvalidArgument, "'{}' is not a MAJOR.MINOR.PATCH version", text);
+  return v;
+}
+
+const DeviceFacts* LoadedReport::device(std::string_view id) const {
+  for (const auto& d : devices)
+    if (d.id == id) return &d;
+  return nullptr;
+}
+
+std::string LoadedReport::device_name(std::string_view id) const {
+  const DeviceFacts* d = device(id);
+  if (d == nullptr) return {};
+  return get_string(d->attributes, "name").value_or("");
+}
+
+Result<LoadedReport> read_report_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(ErrorCode::kNotFound, "{}: cannot open the report file", path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return make_error(ErrorCode::kIo, "{}: cannot read the report file", path);
+  return parse_report(text.str(), path);
+}
+
+Result<LoadedReport> parse_report(std::string_view text, const std::string& source) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text.begin(), text.end());
+  } catch (const nlohmann::json::exception& e) {
+    return make_error(ErrorCode::kInvalidArgument, "{}: not a cmeter report: not valid JSON ({})", source,
+                      e.what());
+  }
+  return load_report(std::move(j), source);
+}
+
+Result<LoadedReport> load_report(nlohmann::json report, const std::string& source) {
+  if (nesting_depth(report, kMaxReportNesting + 1) > kMaxReportNesting)
+    return make_error(ErrorCode::kInvalidArgument,
+                      "{}: not a cmeter report: JSON nested deeper than {} levels", source,
+                      kMaxReportNesting);
+  if (!report.is_object())
+    return make_error(ErrorCode::kInvalidArgument,
+                      "{}: not a cmeter report: the top level is {}, not an object", source,
+                      report.type_name());
+  const auto& schema = member(report, "schema");
+  if (!schema.is_string() || schema.get<std::string>() != kReportSchema)
+    return make_error(
+        ErrorCode::kInvalidArgument, "{}: not a cmeter report: expected \"schema\": \"{}\", found {}", source,
+        kReportSchema,
+        schema.is_null()
+            ? std::string("no schema member")
+            : schema.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).substr(0, 60));
+  const auto& version_json = member(report, "schema_version");
+  if (!version_json.is_string())
+    return make_error(ErrorCode::kInvalidArgument, "{}: cmeter report without a schema_version string",
+                      source);
+  auto version = parse_schema_version(version_json.get<std::string>());
+  if (!version)
+    return make_error(ErrorCode::kInvalidArgument, "{}: bad schema_version: {}", source,
+                      version.error().message);
+  if (version->major != kReadableSchemaMajor)
+    return make_error(ErrorCode::kInvalidArgument,
+                      "{}: report schema version {} is not supported: this cmeter reads cmeter.report {}.x "
+                      "(written by a {} cmeter; use a matching cmeter to read it)",
+                      source, version->text, kReadableSchemaMajor,
+                      version->major > kReadableSchemaMajor ? "newer" : "older");
+  auto own = parse_schema_version(kReportSchemaVersion);
+  const bool newer_minor = own && version->minor > own->minor;
+
+  const nlohmann::json& schema_json = report_schema_v1();
+  if (schema_json.is_null())
+    return make_error(ErrorCode::kInternal, "the compiled-in report schema is malformed (a build defect)");
+  SchemaCheckOptions options;
+  options.allow_unknown_members = newer_minor;
+  auto errors = check_against_schema(schema_json, report, options);
+  if (!errors.empty())
+    return make_error(ErrorCode::kInvalidArgument, "{}: not a valid cmeter.report {}: {}", source,
+                      version->text, first_errors(errors));
+
+  LoadedReport out;
+  out.source = source;
+  out.version = *version;
+  out.newer_minor = newer_minor;
+  const auto& tool = member(report, "tool");
+  out.tool = {str(tool, "name"),     str(tool, "version"), str(tool, "git_sha"),      str(tool, "build_type"),
+              str(tool, "compiler"), str(tool, "abi"),     boolean(tool, "git_dirty")};
+  const auto& run = member(report, "run");
+  out.run.id = str(run, "id");
+  out.run.start_utc = str(run, "start_utc");
+  out.run.end_utc = str(run, "end_utc");
+  out.run.device_selector = str(run, "device_selector");
+  out.run.wall_s = num(run, "wall_s");
+  for (const auto& a : member(run, "argv"))
+    if (a.is_string()) out.run.argv.push_back(a.get<std::string>());
+  if (const auto& seed = member(run, "seed"); seed.is_number_integer()) {
+    out.run.has_seed = true;
+    out.run.seed = seed.get<uint64_t>();
+  }
+  const auto& profile = member(run, "profile");
+  out.run.profile_name = str(profile, "name");
+  out.run.profile_version = str(profile, "version");
+  out.run.profile_path = str(profile, "path");
+  out.run.profile_sha256 = str(profile, "sha256");
+  if (const auto& settings = member(run, "settings"); settings.is_object()) out.run.settings = settings;
+  const auto& host = member(report, "host");
+  out.host = {str(host, "hostname"),
+              str(host, "os"),
+              str(host, "kernel"),
+              str(host, "arch"),
+              str(host, "cpu_model"),
+              integer(host, "logical_cpus"),
+              static_cast<uint64_t>(std::max<int64_t>(0, integer(host, "memory_bytes")))};
+  for (const auto& p : member(report, "plugins"))
+    out.plugins.push_back({str(p, "name"), str(p, "path"), str(p, "status"), str(p, "error"), str(p, "abi"),
+                           str(p, "version"), str(p, "vendor"), str(p, "file_sha256"),
+                           integer(p, "device_count")});
+  for (const auto& d : member(report, "devices"))
+    out.devices.push_back({str(d, "id"), attributes_from_json(member(d, "attributes"))});
+  size_t index = 0;
+  for (const auto& r : member(report, "results")) {
+    auto result = case_result_from_json(r);
+    if (!result)
+      return make_error(ErrorCode::kInvalidArgument, "{}: results[{}]: {}", source, index,
+                        result.error().message);
+    out.results.push_back(std::move(*result));
+    ++index;
+  }
+  const auto& summary = member(report, "summary");
+  for (const auto& d : member(summary, "devices")) {
+    DeviceSummary s{str(d, "device"), {}};
+    const auto& metrics = member(d, "metrics");
+    if (metrics.is_object())
+      for (auto it = metrics.begin(); it != metrics.end(); ++it) {
+        HeadlineMetric h;
+        h.key = it.key();
+        h.label = str(*it, "label");
+        h.unit = str(*it, "unit");
+        h.value = num(*it, "value");
+        h.ci95_low = num(*it, "ci95_low");
+        h.ci95_high = num(*it, "ci95_high");
+        h.case_id = str(*it, "case_id");
+        h.noisy = boolean(*it, "noisy");
+        if (double e = num(*it, "efficiency"); std::isfinite(e)) h.efficiency = e;
+        h.peak_key = str(*it, "peak_key");
+        s.metrics.push_back(std::move(h));
+      }
+    std::stable_sort(s.metrics.begin(), s.metrics.end(),
+                     [](const HeadlineMetric& a, const HeadlineMetric& b) {
+                       return headline_rank(a.key) < headline_rank(b.key);
+                     });
+    out.summaries.push_back(std::move(s));
+  }
+  out.node_totals = totals_from_json(member(summary, "node_totals"));
+  for (const auto& c : member(report, "criteria")) {
+    CriterionOutcome o;
+    o.id = str(c, "id");
+    o.metric = str(c, "metric");
+    o.device = str(c, "device");
+    o.comparison = str(c, "comparison");
+    o.threshold = num(c, "threshold");
+    o.relative_to = str(c, "relative_to");
+    if (double v = num(c, "required"); std::isfinite(v)) o.required = v;
+    if (double v = num(c, "measured"); std::isfinite(v)) o.measured = v;
+    o.verdict = str(c, "verdict");
+    o.reason = str(c, "reason");
+    out.criteria.outcomes.push_back(std::move(o));
+  }
+  out.criteria.verdict = str(report, "verdict");
+  const auto& integrity = member(report, "integrity");
+  out.digest = str(integrity, "digest");
+  if (const auto& sig = member(integrity, "signature"); sig.is_object()) {
+    out.signed_report = true;
+    out.signature = {str(sig, "algorithm"), str(sig, "public_key"), str(sig, "public_key_id"),
+                     str(sig, "signature")};
+  }
+  out.json = std::move(report);
+  return out;
+}
+
+}  // namespace cmeter

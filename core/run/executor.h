@@ -1,0 +1,79 @@
+// How the runner executes a case, as a seam: the runner plans, journals and reports; an executor
+// knows the plugins and devices and runs one case on one device. Two exist: WorkerExecutor (the
+// default: a worker process per plugin with a watchdog per case, core/plugin/worker_host.h) and
+// InProcessExecutor (`cmeter run --in-process`, for debugging a plugin under gdb: a crash or hang
+// there ends or stalls the run).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/plugin/plugin_host.h"
+#include "core/plugin/worker_host.h"
+#include "core/profile/profile.h"
+#include "core/report/case_result.h"
+#include "core/report/summary.h"
+#include "core/topology/topology.h"
+
+namespace cmeter::run {
+
+// The watchdog's deadline for one case. The profile's `timeout_s` (per case or profile-wide) when set;
+// otherwise scaled by the work the settings allow: kTimeoutBaseS for setup, validation and the
+// plugin's first-call costs, plus kTimeoutBudgetFactor times the measurement budget (warmup_min_s +
+// max_s), never less than kTimeoutMinS. For the quick profile's settings that is 60 + 4 x 2.05 = 68 s.
+inline constexpr double kTimeoutBaseS = 60;
+inline constexpr double kTimeoutBudgetFactor = 4;
+inline constexpr double kTimeoutMinS = 60;
+double case_timeout_s(const profile::StatsSettings& stats);
+
+class CaseExecutor {
+ public:
+  virtual ~CaseExecutor() = default;
+  virtual const std::vector<PluginRow>& plugins() const = 0;
+  virtual const std::vector<DeviceFacts>& devices() const = 0;
+  // Runs one case; never throws: every failure is the result's status and reason. `bind` is where the
+  // device's host thread should run (null: leave it).
+  virtual CaseResult run_case(const DeviceFacts& device, const profile::Case& spec, uint64_t seed,
+                              const std::optional<topology::Locality>& bind) = 0;
+  // For the report's run.settings.execution.
+  virtual std::string execution() const = 0;
+  // Notes gathered while running (restarts, binding problems); cleared.
+  virtual std::vector<std::string> take_warnings() { return {}; }
+};
+
+class InProcessExecutor : public CaseExecutor {
+ public:
+  InProcessExecutor(PluginHost& host, const topology::Topology* topology);
+  const std::vector<PluginRow>& plugins() const override { return host_.plugins(); }
+  const std::vector<DeviceFacts>& devices() const override { return devices_; }
+  CaseResult run_case(const DeviceFacts& device, const profile::Case& spec, uint64_t seed,
+                      const std::optional<topology::Locality>& bind) override;
+  std::string execution() const override { return "in-process, devices one after another"; }
+  std::vector<std::string> take_warnings() override { return std::exchange(warnings_, {}); }
+
+ private:
+  PluginHost& host_;
+  const topology::Topology* topology_;
+  std::vector<DeviceFacts> devices_;
+  std::vector<std::string> warnings_;
+};
+
+class WorkerExecutor : public CaseExecutor {
+ public:
+  explicit WorkerExecutor(WorkerHost& host) : host_(host) {}
+  const std::vector<PluginRow>& plugins() const override { return host_.plugins(); }
+  const std::vector<DeviceFacts>& devices() const override { return host_.devices(); }
+  CaseResult run_case(const DeviceFacts& device, const profile::Case& spec, uint64_t seed,
+                      const std::optional<topology::Locality>& bind) override;
+  std::string execution() const override {
+    return "worker process per plugin, watchdog per case, devices one after another";
+  }
+  std::vector<std::string> take_warnings() override { return host_.take_warnings(); }
+
+ private:
+  WorkerHost& host_;
+};
+
+}  // namespace cmeter::run

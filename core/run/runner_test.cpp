@@ -1,0 +1,178 @@
+// Runner tests with a scripted executor (no plugins): the plan, and resume after an interruption -
+// finished cases are neither lost nor run again, the torn case runs again, the report keeps its shape,
+// and a changed profile is refused.
+#include "core/run/runner.h"
+
+#include <unistd.h>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <doctest/doctest.h>
+
+#include "core/report/journal.h"
+
+namespace cmeter::run {
+namespace {
+namespace fs = std::filesystem;
+
+constexpr const char* kProfile = R"(schema: 1
+name: resume-test
+version: 1.0.0
+stats: {min_s: 0.05, max_s: 0.1, timeout_s: 5}
+cases:
+  - id: a
+    workload: gemm
+    params: {m: 8, n: 8, k: 8}
+  - id: b
+    workload: stream
+  - id: c
+    workload: launch_latency
+    devices: "fake:1"
+)";
+
+// Runs nothing; answers each case with an ok result stamped by its call number.
+class ScriptedExecutor : public CaseExecutor {
+ public:
+  ScriptedExecutor() {
+    devices_ = {{"fake:0", {{"name", std::string("zero")}}}, {"fake:1", {{"name", std::string("one")}}}};
+  }
+  const std::vector<PluginRow>& plugins() const override { return rows_; }
+  const std::vector<DeviceFacts>& devices() const override { return devices_; }
+  CaseResult run_case(const DeviceFacts& device, const profile::Case& spec, uint64_t seed,
+                      const std::optional<topology::Locality>&) override {
+    calls.push_back(device.id + "/" + spec.id);
+    CaseResult r;
+    r.case_id = spec.id;
+    r.workload = spec.workload;
+    r.device = device.id;
+    r.params = spec.params;
+    r.status = CaseStatus::kOk;
+    r.started_utc = fmt::format("call {} seed {}", calls.size(), seed);
+    return r;
+  }
+  std::string execution() const override { return "scripted"; }
+  std::vector<std::string> calls;
+
+ private:
+  std::vector<PluginRow> rows_;
+  std::vector<DeviceFacts> devices_;
+};
+
+std::vector<std::string> keys_of(const nlohmann::json& j) {
+  std::vector<std::string> k;
+  for (auto it = j.begin(); it != j.end(); ++it) k.push_back(it.key());
+  return k;
+}
+
+}  // namespace
+
+TEST_CASE("runner: resume runs only the unfinished cases and keeps the report's shape") {
+  fs::path dir = fs::temp_directory_path() / fmt::format("cmeter-runner-test-{}", ::getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::string profile_path = (dir / "p.yaml").string();
+  std::ofstream(profile_path) << kProfile;
+
+  RunOptions options;
+  options.profile = profile_path;
+  options.output_dir = (dir / "out").string();
+  options.seed = 77;
+  ScriptedExecutor first;
+  auto full = execute_run(options, first, nullptr);
+  REQUIRE_MESSAGE(full.ok(), (full.ok() ? "" : full.error().message));
+  const std::vector<std::string> plan = {"fake:0/a", "fake:0/b", "fake:1/a", "fake:1/b", "fake:1/c"};
+  CHECK(first.calls == plan);
+  CHECK(full->exit_code == kExitOk);
+  REQUIRE(full->report["results"].size() == 5);
+
+  // The parent was killed while writing the third result: two whole lines and a torn one.
+  std::ifstream in(full->journal_path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  in.close();
+  REQUIRE(lines.size() == 6);
+  {
+    std::ofstream out(full->journal_path, std::ios::trunc);
+    out << lines[0] << "\n" << lines[1] << "\n" << lines[2] << "\n" << lines[3].substr(0, 25);
+  }
+  fs::remove(full->report_path);
+
+  RunOptions resume;
+  resume.resume_dir = full->run_dir;
+  resume.argv = {"cmeter", "run", "--resume", full->run_dir};
+  ScriptedExecutor second;
+  auto resumed = execute_run(resume, second, nullptr);
+  REQUIRE(resumed.ok());
+  CHECK(second.calls == std::vector<std::string>{"fake:1/a", "fake:1/b", "fake:1/c"});
+  CHECK(resumed->cases_resumed == 2);
+  CHECK(resumed->cases_run == 3);
+  CHECK(resumed->run_dir == full->run_dir);
+  CHECK(fs::exists(resumed->report_path));
+  const auto& before = full->report;
+  const auto& after = resumed->report;
+  CHECK(keys_of(after) == keys_of(before));
+  REQUIRE(after["results"].size() == 5);
+  for (size_t i = 0; i < 5; ++i) {
+    CHECK(after["results"][i]["device"] == before["results"][i]["device"]);
+    CHECK(after["results"][i]["case_id"] == before["results"][i]["case_id"]);
+    CHECK(keys_of(after["results"][i]) == keys_of(before["results"][i]));
+  }
+  // Finished results are the journal's, untouched; the seed is the run's.
+  CHECK(after["results"][0]["started_utc"] == "call 1 seed 77");
+  CHECK(after["results"][1]["started_utc"] == "call 2 seed 77");
+  CHECK(after["results"][2]["started_utc"] == "call 1 seed 77");
+  CHECK(after["run"]["id"] == before["run"]["id"]);
+  CHECK(after["run"]["start_utc"] == before["run"]["start_utc"]);
+  REQUIRE(after["run"]["settings"]["resumed"].size() == 1);
+  CHECK(after["run"]["settings"]["resumed"][0]["cases_done_before"] == 2);
+  bool warned_torn = false;
+  for (const auto& w : resumed->warnings)
+    warned_torn = warned_torn || w.find("torn last line") != std::string::npos;
+  CHECK(warned_torn);
+  auto journal = read_journal(resumed->journal_path);
+  REQUIRE(journal.ok());
+  CHECK(journal->results.size() == 5);
+  CHECK(journal->skipped_lines == 0);
+
+  // Resuming a finished run runs nothing and rebuilds the same results.
+  ScriptedExecutor third;
+  auto again = execute_run(resume, third, nullptr);
+  REQUIRE(again.ok());
+  CHECK(third.calls.empty());
+  CHECK(again->cases_resumed == 5);
+  CHECK(again->report["results"] == after["results"]);
+  CHECK(again->report["run"]["settings"]["resumed"].size() == 2);
+
+  // A profile edited since the run started is refused.
+  std::ofstream(profile_path, std::ios::app) << "# edited\n";
+  ScriptedExecutor fourth;
+  auto changed = execute_run(resume, fourth, nullptr);
+  REQUIRE_FALSE(changed.ok());
+  CHECK(changed.error().message.find("changed since the run started") != std::string::npos);
+  CHECK(fourth.calls.empty());
+
+  // Not a run directory.
+  resume.resume_dir = dir.string();
+  auto nothing = execute_run(resume, fourth, nullptr);
+  REQUIRE_FALSE(nothing.ok());
+  CHECK(nothing.error().message.find("journal.jsonl") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("runner: the watchdog deadline is the profile's timeout_s, else scaled by the case's budget") {
+  profile::StatsSettings s;
+  s.timeout_s = 12;
+  CHECK(case_timeout_s(s) == 12);
+  s.timeout_s = 0;
+  s.warmup_min_s = 0.05;
+  s.max_s = 2;
+  CHECK(case_timeout_s(s) == doctest::Approx(kTimeoutBaseS + kTimeoutBudgetFactor * 2.05));
+  s.max_s = 600;
+  CHECK(case_timeout_s(s) > 2400);
+  s.max_s = 0;
+  s.warmup_min_s = 0;
+  CHECK(case_timeout_s(s) == kTimeoutMinS);
+}
+
+}  // namespace cmeter::run

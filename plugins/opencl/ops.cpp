@@ -1,0 +1,416 @@
+// plugins/opencl/ops.cpp - parameter checking, setup and launch of the OpenCL plugin's ops.
+//
+// Why this file exists: it turns the catalogue of docs/abi-keys.md into OpenCL kernels (kernels.cpp)
+// and CLBlast calls. Everything expensive happens in op_create: programs are built (through the
+// device's program cache), implementations chosen, and each kernel is launched once on an empty
+// problem with its final work-group size, because some drivers (PoCL) generate the work-group code
+// only at the first launch of a given local size; op_enqueue then only sets arguments and launches.
+#include "ops.hpp"
+
+#include <clblast.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cmath>
+#include <cstring>
+#include <initializer_list>
+#include <optional>
+#include <type_traits>
+#include <vector>
+
+#include "kernels.hpp"
+#include "op_util.hpp"
+
+namespace cmeter::opencl {
+namespace {
+
+using sdk::make_error;
+
+// binary16 rounding (to nearest even) of a float, returned as the float it equals.
+float round_to_f16(float f) {
+  if (!std::isfinite(f) || f == 0) return f;
+  int e = 0;
+  std::frexp(f, &e);
+  const int unit_exp = std::max(e - 11, -24);  // 11 significant bits; subnormal quantum 2^-24
+  const float q = std::ldexp(1.0f, unit_exp);
+  const float r = std::nearbyint(f / q) * q;
+  return std::fabs(r) > 65504.0f ? std::copysign(INFINITY, f) : r;
+}
+
+// ---- fma_peak.v1 ----
+
+struct FmaArgs {
+  Elem type = Elem::kF32;
+  int64_t items = 0, iters = 0, lanes = 8;
+  double a = 1, b = 0, x0 = 1, dx = 1.0 / 64;
+};
+
+class FmaPeakOp final : public Op {
+ public:
+  FmaPeakOp(CMTR_Device* device, const FmaArgs& args) : device_(device), args_(args) {}
+
+  CMTR_Error* init(const CMTR_KeyValue* params, size_t num_params) {
+    DeviceState& dev = *device_->state;
+    const int64_t preferred = args_.type == Elem::kF64   ? dev.info.vector_width_f64
+                              : args_.type == Elem::kF16 ? dev.info.vector_width_f16
+                                                         : dev.info.vector_width_f32;
+    vw_ = vector_width(std::max<int64_t>(1, preferred), params, num_params);
+    const std::string what = "fma_peak.v1 op_create";
+    if (CMTR_Error* e =
+            make_kernel(dev, what, fma_peak_source(args_.type, vw_, static_cast<int>(args_.lanes)),
+                        build_options(params, num_params), "cmeter_fma_peak", &kernel_, &build_))
+      return e;
+    // Lane start values x0 + l*dx, rounded to the dtype on the host exactly as the core's reference.
+    const bool f64 = args_.type == Elem::kF64;
+    std::vector<double> init64;
+    std::vector<float> init32;
+    for (int64_t l = 0; l < args_.lanes; ++l) {
+      const double x = args_.x0 + static_cast<double>(l) * args_.dx;
+      if (f64)
+        init64.push_back(x);
+      else
+        init32.push_back(args_.type == Elem::kF16 ? round_to_f16(static_cast<float>(x))
+                                                  : static_cast<float>(x));
+    }
+    cl_int err = CL_SUCCESS;
+    void* host = f64 ? static_cast<void*>(init64.data()) : static_cast<void*>(init32.data());
+    const size_t init_bytes = static_cast<size_t>(args_.lanes) * (f64 ? 8 : 4);
+    cl_mem init =
+        clCreateBuffer(dev.context(), CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, init_bytes, host, &err);
+    if (err != CL_SUCCESS) return cl_failure(what + " on " + dev.label, "clCreateBuffer", err);
+    init_.reset(init);
+    work_items_ =
+        (static_cast<uint64_t>(args_.items) + static_cast<uint64_t>(vw_) - 1) / static_cast<uint64_t>(vw_);
+    local_ = local_1d(dev, kernel_.get(), work_items_, 64);
+    global_ = round_up(work_items_, local_);
+    // Prime with items = 0 (every work item returns at once).
+    if (CMTR_Error* e = set_kernel_args(init_.get(), 0)) return e;
+    if (CMTR_Error* e = prime(dev, what, kernel_.get(), 1, &local_)) return e;
+    const char* t = args_.type == Elem::kF64 ? "double" : args_.type == Elem::kF16 ? "half" : "float";
+    attributes.set("impl", std::string("opencl kernel: ") + t + (vw_ > 1 ? std::to_string(vw_) : "") + " x " +
+                               std::to_string(args_.lanes) + " independent fma chains per work item (" +
+                               std::to_string(vw_) + " items per work item), local size " +
+                               std::to_string(local_));
+    attributes.set("opencl.vector_width", static_cast<int64_t>(vw_));
+    attributes.set("opencl.local_size", static_cast<int64_t>(local_));
+    attributes.set("opencl.build", build_);
+    return nullptr;
+  }
+
+  CMTR_Error* enqueue(cl_command_queue queue, CMTR_Buffer* const* buffers, size_t num_buffers) override {
+    if (CMTR_Error* e = check_buffers("fma_peak.v1", device_, buffers, num_buffers,
+                                      {{"OUT", static_cast<uint64_t>(args_.items) * 4}}))
+      return e;
+    if (CMTR_Error* e = set_kernel_args(buffers[0]->mem, static_cast<cl_ulong>(args_.items))) return e;
+    return launch(queue, "fma_peak.v1 op_enqueue", kernel_.get(), 1, &global_, &local_);
+  }
+
+ private:
+  CMTR_Error* set_kernel_args(cl_mem out, cl_ulong items) {
+    const cl_int iters = static_cast<cl_int>(args_.iters);
+    cl_int err;
+    if (args_.type == Elem::kF64)
+      err = set_args(kernel_.get(), out, items, iters, args_.a, args_.b, 0.0, init_.get());
+    else
+      err = set_args(kernel_.get(), out, items, iters, static_cast<float>(args_.a),
+                     static_cast<float>(args_.b), 0.0f, init_.get());
+    if (err != CL_SUCCESS) return cl_failure("fma_peak.v1", "clSetKernelArg", err);
+    return nullptr;
+  }
+
+  CMTR_Device* device_;
+  FmaArgs args_;
+  std::string build_;
+  int vw_ = 1;
+  KernelPtr kernel_;
+  MemPtr init_;
+  uint64_t work_items_ = 0;
+  size_t local_ = 1, global_ = 1;
+};
+
+OpPlan plan_fma_peak(CMTR_Device* device, const CMTR_KeyValue* params, size_t num_params, bool create) {
+  sdk::Params p(params, num_params, {"dtype", "items", "iters", "lanes", "a", "b", "x0", "dx"});
+  const std::string dtype = p.require_string("dtype");
+  FmaArgs args;
+  args.items = p.require_int("items");
+  args.iters = p.require_int("iters");
+  args.lanes = p.int_or("lanes", 8);
+  const double default_b = dtype == "f16" ? 0x1p-10 : dtype == "bf16" ? 0x1p-7 : 0x1p-12;
+  args.a = p.double_or("a", 1.0);
+  args.b = p.double_or("b", default_b);
+  args.x0 = p.double_or("x0", 1.0);
+  args.dx = p.double_or("dx", 1.0 / 64);
+  if (!p.ok()) return answer(OpPlan::kInvalid, "fma_peak.v1: " + p.error());
+  if (dtype != "f16" && dtype != "bf16" && dtype != "f32" && dtype != "f64")
+    return answer(OpPlan::kInvalid, "fma_peak.v1: dtype must be f16, bf16, f32 or f64, got '" + dtype + "'");
+  if (args.items < 1 || args.iters < 1)
+    return answer(OpPlan::kInvalid, "fma_peak.v1: items and iters must be >= 1");
+  if (args.lanes < 1 || args.lanes > 32)
+    return answer(OpPlan::kInvalid, "fma_peak.v1: lanes must be in 1..32, got " + std::to_string(args.lanes));
+  if (args.items > (int64_t{1} << 40))
+    return answer(OpPlan::kInvalid, "fma_peak.v1: items is absurdly large");
+  const DeviceInfo& info = device->state->info;
+  if (args.iters > INT_MAX)
+    return answer(OpPlan::kUnsupported, "fma_peak.v1 on opencl: iters above 2^31-1 are not supported");
+  if (dtype == "bf16")
+    return answer(OpPlan::kUnsupported, "fma_peak.v1 on opencl: OpenCL C has no bf16 arithmetic");
+  if (dtype == "f16" && !info.fp16)
+    return answer(OpPlan::kUnsupported,
+                  "fma_peak.v1 on opencl: no cl_khr_fp16 (the device has no native f16 arithmetic)");
+  if (dtype == "f64" && !info.fp64)
+    return answer(OpPlan::kUnsupported,
+                  "fma_peak.v1 on opencl: no cl_khr_fp64 (the device has no f64 arithmetic)");
+  args.type = dtype == "f64" ? Elem::kF64 : dtype == "f16" ? Elem::kF16 : Elem::kF32;
+  if (static_cast<uint64_t>(args.items) * 4 > static_cast<uint64_t>(info.max_alloc_bytes))
+    return answer(OpPlan::kUnsupported,
+                  "fma_peak.v1 on opencl: OUT would exceed CL_DEVICE_MAX_MEM_ALLOC_SIZE");
+  OpPlan plan = answer(OpPlan::kSupported);
+  if (create) {
+    auto op = std::make_unique<FmaPeakOp>(device, args);
+    if (CMTR_Error* e = op->init(params, num_params)) return failed(e);
+    plan.op = std::move(op);
+  }
+  return plan;
+}
+
+// ---- stream.v1 ----
+
+// Footprint from which non-temporal stores are used by default (as the cpu plugin: the arrays are
+// well past the caches that a regular store would have filled usefully).
+constexpr uint64_t kNontemporalMinBytes = uint64_t{32} << 20;
+
+class StreamOp final : public Op {
+ public:
+  StreamOp(CMTR_Device* device, std::string kind, bool f64, uint64_t n, double scalar)
+      : device_(device), kind_(std::move(kind)), f64_(f64), n_(n), scalar_(scalar) {}
+
+  CMTR_Error* init(const CMTR_KeyValue* params, size_t num_params) {
+    DeviceState& dev = *device_->state;
+    const std::string what = "stream.v1 op_create";
+    vw_ = vector_width(std::max<int64_t>(1, f64_ ? dev.info.vector_width_f64 : dev.info.vector_width_f32),
+                       params, num_params);
+    // Non-temporal stores (a clang builtin, so only for PoCL, whose compiler is clang) skip the
+    // read-for-ownership of the destination once the arrays cannot stay in cache anyway: +25-35%
+    // on the reference VM for 128 MiB arrays (cmeter_opencl_plugin_bench stream; docs/results).
+    const uint64_t footprint_bytes = n_ * (f64_ ? 8 : 4) * 3;
+    const bool nt =
+        dev.info.is_pocl && int_hint(params, num_params, "hint.opencl.nontemporal")
+                                    .value_or(footprint_bytes >= kNontemporalMinBytes ? 1 : 0) != 0;
+    if (CMTR_Error* e =
+            make_kernel(dev, what, stream_source(f64_ ? Elem::kF64 : Elem::kF32, vw_, nt),
+                        build_options(params, num_params), ("cmeter_stream_" + kind_).c_str(), &kernel_))
+      return e;
+    work_items_ = n_ / static_cast<uint64_t>(vw_) + 1;  // + the tail work item
+    local_ = local_1d(dev, kernel_.get(), work_items_, 1024);
+    global_ = round_up(work_items_, local_);
+    MemPtr dummy;
+    if (CMTR_Error* e = scratch_buffer(dev, what, 64, &dummy)) return e;
+    if (CMTR_Error* e = set_kernel_args(dummy.get(), dummy.get(), dummy.get(), 0)) return e;
+    if (CMTR_Error* e = prime(dev, what, kernel_.get(), 1, &local_)) return e;
+    attributes.set("impl", std::string("opencl kernel: one ") + (f64_ ? "double" : "float") +
+                               (vw_ > 1 ? std::to_string(vw_) : "") + " per work item, local size " +
+                               std::to_string(local_) + (nt ? ", non-temporal stores" : ", regular stores"));
+    attributes.set("opencl.vector_width", static_cast<int64_t>(vw_));
+    return nullptr;
+  }
+
+  CMTR_Error* enqueue(cl_command_queue queue, CMTR_Buffer* const* buffers, size_t num_buffers) override {
+    const uint64_t need = n_ * (f64_ ? 8 : 4);
+    if (CMTR_Error* e = check_buffers("stream.v1", device_, buffers, num_buffers,
+                                      {{"A", need}, {"B", need}, {"C", need}}))
+      return e;
+    if (CMTR_Error* e = set_kernel_args(buffers[0]->mem, buffers[1]->mem, buffers[2]->mem, n_)) return e;
+    return launch(queue, "stream.v1 op_enqueue", kernel_.get(), 1, &global_, &local_);
+  }
+
+ private:
+  CMTR_Error* set_kernel_args(cl_mem a, cl_mem b, cl_mem c, cl_ulong n) {
+    const cl_int err = f64_ ? set_args(kernel_.get(), a, b, c, scalar_, n)
+                            : set_args(kernel_.get(), a, b, c, static_cast<float>(scalar_), n);
+    if (err != CL_SUCCESS) return cl_failure("stream.v1", "clSetKernelArg", err);
+    return nullptr;
+  }
+
+  CMTR_Device* device_;
+  std::string kind_;
+  bool f64_;
+  uint64_t n_;
+  double scalar_;
+  int vw_ = 1;
+  KernelPtr kernel_;
+  uint64_t work_items_ = 0;
+  size_t local_ = 1, global_ = 1;
+};
+
+OpPlan plan_stream(CMTR_Device* device, const CMTR_KeyValue* params, size_t num_params, bool create) {
+  sdk::Params p(params, num_params, {"kind", "dtype", "n", "scalar"});
+  const std::string kind = p.require_string("kind");
+  const std::string dtype = p.string_or("dtype", "f64");
+  const int64_t n = p.require_int("n");
+  const double scalar = p.double_or("scalar", 3.0);
+  if (!p.ok()) return answer(OpPlan::kInvalid, "stream.v1: " + p.error());
+  if (kind != "copy" && kind != "scale" && kind != "add" && kind != "triad")
+    return answer(OpPlan::kInvalid, "stream.v1: kind must be copy, scale, add or triad, got '" + kind + "'");
+  if (n < 1 || n > (int64_t{1} << 58)) return answer(OpPlan::kInvalid, "stream.v1: n must be >= 1 and sane");
+  if (dtype != "f32" && dtype != "f64") {
+    if (dtype == "f16" || dtype == "bf16" || dtype == "i8" || dtype == "i32")
+      return answer(OpPlan::kUnsupported, "stream.v1 on opencl: dtype must be f32 or f64, got " + dtype);
+    return answer(OpPlan::kInvalid, "stream.v1: unknown dtype '" + dtype + "'");
+  }
+  const DeviceInfo& info = device->state->info;
+  if (dtype == "f64" && !info.fp64)
+    return answer(OpPlan::kUnsupported, "stream.v1 on opencl: no cl_khr_fp64 (f64 kernels cannot be built)");
+  if (static_cast<uint64_t>(n) * (dtype == "f64" ? 8 : 4) > static_cast<uint64_t>(info.max_alloc_bytes))
+    return answer(OpPlan::kUnsupported,
+                  "stream.v1 on opencl: an array would exceed CL_DEVICE_MAX_MEM_ALLOC_SIZE");
+  OpPlan plan = answer(OpPlan::kSupported);
+  if (create) {
+    auto op = std::make_unique<StreamOp>(device, kind, dtype == "f64", static_cast<uint64_t>(n), scalar);
+    if (CMTR_Error* e = op->init(params, num_params)) return failed(e);
+    plan.op = std::move(op);
+  }
+  return plan;
+}
+
+// ---- copy.v1 ----
+
+class CopyOp final : public Op {
+ public:
+  CopyOp(CMTR_Device* device, uint64_t size_bytes) : device_(device), size_bytes_(size_bytes) {}
+
+  // `engine`: "kernel", "copy_engine" or "" (the plugin's choice: CPU devices a kernel, which
+  // spreads the copy over all cores where a driver's buffer copy may be one memcpy on one thread;
+  // elsewhere clEnqueueCopyBuffer, the driver's DMA path).
+  CMTR_Error* init(const std::string& engine, const CMTR_KeyValue* params, size_t num_params) {
+    DeviceState& dev = *device_->state;
+    const std::string what = "copy.v1 op_create";
+    use_kernel_ = engine.empty() ? dev.info.is_cpu : engine == "kernel";
+    attributes.set("engine", use_kernel_ ? "kernel" : "copy_engine");
+    if (use_kernel_) {
+      if (CMTR_Error* e = make_kernel(dev, what, copy_source(), build_options(params, num_params),
+                                      "cmeter_copy", &kernel_))
+        return e;
+      work_items_ = size_bytes_ / 64 + 1;
+      local_ = local_1d(dev, kernel_.get(), work_items_, 1024);
+      global_ = round_up(work_items_, local_);
+      MemPtr dummy;
+      if (CMTR_Error* e = scratch_buffer(dev, what, 64, &dummy)) return e;
+      if (CMTR_Error* e = set_kernel_args(dummy.get(), dummy.get(), 0)) return e;
+      if (CMTR_Error* e = prime(dev, what, kernel_.get(), 1, &local_)) return e;
+      attributes.set(
+          "impl", "opencl kernel: one uint16 (64 bytes) per work item, local size " + std::to_string(local_));
+    } else {
+      attributes.set("impl", "clEnqueueCopyBuffer (the driver's copy path)");
+    }
+    return nullptr;
+  }
+
+  CMTR_Error* enqueue(cl_command_queue queue, CMTR_Buffer* const* buffers, size_t num_buffers) override {
+    if (CMTR_Error* e = check_buffers("copy.v1", device_, buffers, num_buffers,
+                                      {{"SRC", size_bytes_}, {"DST", size_bytes_}}))
+      return e;
+    if (!use_kernel_) {
+      const cl_int err = clEnqueueCopyBuffer(queue, buffers[0]->mem, buffers[1]->mem, 0, 0, size_bytes_, 0,
+                                             nullptr, nullptr);
+      if (err != CL_SUCCESS) return cl_failure("copy.v1 op_enqueue", "clEnqueueCopyBuffer", err);
+      return nullptr;
+    }
+    if (CMTR_Error* e = set_kernel_args(buffers[0]->mem, buffers[1]->mem, size_bytes_)) return e;
+    return launch(queue, "copy.v1 op_enqueue", kernel_.get(), 1, &global_, &local_);
+  }
+
+ private:
+  CMTR_Error* set_kernel_args(cl_mem src, cl_mem dst, cl_ulong bytes) {
+    const cl_int err = set_args(kernel_.get(), src, dst, bytes);
+    if (err != CL_SUCCESS) return cl_failure("copy.v1", "clSetKernelArg", err);
+    return nullptr;
+  }
+
+  CMTR_Device* device_;
+  uint64_t size_bytes_;
+  bool use_kernel_ = false;
+  KernelPtr kernel_;
+  uint64_t work_items_ = 0;
+  size_t local_ = 1, global_ = 1;
+};
+
+OpPlan plan_copy(CMTR_Device* device, const CMTR_KeyValue* params, size_t num_params, bool create) {
+  sdk::Params p(params, num_params, {"bytes", "engine"});
+  const int64_t size_bytes = p.require_int("bytes");
+  const std::string engine = p.string_or("engine", "");
+  if (!p.ok()) return answer(OpPlan::kInvalid, "copy.v1: " + p.error());
+  if (size_bytes < 1) return answer(OpPlan::kInvalid, "copy.v1: bytes must be >= 1");
+  if (!engine.empty() && engine != "kernel" && engine != "copy_engine")
+    return answer(OpPlan::kInvalid, "copy.v1: engine must be kernel or copy_engine, got '" + engine + "'");
+  if (static_cast<uint64_t>(size_bytes) > static_cast<uint64_t>(device->state->info.max_alloc_bytes))
+    return answer(OpPlan::kUnsupported, "copy.v1 on opencl: bytes exceed CL_DEVICE_MAX_MEM_ALLOC_SIZE");
+  OpPlan plan = answer(OpPlan::kSupported);
+  if (create) {
+    auto op = std::make_unique<CopyOp>(device, static_cast<uint64_t>(size_bytes));
+    if (CMTR_Error* e = op->init(engine, params, num_params)) return failed(e);
+    plan.op = std::move(op);
+  }
+  return plan;
+}
+
+// ---- noop.v1 ----
+
+class NoopOp final : public Op {
+ public:
+  explicit NoopOp(CMTR_Device* device) : device_(device) {}
+
+  CMTR_Error* init(const CMTR_KeyValue* params, size_t num_params) {
+    DeviceState& dev = *device_->state;
+    if (CMTR_Error* e = make_kernel(dev, "noop.v1 op_create", noop_source(),
+                                    build_options(params, num_params), "cmeter_noop", &kernel_))
+      return e;
+    if (CMTR_Error* e = prime(dev, "noop.v1 op_create", kernel_.get(), 1, &one_)) return e;
+    attributes.set("impl", "opencl kernel: empty, one work item");
+    return nullptr;
+  }
+
+  CMTR_Error* enqueue(cl_command_queue queue, CMTR_Buffer* const* buffers, size_t num_buffers) override {
+    if (CMTR_Error* e = check_buffers("noop.v1", device_, buffers, num_buffers, {})) return e;
+    return launch(queue, "noop.v1 op_enqueue", kernel_.get(), 1, &one_, &one_);
+  }
+
+ private:
+  CMTR_Device* device_;
+  KernelPtr kernel_;
+  size_t one_ = 1;
+};
+
+OpPlan plan_noop(CMTR_Device* device, const CMTR_KeyValue* params, size_t num_params, bool create) {
+  sdk::Params p(params, num_params, {});
+  if (!p.ok()) return answer(OpPlan::kInvalid, "noop.v1: " + p.error());
+  OpPlan plan = answer(OpPlan::kSupported);
+  if (create) {
+    auto op = std::make_unique<NoopOp>(device);
+    if (CMTR_Error* e = op->init(params, num_params)) return failed(e);
+    plan.op = std::move(op);
+  }
+  return plan;
+}
+
+}  // namespace
+
+// gemm.v1 lives in gemm.cpp.
+OpPlan plan_gemm(CMTR_Device* device, const CMTR_KeyValue* params, size_t num_params, bool create);
+
+const char* op_names() {
+  return "gemm.v1, fma_peak.v1, stream.v1, copy.v1, noop.v1";
+}
+
+OpPlan plan_op(CMTR_Device* device, std::string_view name, const CMTR_KeyValue* params, size_t num_params,
+               bool create) {
+  if (name == "gemm.v1") return plan_gemm(device, params, num_params, create);
+  if (name == "fma_peak.v1") return plan_fma_peak(device, params, num_params, create);
+  if (name == "stream.v1") return plan_stream(device, params, num_params, create);
+  if (name == "copy.v1") return plan_copy(device, params, num_params, create);
+  if (name == "noop.v1") return plan_noop(device, params, num_params, create);
+  return answer(OpPlan::kUnknownOp,
+                "unknown op '" + std::string(name) + "' (the opencl plugin implements " + op_names() + ")");
+}
+
+}  // namespace cmeter::opencl

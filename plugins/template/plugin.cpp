@@ -1,0 +1,105 @@
+// plugin.cpp - plugin_initialize, plugin_shutdown, plugin_devices, device_attributes.
+//
+// Why this file exists: this is where the plugin meets the driver. plugin_initialize loads and
+// initialises the vendor runtime (dlopen it, so a machine without the driver gets a clear
+// UNAVAILABLE error instead of a library that does not load), enumerates devices and fills their
+// attributes (docs/abi-keys.md: name, vendor, kind, mem.bytes, compute_units, pci.bus_id, peaks,
+// timer.kind). The template reports one placeholder device so the conformance check has something
+// to call; replace it with your enumeration.
+#include <mutex>
+#include <vector>
+
+#include "template.hpp"
+
+namespace tmpl {
+namespace {
+
+struct State {
+  std::mutex mutex;
+  bool initialized = false;
+  cmeter::sdk::KeyValueList plugin_attributes;
+  std::vector<CMTR_Device> devices;  // stable addresses after initialise (never resized later)
+  std::vector<CMTR_Device*> device_list;
+  std::vector<cmeter::sdk::KeyValueList> device_attributes;
+};
+
+State& state() {
+  static State* s = new State();  // never destroyed: no static destruction order issues at exit
+  return *s;
+}
+
+}  // namespace
+
+CMTR_Error* check_device(const CMTR_Device* device, const char* function) {
+  if (device == nullptr || device->magic != kDeviceMagic)
+    return invalid(std::string(function) + ": device is NULL or not a " + kPluginName + " device");
+  return nullptr;
+}
+
+CMTR_Error* plugin_initialize(CMTR_Plugin_Initialize_Args* args) {
+  CMTR_SDK_CHECK_ARGS(args, CMTR_Plugin_Initialize_Args, num_attributes);
+  if (args->host_abi_major != CMTR_ABI_MAJOR)
+    return invalid("host speaks ABI major " + std::to_string(args->host_abi_major));
+  if (args->num_options > 0 && args->options == nullptr)
+    return invalid("plugin_initialize: num_options is " + std::to_string(args->num_options) +
+                   " but options is NULL");
+  return cmeter::sdk::guarded([&]() -> CMTR_Error* {
+    State& s = state();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    if (!s.initialized) {
+      // TODO(vendor): dlopen your runtime, initialise it, enumerate devices. On a machine without the
+      // driver, return UNAVAILABLE with the reason (or succeed with zero devices and plugin.status).
+      s.plugin_attributes.clear();
+      s.plugin_attributes.set("plugin.name", kPluginName)
+          .set("plugin.version", "0.0.1")
+          .set("plugin.vendor", "TODO(vendor)");
+      s.devices.assign(1, CMTR_Device{kDeviceMagic, 0});
+      s.device_list.clear();
+      s.device_attributes.clear();
+      for (auto& d : s.devices) {
+        s.device_list.push_back(&d);
+        cmeter::sdk::KeyValueList attrs;
+        // TODO(vendor): the real facts. Declared peaks (peak.flops.<dtype>, peak.mem.bytes_per_s) let the
+        // host flag results faster than the hardware can be.
+        attrs.set("name", "template device (placeholder)").set("vendor", "TODO(vendor)").set("kind", "other");
+        s.device_attributes.push_back(std::move(attrs));
+      }
+      s.initialized = true;
+    }
+    args->attributes = s.plugin_attributes.data();
+    args->num_attributes = s.plugin_attributes.size();
+    return nullptr;
+  });
+}
+
+CMTR_Error* plugin_shutdown(CMTR_Plugin_Shutdown_Args* args) {
+  CMTR_SDK_CHECK_ARGS(args, CMTR_Plugin_Shutdown_Args, extension);
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  // TODO(vendor): release the runtime. Handles the host still holds are not used after this.
+  s.initialized = false;
+  return nullptr;
+}
+
+CMTR_Error* plugin_devices(CMTR_Plugin_Devices_Args* args) {
+  CMTR_SDK_CHECK_ARGS(args, CMTR_Plugin_Devices_Args, num_devices);
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (!s.initialized)
+    return cmeter::sdk::make_error(CMTR_ERROR_UNAVAILABLE, std::string(kPluginName) + ": not initialised");
+  args->devices = s.device_list.data();
+  args->num_devices = s.device_list.size();
+  return nullptr;
+}
+
+CMTR_Error* device_attributes(CMTR_Device_Attributes_Args* args) {
+  CMTR_SDK_CHECK_ARGS(args, CMTR_Device_Attributes_Args, num_attributes);
+  if (CMTR_Error* e = check_device(args->device, "device_attributes")) return e;
+  State& s = state();
+  const auto& attrs = s.device_attributes.at(static_cast<size_t>(args->device->index));
+  args->attributes = attrs.data();
+  args->num_attributes = attrs.size();
+  return nullptr;
+}
+
+}  // namespace tmpl

@@ -1,0 +1,341 @@
+// HTML rendering of a report: cards, SVG charts, tables, embedded data.
+#include "reports/html.h"
+
+#include <cmath>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "reports/format.h"
+#include "reports/svg_chart.h"
+
+namespace cmeter::reports {
+namespace {
+
+const char* kCss = R"css(
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;max-width:1180px;color:#222;padding:0 12px}
+h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd}h3{font-size:15px}
+table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}
+th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+th{background:#f4f4f4}
+.cards{display:flex;flex-wrap:wrap;gap:10px}
+.card{border:1px solid #ccc;border-radius:6px;padding:8px 12px;min-width:190px}
+.card .label{font-size:12px;color:#555}.card .value{font-size:20px;font-weight:600}.card .detail{font-size:12px;color:#555}
+.status-ok,.verdict-PASS,.v-faster{color:#17803d;font-weight:600}
+.status-noisy,.verdict-INCOMPLETE,.v-same{color:#a66300;font-weight:600}
+.status-unsupported,.v-missing,.v-not{color:#777}
+.status-invalid,.status-implausible,.status-failed,.status-crashed,.status-timeout,.verdict-FAIL,.v-slower{color:#b3261e;font-weight:600}
+figure{margin:12px 0 20px}figcaption{font-size:12px;color:#555}
+svg.chart{max-width:100%;height:auto;border:1px solid #eee}
+details{margin:4px 0 12px}summary{cursor:pointer;font-size:13px}
+.warning{background:#fff4e5;border:1px solid #f0c36d;padding:6px 10px;margin:6px 0;font-size:13px}
+.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
+)css";
+
+std::string slug(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (std::isalnum(static_cast<unsigned char>(c)))
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    else if (!out.empty() && out.back() != '-')
+      out += '-';
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out.empty() ? "x" : out;
+}
+
+std::string td(const std::string& text, bool numeric = false) {
+  return fmt::format("<td{}>{}</td>", numeric ? " class=\"num\"" : "", escape_html(text));
+}
+
+std::string table(const std::vector<std::string>& headers, const std::vector<std::string>& rows,
+                  const std::string& css_class) {
+  std::string out = fmt::format("<table class=\"{}\"><thead><tr>", css_class);
+  for (const auto& h : headers) out += "<th scope=\"col\">" + escape_html(h) + "</th>";
+  out += "</tr></thead><tbody>\n";
+  for (const auto& r : rows) out += "<tr>" + r + "</tr>\n";
+  return out + "</tbody></table>\n";
+}
+
+std::string status_cell(const std::string& status) {
+  return fmt::format("<td class=\"status-{}\">{}</td>", slug(status), escape_html(status));
+}
+
+std::optional<double> param_number(const KeyValues& p, const std::string& key) {
+  return get_number(p, key);
+}
+
+struct Group {
+  std::string workload, metric, unit;
+  std::vector<std::string> categories;
+};
+
+// Bars per metric: one chart per workload × primary metric, a bar per case and device.
+std::string metric_charts(const LoadedReport& r) {
+  std::vector<Group> groups;
+  std::map<std::string, size_t> index;
+  for (const auto& c : r.results) {
+    if (!counts_in_summary(c.status) || c.metrics.empty()) continue;
+    const auto& m = c.metrics.front();
+    std::string key = c.workload + "|" + m.name;
+    auto [it, added] = index.emplace(key, groups.size());
+    if (added) groups.push_back({c.workload, m.name, m.unit, {}});
+    auto& cats = groups[it->second].categories;
+    if (std::find(cats.begin(), cats.end(), c.case_id) == cats.end()) cats.push_back(c.case_id);
+  }
+  std::string out;
+  for (const auto& g : groups) {
+    BarChart chart;
+    chart.id = "bars-" + slug(g.workload + "-" + g.metric);
+    chart.title = fmt::format("{}: {} ({}; error bars: 95% CI of the median)", g.workload, g.metric, g.unit);
+    chart.unit = g.unit;
+    chart.categories = g.categories;
+    std::vector<std::string> rows;
+    for (const auto& d : r.devices) {
+      BarSeries s{d.id, std::vector<std::optional<ChartValue>>(g.categories.size())};
+      bool any = false;
+      for (const auto& c : r.results) {
+        if (c.device != d.id || c.workload != g.workload || !counts_in_summary(c.status)) continue;
+        const Metric* m = c.metric(g.metric);
+        if (m == nullptr) continue;
+        size_t ci = static_cast<size_t>(std::find(g.categories.begin(), g.categories.end(), c.case_id) -
+                                        g.categories.begin());
+        if (ci >= g.categories.size()) continue;
+        s.values[ci] = ChartValue{m->stats.median, m->stats.ci_low, m->stats.ci_high,
+                                  c.status == CaseStatus::kNoisy ? "noisy" : ""};
+        any = true;
+        rows.push_back(
+            td(d.id) + td(c.case_id) + td(format_quantity(m->stats.median, m->unit), true) +
+            td(format_interval(m->stats.median, m->stats.ci_low, m->stats.ci_high, m->unit), true) +
+            status_cell(std::string(to_string(c.status))));
+      }
+      if (any) chart.series.push_back(std::move(s));
+    }
+    out += "<figure>\n" + render_bar_chart(chart) +
+           fmt::format(
+               "<figcaption>{}</figcaption>\n<details><summary>Numbers</summary>\n{}</details></figure>\n",
+               escape_html(chart.title),
+               table({"Device", "Case", "Median", "95% CI", "Status"}, rows, "chart-data"));
+  }
+  return out;
+}
+
+// GEMM throughput against size (cube root of m·n·k), a line per device and input dtype.
+std::string gemm_chart(const LoadedReport& r) {
+  XYChart chart;
+  chart.id = "gemm-scaling";
+  chart.css_class = "gemm-scaling";
+  chart.title = "GEMM throughput vs size, per dtype (error bars: 95% CI)";
+  chart.x_label = "size: cube root of m·n·k";
+  chart.y_unit = "FLOP/s";
+  chart.x_log_base = 2;
+  std::map<std::string, size_t> series_index;
+  std::vector<std::string> rows;
+  for (const auto& c : r.results) {
+    if (c.workload != "gemm" || !counts_in_summary(c.status)) continue;
+    const Metric* m = c.metric("flops_per_s");
+    auto mm = param_number(c.params, "m"), nn = param_number(c.params, "n"), kk = param_number(c.params, "k");
+    if (m == nullptr || !mm || !nn || !kk) continue;
+    std::string dtype = get_string(c.params, "dtype_a").value_or(get_string(c.params, "dtype").value_or("?"));
+    std::string name = c.device + " " + dtype;
+    auto [it, added] = series_index.emplace(name, chart.series.size());
+    if (added) chart.series.push_back({name, {}, true});
+    double size = std::cbrt(*mm * *nn * *kk);
+    chart.series[it->second].points.push_back({size, m->stats.median, m->stats.ci_low, m->stats.ci_high,
+                                               fmt::format("{} ({}x{}x{})", c.case_id, *mm, *nn, *kk)});
+    rows.push_back(td(c.device) + td(dtype) + td(fmt::format("{}x{}x{}", *mm, *nn, *kk)) +
+                   td(format_quantity(m->stats.median, m->unit), true) +
+                   td(format_interval(m->stats.median, m->stats.ci_low, m->stats.ci_high, m->unit), true) +
+                   td(c.case_id));
+  }
+  if (chart.series.empty()) return "<p>No valid GEMM result to plot.</p>\n";
+  return "<figure>\n" + render_xy_chart(chart) +
+         fmt::format(
+             "<figcaption>{}</figcaption>\n<details><summary>Numbers</summary>\n{}</details></figure>\n",
+             escape_html(chart.title),
+             table({"Device", "Dtype", "m×n×k", "Median", "95% CI", "Case"}, rows, "chart-data"));
+}
+
+// A roofline per device: measured compute ceilings (fma_peak, best GEMM per dtype), declared peaks
+// dashed, the bandwidth slope from the best STREAM figure, and GEMM/FMA points at their intensity.
+std::string roofline_charts(const LoadedReport& r) {
+  std::string out;
+  for (const auto& d : r.devices) {
+    XYChart chart;
+    chart.id = "roofline-" + slug(d.id);
+    chart.css_class = "roofline";
+    chart.title = fmt::format("Roofline: {}", d.id);
+    chart.x_label = "arithmetic intensity (FLOP per byte moved)";
+    chart.y_unit = "FLOP/s";
+    std::map<std::string, double> fma, gemm;
+    double bandwidth = 0;
+    std::string bandwidth_case;
+    std::map<std::string, size_t> series_index;
+    for (const auto& c : r.results) {
+      if (c.device != d.id || !counts_in_summary(c.status)) continue;
+      if (c.workload == "stream") {
+        if (const Metric* m = c.metric("bytes_per_s"); m && m->stats.median > bandwidth) {
+          bandwidth = m->stats.median;
+          bandwidth_case = c.case_id;
+        }
+        continue;
+      }
+      if (c.workload != "gemm" && c.workload != "fma_peak") continue;
+      const Metric* m = c.metric("flops_per_s");
+      if (m == nullptr) continue;
+      std::string dtype = get_string(c.params, c.workload == "gemm" ? "dtype_a" : "dtype").value_or("?");
+      auto& best = c.workload == "gemm" ? gemm[dtype] : fma[dtype];
+      best = std::max(best, m->stats.median);
+      if (c.method.bytes_per_call > 0 && c.method.flop_per_call > 0) {
+        std::string name = c.workload + " " + dtype;
+        auto [it, added] = series_index.emplace(name, chart.series.size());
+        if (added) chart.series.push_back({name, {}, false});
+        chart.series[it->second].points.push_back({c.method.flop_per_call / c.method.bytes_per_call,
+                                                   m->stats.median, m->stats.ci_low, m->stats.ci_high,
+                                                   c.case_id});
+      }
+    }
+    for (const auto& [dtype, v] : fma) chart.ceilings.push_back({"FMA " + dtype + " (measured)", v, false});
+    for (const auto& [dtype, v] : gemm)  // a GEMM roof only where fma_peak did not measure that dtype
+      if (!fma.count(dtype)) chart.ceilings.push_back({"GEMM " + dtype + " (measured)", v, false});
+    std::map<double, std::string> declared;  // equal declared peaks share one dashed roof
+    for (const auto& [k, v] : d.attributes)
+      if (k.rfind("peak.flops.", 0) == 0)
+        if (auto x = get_number(d.attributes, k); x && *x > 0)
+          declared[*x] += (declared[*x].empty() ? "" : "/") + k.substr(11);
+    for (const auto& [value, dtypes] : declared)
+      chart.ceilings.push_back({"declared " + dtypes, value, true});
+    if (bandwidth > 0) {
+      chart.bandwidth_slope = bandwidth;
+      chart.slope_label = fmt::format("{} ({})", format_quantity(bandwidth, "B/s"), bandwidth_case);
+    }
+    if (chart.ceilings.empty() && !chart.bandwidth_slope) continue;
+    std::vector<std::string> rows;
+    for (const auto& ceiling : chart.ceilings)
+      rows.push_back(td(ceiling.label) + td(format_quantity(ceiling.y, "FLOP/s"), true));
+    if (bandwidth > 0)
+      rows.push_back(td("bandwidth slope: " + bandwidth_case) + td(format_quantity(bandwidth, "B/s"), true));
+    out +=
+        "<figure>\n" + render_xy_chart(chart) +
+        fmt::format(
+            "<figcaption>{}: solid roofs are measured, dashed ones declared; points are measured cases at "
+            "their FLOP per byte.</figcaption>\n<details><summary>Numbers</summary>\n{}</details></figure>\n",
+            escape_html(chart.title), table({"Roof", "Value"}, rows, "chart-data"));
+  }
+  return out.empty() ? "<p>No compute or bandwidth result to draw a roofline from.</p>\n" : out;
+}
+
+}  // namespace
+
+std::string json_for_script(const std::string& json_text) {
+  std::string out;
+  out.reserve(json_text.size());
+  for (size_t i = 0; i < json_text.size(); ++i) {
+    if (json_text[i] == '<' && i + 1 < json_text.size() &&
+        (json_text[i + 1] == '/' || json_text[i + 1] == '!'))
+      out += "\\u003c";
+    else
+      out += json_text[i];
+  }
+  return out;
+}
+
+std::string html_page(const std::string& title, const std::string& body) {
+  return fmt::format(
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+      "img-src data:\">\n"
+      "<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n{}</body>\n</html>\n",
+      escape_html(title), kCss, body);
+}
+
+std::string render_html(const LoadedReport& r) {
+  std::string body = fmt::format("<h1>cmeter report {}</h1>\n", escape_html(r.run.id));
+  std::vector<std::string> facts = {
+      td("Tool") + td(fmt::format("{} {} (git {}{}, {}, {})", r.tool.name, r.tool.version, r.tool.git_sha,
+                                  r.tool.git_dirty ? " dirty" : "", r.tool.build_type, r.tool.compiler)),
+      td("Run") + td(fmt::format("{} to {}", r.run.start_utc, r.run.end_utc)),
+      td("Profile") + td(fmt::format("{} {} (sha256 {})", r.run.profile_name, r.run.profile_version,
+                                     r.run.profile_sha256.substr(0, 16))),
+      td("Host") + td(fmt::format("{}: {}, {} logical CPUs, {}, {}, {}", r.host.hostname, r.host.cpu_model,
+                                  r.host.logical_cpus, format_bytes(static_cast<double>(r.host.memory_bytes)),
+                                  r.host.os, r.host.kernel)),
+      td("Digest") + fmt::format("<td class=\"mono\">sha256 {}{}</td>", escape_html(r.digest),
+                                 r.signed_report ? escape_html(", signed (Ed25519, key id " +
+                                                               r.signature.public_key_id + ")")
+                                                 : ", not signed")};
+  if (!r.criteria.verdict.empty())
+    facts.push_back(td("Verdict") +
+                    fmt::format("<td class=\"verdict-{0}\">{0}</td>", escape_html(r.criteria.verdict)));
+  body += table({"Fact", "Value"}, facts, "facts");
+
+  body += "<h2>Headline figures</h2>\n";
+  for (const auto& s : r.summaries) {
+    std::string name = r.device_name(s.device);
+    body += fmt::format("<h3>{}{}</h3>\n<div class=\"cards\">\n", escape_html(s.device),
+                        name.empty() ? "" : " — " + escape_html(name));
+    std::vector<std::string> rows;
+    for (const auto& m : s.metrics) {
+      body += fmt::format(
+          "<div class=\"card\"><div class=\"label\">{}</div><div class=\"value\">{}</div>"
+          "<div class=\"detail\">{} CI95{}{}</div></div>\n",
+          escape_html(m.label), escape_html(format_quantity(m.value, m.unit)),
+          escape_html(format_ci_percent(m.value, m.ci95_low, m.ci95_high)),
+          m.efficiency ? escape_html(", " + format_percent(*m.efficiency) + " of declared") : "",
+          m.noisy ? ", noisy" : "");
+      rows.push_back(td(m.label) + td(format_quantity(m.value, m.unit), true) +
+                     td(format_interval(m.value, m.ci95_low, m.ci95_high, m.unit), true) +
+                     td(m.efficiency ? format_percent(*m.efficiency) : "-", true) +
+                     td(m.case_id + (m.noisy ? " (noisy)" : "")));
+    }
+    body += "</div>\n";
+    body += table({"Headline", "Median", "95% CI", "Of declared peak", "From case"}, rows, "headlines");
+  }
+  if (!r.node_totals.empty()) {
+    std::vector<std::string> rows;
+    for (const auto& n : r.node_totals)
+      rows.push_back(td(n.key) + td(format_quantity(n.value, n.unit), true) +
+                     td(std::to_string(n.devices), true));
+    body += "<h3>Node totals (devices measured one after another)</h3>\n" +
+            table({"Metric", "Total", "Devices"}, rows, "node-totals");
+  }
+  body += "<h2>Charts</h2>\n<h3>Per metric and device</h3>\n" + metric_charts(r);
+  body += "<h3>GEMM throughput vs size</h3>\n" + gemm_chart(r);
+  body += "<h3>Rooflines</h3>\n" + roofline_charts(r);
+
+  if (!r.criteria.outcomes.empty()) {
+    std::vector<std::string> rows;
+    for (const auto& c : r.criteria.outcomes)
+      rows.push_back(fmt::format("<td class=\"verdict-{0}\">{0}</td>", escape_html(c.verdict)) + td(c.id) +
+                     td(c.device) + td(c.reason));
+    body += "<h2>Criteria</h2>\n" + table({"Verdict", "Criterion", "Device", "Reason"}, rows, "criteria");
+  }
+  std::vector<std::string> rows;
+  for (const auto& c : r.results) {
+    auto base = td(c.device) + td(c.case_id) + status_cell(std::string(to_string(c.status)));
+    if (c.metrics.empty()) rows.push_back(base + td("-") + td("") + td("") + td("") + td(c.reason));
+    for (const auto& m : c.metrics)
+      rows.push_back(base + td(m.name) + td(format_quantity(m.stats.median, m.unit), true) +
+                     td(format_interval(m.stats.median, m.stats.ci_low, m.stats.ci_high, m.unit), true) +
+                     td(std::to_string(m.stats.n), true) + td(c.reason));
+  }
+  body += "<h2>Results</h2>\n" +
+          table({"Device", "Case", "Status", "Metric", "Median", "95% CI", "n", "Reason"}, rows, "results");
+  rows.clear();
+  for (const auto& d : r.devices)
+    for (const auto& [k, v] : d.attributes) rows.push_back(td(d.id) + td(k) + td(to_display(v)));
+  body += "<h2>Devices</h2>\n<details><summary>All device attributes</summary>\n" +
+          table({"Device", "Attribute", "Value"}, rows, "devices") + "</details>\n";
+  rows.clear();
+  for (const auto& p : r.plugins)
+    rows.push_back(td(p.name) + td(p.version) + td(p.abi) + status_cell(p.status) + td(p.error));
+  body += "<h2>Plugins</h2>\n" + table({"Plugin", "Version", "ABI", "Status", "Error"}, rows, "plugins");
+  body += "<script type=\"application/json\" id=\"cmeter-report-data\">" +
+          json_for_script(r.json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) +
+          "</script>\n";
+  return html_page("cmeter report " + r.run.id, body);
+}
+
+}  // namespace cmeter::reports

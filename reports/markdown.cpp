@@ -1,0 +1,119 @@
+// Markdown rendering of a report.
+#include "reports/markdown.h"
+
+#include <fmt/format.h>
+
+#include "reports/format.h"
+
+namespace cmeter::reports {
+namespace {
+
+std::string row(const std::vector<std::string>& cells) {
+  std::string out = "|";
+  for (const auto& c : cells) out += " " + c + " |";
+  return out + "\n";
+}
+
+std::string header(const std::vector<std::string>& cells, const std::vector<bool>& right) {
+  std::string out = row(cells) + "|";
+  for (size_t i = 0; i < cells.size(); ++i) out += i < right.size() && right[i] ? "---:|" : "---|";
+  return out + "\n";
+}
+
+std::string validation_text(const CaseResult& c) {
+  if (!c.validation) return "-";
+  const auto& v = *c.validation;
+  return fmt::format("{} ({} points, max rel err {:.2g})", v.passed ? "passed" : "FAILED", v.points,
+                     v.max_rel_error);
+}
+
+}  // namespace
+
+std::string render_markdown(const LoadedReport& r) {
+  std::string out = fmt::format("# cmeter report {}\n\n", escape_markdown(r.run.id));
+  out += header({"", ""}, {});
+  out += row({"Tool", escape_markdown(fmt::format("{} {} (git {}{}, {}, {})", r.tool.name, r.tool.version,
+                                                  r.tool.git_sha, r.tool.git_dirty ? " dirty" : "",
+                                                  r.tool.build_type, r.tool.compiler))});
+  out += row({"Run", escape_markdown(fmt::format("{} to {}", r.run.start_utc, r.run.end_utc))});
+  out += row(
+      {"Profile", escape_markdown(fmt::format("{} {} (sha256 {})", r.run.profile_name, r.run.profile_version,
+                                              r.run.profile_sha256.substr(0, 16)))});
+  out += row({"Host", escape_markdown(fmt::format("{}: {}, {} logical CPUs, {}, {}, {}", r.host.hostname,
+                                                  r.host.cpu_model, r.host.logical_cpus,
+                                                  format_bytes(static_cast<double>(r.host.memory_bytes)),
+                                                  r.host.os, r.host.kernel))});
+  if (r.run.has_seed) out += row({"Seed", std::to_string(r.run.seed)});
+  if (!r.criteria.verdict.empty()) out += row({"Verdict", "**" + r.criteria.verdict + "**"});
+  out += row({"Digest", fmt::format("sha256 `{}`{}", r.digest,
+                                    r.signed_report ? fmt::format(", signed (Ed25519, key id `{}`)",
+                                                                  r.signature.public_key_id)
+                                                    : ", not signed")});
+
+  for (const auto& s : r.summaries) {
+    std::string name = r.device_name(s.device);
+    out += fmt::format("\n## {}{}\n\n", escape_markdown(s.device),
+                       name.empty() ? "" : " — " + escape_markdown(name));
+    if (s.metrics.empty()) {
+      out += "No valid result feeds a headline on this device.\n";
+      continue;
+    }
+    out += header({"Headline", "Median", "95% CI", "Of declared peak", "From case"},
+                  {false, true, true, true, false});
+    for (const auto& m : s.metrics)
+      out += row({escape_markdown(m.label), format_quantity(m.value, m.unit),
+                  format_ci_percent(m.value, m.ci95_low, m.ci95_high),
+                  m.efficiency ? format_percent(*m.efficiency) : "-",
+                  escape_markdown(m.case_id) + (m.noisy ? " (noisy)" : "")});
+  }
+  if (!r.node_totals.empty()) {
+    out += "\n## Node totals\n\nSums over devices, each measured on its own (not concurrently).\n\n";
+    out += header({"Metric", "Total", "Devices"}, {false, true, true});
+    for (const auto& n : r.node_totals)
+      out += row({escape_markdown(n.key), format_quantity(n.value, n.unit), std::to_string(n.devices)});
+  }
+  if (!r.criteria.outcomes.empty()) {
+    out += "\n## Criteria\n\n";
+    out += header({"Verdict", "Criterion", "Device", "Reason"}, {});
+    for (const auto& c : r.criteria.outcomes)
+      out += row({"**" + c.verdict + "**", escape_markdown(c.id), escape_markdown(c.device),
+                  escape_markdown(c.reason)});
+  }
+  out += "\n## Results\n\n";
+  out += header({"Device", "Case", "Status", "Median", "95% CI", "n", "Timer", "Validation", "Reason"},
+                {false, false, false, true, true, true, false, false, false});
+  for (const auto& c : r.results) {
+    std::string median = "-", ci = "-", n = "-";
+    if (!c.metrics.empty()) {
+      const auto& m = c.metrics.front();
+      median = format_quantity(m.stats.median, m.unit);
+      ci = format_interval(m.stats.median, m.stats.ci_low, m.stats.ci_high, m.unit);
+      n = std::to_string(m.stats.n);
+    }
+    out += row({escape_markdown(c.device), escape_markdown(c.case_id), std::string(to_string(c.status)),
+                median, ci, n, c.method.timer.empty() ? "-" : c.method.timer, validation_text(c),
+                c.reason.empty() ? "" : escape_markdown(c.reason)});
+  }
+  out += "\n## Devices\n\n";
+  for (const auto& d : r.devices) {
+    out += fmt::format("- **{}**", escape_markdown(d.id));
+    std::vector<std::string> peaks;
+    for (const auto& [k, v] : d.attributes)
+      if (k.rfind("peak.", 0) == 0 && k != "peak.source")
+        if (auto x = get_number(d.attributes, k))
+          peaks.push_back(fmt::format(
+              "{} {}", k, format_quantity(*x, k.find("bytes") != std::string::npos ? "B/s" : "FLOP/s")));
+    if (!peaks.empty()) out += ": declared " + escape_markdown(fmt::format("{}", fmt::join(peaks, ", ")));
+    if (auto src = get_string(d.attributes, "peak.source"))
+      out += fmt::format(" (source: {})", escape_markdown(*src));
+    out += "\n";
+  }
+  out += "\n## Plugins\n\n";
+  out += header({"Plugin", "Version", "ABI", "Status", "Error"}, {});
+  for (const auto& p : r.plugins)
+    out += row({escape_markdown(p.name), escape_markdown(p.version), escape_markdown(p.abi), p.status,
+                escape_markdown(p.error)});
+  return out;
+}
+
+}  // namespace cmeter::reports

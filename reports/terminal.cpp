@@ -1,0 +1,79 @@
+// Terminal rendering of a report.
+#include "reports/terminal.h"
+
+#include <fmt/format.h>
+
+#include "reports/format.h"
+
+namespace cmeter::reports {
+
+std::string render_terminal(const LoadedReport& r, bool colour) {
+  std::string out;
+  out += fmt::format("cmeter report {} (schema {})\n", r.source, r.version.text);
+  out += fmt::format("  run      {}  {} .. {}\n", r.run.id, r.run.start_utc, r.run.end_utc);
+  out += fmt::format("  profile  {} {}\n", r.run.profile_name, r.run.profile_version);
+  out += fmt::format("  tool     {} {} ({}{}, {})\n", r.tool.name, r.tool.version, r.tool.git_sha,
+                     r.tool.git_dirty ? ", dirty" : "", r.tool.build_type);
+  out += fmt::format("  host     {}: {}, {} logical CPUs, {}, {}\n", r.host.hostname, r.host.cpu_model,
+                     r.host.logical_cpus, format_bytes(static_cast<double>(r.host.memory_bytes)), r.host.os);
+  out += fmt::format(
+      "  digest   {}{}\n", r.digest,
+      r.signed_report ? fmt::format(" (signed, key id {})", r.signature.public_key_id) : " (not signed)");
+  if (!r.criteria.verdict.empty())
+    out += fmt::format("  verdict  {}\n", colour_word(r.criteria.verdict, colour));
+
+  for (const auto& dev : r.devices) {
+    std::string name = r.device_name(dev.id);
+    out += fmt::format("\n{}{}\n", dev.id, name.empty() ? "" : " — " + name);
+    for (const auto& s : r.summaries) {
+      if (s.device != dev.id || s.metrics.empty()) continue;
+      TextTable t{
+          {"headline", "median", "CI95", "of peak", "from case"}, {false, true, true, true, false}, {}};
+      for (const auto& m : s.metrics)
+        t.rows.push_back(
+            {m.label, format_quantity(m.value, m.unit), format_ci_percent(m.value, m.ci95_low, m.ci95_high),
+             m.efficiency ? format_percent(*m.efficiency) : "-", m.case_id + (m.noisy ? " (noisy)" : "")});
+      out += t.render();
+    }
+    TextTable cases{{"case", "median", "CI95", "status", "reason"}, {false, true, true, false, false}, {}};
+    for (const auto& c : r.results) {
+      if (c.device != dev.id) continue;
+      std::string figure, ci;
+      if (!c.metrics.empty()) {
+        const auto& m = c.metrics.front();
+        figure = format_quantity(m.stats.median, m.unit);
+        ci = format_ci_percent(m.stats.median, m.stats.ci_low, m.stats.ci_high);
+      }
+      cases.rows.push_back(
+          {c.case_id, figure, ci, colour_word(std::string(to_string(c.status)), colour), c.reason});
+    }
+    if (!cases.rows.empty()) out += "\n" + cases.render();
+  }
+  if (!r.node_totals.empty()) {
+    out += "\nNode totals (devices measured one after another)\n";
+    TextTable t{{"metric", "total", "devices"}, {false, true, true}, {}};
+    for (const auto& n : r.node_totals)
+      t.rows.push_back({n.key, format_quantity(n.value, n.unit), std::to_string(n.devices)});
+    out += t.render();
+  }
+  if (!r.criteria.outcomes.empty()) {
+    out += "\nCriteria\n";
+    TextTable t{{"verdict", "criterion", "device", "reason"}, {}, {}};
+    for (const auto& c : r.criteria.outcomes)
+      t.rows.push_back({colour_word(c.verdict, colour), c.id, c.device, c.reason});
+    out += t.render();
+    out += fmt::format("Verdict: {}\n", colour_word(r.criteria.verdict, colour));
+  }
+  bool failed_plugins = false;
+  for (const auto& p : r.plugins) failed_plugins = failed_plugins || p.status != "loaded";
+  if (failed_plugins) {
+    out += "\nPlugins not loaded\n";
+    TextTable t{{"plugin", "error"}, {}, {}};
+    for (const auto& p : r.plugins)
+      if (p.status != "loaded") t.rows.push_back({p.name, p.error});
+    out += t.render();
+  }
+  return out;
+}
+
+}  // namespace cmeter::reports

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The sanitizer half of CI (called by scripts/test.sh): builds everything with AddressSanitizer and
+# UndefinedBehaviorSanitizer into build-asan (core, CLI, CPU and test plugins, unit and end-to-end
+# tests), runs the whole test suite there, then builds the libFuzzer targets (clang, build-fuzz) and
+# runs each for a bounded time. The vendor plugins (OpenCL, CUDA) are left out: their drivers are not built with the
+# sanitizers and report leaks and errors of their own (docs/reliability.md).
+# Usage: scripts/test-sanitizers.sh [fuzz seconds per target, default $CMETER_FUZZ_SECONDS or 15]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_dir=${CMETER_ASAN_BUILD_DIR:-build-asan}
+fuzz_s=${1:-${CMETER_FUZZ_SECONDS:-15}}
+jobs=${CMETER_JOBS:-$(nproc)}
+
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+# The tested build uses the project's compiler (g++ 12: the CPU plugin relies on GCC's
+# __builtin_cpu_supports("x86-64-v3")); libFuzzer needs clang, so the fuzz targets (core only) are
+# built apart, in $fuzz_dir with clang 14.
+cmake -S . -B "$build_dir" "${generator[@]}" "${launcher[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMETER_SANITIZE=ON -DCMETER_WITH_OPENCL=OFF -DCMETER_WITH_CUDA=OFF -DCMETER_WERROR=OFF >/dev/null
+cmake --build "$build_dir" -j "$jobs"
+fuzz_dir=${CMETER_FUZZ_BUILD_DIR:-build-fuzz}
+if [ "$fuzz_s" -gt 0 ]; then
+  cmake -S . -B "$fuzz_dir" "${generator[@]}" "${launcher[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
+    -DCMETER_SANITIZE=ON -DCMETER_WITH_OPENCL=OFF -DCMETER_WITH_CUDA=OFF -DCMETER_WERROR=OFF >/dev/null
+  cmake --build "$fuzz_dir" -j "$jobs" --target cmeter_fuzz_profile cmeter_fuzz_report cmeter_fuzz_frames
+fi
+
+# Tests: any ASan or UBSan report fails the test that triggers it. handle_segv=0: a SIGSEGV is left to
+# the kernel, so the fault plugins' deliberate crashes still end their worker with the signal the
+# tests expect (a real memory error is still caught by ASan's checks before any SIGSEGV);
+# allocator_may_return_null=1: a huge malloc returns NULL, as without ASan (the hugealloc plugin).
+# Leaks: hwloc's components (dlopen'ed inside hwloc_topology_load, unloaded before exit) leak in ways
+# LeakSanitizer can only attribute with slow unwinding (5x slower), so the suite runs without leak
+# detection and the unit tests that never load a topology run again with it.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-handle_segv=0:detect_leaks=0:allocator_may_return_null=1:strict_string_checks=1:detect_stack_use_after_return=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/fuzz/lsan.supp:print_suppressions=0}
+(cd "$build_dir" && ctest --output-on-failure -j "$jobs" --timeout 900)
+ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=1" "$build_dir/bin/cmeter_unit_tests" -tce="topology*,worker host*" \
+  --no-intro=true --minimal=true
+
+# Fuzzing: each target for fuzz_s seconds from its seed corpus (tests/fuzz/corpus/<target> plus the
+# repository's profiles and reports); new inputs go to a scratch corpus, crashes to $fuzz_dir/fuzz/.
+unset ASAN_OPTIONS UBSAN_OPTIONS
+if [ "$fuzz_s" -gt 0 ]; then
+  out="$fuzz_dir/fuzz"
+  mkdir -p "$out"
+  for target in profile report frames; do
+    seeds=(tests/fuzz/corpus/$target)
+    case $target in
+      profile) seeds+=(profiles tests/fixtures/profiles) ;;
+      report) [ -d reports/examples ] && seeds+=(reports/examples) ;;
+    esac
+    scratch="$out/corpus-$target"
+    mkdir -p "$scratch"
+    echo "fuzz $target: ${fuzz_s} s"
+    "$fuzz_dir/bin/cmeter_fuzz_$target" -max_total_time="$fuzz_s" -timeout=10 -rss_limit_mb=2048 \
+      -max_len=65536 -artifact_prefix="$out/$target-" -print_final_stats=1 "$scratch" "${seeds[@]}" \
+      2>"$out/$target.log" || { tail -n 60 "$out/$target.log"; echo "fuzz $target: FAILED"; exit 1; }
+    grep -E "stat::number_of_executed_units|Done" "$out/$target.log" | tr '\n' ' '; echo
+  done
+fi
+echo "sanitizers: PASS"

@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the report commands of the real cmeter binary (one test name per invocation).
+
+Why this file exists: the unit tests check the reader, integrity, comparison and merge logic; these
+check what a user gets from `cmeter report show|md|html|csv|sign|verify|merge`, `cmeter compare`,
+`cmeter keygen` and `cmeter run --format`: golden Markdown/CSV, refusal of 2.x and non-reports,
+tamper detection at many byte positions, comparison verdicts, and schema validity of every report
+produced (reports/schema/report-v1.schema.json).
+Usage: reports_e2e.py CMETER TEST_PLUGIN_DIR SOURCE_DIR TEST_NAME
+Set CMETER_UPDATE_GOLDEN=1 to rewrite the golden files from the current output (then review the diff).
+"""
+import copy
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from report_schema import validate_schema
+
+CMETER, TEST_PLUGINS, SOURCE, NAME = sys.argv[1:5]
+FIXTURES = os.path.join(SOURCE, "tests", "fixtures", "reports")
+STUB_REPORT = os.path.join(FIXTURES, "stub-run.json")
+CPU_REPORT = os.path.join(FIXTURES, "cpu-quick.json")
+
+
+def run(args, expect_exit, stdin=None):
+    proc = subprocess.run([CMETER] + args, capture_output=True, text=True, timeout=300, input=stdin)
+    if expect_exit is not None and proc.returncode != expect_exit:
+        sys.stdout.write(proc.stdout)
+        sys.stderr.write(proc.stderr)
+        fail(f"cmeter {' '.join(args)}: exit {proc.returncode}, expected {expect_exit}")
+    return proc
+
+
+def fail(message):
+    print(f"FAIL: {message}")
+    sys.exit(1)
+
+
+def check(condition, message):
+    if not condition:
+        fail(message)
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def save(path, report):
+    with open(path, "w") as f:
+        json.dump(report, f, indent=2)
+
+
+def golden(name, text):
+    path = os.path.join(FIXTURES, name)
+    if os.environ.get("CMETER_UPDATE_GOLDEN") == "1":
+        with open(path, "w") as f:
+            f.write(text)
+        print(f"updated {path}")
+    with open(path) as f:
+        expected = f.read()
+    if text != expected:
+        for i, (a, b) in enumerate(zip(text.splitlines(), expected.splitlines())):
+            if a != b:
+                print(f"first difference at line {i + 1}:\n  got:      {a}\n  expected: {b}")
+                break
+        fail(f"output differs from the golden file {path} (CMETER_UPDATE_GOLDEN=1 rewrites it)")
+
+
+def test_render():
+    for fixture in (STUB_REPORT, CPU_REPORT):
+        validate_schema(load(fixture), fixture)
+    golden("stub-run.md", run(["report", "md", STUB_REPORT], expect_exit=0).stdout)
+    golden("stub-run.csv", run(["report", "csv", STUB_REPORT], expect_exit=0).stdout)
+    golden("cpu-quick.md", run(["report", "md", CPU_REPORT], expect_exit=0).stdout)
+    show = run(["report", "show", STUB_REPORT], expect_exit=0).stdout
+    check("\x1b[" not in show, "no colour codes when stdout is not a terminal")
+    lines = show.splitlines()
+    stub = [i for i, line in enumerate(lines) if line.startswith("stub:0 ")][0]
+    check(lines[stub + 1].split()[0] == "headline", "the headline table comes first for each device")
+    check("implausible" in show and "invalid" in show and "INCOMPLETE" in show, "statuses and verdict shown")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "r.html")
+        run(["report", "html", CPU_REPORT, "-o", out], expect_exit=0)
+        html = open(out).read()
+        for needle in ('class="chart bars"', 'class="chart gemm-scaling"', 'class="chart roofline"', 'class="bar"',
+                       'class="error-bar"', 'id="cmeter-report-data"'):
+            check(needle in html, f"HTML has {needle}")
+        check("http://" not in html.replace("http://www.w3.org/2000/svg", "") and "https://" not in html,
+              "HTML refers to nothing on the network")
+        embedded = html.split('id="cmeter-report-data">', 1)[1].split("</script>", 1)[0]
+        check(json.loads(embedded) == load(CPU_REPORT), "the embedded data is the report")
+        csv_lines = run(["report", "csv", CPU_REPORT], expect_exit=0).stdout.splitlines()
+        report = load(CPU_REPORT)
+        rows = sum(max(1, len(r["metrics"])) for r in report["results"])
+        check(len(csv_lines) == rows + 1, f"CSV: one row per result x metric ({len(csv_lines) - 1} vs {rows})")
+
+
+def test_refuse():
+    with tempfile.TemporaryDirectory() as tmp:
+        future = load(STUB_REPORT)
+        future["schema_version"] = "2.0.0"
+        path = os.path.join(tmp, "future.json")
+        save(path, future)
+        for args in (["report", "show", path], ["report", "verify", path], ["compare", path, STUB_REPORT]):
+            proc = run(args, expect_exit=None)
+            check(proc.returncode != 0, f"{args[0]} refuses a 2.0 report")
+            check(path in proc.stderr and "2.0.0 is not supported" in proc.stderr and "1.x" in proc.stderr,
+                  f"the refusal names the file and the versions: {proc.stderr}")
+        newer = load(STUB_REPORT)
+        newer["schema_version"] = "1.4.0"
+        newer["results"][0]["added_in_1_4"] = True
+        path = os.path.join(tmp, "newer.json")
+        save(path, newer)
+        proc = run(["report", "md", path], expect_exit=0)
+        check("newer than this cmeter" in proc.stderr, "a newer 1.x is read, with a note")
+        bad = load(STUB_REPORT)
+        bad["results"][2]["status"] = "splendid"
+        path = os.path.join(tmp, "bad.json")
+        save(path, bad)
+        proc = run(["report", "show", path], expect_exit=2)
+        check("results[2].status" in proc.stderr and path in proc.stderr, f"shape error names the member: {proc.stderr}")
+        for name, text in (("garbage.json", "\x00\xff garbage"), ("array.json", "[1,2,3]"), ("empty.json", "")):
+            path = os.path.join(tmp, name)
+            with open(path, "w") as f:
+                f.write(text)
+            proc = run(["report", "show", path], expect_exit=2)
+            check(path in proc.stderr and "not a cmeter report" in proc.stderr, f"{name} refused: {proc.stderr}")
+        proc = run(["report", "show", os.path.join(tmp, "missing.json")], expect_exit=2)
+        check("cannot open" in proc.stderr, "a missing file is named")
+
+
+def test_sign_verify():
+    with tempfile.TemporaryDirectory() as tmp:
+        key = os.path.join(tmp, "lab.key")
+        proc = run(["keygen", "-o", key], expect_exit=0)
+        check(os.path.exists(key + ".pub") and oct(os.stat(key).st_mode & 0o777) == "0o600", "keygen writes 0600 + .pub")
+        run(["keygen", "-o", key], expect_exit=2)  # never overwrites silently
+        other = os.path.join(tmp, "other.key")
+        run(["keygen", "-o", other], expect_exit=0)
+        report = os.path.join(tmp, "report.json")
+        with open(STUB_REPORT) as src, open(report, "w") as dst:
+            dst.write(src.read())
+        proc = run(["report", "verify", report, "--pubkey", key + ".pub"], expect_exit=1)
+        check("not signed" in proc.stderr, "an unsigned report fails when a signer is expected")
+        run(["report", "verify", report], expect_exit=0)
+        proc = run(["report", "sign", report, "--key", key], expect_exit=0)
+        signed = load(report)
+        validate_schema(signed, "signed report")
+        key_id = signed["integrity"]["signature"]["public_key_id"]
+        check(key_id in proc.stdout, "sign names the key id")
+        proc = run(["report", "verify", report, "--pubkey", key + ".pub"], expect_exit=0)
+        check("signature ok" in proc.stdout and key_id in proc.stdout, "verify reports the signature")
+        proc = run(["report", "verify", report, "--pubkey", other + ".pub"], expect_exit=1)
+        check("not by the expected key" in proc.stderr, f"another key is named: {proc.stderr}")
+        proc = run(["report", "sign", report, "--key", key + ".pub"], expect_exit=2)
+        check("public key" in proc.stderr, "signing with a public key is refused")
+
+        # Flip single bytes across the whole file: every flip that changes the content must fail verify.
+        data = open(report, "rb").read()
+        original = json.loads(data)
+        positions = sorted(set(list(range(0, len(data), max(1, len(data) // 150))) +
+                               [data.index(b'"digest"') + 12, data.index(b'"signature": "') + 20,
+                                data.index(b'"public_key": "') + 20, data.index(b'"canonical_form"') + 22]))
+        tried = failed = 0
+        flipped_path = os.path.join(tmp, "flipped.json")
+        for pos in positions:
+            for mask in (0x01, 0x20):
+                flipped = bytearray(data)
+                flipped[pos] ^= mask
+                try:
+                    if json.loads(bytes(flipped)) == original:
+                        continue  # same content (e.g. 'e'/'E' in an exponent): nothing to detect
+                except (ValueError, UnicodeDecodeError):
+                    pass  # not JSON any more: verify must still fail
+                with open(flipped_path, "wb") as f:
+                    f.write(flipped)
+                tried += 1
+                proc = run(["report", "verify", flipped_path], expect_exit=None)
+                if proc.returncode == 0:
+                    fail(f"flipping byte {pos} (mask {mask:#x}) still verifies: {proc.stdout}")
+                check("FAILED" in proc.stderr, f"verify names what failed at byte {pos}: {proc.stderr}")
+                failed += 1
+        print(f"{failed}/{tried} single-byte flips detected")
+        check(tried >= 200, f"enough positions tried ({tried})")
+
+
+def synthetic_pair(tmp):
+    """A baseline (the stub fixture) and a variant whose intervals are chosen: stub:0 gemm clearly faster,
+    stream overlapping (same within noise), launch latency clearly higher (slower)."""
+    base = load(STUB_REPORT)
+    variant = copy.deepcopy(base)
+    variant["tool"]["version"] = "9.9.9"
+    for r in variant["results"]:
+        if r["device"] != "stub:0":
+            continue
+        s = r["metrics"][0]["statistics"]
+        if r["case_id"] == "gemm":
+            for k in ("median", "ci95_low", "ci95_high"):
+                s[k] *= 3
+        elif r["case_id"] == "stream":
+            width = s["ci95_high"] - s["ci95_low"]
+            for k in ("median", "ci95_low", "ci95_high"):
+                s[k] += width * 0.3
+        elif r["case_id"] == "launch":
+            for k in ("median", "ci95_low", "ci95_high"):
+                s[k] *= 2
+    a, b = os.path.join(tmp, "a.json"), os.path.join(tmp, "b.json")
+    save(a, base)
+    save(b, variant)
+    return a, b
+
+
+def verdict_of(stdout, case, column=-1):
+    for line in stdout.splitlines():
+        if line.strip().startswith("(the device) " + case + " ") or line.strip().startswith(case + " "):
+            return line
+    fail(f"no row for {case} in:\n{stdout}")
+
+
+def test_compare():
+    with tempfile.TemporaryDirectory() as tmp:
+        a, b = synthetic_pair(tmp)
+        md, html = os.path.join(tmp, "cmp.md"), os.path.join(tmp, "cmp.html")
+        proc = run(["compare", a, b, "--md", md, "--html", html], expect_exit=0)
+        out = proc.stdout
+        print(out)
+        check("tool versions differ" in proc.stderr and "9.9.9" in proc.stderr, "tool version difference named")
+        check("stub:0 gemm" in out and "faster" in verdict_of(out, "stub:0 gemm"), "3x gemm is faster")
+        check("x3.000" in verdict_of(out, "stub:0 gemm"), "ratio to the baseline shown")
+        check("same within noise" in verdict_of(out, "stub:0 stream"), "overlapping intervals: same within noise")
+        check("slower" in verdict_of(out, "stub:0 launch"), "2x latency is slower")
+        check("not comparable" in verdict_of(out, "wronggemm:0 gemm"), "invalid results are not compared")
+        check("faster" in open(md).read() and "<svg" in open(html).read(), "Markdown and HTML written")
+        proc = run(["compare", a, b, "--per-watt", "--price", "stub:0=1000", "--price", "gpu:7=5"], expect_exit=0)
+        check("no result in these reports has power telemetry" in proc.stderr, "per watt without power says so")
+        check("--price gpu:7: matches no device" in proc.stderr, "an unknown price device is named")
+        check("Normalised per price" in proc.stdout, "per price table")
+        run(["compare", a, b, "--price", "stub:0"], expect_exit=2)
+        run(["compare", a], expect_exit=2)
+
+
+def test_merge_and_formats():
+    with tempfile.TemporaryDirectory() as tmp:
+        profile = os.path.join(SOURCE, "tests", "fixtures", "profiles", "stub.yaml")
+        outs = []
+        for i in range(2):
+            out = os.path.join(tmp, f"run{i}")
+            proc = run(["run", "--plugin-dir", TEST_PLUGINS, "--profile", profile, "-o", out, "-q",
+                        "--format", "md,html,csv"], expect_exit=3)
+            run_dir = os.path.join(out, os.listdir(out)[0])
+            for ext in ("md", "html", "csv"):
+                check(os.path.exists(os.path.join(run_dir, "report." + ext)), f"run --format wrote report.{ext}")
+            report_path = os.path.join(run_dir, "report.json")
+            validate_schema(load(report_path), report_path)
+            md = run(["report", "md", report_path], expect_exit=0).stdout
+            check(md == open(os.path.join(run_dir, "report.md")).read(), "run --format md equals report md")
+            outs.append(report_path)
+        run(["run", "--profile", profile, "--format", "pdf", "-o", tmp], expect_exit=2)
+        merged_path = os.path.join(tmp, "merged.json")
+        proc = run(["report", "merge", outs[0], outs[1], "-o", merged_path], expect_exit=0)
+        merged = load(merged_path)
+        validate_schema(merged, "merged report")
+        run(["report", "verify", merged_path], expect_exit=0)
+        inputs = [load(p) for p in outs]
+        check(len(merged["devices"]) == sum(len(r["devices"]) for r in inputs), "all devices kept")
+        check(len(merged["results"]) == sum(len(r["results"]) for r in inputs), "all results kept")
+        check(len({d["id"] for d in merged["devices"]}) == len(merged["devices"]), "device ids made unique")
+        total = sum(r["summary"]["node_totals"]["fp32_flops_per_s"]["value"] for r in inputs)
+        got = merged["summary"]["node_totals"]["fp32_flops_per_s"]["value"]
+        check(abs(got - total) <= 1e-9 * total, f"node total is the sum ({got} vs {total})")
+        check([i["digest"] for i in merged["merge"]["inputs"]] == [r["integrity"]["digest"] for r in inputs],
+              "inputs recorded with their digests")
+        tampered = inputs[0]
+        tampered["results"][0]["reason"] = "edited by hand"
+        tampered_path = os.path.join(tmp, "tampered.json")
+        save(tampered_path, tampered)
+        proc = run(["report", "merge", tampered_path, outs[1], "-o", os.path.join(tmp, "m2.json")], expect_exit=2)
+        check(tampered_path in proc.stderr and "refusing to merge" in proc.stderr, "a changed input is refused")
+
+
+TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
+if NAME not in TESTS:
+    fail(f"unknown test {NAME}; known: {sorted(TESTS)}")
+TESTS[NAME]()
+print(f"PASS: {NAME}")

@@ -11,10 +11,17 @@
 # project): tests (if doctest is there) and the bench still run; `cmeter` steps are skipped, said so.
 #
 # Usage: scripts/gpu-check.sh [STEP...]   steps: env build devices tests run extra bench (default: all)
+#        scripts/gpu-check.sh pack          (on a machine WITHOUT a GPU but with the toolkit and the core's
+#                                            dependencies: build, then copy the binaries, plugins and the
+#                                            non-system shared libraries they need into $CMETER_GPU_PACK_DIR,
+#                                            default build-gpu-pack, so a bare GPU machine needs no build;
+#                                            there run: CMETER_GPU_BUILD_DIR=build-gpu-pack scripts/gpu-check.sh
+#                                            env devices tests run extra bench)
 # Each step fits a 10-minute command limit on an H100 (`run` is the longest, ~6 min), so a caller with
 # such a limit runs them one or two per command; the build is kept in build-gpu/ between commands.
 # Environment: OUT, CMETER_GPU_BUILD_DIR (default build-gpu), CMETER_GPU_DEVICE (default cuda:0),
-# JOBS (default: nproc).
+# JOBS (default: nproc), CMETER_GPU_{RUN,EXTRA,TESTS}_TIMEOUT_S (step limits), CMETER_GPU_DEADLINE_S (seconds from the start after which no step starts, and
+# each step's timeout is clamped to what is left: a caller with a hard limit gets every output that fits).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -29,12 +36,32 @@ steps=("$@")
 [ ${#steps[@]} -eq 0 ] && steps=(env build devices tests run extra bench)
 
 say() { echo "gpu-check: $*" | tee -a "$SUMMARY"; }
+DEADLINE_S=${CMETER_GPU_DEADLINE_S:-0}
+
+# A packed build (see `pack`) carries the shared libraries a bare machine lacks in $BUILD/deps; cuBLASLt
+# is too large to carry and comes from the machine's toolkit or its Python wheels.
+if [ -d "$BUILD/deps" ]; then
+  export LD_LIBRARY_PATH="$ROOT/$BUILD/deps${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  # The tests and the bench name the plugin by its build-tree path; a packed build is elsewhere.
+  export CMETER_CUDA_PLUGIN_FILE="$ROOT/$BUILD/lib/cmeter/plugins/libcmeter-cuda.so"
+fi
+if ! ldconfig -p 2>/dev/null | grep -q libcublasLt.so.13; then
+  cublas_dir=$(dirname "$( (ls /usr/local/cuda/lib64/libcublasLt.so.13* /usr/local/cuda-*/lib64/libcublasLt.so.13* \
+    /usr/local/cuda*/targets/x86_64-linux/lib/libcublasLt.so.13* 2>/dev/null;
+    find /opt /usr/local/lib /usr/lib -name 'libcublasLt.so.13*' 2>/dev/null) | head -n 1)" 2>/dev/null)
+  [ -n "$cublas_dir" ] && [ "$cublas_dir" != . ] && export LD_LIBRARY_PATH="$cublas_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
 
 # step_cmd NAME TIMEOUT_S COMMAND...: runs COMMAND with output in $OUT/NAME.log, records rc and time.
 step_cmd() {
   local name=$1 limit=$2
   shift 2
   local start=$SECONDS rc
+  if [ "$DEADLINE_S" -gt 0 ]; then
+    local left=$((DEADLINE_S - SECONDS - 5))
+    if [ "$left" -lt 20 ]; then say "$name: skipped (deadline ${DEADLINE_S}s reached): $*"; return 124; fi
+    [ "$left" -lt "$limit" ] && limit=$left
+  fi
   echo "\$ $*" >"$OUT/$name.log"
   timeout --signal=TERM --kill-after=20 "$limit" "$@" >>"$OUT/$name.log" 2>&1
   rc=$?
@@ -133,7 +160,7 @@ step_tests() {
   local dir; dir=$(plugin_dir)
   if [ ! -x "$dir/bin/cmeter_cuda_plugin_tests" ]; then say "tests: skipped (not built: doctest missing?)"; return 0; fi
   step_cmd plugin-tests 120 "$dir/bin/cmeter_cuda_plugin_tests" --no-gpu
-  step_cmd plugin-gpu-tests 500 "$dir/bin/cmeter_cuda_plugin_tests" --gpu-only -s
+  step_cmd plugin-gpu-tests "${CMETER_GPU_TESTS_TIMEOUT_S:-500}" "$dir/bin/cmeter_cuda_plugin_tests" --gpu-only -s
   [ $? -eq 77 ] && say "tests: the GPU tests were SKIPPED: the plugin found no device (see plugin-gpu-tests.log)"
   return 0
 }
@@ -144,10 +171,11 @@ run_profile() {
   mkdir -p "$OUT/$name"
   step_cmd "$name" "$limit" "$BUILD/bin/cmeter" run --profile "$profile" --device "$DEVICE" -o "$OUT/$name"
   local report; report=$(ls -t "$OUT/$name"/*/report.json 2>/dev/null | head -n 1)
+  [ -n "$report" ] && cp "$report" "$OUT/report-$name.json"
   [ -n "$report" ] && python3 - "$report" <<'PY' | tee -a "$SUMMARY"
 import json, sys
 r = json.load(open(sys.argv[1]))
-print(f"  report {sys.argv[1]}: verdict {r.get('verdict')}")
+print(f"  report {sys.argv[1]}: verdict {r.get('verdict') or 'none (the profile has no criteria)'}")
 for c in r.get("results", []):
     metrics = c.get("metrics") or []
     m = next((x for x in metrics if x.get("name") != "time_s"), metrics[0] if metrics else None)
@@ -164,8 +192,24 @@ PY
   return 0
 }
 
-step_run() { run_profile run-standard standard 590; }
-step_extra() { run_profile run-gpu-extra profiles/gpu-extra.yaml 400; }
+# Runs on a build machine (no GPU needed): build, then pack what a bare GPU machine needs to run it.
+step_pack() {
+  local pack=${CMETER_GPU_PACK_DIR:-build-gpu-pack}
+  step_build || return 1
+  have_full_build || { say "pack: no full build in $BUILD"; return 1; }
+  rm -rf "$pack" && mkdir -p "$pack/bin" "$pack/lib/cmeter/plugins" "$pack/deps"
+  cp "$BUILD"/bin/{cmeter,cmeter_cuda_bench,cmeter_cuda_plugin_tests} "$pack/bin/"
+  cp "$BUILD"/lib/cmeter/plugins/libcmeter-{cuda,cpu}.so "$pack/lib/cmeter/plugins/"
+  # Every resolved non-system library (not glibc, the C++ runtime or the driver / cuBLAS).
+  ldd "$pack"/bin/* "$pack"/lib/cmeter/plugins/*.so | awk '/=> \// {print $3}' | sort -u |
+    grep -vE '/(libc|libm|libdl|librt|libpthread|libstdc\+\+|libgcc_s|ld-linux[^/]*|libcuda|libcublas[^/]*|libnvidia[^/]*)\.so' |
+    while read -r lib; do cp -L "$lib" "$pack/deps/"; done
+  strip --strip-unneeded "$pack"/bin/* "$pack"/lib/cmeter/plugins/*.so 2>/dev/null
+  say "pack: $pack ($(du -sh "$pack" | cut -f1)): $(ls "$pack/deps" | tr '\n' ' ')"
+}
+
+step_run() { run_profile run-standard standard "${CMETER_GPU_RUN_TIMEOUT_S:-590}"; }
+step_extra() { run_profile run-gpu-extra profiles/gpu-extra.yaml "${CMETER_GPU_EXTRA_TIMEOUT_S:-400}"; }
 
 step_bench() {
   local dir; dir=$(plugin_dir)
@@ -179,7 +223,7 @@ step_bench() {
 say "=== $(date -u +%FT%TZ) steps: ${steps[*]} (output in $OUT)"
 for s in "${steps[@]}"; do
   case "$s" in
-    env | build | devices | tests | run | extra | bench) "step_$s" ;;
+    env | build | devices | tests | run | extra | bench | pack) "step_$s" ;;
     all) for t in env build devices tests run extra bench; do "step_$t"; done ;;
     *) say "unknown step '$s' (env build devices tests run extra bench)"; exit 2 ;;
   esac

@@ -89,6 +89,23 @@ TEST_CASE("report: summary takes the best valid result and never an invalid one"
   CHECK(totals[0].value == 2e11);
 }
 
+TEST_CASE("report: a headline's efficiency is against the peak its case's plausibility gate used") {
+  // fma_peak f64 on an H200 is gated against peak.flops.f64.vector (34 TFLOP/s), not the f64 tensor
+  // peak (67): the headline must say 95%, as the case does, not 48%.
+  std::vector<DeviceFacts> devices = {{"cuda:0", {{"peak.flops.f64", 67e12}, {"peak.flops.f64.vector", 34e12}}}};
+  auto r = make_result("cuda:0", "fma", CaseStatus::kOk, 32.3e12);
+  r.workload = "fma_peak";
+  r.params = {{"dtype", std::string("f64")}};
+  r.peak = 34e12;
+  r.peak_key = "peak.flops.f64.vector";
+  auto s = summarize({r}, devices);
+  REQUIRE(s.size() == 1);
+  const auto* fma = s[0].find("fma_f64_flops_per_s");
+  REQUIRE(fma != nullptr);
+  CHECK(fma->peak_key == "peak.flops.f64.vector");
+  CHECK(fma->efficiency.value() == doctest::Approx(32.3 / 34));
+}
+
 TEST_CASE("report: criteria verdicts") {
   std::vector<DeviceFacts> devices = {{"cpu:0", {{"peak.flops.f32", 4e11}}}};
   std::vector<CaseResult> results = {make_result("cpu:0", "g", CaseStatus::kOk, 2e11),

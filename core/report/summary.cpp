@@ -179,7 +179,12 @@ std::vector<DeviceSummary> summarize(const std::vector<CaseResult>& results,
       h.ci95_high = best_metric->stats.ci_high;
       h.case_id = best->case_id;
       h.noisy = best->status == CaseStatus::kNoisy;
-      if (*rule.peak_key != '\0') {
+      // The peak the case's own plausibility gate used (e.g. peak.flops.f64.vector for fma_peak) is the
+      // one its efficiency is stated against; the rule's key only where the case recorded none.
+      if (best->peak && *best->peak > 0 && !best->peak_key.empty()) {
+        h.efficiency = h.value / *best->peak;
+        h.peak_key = best->peak_key;
+      } else if (*rule.peak_key != '\0') {
         if (auto peak = get_number(dev.attributes, rule.peak_key); peak && *peak > 0) {
           h.efficiency = h.value / *peak;
           h.peak_key = rule.peak_key;

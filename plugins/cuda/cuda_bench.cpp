@@ -244,7 +244,10 @@ int main(int argc, char** argv) {
           "[--no-gemm] [--no-transfer]");
   }
 
-  void* lib = dlopen(CMETER_CUDA_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
+  // CMETER_CUDA_PLUGIN_FILE overrides the build-tree path (a build packed for another machine).
+  const char* plugin_file = std::getenv("CMETER_CUDA_PLUGIN_FILE");
+  if (plugin_file == nullptr || *plugin_file == 0) plugin_file = CMETER_CUDA_PLUGIN_PATH;
+  void* lib = dlopen(plugin_file, RTLD_NOW | RTLD_LOCAL);
   if (lib == nullptr) die(std::string("cannot load the plugin: ") + dlerror());
   auto get_api = reinterpret_cast<CMTR_GetApiFn*>(dlsym(lib, CMTR_GET_API_SYMBOL));
   if (get_api == nullptr || (g_api = get_api()) == nullptr) die("no cmeter_plugin_get_api");
@@ -275,7 +278,7 @@ int main(int argc, char** argv) {
         device_name.assign(a.attributes[i].string_value.data, a.attributes[i].string_value.size);
     }
   }
-  std::printf("device: %s (cuda:0), plugin %s\n", device_name.c_str(), CMETER_CUDA_PLUGIN_PATH);
+  std::printf("device: %s (cuda:0), plugin %s\n", device_name.c_str(), plugin_file);
   auto sc = ARGS(CMTR_Stream_Create_Args, stream);
   sc.device = plug.device;
   check(g_api->stream_create(&sc), "stream_create");

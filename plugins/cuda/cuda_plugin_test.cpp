@@ -12,6 +12,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <cmeter/plugin_abi.h>
 #include <dlfcn.h>
+#include <cstdlib>
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -104,9 +105,12 @@ struct Plugin {
   }
   static Plugin load() {
     Plugin p;
-    p.library = dlopen(CMETER_CUDA_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
+    // CMETER_CUDA_PLUGIN_FILE overrides the build-tree path (a build packed for another machine).
+    const char* file = std::getenv("CMETER_CUDA_PLUGIN_FILE");
+    if (file == nullptr || *file == 0) file = CMETER_CUDA_PLUGIN_PATH;
+    p.library = dlopen(file, RTLD_NOW | RTLD_LOCAL);
     if (p.library == nullptr) {
-      std::fprintf(stderr, "cannot load %s: %s\n", CMETER_CUDA_PLUGIN_PATH, dlerror());
+      std::fprintf(stderr, "cannot load %s: %s\n", file, dlerror());
       return p;
     }
     auto get_api = reinterpret_cast<CMTR_GetApiFn*>(dlsym(p.library, CMTR_GET_API_SYMBOL));
@@ -555,6 +559,18 @@ TEST_CASE("declared peaks: known SKUs from their datasheets, unknown ones from t
   DeviceFacts a100{"NVIDIA A100-SXM4-80GB", 8, 0, 108, 1410, 1593, 5120, 80ull << 30};
   CHECK(value(declared_peaks(a100), "flops.f16") == doctest::Approx(312e12));
   CHECK(value(declared_peaks(a100), "mem.bytes_per_s") == doctest::Approx(2.039e12));
+  // Every table SKU that declares a tensor f16/bf16 peak also declares the vector one, so fma_peak is
+  // never gated against the tensor-core peak (the H200 run of 2026-12-04 showed f16 FMA "7.6% of peak").
+  CHECK(value(declared_peaks(h200), "flops.f16.vector") == doctest::Approx(133.8e12));
+  for (const auto& facts : {h100, pcie, h200, nvl, a100}) {
+    auto d = declared_peaks(facts);
+    for (const char* t : {"f16", "bf16"}) {
+      INFO(d.sku << " " << t);
+      CHECK(value(d, std::string("flops.") + t) > 0);
+      CHECK(value(d, std::string("flops.") + t + ".vector") > 0);
+      CHECK(value(d, std::string("flops.") + t + ".vector") < value(d, std::string("flops.") + t));
+    }
+  }
   // An RTX 4090 is not in the table: f32 vector 2 x 128 x 128 x 2520 MHz = 82.6 TFLOP/s (its spec),
   // memory 2 x 10501 MHz x 384 bits / 8 = 1008 GB/s (its spec), and no tensor peaks.
   DeviceFacts rtx{"NVIDIA GeForce RTX 4090", 8, 9, 128, 2520, 10501, 384, 24ull << 30};

@@ -28,6 +28,7 @@ DeclaredPeaks h100_sxm() {
        {"flops.f64.vector", 33.5 * T},
        {"flops.f32.vector", 66.9 * T},
        {"flops.f16.vector", 133.8 * T},
+       {"flops.bf16.vector", 133.8 * T},
        {"mem.bytes_per_s", 3.35 * T},
        {"link.bytes_per_s", 64e9}}};
 }
@@ -37,7 +38,8 @@ DeclaredPeaks h100_pcie() {
       "NVIDIA H100 PCIe",
       "NVIDIA H100 Tensor Core GPU datasheet (PCIe column; dense = half the 'with sparsity' tensor figures): "
       "FP16/BF16 756.5 TFLOPS, TF32 378, FP64 tensor 51.2, FP64 25.6, FP32 51.2, INT8 1513 TOPS, "
-      "HBM2e 2.0 TB/s, PCIe Gen5 64 GB/s per direction",
+      "HBM2e 2.0 TB/s, PCIe Gen5 64 GB/s per direction; FP16/BF16 vector 102.4 = 2 x FP32 (Hopper's packed "
+      "half2 FMA on the FP32 lanes, as the H100 whitepaper's SXM5 133.8 = 2 x 66.9)",
       {{"flops.f16", 756.5 * T},
        {"flops.bf16", 756.5 * T},
        {"flops.tf32", 378.0 * T},
@@ -46,6 +48,8 @@ DeclaredPeaks h100_pcie() {
        {"flops.i8", 1513.0 * T},
        {"flops.f64.vector", 25.6 * T},
        {"flops.f32.vector", 51.2 * T},
+       {"flops.f16.vector", 102.4 * T},
+       {"flops.bf16.vector", 102.4 * T},
        {"mem.bytes_per_s", 2.0 * T},
        {"link.bytes_per_s", 64e9}}};
 }
@@ -54,7 +58,7 @@ DeclaredPeaks h100_nvl() {
   return {"NVIDIA H100 NVL",
           "NVIDIA H100 Tensor Core GPU datasheet (H100 NVL column; dense = half the 'with sparsity' tensor "
           "figures): FP16/BF16 835.5 TFLOPS, TF32 417.5, FP64 tensor 60, FP64 30, FP32 60, INT8 1670.5 TOPS, "
-          "HBM3 3.9 TB/s, PCIe Gen5 64 GB/s per direction",
+          "HBM3 3.9 TB/s, PCIe Gen5 64 GB/s per direction; FP16/BF16 vector 120 = 2 x FP32 (Hopper half2 FMA)",
           {{"flops.f16", 835.5 * T},
            {"flops.bf16", 835.5 * T},
            {"flops.tf32", 417.5 * T},
@@ -63,6 +67,8 @@ DeclaredPeaks h100_nvl() {
            {"flops.i8", 1670.5 * T},
            {"flops.f64.vector", 30.0 * T},
            {"flops.f32.vector", 60.0 * T},
+           {"flops.f16.vector", 120.0 * T},
+           {"flops.bf16.vector", 120.0 * T},
            {"mem.bytes_per_s", 3.9 * T},
            {"link.bytes_per_s", 64e9}}};
 }
@@ -72,7 +78,8 @@ DeclaredPeaks h200_sxm() {
       "NVIDIA H200 SXM",
       "NVIDIA H200 Tensor Core GPU datasheet (SXM column; dense = half the 'with sparsity' tensor figures): "
       "FP16/BF16 989.5 TFLOPS, TF32 494.5, FP64 tensor 67, FP64 34, FP32 67, INT8 1979 TOPS, HBM3e 4.8 TB/s, "
-      "PCIe Gen5 64 GB/s per direction",
+      "PCIe Gen5 64 GB/s per direction; FP16/BF16 vector 133.8 as the H100 SXM5 (same GH100 die, 132 SMs at "
+      "1980 MHz: H100 whitepaper)",
       {{"flops.f16", 989.5 * T},
        {"flops.bf16", 989.5 * T},
        {"flops.tf32", 494.5 * T},
@@ -81,6 +88,8 @@ DeclaredPeaks h200_sxm() {
        {"flops.i8", 1979.0 * T},
        {"flops.f64.vector", 34.0 * T},
        {"flops.f32.vector", 67.0 * T},
+       {"flops.f16.vector", 133.8 * T},
+       {"flops.bf16.vector", 133.8 * T},
        {"mem.bytes_per_s", 4.8 * T},
        {"link.bytes_per_s", 64e9}}};
 }
@@ -89,7 +98,7 @@ DeclaredPeaks h200_nvl() {
   return {"NVIDIA H200 NVL",
           "NVIDIA H200 Tensor Core GPU datasheet (H200 NVL column; dense = half the 'with sparsity' tensor "
           "figures): FP16/BF16 835.5 TFLOPS, TF32 417.5, FP64 tensor 60, FP64 30, FP32 60, INT8 1670.5 TOPS, "
-          "HBM3e 4.8 TB/s, PCIe Gen5 64 GB/s per direction",
+          "HBM3e 4.8 TB/s, PCIe Gen5 64 GB/s per direction; FP16/BF16 vector 120 = 2 x FP32 (Hopper half2 FMA)",
           {{"flops.f16", 835.5 * T},
            {"flops.bf16", 835.5 * T},
            {"flops.tf32", 417.5 * T},
@@ -98,6 +107,8 @@ DeclaredPeaks h200_nvl() {
            {"flops.i8", 1670.5 * T},
            {"flops.f64.vector", 30.0 * T},
            {"flops.f32.vector", 60.0 * T},
+           {"flops.f16.vector", 120.0 * T},
+           {"flops.bf16.vector", 120.0 * T},
            {"mem.bytes_per_s", 4.8 * T},
            {"link.bytes_per_s", 64e9}}};
 }
@@ -106,7 +117,7 @@ DeclaredPeaks a100(bool sxm, bool gb80) {
   const double mem = sxm ? (gb80 ? 2.039 : 1.555) : (gb80 ? 1.935 : 1.555);
   return {std::string("NVIDIA A100 ") + (sxm ? "SXM4 " : "PCIe ") + (gb80 ? "80GB" : "40GB"),
           "NVIDIA A100 Tensor Core GPU datasheet (dense): FP16/BF16 312 TFLOPS, TF32 156, FP64 tensor 19.5, "
-          "FP64 9.7, FP32 19.5, INT8 624 TOPS, memory " +
+          "FP64 9.7, FP32 19.5, INT8 624 TOPS, FP16 vector 78 and BF16 vector 39 (A100 whitepaper), memory " +
               std::to_string(mem).substr(0, 5) + " TB/s, PCIe Gen4 32 GB/s per direction",
           {{"flops.f16", 312.0 * T},
            {"flops.bf16", 312.0 * T},
@@ -116,6 +127,8 @@ DeclaredPeaks a100(bool sxm, bool gb80) {
            {"flops.i8", 624.0 * T},
            {"flops.f64.vector", 9.7 * T},
            {"flops.f32.vector", 19.5 * T},
+           {"flops.f16.vector", 78.0 * T},
+           {"flops.bf16.vector", 39.0 * T},
            {"mem.bytes_per_s", mem * T},
            {"link.bytes_per_s", 32e9}}};
 }

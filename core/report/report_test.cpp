@@ -92,7 +92,8 @@ TEST_CASE("report: summary takes the best valid result and never an invalid one"
 TEST_CASE("report: a headline's efficiency is against the peak its case's plausibility gate used") {
   // fma_peak f64 on an H200 is gated against peak.flops.f64.vector (34 TFLOP/s), not the f64 tensor
   // peak (67): the headline must say 95%, as the case does, not 48%.
-  std::vector<DeviceFacts> devices = {{"cuda:0", {{"peak.flops.f64", 67e12}, {"peak.flops.f64.vector", 34e12}}}};
+  std::vector<DeviceFacts> devices = {
+      {"cuda:0", {{"peak.flops.f64", 67e12}, {"peak.flops.f64.vector", 34e12}}}};
   auto r = make_result("cuda:0", "fma", CaseStatus::kOk, 32.3e12);
   r.workload = "fma_peak";
   r.params = {{"dtype", std::string("f64")}};

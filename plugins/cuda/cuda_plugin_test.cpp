@@ -12,8 +12,8 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <cmeter/plugin_abi.h>
 #include <dlfcn.h>
-#include <cstdlib>
 #include <doctest/doctest.h>
+#include <cstdlib>
 
 #include <chrono>
 #include <cmath>

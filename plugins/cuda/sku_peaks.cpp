@@ -55,22 +55,23 @@ DeclaredPeaks h100_pcie() {
 }
 
 DeclaredPeaks h100_nvl() {
-  return {"NVIDIA H100 NVL",
-          "NVIDIA H100 Tensor Core GPU datasheet (H100 NVL column; dense = half the 'with sparsity' tensor "
-          "figures): FP16/BF16 835.5 TFLOPS, TF32 417.5, FP64 tensor 60, FP64 30, FP32 60, INT8 1670.5 TOPS, "
-          "HBM3 3.9 TB/s, PCIe Gen5 64 GB/s per direction; FP16/BF16 vector 120 = 2 x FP32 (Hopper half2 FMA)",
-          {{"flops.f16", 835.5 * T},
-           {"flops.bf16", 835.5 * T},
-           {"flops.tf32", 417.5 * T},
-           {"flops.f32", 60.0 * T},
-           {"flops.f64", 60.0 * T},
-           {"flops.i8", 1670.5 * T},
-           {"flops.f64.vector", 30.0 * T},
-           {"flops.f32.vector", 60.0 * T},
-           {"flops.f16.vector", 120.0 * T},
-           {"flops.bf16.vector", 120.0 * T},
-           {"mem.bytes_per_s", 3.9 * T},
-           {"link.bytes_per_s", 64e9}}};
+  return {
+      "NVIDIA H100 NVL",
+      "NVIDIA H100 Tensor Core GPU datasheet (H100 NVL column; dense = half the 'with sparsity' tensor "
+      "figures): FP16/BF16 835.5 TFLOPS, TF32 417.5, FP64 tensor 60, FP64 30, FP32 60, INT8 1670.5 TOPS, "
+      "HBM3 3.9 TB/s, PCIe Gen5 64 GB/s per direction; FP16/BF16 vector 120 = 2 x FP32 (Hopper half2 FMA)",
+      {{"flops.f16", 835.5 * T},
+       {"flops.bf16", 835.5 * T},
+       {"flops.tf32", 417.5 * T},
+       {"flops.f32", 60.0 * T},
+       {"flops.f64", 60.0 * T},
+       {"flops.i8", 1670.5 * T},
+       {"flops.f64.vector", 30.0 * T},
+       {"flops.f32.vector", 60.0 * T},
+       {"flops.f16.vector", 120.0 * T},
+       {"flops.bf16.vector", 120.0 * T},
+       {"mem.bytes_per_s", 3.9 * T},
+       {"link.bytes_per_s", 64e9}}};
 }
 
 DeclaredPeaks h200_sxm() {
@@ -95,22 +96,23 @@ DeclaredPeaks h200_sxm() {
 }
 
 DeclaredPeaks h200_nvl() {
-  return {"NVIDIA H200 NVL",
-          "NVIDIA H200 Tensor Core GPU datasheet (H200 NVL column; dense = half the 'with sparsity' tensor "
-          "figures): FP16/BF16 835.5 TFLOPS, TF32 417.5, FP64 tensor 60, FP64 30, FP32 60, INT8 1670.5 TOPS, "
-          "HBM3e 4.8 TB/s, PCIe Gen5 64 GB/s per direction; FP16/BF16 vector 120 = 2 x FP32 (Hopper half2 FMA)",
-          {{"flops.f16", 835.5 * T},
-           {"flops.bf16", 835.5 * T},
-           {"flops.tf32", 417.5 * T},
-           {"flops.f32", 60.0 * T},
-           {"flops.f64", 60.0 * T},
-           {"flops.i8", 1670.5 * T},
-           {"flops.f64.vector", 30.0 * T},
-           {"flops.f32.vector", 60.0 * T},
-           {"flops.f16.vector", 120.0 * T},
-           {"flops.bf16.vector", 120.0 * T},
-           {"mem.bytes_per_s", 4.8 * T},
-           {"link.bytes_per_s", 64e9}}};
+  return {
+      "NVIDIA H200 NVL",
+      "NVIDIA H200 Tensor Core GPU datasheet (H200 NVL column; dense = half the 'with sparsity' tensor "
+      "figures): FP16/BF16 835.5 TFLOPS, TF32 417.5, FP64 tensor 60, FP64 30, FP32 60, INT8 1670.5 TOPS, "
+      "HBM3e 4.8 TB/s, PCIe Gen5 64 GB/s per direction; FP16/BF16 vector 120 = 2 x FP32 (Hopper half2 FMA)",
+      {{"flops.f16", 835.5 * T},
+       {"flops.bf16", 835.5 * T},
+       {"flops.tf32", 417.5 * T},
+       {"flops.f32", 60.0 * T},
+       {"flops.f64", 60.0 * T},
+       {"flops.i8", 1670.5 * T},
+       {"flops.f64.vector", 30.0 * T},
+       {"flops.f32.vector", 60.0 * T},
+       {"flops.f16.vector", 120.0 * T},
+       {"flops.bf16.vector", 120.0 * T},
+       {"mem.bytes_per_s", 4.8 * T},
+       {"link.bytes_per_s", 64e9}}};
 }
 
 DeclaredPeaks a100(bool sxm, bool gb80) {

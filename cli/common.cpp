@@ -21,17 +21,11 @@ void add_plugin_options(CLI::App& app, PluginOptions& options) {
                "A plugin that fails to load is an error, not a warning");
 }
 
-std::string executable_dir() {
-  std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string(".") : exe.parent_path().string();
-}
-
 std::unique_ptr<PluginHost> load_plugins(const PluginOptions& options, bool quiet) {
   DiscoveryOptions d;
   d.plugin_files = options.plugin_files;
   d.plugin_dirs = options.plugin_dirs;
-  d.executable_dir = executable_dir();
+  d.executable_dir = self_executable_dir();
   auto discovery = discover_plugins(d);
   auto host = PluginHost::load(discovery);
   for (const auto& row : host->plugins())

@@ -8,6 +8,8 @@
 #include <CLI/CLI.hpp>
 
 #include "core/plugin/plugin_host.h"
+#include "core/util/executable_path.h"
+#include "core/util/exit_codes.h"
 
 namespace cmeter::cli {
 
@@ -18,7 +20,6 @@ struct PluginOptions {
 };
 
 void add_plugin_options(CLI::App& app, PluginOptions& options);
-std::string executable_dir();
 // Loads plugins; prints a warning line per plugin that failed to load (stderr). With --strict-plugins
 // a failed plugin is an error: returns nullptr after printing it.
 std::unique_ptr<PluginHost> load_plugins(const PluginOptions& options, bool quiet = false);

@@ -53,7 +53,7 @@ int run_compare() {
     auto spec = parse_price(p);
     if (!spec) {
       std::cerr << "error: " << spec.error().message << "\n";
-      return 2;
+      return kExitUsage;
     }
     options.prices.push_back(*spec);
   }
@@ -62,14 +62,14 @@ int run_compare() {
     auto r = read_report_file(f);
     if (!r) {
       std::cerr << "error: " << r.error().message << "\n";
-      return 2;
+      return kExitUsage;
     }
     reports.push_back(std::move(*r));
   }
   auto comparison = compare_reports(reports, options);
   if (!comparison) {
     std::cerr << "error: " << comparison.error().message << "\n";
-    return 2;
+    return kExitUsage;
   }
   for (const auto& w : comparison->warnings) std::cerr << "warning: " << w << "\n";
   std::cout << reports::render_comparison_terminal(*comparison, stdout_is_terminal());

@@ -11,14 +11,14 @@ namespace cmeter::cli {
 
 int run_devices(const PluginOptions& plugins, bool json) {
   auto host = load_plugins(plugins, /*quiet=*/true);
-  if (!host) return 2;
+  if (!host) return kExitUsage;
   if (json) {
     nlohmann::json out = {{"plugins", nlohmann::json::array()}, {"devices", nlohmann::json::array()}};
     for (const auto& row : host->plugins()) out["plugins"].push_back(to_json(row));
     for (const auto& d : host->devices())
       out["devices"].push_back({{"id", d.id()}, {"attributes", to_json(d.attributes())}});
     std::cout << out.dump(2) << "\n";
-    return 0;
+    return kExitOk;
   }
   std::cout << "Plugins\n";
   for (const auto& row : host->plugins()) {
@@ -41,7 +41,7 @@ int run_devices(const PluginOptions& plugins, bool json) {
         std::cout << fmt::format("  {:<10}   {:<22} {}\n", "", key, to_display(it->second));
     }
   }
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace cmeter::cli

@@ -53,21 +53,21 @@ int run_keygen() {
   for (const auto& p : {s.path, pub})
     if (std::filesystem::exists(p) && !s.force) {
       std::cerr << fmt::format("error: {} exists; pass --force to overwrite it\n", p);
-      return 2;
+      return kExitUsage;
     }
   auto keys = generate_key_pair();
   if (!keys) {
     std::cerr << "error: " << keys.error().message << "\n";
-    return 2;
+    return kExitUsage;
   }
   if (!write_private(s.path, secret_key_file_text(*keys), 0600) ||
       !write_private(pub, public_key_file_text(keys->public_key), 0644)) {
     std::cerr << fmt::format("error: cannot write {} / {}\n", s.path, pub);
-    return 2;
+    return kExitUsage;
   }
   std::cout << fmt::format("key id {}\nsecret key: {} (keep it private)\npublic key: {}\n",
                            key_id(keys->public_key), s.path, pub);
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace cmeter::cli

@@ -8,16 +8,13 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/common.h"
-
-#ifndef CMETER_VERSION
-#define CMETER_VERSION "0.0.0"
-#endif
+#include "core/util/version.h"
 
 int main(int argc, char** argv) {
   using namespace cmeter::cli;
   CLI::App app{"cmeter: compute metering for CPUs, GPUs and NPUs through one plugin ABI"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", fmt::format("cmeter {} (plugin ABI {}.{})", CMETER_VERSION,
+  app.set_version_flag("--version", fmt::format("cmeter {} (plugin ABI {}.{})", cmeter::tool_version(),
                                                 CMTR_ABI_MAJOR, CMTR_ABI_MINOR));
 
   PluginOptions plugins;
@@ -60,7 +57,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
-    return code == 0 ? 0 : 2;
+    return code == 0 ? kExitOk : kExitUsage;
   }
   std::vector<std::string> args(argv, argv + argc);
   if (*devices) return run_devices(plugins, json);
@@ -70,5 +67,5 @@ int main(int argc, char** argv) {
   if (*worker_cmd) return run_worker(worker_plugin);
   if (*plugin_check_cmds.check) return run_plugin_check(plugin_check);
   if (*plugin_check_cmds.worker) return run_plugin_check_worker();
-  return 2;
+  return kExitUsage;
 }

@@ -11,10 +11,7 @@
 
 #include "cli/common.h"
 #include "core/conformance/plugin_checker.h"
-
-#ifndef CMETER_VERSION
-#define CMETER_VERSION "0.0.0"
-#endif
+#include "core/util/version.h"
 
 namespace cmeter::cli {
 namespace {
@@ -72,11 +69,11 @@ int run_plugin_check(const PluginCheckCommand& command) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(command.library, ec)) {
     std::cerr << fmt::format("cmeter plugin check: {}: no such file\n", command.library);
-    return 2;
+    return kExitUsage;
   }
   if (command.device < 0 || command.timeout_s <= 0 || command.memory_limit_mib < 0) {
     std::cerr << "cmeter plugin check: --device and --memory-limit-mib must be >= 0, --timeout > 0\n";
-    return 2;
+    return kExitUsage;
   }
   conformance::CheckerOptions options;
   options.suite.plugin_path = std::filesystem::absolute(command.library).lexically_normal().string();
@@ -87,7 +84,7 @@ int run_plugin_check(const PluginCheckCommand& command) {
   options.suite.only = command.only;
   options.worker_memory_limit_bytes = static_cast<uint64_t>(command.memory_limit_mib) << 20;
   options.forward_worker_stderr = command.verbose;
-  options.cmeter_version = CMETER_VERSION;
+  options.cmeter_version = tool_version();
   const bool color = stdout_is_terminal();
   if (!command.quiet) {
     options.on_result = [](size_t index, size_t total, const conformance::CheckResult& r) {
@@ -102,7 +99,7 @@ int run_plugin_check(const PluginCheckCommand& command) {
   if (!command.json_path.empty())
     written &= write_text(command.json_path, conformance::to_json(report).dump(2) + "\n");
   if (!command.md_path.empty()) written &= write_text(command.md_path, conformance::to_markdown(report));
-  if (!written) return 2;
+  if (!written) return kExitUsage;
   return conformance::exit_code(conformance::verdict(report));
 }
 

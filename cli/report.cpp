@@ -24,8 +24,6 @@
 namespace cmeter::cli {
 namespace {
 
-constexpr int kExitOk = 0, kExitVerifyFailed = 1, kExitInput = 2;
-
 struct ReportState {
   std::string file, output, key, pubkey;
   std::vector<std::string> merge_inputs;
@@ -62,7 +60,7 @@ int emit(const std::string& text, const std::string& path) {
   }
   if (auto st = write_file_atomically(path, text); !st) {
     std::cerr << "error: " << st.error().message << "\n";
-    return kExitInput;
+    return kExitUsage;
   }
   std::cerr << "wrote " << path << "\n";
   return kExitOk;
@@ -77,7 +75,7 @@ int render(const std::string& format) {
   auto report = read_report_file(s.file);
   if (!report) {
     std::cerr << "error: " << report.error().message << "\n";
-    return kExitInput;
+    return kExitUsage;
   }
   if (report->newer_minor)
     std::cerr << fmt::format(
@@ -95,27 +93,27 @@ int sign() {
   auto report = read_report_file(s.file);
   if (!report) {
     std::cerr << "error: " << report.error().message << "\n";
-    return kExitInput;
+    return kExitUsage;
   }
   auto key_text = read_text(s.key);
   if (!key_text) {
     std::cerr << "error: --key " << key_text.error().message << "\n";
-    return kExitInput;
+    return kExitUsage;
   }
   auto keys = parse_secret_key_file(*key_text, s.key);
   if (!keys) {
     std::cerr << "error: " << keys.error().message << "\n";
-    return kExitInput;
+    return kExitUsage;
   }
   auto signed_report = sign_report(report->json, *keys);
   if (!signed_report) {
     std::cerr << "error: " << s.file << ": " << signed_report.error().message << "\n";
-    return kExitVerifyFailed;
+    return kExitFail;
   }
   const std::string out = s.output.empty() ? s.file : s.output;
   if (auto st = write_file_atomically(out, json_text(*signed_report)); !st) {
     std::cerr << "error: " << st.error().message << "\n";
-    return kExitInput;
+    return kExitUsage;
   }
   std::cout << fmt::format("signed {} with key id {} -> {}\n", s.file, key_id(keys->public_key), out);
   return kExitOk;
@@ -128,23 +126,23 @@ int verify() {
     auto text = read_text(s.pubkey);
     if (!text) {
       std::cerr << "error: --pubkey " << text.error().message << "\n";
-      return kExitInput;
+      return kExitUsage;
     }
     auto key = parse_public_key_file(*text, s.pubkey);
     if (!key) {
       std::cerr << "error: " << key.error().message << "\n";
-      return kExitInput;
+      return kExitUsage;
     }
     expected = *key;
   }
   auto report = read_report_file(s.file);
   if (!report) {
     std::cerr << "FAILED: " << report.error().message << "\n";
-    return kExitInput;
+    return kExitUsage;
   }
   auto v = verify_report(report->json, expected);
   for (const auto& f : v.failures) std::cerr << fmt::format("FAILED: {}: {}\n", s.file, f);
-  if (!v.ok()) return kExitVerifyFailed;
+  if (!v.ok()) return kExitFail;
   std::cout << fmt::format("{}: digest ok (sha256 {})\n", s.file, v.computed_digest);
   if (v.is_signed)
     std::cout << fmt::format("{}: signature ok (Ed25519, key id {}{})\n", s.file, v.signer_key_id,
@@ -160,7 +158,7 @@ int merge() {
     auto r = read_report_file(path);
     if (!r) {
       std::cerr << "error: " << r.error().message << "\n";
-      return kExitInput;
+      return kExitUsage;
     }
     inputs.push_back(std::move(*r));
   }
@@ -171,7 +169,7 @@ int merge() {
   auto merged = merge_reports(inputs, options);
   if (!merged) {
     std::cerr << "error: " << merged.error().message << "\n";
-    return kExitInput;
+    return kExitUsage;
   }
   for (const auto& w : merged->warnings) std::cerr << "warning: " << w << "\n";
   int code = emit(json_text(merged->report), s.output);
@@ -230,7 +228,7 @@ int run_report_commands() {
   if (*s.sign) return sign();
   if (*s.verify) return verify();
   if (*s.merge) return merge();
-  return kExitInput;
+  return kExitUsage;
 }
 
 CLI::Validator report_formats_check() {

@@ -1,6 +1,6 @@
 // `cmeter run`: progress on stderr while cases run, then a summary table per device (headline first,
 // statuses coloured on a terminal) and the report path; or the report JSON with --json. Plugins run in
-// worker processes under a watchdog (core/plugin/worker_host.h) unless --in-process; --resume DIR
+// worker processes under a watchdog (core/isolation/worker_host.h) unless --in-process; --resume DIR
 // continues an interrupted run from its journal.
 #include <filesystem>
 #include <iostream>
@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "cli/common.h"
-#include "core/plugin/worker_host.h"
+#include "core/isolation/worker_host.h"
 #include "core/run/runner.h"
 #include "core/topology/topology.h"
 
@@ -68,7 +68,7 @@ std::unique_ptr<WorkerHost> start_workers(const PluginOptions& plugins, const Ru
   DiscoveryOptions d;
   d.plugin_files = plugins.plugin_files;
   d.plugin_dirs = plugins.plugin_dirs;
-  d.executable_dir = executable_dir();
+  d.executable_dir = self_executable_dir();
   auto discovery = discover_plugins(d);
   WorkerOptions w;
   w.load_timeout_s = command.worker_load_timeout_s;
@@ -97,7 +97,7 @@ int run_run(const PluginOptions& plugins, const RunCommand& command, const std::
       (command.profile != "quick" || command.device != "*" || !command.seed.empty())) {
     std::cerr << "error: --resume continues a run with its own profile, devices and seed; do not pass "
                  "--profile, --device or --seed with it\n";
-    return run::kExitUsage;
+    return kExitUsage;
   }
   // The parent never runs plugin code unless asked to (--in-process).
   std::unique_ptr<PluginHost> in_process_host;
@@ -107,21 +107,22 @@ int run_run(const PluginOptions& plugins, const RunCommand& command, const std::
   if (!topo) std::cerr << "warning: topology unavailable: " << topo.error().message << "\n";
   if (command.in_process) {
     in_process_host = load_plugins(plugins);
-    if (!in_process_host) return run::kExitUsage;
+    if (!in_process_host) return kExitUsage;
     executor = std::make_unique<run::InProcessExecutor>(*in_process_host, topo ? &*topo : nullptr);
   } else {
     worker_host = start_workers(plugins, command);
-    if (!worker_host) return run::kExitUsage;
+    if (!worker_host) return kExitUsage;
     executor = std::make_unique<run::WorkerExecutor>(*worker_host);
   }
 
   run::RunOptions options;
   options.resume_dir = command.resume_dir;
   options.profile = command.profile;
-  options.profile_dirs = {(std::filesystem::path(executable_dir()) / ".." / "share" / "cmeter" / "profiles")
-                              .lexically_normal()
-                              .string(),
-                          CMETER_SOURCE_PROFILES_DIR, "profiles"};
+  options.profile_dirs = {
+      (std::filesystem::path(self_executable_dir()) / ".." / "share" / "cmeter" / "profiles")
+          .lexically_normal()
+          .string(),
+      CMETER_SOURCE_PROFILES_DIR, "profiles"};
   options.device_selector = command.device;
   options.output_dir = command.output_dir;
   options.argv = argv;
@@ -130,7 +131,7 @@ int run_run(const PluginOptions& plugins, const RunCommand& command, const std::
       options.seed = std::stoull(command.seed);
     } catch (...) {
       std::cerr << "error: --seed must be an unsigned integer, got '" << command.seed << "'\n";
-      return run::kExitUsage;
+      return kExitUsage;
     }
   }
   const bool tty_err = isatty(STDERR_FILENO) == 1;
@@ -151,7 +152,7 @@ int run_run(const PluginOptions& plugins, const RunCommand& command, const std::
   auto outcome = run::execute_run(options, *executor, topo ? &*topo : nullptr);
   if (!outcome) {
     std::cerr << "error: " << outcome.error().message << "\n";
-    return run::kExitUsage;
+    return kExitUsage;
   }
   if (!command.resume_dir.empty())
     std::cerr << fmt::format("resumed {}: {} finished case(s) kept from the journal, {} run now\n",
@@ -205,7 +206,7 @@ int run_run(const PluginOptions& plugins, const RunCommand& command, const std::
     std::cout << "Verdict: " << colour(report["verdict"].get<std::string>(), tty) << "\n";
   }
   std::cout << fmt::format("\nReport: {}\nJournal: {}\n", outcome->report_path, outcome->journal_path);
-  if (outcome->exit_code == run::kExitIncomplete)
+  if (outcome->exit_code == kExitIncomplete)
     std::cout << "Run incomplete: some cases failed or were not valid (exit 3).\n";
   return outcome->exit_code;
 }

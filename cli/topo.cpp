@@ -12,13 +12,13 @@ int run_topo(bool json, const std::string& xml) {
   auto topo = xml.empty() ? topology::Topology::load_system() : topology::Topology::load_xml(xml);
   if (!topo) {
     std::cerr << "error: " << topo.error().message << "\n";
-    return 2;
+    return kExitUsage;
   }
   if (json)
     std::cout << topo->to_json().dump(2) << "\n";
   else
     std::cout << topo->to_text();
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace cmeter::cli

@@ -1,8 +1,8 @@
 // `cmeter __worker --plugin FILE`: hidden; cmeter starts itself this way to run one plugin in a child
-// process (core/run/worker_main.h). Not for people: it speaks framed JSON on stdin/stdout.
+// process (core/isolation/worker_main.h). Not for people: it speaks framed JSON on stdin/stdout.
 #include "cli/common.h"
-#include "core/plugin/worker_protocol.h"
-#include "core/run/worker_main.h"
+#include "core/isolation/worker_main.h"
+#include "core/isolation/worker_protocol.h"
 
 namespace cmeter::cli {
 

@@ -14,20 +14,10 @@
 #include <fmt/format.h>
 
 #include "core/conformance/session.h"
+#include "core/util/resident_memory.h"
 
 namespace cmeter::conformance {
 namespace {
-
-// Resident set size in bytes (/proc/self/statm), 0 if unknown.
-uint64_t resident_bytes() {
-  std::FILE* f = std::fopen("/proc/self/statm", "r");
-  if (f == nullptr) return 0;
-  unsigned long long size_pages = 0, resident_pages = 0;
-  const int got = std::fscanf(f, "%llu %llu", &size_pages, &resident_pages);
-  std::fclose(f);
-  if (got != 2) return 0;
-  return resident_pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-}
 
 double mib(uint64_t bytes) {
   return static_cast<double>(bytes) / (1 << 20);
@@ -126,7 +116,7 @@ void check_lifecycle_no_growth(Session& s, CheckContext& ctx) {
     for (int i = 0; i < loop.warmup; ++i) {
       if (auto st = loop.body(); !st) return (void)ctx.setup_failed(st.error(), loop.what);
     }
-    const uint64_t before = resident_bytes();
+    const uint64_t before = self_rss_bytes();
     // Growth is looked at as it happens, so a leak stops the loop before it takes the machine's memory.
     uint64_t after = before;
     int rounds = 0;
@@ -136,7 +126,7 @@ void check_lifecycle_no_growth(Session& s, CheckContext& ctx) {
       if (auto st = loop.body(); !st)
         return ctx.fail(fmt::format("{}: round {}: {}", loop.what, rounds, st.error().message));
       if (rounds % every == every - 1 || rounds + 1 == loop.rounds) {
-        after = resident_bytes();
+        after = self_rss_bytes();
         if (after > before + loop.limit_bytes) {
           ++rounds;
           break;

@@ -1,6 +1,8 @@
 // Verdict, exit code and the three renderings (JSON, Markdown, terminal) of a conformance report.
 #include "core/conformance/conformance_report.h"
 
+#include "core/util/exit_codes.h"
+
 #include <fmt/format.h>
 
 namespace cmeter::conformance {
@@ -62,13 +64,13 @@ Verdict verdict(const ConformanceReport& report) {
 int exit_code(Verdict verdict) {
   switch (verdict) {
     case Verdict::kConformant:
-      return 0;
+      return kExitOk;
     case Verdict::kNonConformant:
-      return 1;
+      return kExitFail;
     case Verdict::kIncomplete:
-      return 3;
+      return kExitIncomplete;
   }
-  return 1;
+  return kExitFail;
 }
 
 nlohmann::json to_json(const ConformanceReport& r) {

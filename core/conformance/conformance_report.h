@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/conformance/check_result.h"
-#include "core/plugin/key_values.h"
+#include "core/model/key_values.h"
 
 namespace cmeter::conformance {
 

@@ -11,8 +11,10 @@
 #include <functional>
 #include <optional>
 
+#include <cmeter/plugin_abi.h>
 #include <fmt/format.h>
 
+#include "core/util/clock.h"
 #include "core/util/sha256.h"
 #include "core/util/subprocess.h"
 
@@ -20,15 +22,6 @@ namespace cmeter::conformance {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 void apply_facts(ConformanceReport& report, const nlohmann::json& facts) {
   auto get = [&](const char* key) -> const nlohmann::json* {
@@ -40,24 +33,8 @@ void apply_facts(ConformanceReport& report, const nlohmann::json& facts) {
   if (auto* v = get("abi_minor"); v && v->is_number_integer()) report.abi_minor = v->get<int>();
   if (auto* v = get("device_count"); v && v->is_number_integer()) report.device_count = v->get<int>();
   if (auto* v = get("device_id"); v && v->is_string()) report.device_id = v->get<std::string>();
-  auto kv = [](const nlohmann::json& j) {
-    KeyValues out;
-    if (!j.is_object()) return out;
-    for (auto it = j.begin(); it != j.end(); ++it) {
-      const auto& v = it.value();
-      if (v.is_boolean())
-        out[it.key()] = v.get<bool>();
-      else if (v.is_number_integer())
-        out[it.key()] = v.get<int64_t>();
-      else if (v.is_number())
-        out[it.key()] = v.get<double>();
-      else if (v.is_string())
-        out[it.key()] = v.get<std::string>();
-    }
-    return out;
-  };
-  if (auto* v = get("plugin_attributes")) report.plugin_attributes = kv(*v);
-  if (auto* v = get("device_attributes")) report.device_attributes = kv(*v);
+  if (auto* v = get("plugin_attributes")) report.plugin_attributes = key_values_from_json(*v);
+  if (auto* v = get("device_attributes")) report.device_attributes = key_values_from_json(*v);
 }
 
 // Collects results in catalogue order.
@@ -114,16 +91,6 @@ class Collector : public SuiteListener {
   std::string step_;
   size_t next_ = 0;
 };
-
-// Resident set size of process `pid` (/proc/<pid>/statm), 0 if unknown.
-uint64_t rss_bytes_of(pid_t pid) {
-  std::FILE* f = std::fopen(fmt::format("/proc/{}/statm", pid).c_str(), "r");
-  if (f == nullptr) return 0;
-  unsigned long long size_pages = 0, resident_pages = 0;
-  const int got = std::fscanf(f, "%llu %llu", &size_pages, &resident_pages);
-  std::fclose(f);
-  return got == 2 ? resident_pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) : 0;
-}
 
 std::string tail_lines(const std::string& text, size_t max_lines) {
   size_t pos = text.size();
@@ -189,47 +156,44 @@ void run_one_worker(const CheckerOptions& options, Collector& collector, Conform
   }
   auto started = Clock::now();
   bool began = false;  // a check started in this worker (else it died reloading the plugin)
+  subprocess::WatchLimits limits;
+  limits.poll_s = 0.25;  // how often the worker's memory is looked at
+  limits.memory_limit_bytes = options.worker_memory_limit_bytes;
+  limits.exit_wait_s = 5.0;
   for (;;) {
-    const double waited = std::chrono::duration<double>(Clock::now() - started).count();
-    const double left = options.check_timeout_s - waited;
-    constexpr double kPollS = 0.25;  // how often the worker's memory is looked at
-    auto received = left > 0 ? (*child)->receive(std::min(left, kPollS))
-                             : Result<subprocess::Received>(
-                                   subprocess::Received{subprocess::ReceiveOutcome::kTimeout, nullptr});
+    const auto deadline = started + std::chrono::duration_cast<Clock::duration>(
+                                        std::chrono::duration<double>(options.check_timeout_s));
+    subprocess::Watched got = subprocess::watch_for_message(**child, deadline, limits);
     const size_t blamed = collector.current().value_or(collector.next());
     const std::string during =
         collector.step().empty() ? std::string() : " during '" + collector.step() + "'";
-    const bool timed_out = received && received->outcome == subprocess::ReceiveOutcome::kTimeout;
-    const uint64_t limit = options.worker_memory_limit_bytes;
-    const uint64_t rss = timed_out && limit > 0 ? rss_bytes_of((*child)->pid()) : 0;
-    const bool over_memory = limit > 0 && rss > limit;
-    if (timed_out && left > kPollS && !over_memory) continue;  // still working within its time
-    if (!received || received->outcome != subprocess::ReceiveOutcome::kMessage) {
+    if (got.outcome != subprocess::WatchOutcome::kMessage) {
       std::string what;
-      subprocess::ExitStatus ended;
-      if (over_memory) {
-        ended = (*child)->terminate();
-        what = fmt::format(
-            "the worker's resident memory reached {} MiB{}, above the limit of {} MiB (an unbounded "
-            "allocation or "
-            "a leak); worker ended by {}",
-            rss >> 20, during, limit >> 20, ended.describe());
-      } else if (!received) {
-        ended = (*child)->terminate();
-        what = fmt::format("protocol error from the worker: {} ({})", received.error().message,
-                           ended.describe());
-      } else if (received->outcome == subprocess::ReceiveOutcome::kTimeout) {
-        ended = (*child)->terminate();
-        what = fmt::format("timed out after {:.0f} s{} (worker ended by {})", options.check_timeout_s, during,
-                           ended.describe());
-      } else {
-        auto st = (*child)->wait_for(5.0);
-        ended = st ? *st : (*child)->terminate();
-        if (collector.next() >= total && !collector.current()) return;  // finished, then exited
-        what = fmt::format("the worker crashed: {}{}", ended.describe(), during);
+      const subprocess::ExitStatus& ended = got.ended;
+      switch (got.outcome) {
+        case subprocess::WatchOutcome::kMessage:
+          break;
+        case subprocess::WatchOutcome::kOverMemory:
+          what = fmt::format(
+              "the worker's resident memory reached {} MiB{}, above the limit of {} MiB (an unbounded "
+              "allocation or "
+              "a leak); worker ended by {}",
+              got.rss_bytes >> 20, during, limits.memory_limit_bytes >> 20, ended.describe());
+          break;
+        case subprocess::WatchOutcome::kProtocolError:
+          what = fmt::format("protocol error from the worker: {} ({})", got.error, ended.describe());
+          break;
+        case subprocess::WatchOutcome::kTimeout:
+          what = fmt::format("timed out after {:.0f} s{} (worker ended by {})", options.check_timeout_s,
+                             during, ended.describe());
+          break;
+        case subprocess::WatchOutcome::kClosed:
+          if (collector.next() >= total && !collector.current()) return;  // finished, then exited
+          what = fmt::format("the worker crashed: {}{}", ended.describe(), during);
+          break;
       }
       std::vector<std::string> details;
-      if (std::string tail = tail_lines((*child)->stderr_tail(), 8); !tail.empty())
+      if (std::string tail = tail_lines(got.stderr_tail, 8); !tail.empty())
         details.push_back("worker stderr (last lines): " + tail);
       if (!began && first > 0) {
         // The plugin loaded in the first worker but not again: every remaining check would repeat this.
@@ -245,7 +209,7 @@ void run_one_worker(const CheckerOptions& options, Collector& collector, Conform
       if (blamed < total) fail_from(blamed, what, details);
       return;
     }
-    const nlohmann::json& m = received->message;
+    const nlohmann::json& m = got.message;
     const std::string type = m.value("type", "");
     if (type == "facts" && m.contains("facts")) {
       collector.on_facts(m["facts"]);
@@ -288,7 +252,7 @@ ConformanceReport check_plugin(const CheckerOptions& options) {
   report.executor = options.in_process ? "in-process" : "worker";
   report.cmeter_version = options.cmeter_version;
   report.host_abi = fmt::format("{}.{}", CMTR_ABI_MAJOR, CMTR_ABI_MINOR);
-  report.started_utc = utc_now();
+  report.started_utc = utc_now_iso8601();
   Collector collector(report, options);
   if (options.in_process) {
     run_checks(options.suite, 0, collector);

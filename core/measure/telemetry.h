@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/plugin/key_values.h"
+#include "core/model/key_values.h"
 #include "core/util/result.h"
 
 namespace cmeter::measure {

@@ -12,7 +12,7 @@
 
 #include <cmeter/plugin_abi.h>
 
-#include "core/plugin/key_values.h"
+#include "core/plugin/abi_key_values.h"
 #include "core/plugin/plugin_library.h"
 #include "core/util/result.h"
 

@@ -1,8 +1,6 @@
 // Plugin discovery and loading (ARCHITECTURE.md section 4).
 #include "core/plugin/plugin_host.h"
 
-#include <fnmatch.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -116,13 +114,6 @@ std::unique_ptr<PluginHost> PluginHost::load(const Discovery& discovery) {
 
 bool PluginHost::any_failed() const {
   return std::any_of(rows_.begin(), rows_.end(), [](const PluginRow& r) { return !r.loaded; });
-}
-
-bool device_matches(const std::string& selector, const std::string& id) {
-  if (selector.empty() || selector == "all" || selector == "*") return true;
-  for (const auto& glob : split(selector, ','))
-    if (fnmatch(glob.c_str(), id.c_str(), 0) == 0) return true;
-  return false;
 }
 
 }  // namespace cmeter

@@ -9,8 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "core/model/device_facts.h"
+#include "core/model/plugin_row.h"
 #include "core/plugin/device.h"
-#include "core/plugin/key_values.h"
 #include "core/plugin/plugin_library.h"
 #include "core/util/result.h"
 
@@ -32,18 +33,6 @@ struct Discovery {
 // (--plugin-dir, else CMETER_PLUGIN_PATH, else <exe>/../lib/cmeter/plugins and the install dir).
 Discovery discover_plugins(const DiscoveryOptions& options);
 
-struct PluginRow {
-  std::string path;
-  std::string name;
-  bool loaded = false;
-  std::string error;  // why it did not load
-  int abi_major = 0;
-  int abi_minor = 0;
-  std::string sha256;
-  KeyValues attributes;
-  size_t device_count = 0;
-};
-
 class PluginHost {
  public:
   // Loads every discovered plugin; never fails as a whole.
@@ -58,9 +47,5 @@ class PluginHost {
   std::vector<PluginRow> rows_;
   std::vector<Device> devices_;
 };
-
-// True when `id` matches the selector: comma-separated globs (fnmatch), e.g. "cpu:*,opencl:0";
-// "all", "*" and "" match everything.
-bool device_matches(const std::string& selector, const std::string& id);
 
 }  // namespace cmeter

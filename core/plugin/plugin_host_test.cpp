@@ -86,14 +86,5 @@ TEST_CASE("plugin host: a missing file is a row, not a crash") {
   CHECK(host->plugins()[0].error.find("cannot load") != std::string::npos);
 }
 
-TEST_CASE("plugin host: device selectors") {
-  CHECK(device_matches("*", "cpu:0"));
-  CHECK(device_matches("", "cpu:0"));
-  CHECK(device_matches("cpu:*", "cpu:0"));
-  CHECK_FALSE(device_matches("cpu:*", "opencl:0"));
-  CHECK(device_matches("cuda:1,opencl:*", "opencl:3"));
-  CHECK_FALSE(device_matches("cuda:1,opencl:0", "opencl:3"));
-}
-
 }  // namespace
 }  // namespace cmeter

@@ -11,7 +11,7 @@
 
 #include <cmeter/plugin_abi.h>
 
-#include "core/plugin/key_values.h"
+#include "core/plugin/abi_key_values.h"
 #include "core/util/result.h"
 
 namespace cmeter {

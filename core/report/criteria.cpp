@@ -1,8 +1,6 @@
 // Evaluation of profile criteria.
 #include "core/report/criteria.h"
 
-#include "core/plugin/plugin_host.h"
-
 namespace cmeter {
 namespace {
 

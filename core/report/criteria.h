@@ -10,8 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/model/case_result.h"
 #include "core/profile/profile.h"
-#include "core/report/case_result.h"
 #include "core/report/summary.h"
 
 namespace cmeter {

@@ -6,8 +6,8 @@
 
 #include <cctype>
 
-#include "core/report/report_fixtures_for_tests.h"
 #include "core/report/report_reader.h"
+#include "tests/support/report_fixtures.h"
 
 namespace cmeter {
 namespace {

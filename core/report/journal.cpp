@@ -1,4 +1,4 @@
-// Append-only JSONL journal with fsync per line, and atomic whole-file writes.
+// Append-only JSONL journal with fsync per line.
 #include "core/report/journal.h"
 
 #include <fcntl.h>
@@ -9,24 +9,9 @@
 #include <fstream>
 #include <utility>
 
+#include "core/util/files.h"
+
 namespace cmeter {
-namespace {
-
-Status write_all(int fd, const std::string& data, const std::string& path) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return make_error(ErrorCode::kIo, "{}: write failed: {}", path, std::strerror(errno));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) return make_error(ErrorCode::kIo, "{}: fsync failed: {}", path, std::strerror(errno));
-  return {};
-}
-
-}  // namespace
 
 Result<Journal> Journal::create(const std::string& path, const nlohmann::json& header) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -76,7 +61,8 @@ Journal::~Journal() {
 }
 
 Status Journal::write_line(const nlohmann::json& j) {
-  return write_all(fd_, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", path_);
+  return write_all_and_sync(fd_, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
+                            path_);
 }
 
 Status Journal::append(const CaseResult& result) {
@@ -121,18 +107,6 @@ Result<JournalContents> read_journal(const std::string& path) {
     out.results.push_back(std::move(r).value());
   }
   return out;
-}
-
-Status write_file_atomically(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return make_error(ErrorCode::kIo, "{}: cannot create: {}", tmp, std::strerror(errno));
-  Status st = write_all(fd, text, tmp);
-  ::close(fd);
-  CMETER_TRY(st);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    return make_error(ErrorCode::kIo, "{}: rename failed: {}", path, std::strerror(errno));
-  return {};
 }
 
 }  // namespace cmeter

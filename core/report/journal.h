@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/report/case_result.h"
+#include "core/model/case_result.h"
 #include "core/util/result.h"
 
 namespace cmeter {
@@ -45,8 +45,5 @@ struct JournalContents {
   int skipped_lines = 0;               // a torn last line (killed mid-write) is skipped, not fatal
 };
 Result<JournalContents> read_journal(const std::string& path);
-
-// Writes `text` to `path` atomically (temporary file, fsync, rename).
-Status write_file_atomically(const std::string& path, const std::string& text);
 
 }  // namespace cmeter

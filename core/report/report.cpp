@@ -7,20 +7,10 @@
 #include <fstream>
 #include <thread>
 
-#include "core/util/sha256.h"
+#include <cmeter/plugin_abi.h>
 
-#ifndef CMETER_VERSION
-#define CMETER_VERSION "0.0.0"
-#endif
-#ifndef CMETER_GIT_SHA
-#define CMETER_GIT_SHA "unknown"
-#endif
-#ifndef CMETER_GIT_DIRTY
-#define CMETER_GIT_DIRTY 0
-#endif
-#ifndef CMETER_BUILD_TYPE
-#define CMETER_BUILD_TYPE "unknown"
-#endif
+#include "core/util/sha256.h"
+#include "core/util/version.h"
 
 namespace cmeter {
 namespace {
@@ -44,10 +34,10 @@ std::string trim(std::string s) {
 
 nlohmann::json tool_facts() {
   return {{"name", "cmeter"},
-          {"version", CMETER_VERSION},
-          {"git_sha", CMETER_GIT_SHA},
-          {"git_dirty", CMETER_GIT_DIRTY != 0},
-          {"build_type", CMETER_BUILD_TYPE},
+          {"version", tool_version()},
+          {"git_sha", build_git_sha()},
+          {"git_dirty", build_git_dirty()},
+          {"build_type", build_type()},
           {"compiler", fmt::format("{} {}", "gcc", __VERSION__)},
           {"abi", fmt::format("{}.{}", CMTR_ABI_MAJOR, CMTR_ABI_MINOR)}};
 }

@@ -13,8 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/plugin/plugin_host.h"
-#include "core/report/case_result.h"
+#include "core/model/case_result.h"
+#include "core/model/plugin_row.h"
 #include "core/report/criteria.h"
 #include "core/report/summary.h"
 

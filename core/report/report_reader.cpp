@@ -55,37 +55,6 @@ const nlohmann::json& member(const nlohmann::json& j, const char* key) {
   return it == j.end() ? kNull : *it;
 }
 
-KeyValues attributes_from_json(const nlohmann::json& j) {
-  KeyValues out;
-  if (!j.is_object()) return out;
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    const auto& v = it.value();
-    if (v.is_boolean())
-      out[it.key()] = v.get<bool>();
-    else if (v.is_number_integer() && !v.is_number_unsigned())
-      out[it.key()] = v.get<int64_t>();
-    else if (v.is_number())
-      out[it.key()] = v.get<double>();
-    else if (v.is_string())
-      out[it.key()] = v.get<std::string>();
-  }
-  return out;
-}
-
-// Display order of headline keys (summary.cpp's rule order); keys not listed come last, by name.
-int headline_rank(const std::string& key) {
-  static const char* kOrder[] = {
-      "fp16_flops_per_s",         "bf16_flops_per_s",       "fp32_flops_per_s",
-      "tf32_flops_per_s",         "fp64_flops_per_s",       "i8_ops_per_s",
-      "fma_f16_flops_per_s",      "fma_f32_flops_per_s",    "fma_f64_flops_per_s",
-      "mem_triad_bytes_per_s",    "mem_copy_bytes_per_s",   "d2d_copy_bytes_per_s",
-      "h2d_pinned_bytes_per_s",   "d2h_pinned_bytes_per_s", "h2d_pageable_bytes_per_s",
-      "d2h_pageable_bytes_per_s", "launch_latency_s",       "launch_round_trip_s"};
-  for (size_t i = 0; i < std::size(kOrder); ++i)
-    if (key == kOrder[i]) return static_cast<int>(i);
-  return static_cast<int>(std::size(kOrder));
-}
-
 std::vector<NodeTotal> totals_from_json(const nlohmann::json& j) {
   std::vector<NodeTotal> out;
   if (!j.is_object()) return out;
@@ -242,7 +211,7 @@ Result<LoadedReport> load_report(nlohmann::json report, const std::string& sourc
                            str(p, "version"), str(p, "vendor"), str(p, "file_sha256"),
                            integer(p, "device_count")});
   for (const auto& d : member(report, "devices"))
-    out.devices.push_back({str(d, "id"), attributes_from_json(member(d, "attributes"))});
+    out.devices.push_back({str(d, "id"), key_values_from_json(member(d, "attributes"))});
   size_t index = 0;
   for (const auto& r : member(report, "results")) {
     auto result = case_result_from_json(r);

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/report/case_result.h"
+#include "core/model/case_result.h"
 #include "core/report/criteria.h"
 #include "core/report/summary.h"
 #include "core/util/result.h"

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <random>
 
-#include "core/report/report_fixtures_for_tests.h"
+#include "tests/support/report_fixtures.h"
 
 namespace cmeter {
 namespace {

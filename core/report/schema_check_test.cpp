@@ -4,7 +4,7 @@
 
 #include <doctest/doctest.h>
 
-#include "core/report/report_fixtures_for_tests.h"
+#include "tests/support/report_fixtures.h"
 
 namespace cmeter {
 namespace {

@@ -6,131 +6,7 @@
 namespace cmeter {
 namespace {
 
-struct Rule {
-  const char* key;
-  const char* label;
-  const char* workload;
-  std::vector<std::pair<const char*, const char*>> match;  // param = value (strings)
-  const char* metric;
-  bool higher_is_better;
-  const char* peak_key;  // "" = none
-};
-
-const std::vector<Rule>& rules() {
-  static const std::vector<Rule> kRules = {
-      {"fp16_flops_per_s",
-       "FP16 GEMM (f32 accumulate)",
-       "gemm",
-       {{"dtype_a", "f16"}},
-       "flops_per_s",
-       true,
-       "peak.flops.f16"},
-      {"bf16_flops_per_s",
-       "BF16 GEMM (f32 accumulate)",
-       "gemm",
-       {{"dtype_a", "bf16"}},
-       "flops_per_s",
-       true,
-       "peak.flops.bf16"},
-      {"fp32_flops_per_s",
-       "FP32 GEMM",
-       "gemm",
-       {{"dtype_a", "f32"}, {"compute", "f32"}},
-       "flops_per_s",
-       true,
-       "peak.flops.f32"},
-      {"tf32_flops_per_s",
-       "TF32 GEMM",
-       "gemm",
-       {{"dtype_a", "f32"}, {"compute", "tf32"}},
-       "flops_per_s",
-       true,
-       "peak.flops.tf32"},
-      {"fp64_flops_per_s", "FP64 GEMM", "gemm", {{"dtype_a", "f64"}}, "flops_per_s", true, "peak.flops.f64"},
-      {"i8_ops_per_s", "INT8 GEMM", "gemm", {{"dtype_a", "i8"}}, "flops_per_s", true, "peak.flops.i8"},
-      {"fma_f16_flops_per_s",
-       "FMA peak f16",
-       "fma_peak",
-       {{"dtype", "f16"}},
-       "flops_per_s",
-       true,
-       "peak.flops.f16"},
-      {"fma_f32_flops_per_s",
-       "FMA peak f32",
-       "fma_peak",
-       {{"dtype", "f32"}},
-       "flops_per_s",
-       true,
-       "peak.flops.f32"},
-      {"fma_f64_flops_per_s",
-       "FMA peak f64",
-       "fma_peak",
-       {{"dtype", "f64"}},
-       "flops_per_s",
-       true,
-       "peak.flops.f64"},
-      {"mem_triad_bytes_per_s",
-       "Memory bandwidth (STREAM triad)",
-       "stream",
-       {{"kind", "triad"}},
-       "bytes_per_s",
-       true,
-       "peak.mem.bytes_per_s"},
-      {"mem_copy_bytes_per_s",
-       "Memory bandwidth (STREAM copy)",
-       "stream",
-       {{"kind", "copy"}},
-       "bytes_per_s",
-       true,
-       "peak.mem.bytes_per_s"},
-      {"d2d_copy_bytes_per_s", "Device copy", "copy", {}, "bytes_per_s", true, "peak.mem.bytes_per_s"},
-      {"h2d_pinned_bytes_per_s",
-       "Host to device (pinned)",
-       "transfer",
-       {{"direction", "h2d"}, {"memory", "pinned"}},
-       "bytes_per_s",
-       true,
-       "peak.link.bytes_per_s"},
-      {"d2h_pinned_bytes_per_s",
-       "Device to host (pinned)",
-       "transfer",
-       {{"direction", "d2h"}, {"memory", "pinned"}},
-       "bytes_per_s",
-       true,
-       "peak.link.bytes_per_s"},
-      {"h2d_pageable_bytes_per_s",
-       "Host to device (pageable)",
-       "transfer",
-       {{"direction", "h2d"}, {"memory", "pageable"}},
-       "bytes_per_s",
-       true,
-       ""},
-      {"d2h_pageable_bytes_per_s",
-       "Device to host (pageable)",
-       "transfer",
-       {{"direction", "d2h"}, {"memory", "pageable"}},
-       "bytes_per_s",
-       true,
-       ""},
-      {"launch_latency_s",
-       "Launch latency (back to back)",
-       "launch_latency",
-       {{"form", "throughput"}},
-       "latency_s",
-       false,
-       ""},
-      {"launch_round_trip_s",
-       "Launch round trip",
-       "launch_latency",
-       {{"form", "round_trip"}},
-       "latency_s",
-       false,
-       ""},
-  };
-  return kRules;
-}
-
-bool matches(const CaseResult& r, const Rule& rule) {
+bool matches(const CaseResult& r, const HeadlineRule& rule) {
   if (r.workload != rule.workload || !counts_in_summary(r.status)) return false;
   for (const auto& [key, value] : rule.match) {
     auto v = get_string(r.params, key);
@@ -141,18 +17,12 @@ bool matches(const CaseResult& r, const Rule& rule) {
 
 }  // namespace
 
-const HeadlineMetric* DeviceSummary::find(std::string_view key) const {
-  for (const auto& m : metrics)
-    if (m.key == key) return &m;
-  return nullptr;
-}
-
 std::vector<DeviceSummary> summarize(const std::vector<CaseResult>& results,
                                      const std::vector<DeviceFacts>& devices) {
   std::vector<DeviceSummary> out;
   for (const auto& dev : devices) {
     DeviceSummary s{dev.id, {}};
-    for (const auto& rule : rules()) {
+    for (const auto& rule : headline_rules()) {
       const CaseResult* best = nullptr;
       const Metric* best_metric = nullptr;
       for (const auto& r : results) {

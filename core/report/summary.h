@@ -10,40 +10,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/plugin/key_values.h"
-#include "core/report/case_result.h"
+#include "core/model/case_result.h"
+#include "core/model/device_facts.h"
+#include "core/model/headline.h"
 
 namespace cmeter {
-
-struct DeviceFacts {
-  std::string id;
-  KeyValues attributes;
-};
-
-struct HeadlineMetric {
-  std::string key;    // fp16_flops_per_s, mem_triad_bytes_per_s, launch_latency_s, ...
-  std::string label;  // "FP16 GEMM", ...
-  std::string unit;   // FLOP/s, B/s, s
-  double value = 0;   // the median of the chosen case
-  double ci95_low = 0, ci95_high = 0;
-  std::string case_id;
-  bool noisy = false;
-  std::optional<double> efficiency;  // value / declared peak
-  std::string peak_key;
-};
-
-struct DeviceSummary {
-  std::string device;
-  std::vector<HeadlineMetric> metrics;
-  const HeadlineMetric* find(std::string_view key) const;
-};
-
-struct NodeTotal {
-  std::string key;
-  std::string unit;
-  double value = 0;
-  int devices = 0;
-};
 
 std::vector<DeviceSummary> summarize(const std::vector<CaseResult>& results,
                                      const std::vector<DeviceFacts>& devices);

@@ -1,6 +1,6 @@
 // How the runner executes a case, as a seam: the runner plans, journals and reports; an executor
 // knows the plugins and devices and runs one case on one device. Two exist: WorkerExecutor (the
-// default: a worker process per plugin with a watchdog per case, core/plugin/worker_host.h) and
+// default: a worker process per plugin with a watchdog per case, core/isolation/worker_host.h) and
 // InProcessExecutor (`cmeter run --in-process`, for debugging a plugin under gdb: a crash or hang
 // there ends or stalls the run).
 #pragma once
@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "core/isolation/worker_host.h"
+#include "core/model/case_result.h"
 #include "core/plugin/plugin_host.h"
-#include "core/plugin/worker_host.h"
 #include "core/profile/profile.h"
-#include "core/report/case_result.h"
 #include "core/report/summary.h"
 #include "core/topology/topology.h"
 

@@ -1,40 +1,20 @@
-// Planning, executing, journaling and reporting one run; resuming one from its journal.
+// Planning, executing, journaling and reporting one run; resuming one from its journal. execute_run
+// reads as the run's data flow: resume (what the journal holds) -> profile -> devices -> plan -> open
+// the run (directory, journal) -> locate the devices -> execute -> summarise -> report.
 #include "core/run/runner.h"
 
-#include <chrono>
-#include <ctime>
 #include <filesystem>
-#include <map>
 #include <random>
 
-#include "core/plugin/worker_protocol.h"
 #include "core/report/criteria.h"
 #include "core/report/journal.h"
 #include "core/report/report.h"
 #include "core/report/summary.h"
-#include "core/workloads/workload.h"
+#include "core/util/clock.h"
+#include "core/util/files.h"
 
 namespace cmeter::run {
 namespace fs = std::filesystem;
-namespace {
-
-std::string make_run_id(std::mt19937_64& rng) {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return fmt::format("{}-{:04x}", buf, static_cast<unsigned>(rng() & 0xffff));
-}
-
-// What a resumed run takes from its journal.
-struct Resumed {
-  nlohmann::json run;                                              // the header's run object
-  std::vector<DeviceFacts> devices;                                // as selected when the run started
-  std::map<std::pair<std::string, std::string>, CaseResult> done;  // (device, case id) -> result
-  std::vector<nlohmann::json> events;
-  int skipped_lines = 0;
-};
 
 Result<Resumed> read_for_resume(const std::string& journal_path) {
   if (!fs::exists(journal_path))
@@ -50,7 +30,7 @@ Result<Resumed> read_for_resume(const std::string& journal_path) {
                       journal_path);
   r.run = h["run"];
   for (const auto& d : h.value("devices", nlohmann::json::array())) {
-    auto dev = worker::device_from_json(d);
+    auto dev = device_from_json(d);
     if (!dev)
       return make_error(ErrorCode::kInvalidArgument, "cannot resume: {}:1: {}", journal_path,
                         dev.error().message);
@@ -65,22 +45,69 @@ Result<Resumed> read_for_resume(const std::string& journal_path) {
   return r;
 }
 
-}  // namespace
-
-Result<RunOutcome> execute_run(const RunOptions& options, CaseExecutor& executor,
-                               const topology::Topology* topology) {
-  RunOutcome out;
-  const bool resuming = !options.resume_dir.empty();
-  std::optional<Resumed> resumed;
-  if (resuming) {
-    auto r = read_for_resume((fs::path(options.resume_dir) / "journal.jsonl").string());
-    CMETER_TRY(r);
-    resumed = std::move(r).value();
+Result<DeviceChoice> select_devices(const std::string& selector, const std::vector<DeviceFacts>& found,
+                                    const Resumed* resumed) {
+  DeviceChoice choice;
+  std::string available;
+  for (const auto& d : found) {
+    available += (available.empty() ? "" : ", ") + d.id;
+    if (resumed == nullptr && device_matches(selector, d.id)) choice.selected.push_back(d);
   }
+  if (resumed != nullptr) {
+    for (const auto& was : resumed->devices) {
+      bool present = false;
+      for (const auto& d : found)
+        if (d.id == was.id) present = true;
+      if (!present)
+        choice.warnings.push_back(
+            fmt::format("{} was in the run but is not found now; its unfinished cases fail", was.id));
+      choice.selected.push_back(was);  // attributes as recorded, so the report describes the run's devices
+    }
+  }
+  if (choice.selected.empty())
+    return make_error(ErrorCode::kInvalidArgument, "no device matches '--device {}'; devices found: {}",
+                      selector, available.empty() ? "none" : available);
+  return choice;
+}
 
-  // Profile: on resume, the one the run started with, unchanged.
+std::vector<PlannedCase> plan_cases(const std::vector<DeviceFacts>& devices,
+                                    const profile::Profile& profile) {
+  std::vector<PlannedCase> plan;
+  for (const DeviceFacts& d : devices)
+    for (const auto& c : profile.cases)
+      if (device_matches(c.devices, d.id)) plan.push_back({&d, &c});
+  return plan;
+}
+
+int count_done(const std::vector<PlannedCase>& plan, const ResumedResults& done) {
+  int n = 0;
+  for (const auto& p : plan)
+    if (done.count({p.device->id, p.spec->id})) ++n;
+  return n;
+}
+
+std::optional<CaseResult> take_done(const PlannedCase& planned, ResumedResults& done) {
+  auto it = done.find({planned.device->id, planned.spec->id});
+  if (it == done.end()) return std::nullopt;
+  CaseResult r = std::move(it->second);
+  done.erase(it);
+  return r;
+}
+
+int exit_code_for(const std::vector<CaseResult>& results, const std::string& verdict) {
+  bool incomplete = false;
+  for (const auto& r : results) incomplete = incomplete || makes_run_incomplete(r.status);
+  if (verdict == "FAIL") return kExitFail;
+  if (incomplete || verdict == "INCOMPLETE") return kExitIncomplete;
+  return kExitOk;
+}
+
+namespace {
+
+// The run's profile: on resume, the one the run started with, unchanged.
+Result<profile::Profile> load_run_profile(const RunOptions& options, const Resumed* resumed) {
   std::string profile_path;
-  if (resuming) {
+  if (resumed != nullptr) {
     profile_path = resumed->run["profile"].value("path", "");
   } else {
     auto path = profile::resolve_profile_path(options.profile, options.profile_dirs);
@@ -88,142 +115,142 @@ Result<RunOutcome> execute_run(const RunOptions& options, CaseExecutor& executor
     profile_path = *path;
   }
   auto prof = profile::load_file(profile_path);
-  if (!prof && resuming)
+  if (!prof && resumed != nullptr)
     return make_error(prof.error().code, "cannot resume: the run's profile: {}", prof.error().message);
   CMETER_TRY(prof);
-  if (resuming) {
+  if (resumed != nullptr) {
     std::string was = resumed->run["profile"].value("sha256", "");
     if (was != prof->sha256)
       return make_error(ErrorCode::kInvalidArgument,
                         "cannot resume: profile {} changed since the run started (sha256 {} then, {} now)",
                         profile_path, was, prof->sha256);
   }
-  const std::string selector =
-      resuming ? resumed->run.value("device_selector", std::string("*")) : options.device_selector;
+  return prof;
+}
 
-  // Devices: those selected now; on resume, those selected when the run started.
-  std::vector<DeviceFacts> selected;
-  std::string available;
-  for (const auto& d : executor.devices()) {
-    available += (available.empty() ? "" : ", ") + d.id;
-    if (!resuming && device_matches(selector, d.id)) selected.push_back(d);
-  }
-  if (resuming) {
-    for (const auto& was : resumed->devices) {
-      bool present = false;
-      for (const auto& d : executor.devices())
-        if (d.id == was.id) present = true;
-      if (!present)
-        out.warnings.push_back(
-            fmt::format("{} was in the run but is not found now; its unfinished cases fail", was.id));
-      selected.push_back(was);  // attributes as recorded, so the report describes the run's devices
-    }
-  }
-  if (selected.empty())
-    return make_error(ErrorCode::kInvalidArgument, "no device matches '--device {}'; devices found: {}",
-                      selector, available.empty() ? "none" : available);
-
-  // Plan: for each device, the cases whose selector matches it.
-  struct Planned {
-    const DeviceFacts* device;
-    const profile::Case* spec;
-  };
-  std::vector<Planned> plan;
-  for (const DeviceFacts& d : selected)
-    for (const auto& c : prof->cases)
-      if (device_matches(c.devices, d.id)) plan.push_back({&d, &c});
-
-  std::random_device rd;
-  std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
-  uint64_t seed = 0;
+// The run's directory, journal and run description: a new run gets a fresh id and journal header; a
+// resumed one reopens its journal (cutting a torn last line) and records a resume event.
+struct OpenedRun {
   nlohmann::json run;
+  uint64_t seed = 0;
   std::optional<Journal> journal;
-  if (resuming) {
-    run = resumed->run;
-    seed = run.value("seed", uint64_t{0});
+};
+
+Result<OpenedRun> open_run(const RunOptions& options, const profile::Profile& prof,
+                           const std::string& selector, const std::vector<DeviceFacts>& selected,
+                           const std::vector<PlannedCase>& plan, const std::string& execution,
+                           Resumed* resumed, RunOutcome& out) {
+  OpenedRun opened;
+  if (resumed != nullptr) {
+    opened.run = resumed->run;
+    opened.seed = opened.run.value("seed", uint64_t{0});
     out.run_dir = options.resume_dir;
     out.journal_path = (fs::path(out.run_dir) / "journal.jsonl").string();
     size_t torn = 0;
     auto j = Journal::open_append(out.journal_path, &torn);
     CMETER_TRY(j);
-    journal.emplace(std::move(j).value());
+    opened.journal.emplace(std::move(j).value());
     if (torn > 0)
       out.warnings.push_back(
           fmt::format("{}: cut a torn last line of {} bytes (the case in flight when the run "
                       "was interrupted; it runs again)",
                       out.journal_path, torn));
-    int done = 0;
-    for (const auto& p : plan)
-      if (resumed->done.count({p.device->id, p.spec->id})) ++done;
     nlohmann::json event = {{"type", "resume"},
-                            {"utc", workloads::utc_now_iso8601()},
+                            {"utc", utc_now_iso8601()},
                             {"argv", options.argv},
-                            {"cases_done_before", done}};
-    if (auto st = journal->append_event(event); !st) out.warnings.push_back(st.error().message);
+                            {"cases_done_before", count_done(plan, resumed->done)}};
+    if (auto st = opened.journal->append_event(event); !st) out.warnings.push_back(st.error().message);
     resumed->events.push_back(event);
-  } else {
-    seed = options.seed.value_or(rng());
-    const std::string run_id = make_run_id(rng);
-    out.run_dir = (fs::path(options.output_dir) / run_id).string();
-    std::error_code ec;
-    fs::create_directories(out.run_dir, ec);
-    if (ec)
-      return make_error(ErrorCode::kIo, "cannot create output directory {}: {}", out.run_dir, ec.message());
-    out.journal_path = out.run_dir + "/journal.jsonl";
-    run = {
-        {"id", run_id},
-        {"start_utc", workloads::utc_now_iso8601()},
-        {"argv", options.argv},
-        {"seed", seed},
-        {"device_selector", selector},
-        {"profile",
-         {{"name", prof->name}, {"version", prof->version}, {"path", prof->path}, {"sha256", prof->sha256}}},
-        {"settings", {{"execution", executor.execution()}, {"planned_cases", plan.size()}}}};
-    nlohmann::json devices = nlohmann::json::array();
-    for (const auto& d : selected) devices.push_back(worker::device_to_json(d));
-    auto j = Journal::create(out.journal_path, {{"type", "run"}, {"run", run}, {"devices", devices}});
-    CMETER_TRY(j);
-    journal.emplace(std::move(j).value());
+    return opened;
   }
-  out.report_path = out.run_dir + "/report.json";
+  std::random_device rd;
+  std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
+  opened.seed = options.seed.value_or(rng());
+  const std::string run_id =
+      fmt::format("{}-{:04x}", utc_now_compact(), static_cast<unsigned>(rng() & 0xffff));
+  out.run_dir = (fs::path(options.output_dir) / run_id).string();
+  std::error_code ec;
+  fs::create_directories(out.run_dir, ec);
+  if (ec)
+    return make_error(ErrorCode::kIo, "cannot create output directory {}: {}", out.run_dir, ec.message());
+  out.journal_path = out.run_dir + "/journal.jsonl";
+  opened.run = {
+      {"id", run_id},
+      {"start_utc", utc_now_iso8601()},
+      {"argv", options.argv},
+      {"seed", opened.seed},
+      {"device_selector", selector},
+      {"profile",
+       {{"name", prof.name}, {"version", prof.version}, {"path", prof.path}, {"sha256", prof.sha256}}},
+      {"settings", {{"execution", execution}, {"planned_cases", plan.size()}}}};
+  nlohmann::json devices = nlohmann::json::array();
+  for (const auto& d : selected) devices.push_back(device_to_json(d));
+  auto j = Journal::create(out.journal_path, {{"type", "run"}, {"run", opened.run}, {"devices", devices}});
+  CMETER_TRY(j);
+  opened.journal.emplace(std::move(j).value());
+  return opened;
+}
 
-  // Topology: each device's locality; the executor binds the device's host thread there.
-  nlohmann::json topo_json = topology ? topology->to_json() : nlohmann::json(nullptr);
+// Each device's locality (the executor binds the device's host thread there), and the topology as
+// the report records it.
+struct Located {
+  nlohmann::json topology;  // null without a topology
   nlohmann::json locality = nlohmann::json::object();
+};
+
+Located locate_devices(const topology::Topology* topology, const std::vector<DeviceFacts>& selected,
+                       std::vector<std::string>& warnings) {
+  Located where;
+  where.topology = topology ? topology->to_json() : nlohmann::json(nullptr);
   for (const DeviceFacts& d : selected) {
     if (topology == nullptr) continue;
-    topology::Locality where = topology->whole_machine();
+    topology::Locality l = topology->whole_machine();
     if (auto bus = get_string(d.attributes, "pci.bus_id")) {
-      if (auto l = topology->locate_pci(*bus))
-        where = *l;
+      if (auto found = topology->locate_pci(*bus))
+        l = *found;
       else
-        out.warnings.push_back(fmt::format("{}: {}", d.id, l.error().message));
+        warnings.push_back(fmt::format("{}: {}", d.id, found.error().message));
     }
-    locality[d.id] = where;
+    where.locality[d.id] = l;
   }
-  if (topo_json.is_object()) topo_json["device_locality"] = locality;
+  if (where.topology.is_object()) where.topology["device_locality"] = where.locality;
+  return where;
+}
 
+// A planned case whose device is gone on resume: failed, not run.
+CaseResult not_run(const PlannedCase& p) {
+  CaseResult r;
+  r.case_id = p.spec->id;
+  r.workload = p.spec->workload;
+  r.device = p.device->id;
+  r.params = p.spec->params;
+  r.started_utc = utc_now_iso8601();
+  r.status = CaseStatus::kFailed;
+  r.reason = fmt::format("not run: device {} is not found on resume", p.device->id);
+  return r;
+}
+
+// Runs the plan's cases (those not already done), journaling each result as it finishes.
+std::vector<CaseResult> execute_plan(const RunOptions& options, const std::vector<PlannedCase>& plan,
+                                     ResumedResults* done, CaseExecutor& executor, Journal& journal,
+                                     const nlohmann::json& locality, uint64_t seed, RunOutcome& out) {
   std::vector<CaseResult> results;
   results.reserve(plan.size());
-  auto run_start = std::chrono::steady_clock::now();
+  const auto run_start = SteadyClock::now();
   int index = 0;
   int ran = 0;
-  int to_run = 0;
-  for (const auto& p : plan)
-    if (!resuming || !resumed->done.count({p.device->id, p.spec->id})) ++to_run;
+  const int to_run = static_cast<int>(plan.size()) - (done ? count_done(plan, *done) : 0);
   for (const auto& p : plan) {
     ++index;
     const DeviceFacts& d = *p.device;
-    if (resuming) {
-      auto it = resumed->done.find({d.id, p.spec->id});
-      if (it != resumed->done.end()) {
-        results.push_back(std::move(it->second));
-        resumed->done.erase(it);
+    if (done != nullptr) {
+      if (auto r = take_done(p, *done)) {
+        results.push_back(std::move(*r));
         ++out.cases_resumed;
         continue;
       }
     }
-    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+    double elapsed = seconds_since(run_start);
     Progress progress{index,   static_cast<int>(plan.size()),
                       d.id,    p.spec->id,
                       elapsed, ran > 0 ? elapsed / ran * (to_run - ran) : -1,
@@ -231,68 +258,91 @@ Result<RunOutcome> execute_run(const RunOptions& options, CaseExecutor& executor
     if (options.progress) options.progress(progress);
     std::optional<topology::Locality> bind;
     if (locality.contains(d.id)) bind = locality[d.id].get<topology::Locality>();
-    CaseResult r;
     bool present = false;
     for (const auto& e : executor.devices())
       if (e.id == d.id) present = true;
-    if (present) {
-      r = executor.run_case(d, *p.spec, seed, bind);
-    } else {
-      r.case_id = p.spec->id;
-      r.workload = p.spec->workload;
-      r.device = d.id;
-      r.params = p.spec->params;
-      r.started_utc = workloads::utc_now_iso8601();
-      r.status = CaseStatus::kFailed;
-      r.reason = fmt::format("not run: device {} is not found on resume", d.id);
-    }
+    CaseResult r = present ? executor.run_case(d, *p.spec, seed, bind) : not_run(p);
     ++ran;
     for (auto& w : executor.take_warnings()) out.warnings.push_back(std::move(w));
-    if (auto st = journal->append(r); !st) out.warnings.push_back(st.error().message);
+    if (auto st = journal.append(r); !st) out.warnings.push_back(st.error().message);
     results.push_back(std::move(r));
     progress.finished = &results.back();
-    progress.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+    progress.elapsed_s = seconds_since(run_start);
     if (options.progress) options.progress(progress);
   }
   out.cases_run = ran;
+  return results;
+}
+
+}  // namespace
+
+Result<RunOutcome> execute_run(const RunOptions& options, CaseExecutor& executor,
+                               const topology::Topology* topology) {
+  RunOutcome out;
+  // Resume: what the journal holds.
+  std::optional<Resumed> resumed;
+  if (!options.resume_dir.empty()) {
+    auto r = read_for_resume((fs::path(options.resume_dir) / "journal.jsonl").string());
+    CMETER_TRY(r);
+    resumed = std::move(r).value();
+  }
+  Resumed* resuming = resumed ? &*resumed : nullptr;
+
+  // Plan: profile x devices.
+  auto prof = load_run_profile(options, resuming);
+  CMETER_TRY(prof);
+  const std::string selector =
+      resuming ? resuming->run.value("device_selector", std::string("*")) : options.device_selector;
+  auto choice = select_devices(selector, executor.devices(), resuming);
+  CMETER_TRY(choice);
+  for (auto& w : choice->warnings) out.warnings.push_back(std::move(w));
+  const std::vector<DeviceFacts>& selected = choice->selected;
+  const std::vector<PlannedCase> plan = plan_cases(selected, *prof);
+
+  auto opened = open_run(options, *prof, selector, selected, plan, executor.execution(), resuming, out);
+  CMETER_TRY(opened);
+  nlohmann::json run = std::move(opened->run);
+  out.report_path = out.run_dir + "/report.json";
+  Located located = locate_devices(topology, selected, out.warnings);
+
+  // Execute.
+  const auto run_start = SteadyClock::now();
+  std::vector<CaseResult> results =
+      execute_plan(options, plan, resuming ? &resuming->done : nullptr, executor, *opened->journal,
+                   located.locality, opened->seed, out);
   if (resuming) {
     // Results the journal holds for cases no longer planned (cannot happen with an unchanged profile
     // and device list; kept rather than lost if it does).
-    for (auto& [key, r] : resumed->done) {
+    for (auto& [key, r] : resuming->done) {
       out.warnings.push_back(
           fmt::format("journal result {} on {} is not in the plan; kept", key.second, key.first));
       results.push_back(std::move(r));
     }
     nlohmann::json resumes = nlohmann::json::array();
-    for (const auto& e : resumed->events)
+    for (const auto& e : resuming->events)
       if (e.value("type", "") == "resume")
         resumes.push_back(
             {{"utc", e.value("utc", "")}, {"cases_done_before", e.value("cases_done_before", 0)}});
     run["settings"]["resumed"] = resumes;
   }
-  run["end_utc"] = workloads::utc_now_iso8601();
-  run["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+  run["end_utc"] = utc_now_iso8601();
+  run["wall_s"] = seconds_since(run_start);
 
+  // Summarise.
   ReportParts parts;
   parts.run = run;
-  parts.topology = topo_json;
+  parts.topology = located.topology;
   parts.plugins = executor.plugins();
   parts.devices = selected;
   parts.results = results;
   parts.summaries = summarize(results, selected);
   parts.criteria = evaluate_criteria(prof->criteria, results, parts.summaries, selected);
+
+  // Report.
   out.report = build_report(parts);
   CMETER_TRY(write_file_atomically(
       out.report_path, out.report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"));
-
-  bool incomplete = false;
-  for (const auto& r : results) incomplete = incomplete || makes_run_incomplete(r.status);
-  if (parts.criteria.verdict == "FAIL")
-    out.exit_code = kExitCriteriaFail;
-  else if (incomplete || parts.criteria.verdict == "INCOMPLETE")
-    out.exit_code = kExitIncomplete;
-  else
-    out.exit_code = kExitOk;
+  out.exit_code = exit_code_for(results, parts.criteria.verdict);
   return out;
 }
 

@@ -1,31 +1,29 @@
 // The runner: plans cases × devices from a profile, runs each case on its device through an executor
 // (a worker process per plugin with a watchdog, or in process for debugging: core/run/executor.h),
 // journals every result as it finishes, then builds the report, evaluates the criteria and decides
-// the exit code. A run whose parent was killed continues with `resume_dir`: the journal says which
-// cases finished; only the others run, and the report has the same shape as an uninterrupted run's.
+// the exit code (core/util/exit_codes.h). A run whose parent was killed continues with `resume_dir`: the
+// journal says which cases finished; only the others run, and the report has the same shape as an
+// uninterrupted run's.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "core/model/case_result.h"
+#include "core/model/device_facts.h"
 #include "core/profile/profile.h"
-#include "core/report/case_result.h"
 #include "core/run/executor.h"
 #include "core/topology/topology.h"
+#include "core/util/exit_codes.h"
 #include "core/util/result.h"
 
 namespace cmeter::run {
-
-// Exit codes of `cmeter run` (docs/cli.md).
-inline constexpr int kExitOk = 0;  // all valid, criteria PASS (or none)
-inline constexpr int kExitCriteriaFail = 1;
-inline constexpr int kExitUsage = 2;       // usage or input error
-inline constexpr int kExitIncomplete = 3;  // some case failed, crashed, timed out or was invalid/implausible
 
 struct Progress {
   int index = 0;  // 1-based, in the whole plan
@@ -62,8 +60,48 @@ struct RunOutcome {
 };
 
 // Input errors (profile, selector, output directory, a journal that cannot be resumed) come back as
-// Errors (exit code 2).
+// Errors (exit code 2). The steps below, in order; the pure ones are unit-tested on their own.
 Result<RunOutcome> execute_run(const RunOptions& options, CaseExecutor& executor,
                                const topology::Topology* topology);
+
+// Results a journal holds, by (device id, case id).
+using ResumedResults = std::map<std::pair<std::string, std::string>, CaseResult>;
+
+// Resume: what a resumed run takes from its journal.
+struct Resumed {
+  nlohmann::json run;                // the header's run object
+  std::vector<DeviceFacts> devices;  // as selected when the run started
+  ResumedResults done;
+  std::vector<nlohmann::json> events;
+  int skipped_lines = 0;
+};
+Result<Resumed> read_for_resume(const std::string& journal_path);
+
+// Devices: those the selector matches among `found`; on resume (resumed != nullptr) those selected
+// when the run started, as recorded, with a warning for each not found now. None: an Error naming the
+// devices found.
+struct DeviceChoice {
+  std::vector<DeviceFacts> selected;
+  std::vector<std::string> warnings;
+};
+Result<DeviceChoice> select_devices(const std::string& selector, const std::vector<DeviceFacts>& found,
+                                    const Resumed* resumed);
+
+// Plan: for each device (in order), the profile's cases whose device selector matches it (in order).
+// The pointers point into `devices` and `profile`.
+struct PlannedCase {
+  const DeviceFacts* device;
+  const profile::Case* spec;
+};
+std::vector<PlannedCase> plan_cases(const std::vector<DeviceFacts>& devices, const profile::Profile& profile);
+
+// Resume matching: how many planned cases the journal already holds, and taking one's result out
+// (nullopt: it still has to run).
+int count_done(const std::vector<PlannedCase>& plan, const ResumedResults& done);
+std::optional<CaseResult> take_done(const PlannedCase& planned, ResumedResults& done);
+
+// Report: the exit code of a run with these results and criteria verdict ("PASS", "FAIL",
+// "INCOMPLETE", or "" without criteria): FAIL wins, then any result that makes the run incomplete.
+int exit_code_for(const std::vector<CaseResult>& results, const std::string& verdict);
 
 }  // namespace cmeter::run

@@ -176,3 +176,90 @@ TEST_CASE("runner: the watchdog deadline is the profile's timeout_s, else scaled
 }
 
 }  // namespace cmeter::run
+
+namespace cmeter::run {
+namespace {
+
+profile::Case case_for(const std::string& id, const std::string& devices) {
+  profile::Case c;
+  c.id = id;
+  c.workload = "gemm";
+  c.devices = devices;
+  return c;
+}
+
+CaseResult result_for(const std::string& device, const std::string& id, CaseStatus status = CaseStatus::kOk) {
+  CaseResult r;
+  r.device = device;
+  r.case_id = id;
+  r.status = status;
+  return r;
+}
+
+TEST_CASE("runner steps: plan is devices x matching cases, in order") {
+  profile::Profile prof;
+  prof.cases = {case_for("a", "*"), case_for("b", "cpu:*"), case_for("c", "opencl:0")};
+  std::vector<DeviceFacts> devices{{"cpu:0", {}}, {"opencl:0", {}}};
+  auto plan = plan_cases(devices, prof);
+  std::vector<std::string> got;
+  for (const auto& p : plan) got.push_back(p.device->id + "/" + p.spec->id);
+  CHECK(got == std::vector<std::string>{"cpu:0/a", "cpu:0/b", "opencl:0/a", "opencl:0/c"});
+  CHECK(plan_cases({}, prof).empty());
+}
+
+TEST_CASE("runner steps: device selection, fresh and on resume") {
+  std::vector<DeviceFacts> found{{"cpu:0", {}}, {"opencl:0", {}}};
+  auto cpu = select_devices("cpu:*", found, nullptr);
+  REQUIRE(cpu);
+  REQUIRE(cpu->selected.size() == 1);
+  CHECK(cpu->selected[0].id == "cpu:0");
+  auto none = select_devices("cuda:*", found, nullptr);
+  REQUIRE_FALSE(none);
+  CHECK(none.error().message == "no device matches '--device cuda:*'; devices found: cpu:0, opencl:0");
+  // On resume: the run's devices as recorded (attributes included), whatever the selector; a device
+  // gone since is kept, with a warning.
+  Resumed resumed;
+  resumed.devices = {{"opencl:0", {{"name", std::string("then")}}}, {"cuda:0", {}}};
+  auto again = select_devices("*", found, &resumed);
+  REQUIRE(again);
+  REQUIRE(again->selected.size() == 2);
+  CHECK(get_string(again->selected[0].attributes, "name") == "then");
+  CHECK(again->selected[1].id == "cuda:0");
+  REQUIRE(again->warnings.size() == 1);
+  CHECK(again->warnings[0].find("cuda:0 was in the run but is not found now") == 0);
+}
+
+TEST_CASE("runner steps: resume matching takes each finished case once, by device and case id") {
+  profile::Profile prof;
+  prof.cases = {case_for("a", "*"), case_for("b", "*")};
+  std::vector<DeviceFacts> devices{{"cpu:0", {}}, {"opencl:0", {}}};
+  auto plan = plan_cases(devices, prof);
+  ResumedResults done;
+  done[{"cpu:0", "b"}] = result_for("cpu:0", "b");
+  done[{"opencl:0", "a"}] = result_for("opencl:0", "a");
+  done[{"cuda:0", "a"}] = result_for("cuda:0", "a");  // not in the plan
+  CHECK(count_done(plan, done) == 2);
+  CHECK_FALSE(take_done(plan[0], done));  // cpu:0/a still to run
+  auto b = take_done(plan[1], done);
+  REQUIRE(b);
+  CHECK(b->case_id == "b");
+  CHECK_FALSE(take_done(plan[1], done));  // taken once
+  CHECK(count_done(plan, done) == 1);
+  REQUIRE(done.size() == 2);  // what is left over is not lost
+}
+
+TEST_CASE("runner steps: exit code from results and verdict") {
+  std::vector<CaseResult> fine{result_for("d", "a"), result_for("d", "b", CaseStatus::kNoisy),
+                               result_for("d", "c", CaseStatus::kUnsupported)};
+  CHECK(exit_code_for(fine, "") == kExitOk);
+  CHECK(exit_code_for(fine, "PASS") == kExitOk);
+  CHECK(exit_code_for(fine, "FAIL") == kExitFail);
+  CHECK(exit_code_for(fine, "INCOMPLETE") == kExitIncomplete);
+  auto crashed = fine;
+  crashed.push_back(result_for("d", "e", CaseStatus::kCrashed));
+  CHECK(exit_code_for(crashed, "PASS") == kExitIncomplete);
+  CHECK(exit_code_for(crashed, "FAIL") == kExitFail);
+}
+
+}  // namespace
+}  // namespace cmeter::run

@@ -3,6 +3,9 @@
 // async-signal-safe calls (the parent may have many threads).
 #include "core/util/subprocess.h"
 
+#include "core/util/executable_path.h"
+#include "core/util/resident_memory.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/prctl.h>
@@ -10,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -120,12 +124,6 @@ ExitStatus exit_status_from_wait(int wait_status) {
 #endif
   }
   return st;
-}
-
-std::string self_executable() {
-  std::error_code ec;
-  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string("/proc/self/exe") : p.string();
 }
 
 // ---- Channel ----
@@ -287,7 +285,7 @@ Result<Received> Channel::receive_draining(double timeout_s, int side_fd,
 // ---- Child ----
 
 Result<std::unique_ptr<Child>> Child::spawn(const SpawnOptions& options) {
-  const std::string exe = options.executable.empty() ? self_executable() : options.executable;
+  const std::string exe = options.executable.empty() ? self_executable_path() : options.executable;
   // Everything the child needs is built before fork (no allocation after it).
   std::vector<std::string> argv_s;
   argv_s.push_back(exe);
@@ -489,6 +487,48 @@ ExitStatus Child::terminate(double grace_s) {
 std::string Child::stderr_tail() {
   drain_stderr(false);
   return stderr_tail_;
+}
+
+// ---- Supervision ----
+
+Watched watch_for_message(Child& child, std::chrono::steady_clock::time_point deadline,
+                          const WatchLimits& limits) {
+  Watched w;
+  auto stop = [&](WatchOutcome outcome) {
+    w.outcome = outcome;
+    w.ended = child.terminate(limits.grace_s);
+    w.stderr_tail = child.stderr_tail();
+    return w;
+  };
+  for (;;) {
+    const double left = std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) return stop(WatchOutcome::kTimeout);
+    auto got = child.receive(std::min(left, limits.poll_s));
+    if (!got) {
+      w.error = got.error().message;
+      return stop(WatchOutcome::kProtocolError);
+    }
+    if (got->outcome == ReceiveOutcome::kTimeout) {
+      if (limits.memory_limit_bytes > 0) {
+        const uint64_t rss = process_rss_bytes(static_cast<int>(child.pid()));
+        if (rss > limits.memory_limit_bytes) {
+          w.rss_bytes = rss;
+          return stop(WatchOutcome::kOverMemory);
+        }
+      }
+      continue;
+    }
+    if (got->outcome == ReceiveOutcome::kClosed) {
+      auto waited = child.wait_for(limits.exit_wait_s);
+      w.outcome = WatchOutcome::kClosed;
+      w.ended = waited ? *waited : child.terminate(limits.grace_s);
+      w.stderr_tail = child.stderr_tail();
+      return w;
+    }
+    w.outcome = WatchOutcome::kMessage;
+    w.message = std::move(got->message);
+    return w;
+  }
 }
 
 }  // namespace cmeter::subprocess

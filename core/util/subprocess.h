@@ -1,8 +1,10 @@
 // Subprocess: run a child process (by default this very executable, re-executed with other arguments)
 // and talk to it in framed JSON messages. It exists because plugin code must not run in the process
-// that holds the results: the worker host (core/plugin/worker*) and `cmeter plugin check` run plugins
-// in a child, wait for answers with a deadline, and kill the child (SIGTERM, then SIGKILL) when it
-// hangs, reporting how it ended (exit code or signal) and the tail of what it wrote to stderr.
+// that holds the results: the worker host (core/isolation/worker_host.h) and `cmeter plugin check`
+// (core/conformance/plugin_checker.h) run plugins in a child and supervise it with watch_for_message
+// (below): answers within a deadline, resident memory within a limit, the child killed (SIGTERM, then
+// SIGKILL) when it hangs or grows, reporting how it ended (exit code or signal) and the tail of what it
+// wrote to stderr.
 //
 // Wire format (both directions, one bidirectional Unix stream socket, the child's stdin and stdout):
 // each message is a 12-byte header, "CMTR", the protocol version (uint32, little endian) and the
@@ -12,6 +14,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -151,7 +154,36 @@ class Child {
   bool signalled_ = false;
 };
 
-// The path of this executable (readlink /proc/self/exe).
-std::string self_executable();
+// ---- Supervision: the one watch over a child doing a job (the run's workers, `plugin check`) ----
+
+struct WatchLimits {
+  double poll_s = 0.25;                 // how often the child's resident memory is looked at while waiting
+  uint64_t memory_limit_bytes = 0;      // 0: no limit
+  double grace_s = kDefaultGraceS;      // SIGTERM to SIGKILL when it has to be stopped
+  double exit_wait_s = kDefaultGraceS;  // after it closed the channel: how long to wait for its exit
+};
+
+enum class WatchOutcome {
+  kMessage,        // `message` arrived; the child is still running
+  kTimeout,        // nothing before the deadline: the child was stopped
+  kOverMemory,     // its resident memory passed the limit (`rss_bytes`): the child was stopped
+  kClosed,         // it closed the channel (exited or crashed): reaped, or stopped after exit_wait_s
+  kProtocolError,  // it broke the framing (`error`): the child was stopped
+};
+
+struct Watched {
+  WatchOutcome outcome = WatchOutcome::kClosed;
+  nlohmann::json message;   // kMessage
+  ExitStatus ended;         // all but kMessage: how the child ended
+  uint64_t rss_bytes = 0;   // kOverMemory: the resident size that passed the limit
+  std::string error;        // kProtocolError
+  std::string stderr_tail;  // all but kMessage: the child's last stderr (Child::stderr_tail)
+};
+
+// Waits for the child's next message until `deadline`, sampling its resident memory every poll_s
+// against the limit. Every outcome but kMessage leaves the child ended (stopped by us or reaped), with
+// how it ended and what it last wrote to stderr; the caller words the reason and restarts it if it will.
+Watched watch_for_message(Child& child, std::chrono::steady_clock::time_point deadline,
+                          const WatchLimits& limits);
 
 }  // namespace cmeter::subprocess

@@ -239,16 +239,6 @@ CaseResult& fail(CaseResult& result, CaseStatus status, std::string reason) {
   return result;
 }
 
-std::string utc_now_iso8601() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t t = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 uint64_t memory_budget_bytes(const Device& device) {
   auto mem = get_int(device.attributes(), "mem.bytes");
   if (!mem || *mem <= 0) return 8ull << 30;

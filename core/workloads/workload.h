@@ -11,9 +11,10 @@
 #include <vector>
 
 #include "core/measure/measurer.h"
+#include "core/model/case_result.h"
 #include "core/plugin/device.h"
 #include "core/profile/profile.h"
-#include "core/report/case_result.h"
+#include "core/util/clock.h"
 #include "core/validate/dtype.h"
 
 namespace cmeter::workloads {
@@ -67,7 +68,8 @@ void apply_plausibility(CaseResult& result, const Device& device, const std::str
 // A failure with a reason, keeping whatever was measured.
 CaseResult& fail(CaseResult& result, CaseStatus status, std::string reason);
 
-std::string utc_now_iso8601();
+// One clock for the whole tool (core/util/clock.h).
+using ::cmeter::utc_now_iso8601;
 
 // Bytes of device memory a case may use (90% of mem.bytes when known, else 8 GiB).
 uint64_t memory_budget_bytes(const Device& device);

@@ -3,7 +3,7 @@
 
 #include <string_view>
 
-#include "core/report/case_result.h"
+#include "core/model/case_result.h"
 
 namespace cmeter::workloads {
 

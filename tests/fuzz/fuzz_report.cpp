@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/plugin/worker_protocol.h"
-#include "core/report/case_result.h"
+#include "core/isolation/worker_protocol.h"
+#include "core/model/case_result.h"
 #include "core/report/report_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -23,8 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (results != j.end() && results->is_array())
       for (const auto& r : *results) (void)cmeter::case_result_from_json(r);
     (void)cmeter::worker::case_from_json(j);
-    (void)cmeter::worker::plugin_row_from_json(j);
-    (void)cmeter::worker::device_from_json(j);
+    (void)cmeter::plugin_row_from_json(j);
+    (void)cmeter::device_from_json(j);
   }
   return 0;
 }

@@ -16,10 +16,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/isolation/leak_watch.h"
+#include "core/model/case_result.h"
+#include "core/model/device_facts.h"
 #include "core/plugin/plugin_host.h"
 #include "core/profile/profile.h"
-#include "core/report/case_result.h"
-#include "core/report/summary.h"
 #include "core/util/subprocess.h"
 
 namespace cmeter {
@@ -30,7 +31,8 @@ struct WorkerOptions {
   double grace_s = 2;               // SIGTERM to SIGKILL
   uint64_t memory_limit_bytes = 0;  // worker resident memory above this: stopped, case failed; 0: none
   double memory_poll_s = 0.05;      // how often the watchdog looks at the worker's memory
-  // Resident memory a case may keep after it ends before its reason notes a possible leak; 0: never.
+  // Resident memory a case may keep after it ends before its reason notes a possible leak, when an
+  // earlier case in the same worker kept as much too (leak_watch.h); 0: never.
   uint64_t leak_note_bytes = 64ull << 20;
   bool forward_stderr = false;  // copy workers' stderr lines to ours, prefixed "[worker <plugin>] "
 };
@@ -74,6 +76,7 @@ class WorkerHost {
     std::vector<std::string> device_ids;
     std::unique_ptr<subprocess::Child> child;
     std::string broken;  // why no worker can be started any more ("" while fine)
+    LeakWatch leaks{0};  // kept memory in the current worker process
   };
   WorkerHost() = default;
   Result<std::unique_ptr<subprocess::Child>> spawn(const std::string& path);

@@ -1,9 +1,5 @@
-// JSON forms of the worker messages' payloads: cases, plugin rows, devices.
-#include "core/plugin/worker_protocol.h"
-
-#include <unistd.h>
-
-#include <fstream>
+// JSON form of the worker messages' case payload.
+#include "core/isolation/worker_protocol.h"
 
 namespace cmeter::worker {
 namespace {
@@ -13,23 +9,6 @@ nlohmann::json param_to_json(const profile::ParamValue& v) {
 }
 
 }  // namespace
-
-KeyValues key_values_from_json(const nlohmann::json& j) {
-  KeyValues out;
-  if (!j.is_object()) return out;
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    const auto& v = it.value();
-    if (v.is_boolean())
-      out[it.key()] = v.get<bool>();
-    else if (v.is_number_integer())
-      out[it.key()] = v.get<int64_t>();
-    else if (v.is_number())
-      out[it.key()] = v.get<double>();
-    else if (v.is_string())
-      out[it.key()] = v.get<std::string>();
-  }
-  return out;
-}
 
 nlohmann::json case_to_json(const profile::Case& c) {
   nlohmann::json params = nlohmann::json::object();
@@ -92,58 +71,6 @@ Result<profile::Case> case_from_json(const nlohmann::json& j) {
     return make_error(ErrorCode::kInvalidArgument, "malformed case in worker message: {}", e.what());
   }
   return c;
-}
-
-nlohmann::json plugin_row_to_json(const PluginRow& row) {
-  return {{"path", row.path},
-          {"name", row.name},
-          {"loaded", row.loaded},
-          {"error", row.error},
-          {"abi_major", row.abi_major},
-          {"abi_minor", row.abi_minor},
-          {"sha256", row.sha256},
-          {"attributes", to_json(row.attributes)},
-          {"device_count", row.device_count}};
-}
-
-Result<PluginRow> plugin_row_from_json(const nlohmann::json& j) {
-  PluginRow row;
-  try {
-    row.path = j.at("path").get<std::string>();
-    row.name = j.at("name").get<std::string>();
-    row.loaded = j.at("loaded").get<bool>();
-    row.error = j.value("error", std::string());
-    row.abi_major = j.value("abi_major", 0);
-    row.abi_minor = j.value("abi_minor", 0);
-    row.sha256 = j.value("sha256", std::string());
-    row.attributes = key_values_from_json(j.value("attributes", nlohmann::json::object()));
-    row.device_count = j.value("device_count", size_t{0});
-  } catch (const nlohmann::json::exception& e) {
-    return make_error(ErrorCode::kInvalidArgument, "malformed plugin row in worker message: {}", e.what());
-  }
-  return row;
-}
-
-nlohmann::json device_to_json(const DeviceFacts& d) {
-  return {{"id", d.id}, {"attributes", to_json(d.attributes)}};
-}
-
-Result<DeviceFacts> device_from_json(const nlohmann::json& j) {
-  if (!j.is_object() || !j.contains("id") || !j["id"].is_string())
-    return make_error(ErrorCode::kInvalidArgument, "malformed device in worker message: no string 'id'");
-  return DeviceFacts{j["id"].get<std::string>(),
-                     key_values_from_json(j.value("attributes", nlohmann::json()))};
-}
-
-uint64_t process_rss_bytes(int pid) {
-  std::ifstream in(fmt::format("/proc/{}/statm", pid));
-  uint64_t size_pages = 0, resident_pages = 0;
-  if (!(in >> size_pages >> resident_pages)) return 0;
-  return resident_pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-}
-
-uint64_t self_rss_bytes() {
-  return process_rss_bytes(static_cast<int>(::getpid()));
 }
 
 }  // namespace cmeter::worker

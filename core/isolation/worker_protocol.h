@@ -17,9 +17,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/plugin/plugin_host.h"
+#include "core/model/device_facts.h"
+#include "core/model/plugin_row.h"
 #include "core/profile/profile.h"
-#include "core/report/summary.h"
 #include "core/util/result.h"
 
 namespace cmeter::worker {
@@ -32,17 +32,6 @@ nlohmann::json case_to_json(const profile::Case& spec);
 // Errors name the missing or mistyped field.
 Result<profile::Case> case_from_json(const nlohmann::json& j);
 
-nlohmann::json plugin_row_to_json(const PluginRow& row);
-Result<PluginRow> plugin_row_from_json(const nlohmann::json& j);
-
-nlohmann::json device_to_json(const DeviceFacts& device);
-Result<DeviceFacts> device_from_json(const nlohmann::json& j);
-
-KeyValues key_values_from_json(const nlohmann::json& j);
-
-// Resident set size of this process in bytes (/proc/self/statm), 0 if unknown.
-uint64_t self_rss_bytes();
-// Resident set size of process `pid` in bytes, 0 if unknown (gone, or /proc unreadable).
-uint64_t process_rss_bytes(int pid);
+// Plugin rows and devices travel in their model JSON forms (core/model/plugin_row.h, device_facts.h).
 
 }  // namespace cmeter::worker

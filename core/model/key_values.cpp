@@ -1,5 +1,7 @@
 // Conversion between CMTR_KeyValue arrays and the core's KeyValues, with UTF-8 sanitising.
-#include "core/plugin/key_values.h"
+#include "core/model/key_values.h"
+
+#include <cstdint>
 
 #include <fmt/format.h>
 
@@ -34,55 +36,6 @@ std::string sanitize_utf8(std::string_view in) {
   }
   if (cut) out += "...[cut]";
   return out;
-}
-
-std::string sanitize_plugin_string(CMTR_String s) {
-  if (s.data == nullptr) return {};
-  return sanitize_utf8(std::string_view(s.data, s.size));
-}
-
-KeyValues from_abi(const CMTR_KeyValue* items, size_t count) {
-  KeyValues out;
-  if (items == nullptr) return out;
-  for (size_t i = 0; i < count && i < 10000; ++i) {
-    const CMTR_KeyValue& kv = items[i];
-    std::string key = sanitize_plugin_string(kv.key);
-    if (key.empty()) key = fmt::format("<empty key #{}>", i);
-    switch (kv.type) {
-      case CMTR_VALUE_STRING:
-        out[key] = sanitize_plugin_string(kv.string_value);
-        break;
-      case CMTR_VALUE_INT64:
-        out[key] = kv.int_value;
-        break;
-      case CMTR_VALUE_DOUBLE:
-        out[key] = kv.double_value;
-        break;
-      case CMTR_VALUE_BOOL:
-        out[key] = kv.int_value != 0;
-        break;
-      default:
-        out[key] = fmt::format("<invalid value type {}>", kv.type);
-        break;
-    }
-  }
-  return out;
-}
-
-sdk::KeyValueList to_abi(const KeyValues& values) {
-  sdk::KeyValueList list;
-  for (const auto& [key, value] : values) {
-    std::visit(
-        [&, k = key](const auto& v) {
-          using T = std::decay_t<decltype(v)>;
-          if constexpr (std::is_same_v<T, bool>)
-            list.set_bool(k, v);
-          else
-            list.set(k, v);
-        },
-        value);
-  }
-  return list;
 }
 
 std::optional<double> get_number(const KeyValues& values, const std::string& key) {
@@ -123,6 +76,25 @@ nlohmann::json to_json(const KeyValues& values) {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [k, v] : values) j[k] = to_json(v);
   return j;
+}
+
+KeyValues key_values_from_json(const nlohmann::json& j) {
+  KeyValues out;
+  if (!j.is_object()) return out;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const auto& v = it.value();
+    if (v.is_boolean())
+      out[it.key()] = v.get<bool>();
+    else if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+      out[it.key()] = v.get<double>();
+    else if (v.is_number_integer())
+      out[it.key()] = v.get<int64_t>();
+    else if (v.is_number())
+      out[it.key()] = v.get<double>();
+    else if (v.is_string())
+      out[it.key()] = v.get<std::string>();
+  }
+  return out;
 }
 
 std::string to_display(const Value& value) {

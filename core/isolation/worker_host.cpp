@@ -1,5 +1,5 @@
 // Starting plugin workers, collecting their rows and devices, and running cases under the watchdog.
-#include "core/plugin/worker_host.h"
+#include "core/isolation/worker_host.h"
 
 #include <unistd.h>
 
@@ -7,9 +7,9 @@
 #include <chrono>
 #include <set>
 
-#include "core/plugin/worker_protocol.h"
+#include "core/isolation/worker_protocol.h"
+#include "core/util/clock.h"
 #include "core/util/sha256.h"
-#include "core/workloads/workload.h"
 
 namespace cmeter {
 namespace {
@@ -105,14 +105,14 @@ Result<WorkerHost::Ready> WorkerHost::await_ready(subprocess::Child& child, cons
                       m.value("version", 0), worker::kMessageVersion);
   }
   Ready ready;
-  auto row = worker::plugin_row_from_json(m.value("plugin", nlohmann::json()));
+  auto row = plugin_row_from_json(m.value("plugin", nlohmann::json()));
   if (!row) {
     child.terminate(options_.grace_s);
     return row.error();
   }
   ready.row = std::move(row).value();
   for (const auto& d : m.value("devices", nlohmann::json::array())) {
-    auto dev = worker::device_from_json(d);
+    auto dev = device_from_json(d);
     if (!dev) {
       child.terminate(options_.grace_s);
       return dev.error();
@@ -154,6 +154,7 @@ std::unique_ptr<WorkerHost> WorkerHost::start(const Discovery& discovery, const 
       ready->devices.clear();
     }
     Plugin plugin;
+    plugin.leaks = LeakWatch(options.leak_note_bytes);
     plugin.path = path;
     plugin.row_index = host->rows_.size();
     for (const auto& d : ready->devices) plugin.device_ids.push_back(d.id);
@@ -228,7 +229,7 @@ CaseResult WorkerHost::run_case(const CaseRequest& req) {
   r.workload = req.spec.workload;
   r.device = req.device.id;
   r.params = req.spec.params;
-  r.started_utc = workloads::utc_now_iso8601();
+  r.started_utc = utc_now_iso8601();
   r.status = CaseStatus::kFailed;
   const auto& s = req.spec.stats;
   r.method.settings = {{"warmup_min_runs", s.warmup_min_runs},
@@ -240,6 +241,7 @@ CaseResult WorkerHost::run_case(const CaseRequest& req) {
                        {"max_s", s.max_s},
                        {"rotation_sets", s.rotation_sets}};
   const double start = now_s();
+  const auto start_tp = std::chrono::steady_clock::now();
   auto finish = [&](CaseStatus status, std::string reason) {
     r.status = status;
     r.reason = std::move(reason);
@@ -274,60 +276,48 @@ CaseResult WorkerHost::run_case(const CaseRequest& req) {
   }
 
   subprocess::Child& child = *plugin->child;
-  const double deadline = start + req.timeout_s;
-  uint64_t peak_rss = 0;
-  for (;;) {
-    double left = deadline - now_s();
-    if (left <= 0) {
-      auto st = child.terminate(options_.grace_s);
-      std::string tail = child.stderr_tail();
-      plugin->child.reset();
-      return finish(
-          CaseStatus::kTimeout,
-          with_stderr(fmt::format("no result within the case timeout of {:g} s; worker stopped ({}) "
-                                  "and restarted for the next case",
-                                  req.timeout_s, st.describe()),
-                      tail));
-    }
-    auto got = child.receive(std::min(left, options_.memory_poll_s));
-    if (!got) {
-      auto st = child.terminate(options_.grace_s);
-      std::string tail = child.stderr_tail();
-      plugin->child.reset();
-      return finish(CaseStatus::kCrashed,
-                    with_stderr(fmt::format("worker broke the protocol: {}; worker stopped ({})",
-                                            got.error().message, st.describe()),
-                                tail));
-    }
-    if (got->outcome == subprocess::ReceiveOutcome::kTimeout) {
-      if (options_.memory_limit_bytes > 0) {
-        uint64_t rss = worker::process_rss_bytes(child.pid());
-        peak_rss = std::max(peak_rss, rss);
-        if (rss > options_.memory_limit_bytes) {
-          auto st = child.terminate(options_.grace_s);
-          std::string tail = child.stderr_tail();
-          plugin->child.reset();
-          return finish(
-              CaseStatus::kFailed,
-              with_stderr(fmt::format("worker resident memory reached {} during the case, above the "
-                                      "limit of {} (a leak or an unbounded allocation); worker "
-                                      "stopped ({}) and restarted for the next case",
-                                      mib(rss), mib(options_.memory_limit_bytes), st.describe()),
-                          tail));
-        }
+  subprocess::WatchLimits limits;
+  limits.poll_s = options_.memory_poll_s;
+  limits.memory_limit_bytes = options_.memory_limit_bytes;
+  limits.grace_s = options_.grace_s;
+  limits.exit_wait_s = options_.grace_s;
+  const auto deadline = start_tp + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                       std::chrono::duration<double>(req.timeout_s));
+  {
+    subprocess::Watched got = subprocess::watch_for_message(child, deadline, limits);
+    if (got.outcome != subprocess::WatchOutcome::kMessage) plugin->child.reset();
+    const subprocess::ExitStatus& ended = got.ended;
+    switch (got.outcome) {
+      case subprocess::WatchOutcome::kMessage:
+        break;
+      case subprocess::WatchOutcome::kTimeout:
+        return finish(
+            CaseStatus::kTimeout,
+            with_stderr(fmt::format("no result within the case timeout of {:g} s; worker stopped ({}) "
+                                    "and restarted for the next case",
+                                    req.timeout_s, ended.describe()),
+                        got.stderr_tail));
+      case subprocess::WatchOutcome::kProtocolError:
+        return finish(CaseStatus::kCrashed,
+                      with_stderr(fmt::format("worker broke the protocol: {}; worker stopped ({})", got.error,
+                                              ended.describe()),
+                                  got.stderr_tail));
+      case subprocess::WatchOutcome::kOverMemory:
+        return finish(
+            CaseStatus::kFailed,
+            with_stderr(fmt::format("worker resident memory reached {} during the case, above the "
+                                    "limit of {} (a leak or an unbounded allocation); worker "
+                                    "stopped ({}) and restarted for the next case",
+                                    mib(got.rss_bytes), mib(options_.memory_limit_bytes), ended.describe()),
+                        got.stderr_tail));
+      case subprocess::WatchOutcome::kClosed: {
+        std::string how = ended.exited ? fmt::format("worker exited ({}) during the case", ended.describe())
+                                       : fmt::format("worker crashed: {} during the case", ended.describe());
+        return finish(CaseStatus::kCrashed,
+                      with_stderr(how + "; restarted for the next case", got.stderr_tail));
       }
-      continue;
     }
-    if (got->outcome == subprocess::ReceiveOutcome::kClosed) {
-      auto waited = child.wait_for(options_.grace_s);
-      subprocess::ExitStatus st = waited ? *waited : child.terminate(options_.grace_s);
-      std::string tail = child.stderr_tail();
-      plugin->child.reset();
-      std::string how = st.exited ? fmt::format("worker exited ({}) during the case", st.describe())
-                                  : fmt::format("worker crashed: {} during the case", st.describe());
-      return finish(CaseStatus::kCrashed, with_stderr(how + "; restarted for the next case", tail));
-    }
-    const auto& m = got->message;
+    const auto& m = got.message;
     const std::string type = m.is_object() ? m.value("type", "") : "";
     if (type == "error") {
       return finish(CaseStatus::kFailed, fmt::format("worker refused the case: {}",
@@ -349,16 +339,12 @@ CaseResult WorkerHost::run_case(const CaseRequest& req) {
                                                      out.case_id, out.device, req.spec.id, req.device.id));
     for (const auto& w : m.value("warnings", nlohmann::json::array()))
       if (w.is_string()) warnings_.push_back(fmt::format("{}: {}", req.device.id, w.get<std::string>()));
-    // A leak shows as memory kept after the case; said, without changing what was measured.
-    uint64_t before = m.value("rss_bytes_before", uint64_t{0});
-    uint64_t after = m.value("rss_bytes_after", uint64_t{0});
-    if (options_.leak_note_bytes > 0 && before > 0 && after > before + options_.leak_note_bytes) {
-      std::string note = fmt::format(
-          "worker resident memory grew by {} during the case and was not given back "
-          "(a leak?)",
-          mib(after - before));
-      out.reason = out.reason.empty() ? note : out.reason + "; " + note;
-    }
+    // A leak shows as memory kept after the case, again and again; said, without changing what was
+    // measured (a one-time load is not noted: core/isolation/leak_watch.h).
+    if (auto note = plugin->leaks.observe(static_cast<int>(child.pid()), req.spec.id,
+                                          m.value("rss_bytes_before", uint64_t{0}),
+                                          m.value("rss_bytes_after", uint64_t{0})))
+      out.reason = out.reason.empty() ? *note : out.reason + "; " + *note;
     return out;
   }
 }

@@ -12,8 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/measure/statistics.h"
-#include "core/plugin/key_values.h"
+#include "core/model/key_values.h"
+#include "core/model/statistics.h"
 #include "core/util/result.h"
 
 namespace cmeter {

@@ -1,5 +1,5 @@
 // JSON form of CaseResult (the journal line and the report's results[] entry).
-#include "core/report/case_result.h"
+#include "core/model/case_result.h"
 
 #include <cmath>
 
@@ -17,23 +17,6 @@ nlohmann::json number(double v) {
 double read_number(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   return (it == j.end() || !it->is_number()) ? 0.0 : it->get<double>();
-}
-
-KeyValues key_values_from_json(const nlohmann::json& j) {
-  KeyValues out;
-  if (!j.is_object()) return out;
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    const auto& v = it.value();
-    if (v.is_boolean())
-      out[it.key()] = v.get<bool>();
-    else if (v.is_number_integer())
-      out[it.key()] = v.get<int64_t>();
-    else if (v.is_number())
-      out[it.key()] = v.get<double>();
-    else if (v.is_string())
-      out[it.key()] = v.get<std::string>();
-  }
-  return out;
 }
 
 }  // namespace

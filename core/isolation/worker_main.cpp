@@ -1,5 +1,5 @@
 // The worker's serve loop: load, report, run cases until told to stop.
-#include "core/run/worker_main.h"
+#include "core/isolation/worker_main.h"
 
 #include <malloc.h>
 #include <unistd.h>
@@ -8,9 +8,10 @@
 #include <iostream>
 #include <optional>
 
+#include "core/isolation/worker_protocol.h"
 #include "core/plugin/plugin_host.h"
-#include "core/plugin/worker_protocol.h"
 #include "core/topology/topology.h"
+#include "core/util/resident_memory.h"
 #include "core/util/subprocess.h"
 #include "core/workloads/workload.h"
 
@@ -33,11 +34,11 @@ int worker_main(const std::string& plugin_path) {
   }
   nlohmann::json devices = nlohmann::json::array();
   for (const auto& d : host->devices())
-    devices.push_back(worker::device_to_json(DeviceFacts{d.id(), d.attributes()}));
+    devices.push_back(device_to_json(DeviceFacts{d.id(), d.attributes()}));
   nlohmann::json ready = {{"type", "ready"},
                           {"version", worker::kMessageVersion},
                           {"pid", static_cast<int64_t>(::getpid())},
-                          {"plugin", worker::plugin_row_to_json(row)},
+                          {"plugin", plugin_row_to_json(row)},
                           {"devices", devices}};
   if (auto st = channel->send(ready); !st) {
     std::cerr << "cmeter worker: " << st.error().message << "\n";
@@ -91,10 +92,10 @@ int worker_main(const std::string& plugin_path) {
     uint64_t seed = m.value("seed", uint64_t{0});
     // Freed heap memory goes back to the system first, so "kept after the case" means still allocated.
     ::malloc_trim(0);
-    uint64_t rss_before = worker::self_rss_bytes();
+    uint64_t rss_before = self_rss_bytes();
     CaseResult result = workloads::run_case(workloads::Context{*device, *spec, seed});
     ::malloc_trim(0);
-    uint64_t rss_after = worker::self_rss_bytes();
+    uint64_t rss_after = self_rss_bytes();
     if (trace)
       std::cerr << fmt::format("cmeter worker {}: case {} on {}: {}, resident memory {} -> {} KiB\n",
                                ::getpid(), result.case_id, result.device, to_string(result.status),

@@ -1,14 +1,14 @@
 // Tests of plugin isolation with real worker processes (the built cmeter binary, CMETER_BINARY) and
 // the fault plugins: load-time crash, crash in a later case then recovery, hang with SIGTERM, hang
 // ignoring SIGTERM, the memory limit, the leak note, and garbage strings crossing the process boundary.
-#include "core/plugin/worker_host.h"
+#include "core/isolation/worker_host.h"
 
 #include <chrono>
 #include <filesystem>
 
 #include <doctest/doctest.h>
 
-#include "core/plugin/worker_protocol.h"
+#include "core/isolation/worker_protocol.h"
 
 namespace cmeter {
 namespace {
@@ -170,11 +170,24 @@ TEST_CASE("worker host: memory limit and leak note") {
     CHECK(r.status == CaseStatus::kFailed);
     CHECK(r.reason.find("above the limit of 128 MiB") != std::string::npos);
   }
-  SUBCASE("under the limit: measured, with a note that memory was kept") {
+  SUBCASE("under the limit: measured; kept memory noted once it repeats (a leak, not a one-time load)") {
     auto host = start({fault_plugin("leak")});
-    CaseResult r = run(*host, "leak:0", gemm_case());
-    CHECK((r.status == CaseStatus::kOk || r.status == CaseStatus::kNoisy));
-    CHECK(r.reason.find("was not given back (a leak?)") != std::string::npos);
+    // The leak plugin keeps 256 MiB in every case. The first time it could be a one-time load.
+    CaseResult first = run(*host, "leak:0", gemm_case());
+    CHECK((first.status == CaseStatus::kOk || first.status == CaseStatus::kNoisy));
+    CHECK(first.reason.find("a leak?") == std::string::npos);
+    // The second case of the same workload in the same worker keeps as much again: a leak.
+    CaseResult second = run(*host, "leak:0", gemm_case());
+    CHECK((second.status == CaseStatus::kOk || second.status == CaseStatus::kNoisy));
+    CHECK(second.reason.find("was not given back (a leak?)") != std::string::npos);
+    CHECK(second.reason.find("during gemm") != std::string::npos);
+  }
+  SUBCASE("an honest plugin keeps no memory worth a note") {
+    auto host = start({fault_plugin("garbage")});
+    for (int i = 0; i < 2; ++i) {
+      CaseResult r = run(*host, "garbage:0", gemm_case());
+      CHECK(r.reason.find("a leak?") == std::string::npos);
+    }
   }
 }
 

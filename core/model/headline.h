@@ -1,0 +1,58 @@
+// The headline catalogue: the figures per device that people quote (metered FP16/FP32 TFLOP/s, memory
+// bandwidth, host link, launch latency), each with the rule that picks the case it comes from, in the
+// one display order every renderer uses; and the plain-data shapes of a device's headlines and the
+// node totals. Choosing the figures from results is core/report/summary.h.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace cmeter {
+
+// One headline: the results of `workload` whose params match every `match` pair (string values) feed
+// it, through their metric `metric`; efficiency is stated against the device attribute `peak_key`
+// when the case recorded no peak of its own.
+struct HeadlineRule {
+  const char* key;    // fp16_flops_per_s, mem_triad_bytes_per_s, launch_latency_s, ...
+  const char* label;  // "FP16 GEMM (f32 accumulate)", ...
+  const char* workload;
+  std::vector<std::pair<const char*, const char*>> match;  // param = value (strings)
+  const char* metric;
+  bool higher_is_better;
+  const char* peak_key;  // "" = none
+};
+
+// The catalogue, in display order.
+const std::vector<HeadlineRule>& headline_rules();
+// Position of `key` in the catalogue; keys not in it rank after all of them.
+int headline_rank(std::string_view key);
+
+struct HeadlineMetric {
+  std::string key;    // fp16_flops_per_s, mem_triad_bytes_per_s, launch_latency_s, ...
+  std::string label;  // "FP16 GEMM", ...
+  std::string unit;   // FLOP/s, B/s, s
+  double value = 0;   // the median of the chosen case
+  double ci95_low = 0, ci95_high = 0;
+  std::string case_id;
+  bool noisy = false;
+  std::optional<double> efficiency;  // value / declared peak
+  std::string peak_key;
+};
+
+struct DeviceSummary {
+  std::string device;
+  std::vector<HeadlineMetric> metrics;
+  const HeadlineMetric* find(std::string_view key) const;
+};
+
+struct NodeTotal {
+  std::string key;
+  std::string unit;
+  double value = 0;
+  int devices = 0;
+};
+
+}  // namespace cmeter

@@ -1,0 +1,15 @@
+// Resident set size of a process, read from /proc/<pid>/statm: the worker reports its own before and
+// after each case, the parent polls a worker's against its memory limit, and the conformance stress
+// checks watch their own for leaks. One reader for all of them.
+#pragma once
+
+#include <cstdint>
+
+namespace cmeter {
+
+// Resident set size of process `pid` in bytes, 0 if unknown (gone, or /proc unreadable).
+uint64_t process_rss_bytes(int pid);
+// Resident set size of this process in bytes, 0 if unknown.
+uint64_t self_rss_bytes();
+
+}  // namespace cmeter

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/plugin/key_values.h"
+#include "core/model/key_values.h"
 
 namespace cmeter::reports {
 

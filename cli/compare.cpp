@@ -8,6 +8,7 @@
 #include "cli/common.h"
 #include "core/report/compare.h"
 #include "core/report/journal.h"
+#include "core/util/files.h"
 #include "reports/compare_render.h"
 
 namespace cmeter::cli {

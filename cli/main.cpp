@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
-    return code == 0 ? kExitOk : kExitUsage;
+    return code == 0 ? cmeter::kExitOk : cmeter::kExitUsage;
   }
   std::vector<std::string> args(argv, argv + argc);
   if (*devices) return run_devices(plugins, json);
@@ -67,5 +67,5 @@ int main(int argc, char** argv) {
   if (*worker_cmd) return run_worker(worker_plugin);
   if (*plugin_check_cmds.check) return run_plugin_check(plugin_check);
   if (*plugin_check_cmds.worker) return run_plugin_check_worker();
-  return kExitUsage;
+  return cmeter::kExitUsage;
 }

@@ -15,7 +15,8 @@
 #include "core/report/merge.h"
 #include "core/report/report.h"
 #include "core/report/report_reader.h"
-#include "core/workloads/workload.h"
+#include "core/util/clock.h"
+#include "core/util/files.h"
 #include "reports/csv.h"
 #include "reports/html.h"
 #include "reports/markdown.h"
@@ -45,11 +46,9 @@ ReportState& state() {
 }
 
 Result<std::string> read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(ErrorCode::kNotFound, "{}: cannot open", path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  auto text = read_file(path);
+  if (!text) return make_error(ErrorCode::kNotFound, "{}: cannot open", path);
+  return text;
 }
 
 // Writes `text` to `path` (atomically), or to stdout when path is empty or "-".
@@ -165,7 +164,7 @@ int merge() {
   MergeOptions options;
   options.argv = s.merge_inputs;
   options.argv.insert(options.argv.begin(), {"cmeter", "report", "merge"});
-  options.now_utc = workloads::utc_now_iso8601();
+  options.now_utc = utc_now_iso8601();
   auto merged = merge_reports(inputs, options);
   if (!merged) {
     std::cerr << "error: " << merged.error().message << "\n";

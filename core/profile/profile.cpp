@@ -12,6 +12,7 @@
 #include <fmt/ranges.h>
 
 #include "core/profile/profile.h"
+#include "core/util/files.h"
 
 namespace cmeter::profile {
 
@@ -41,16 +42,12 @@ Result<Profile> load_file(const std::string& path) {
   if (std::filesystem::is_directory(status)) {
     return make_error(ErrorCode::kInvalidArgument, "'{}' is a directory, not a profile file", path);
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return make_error(ErrorCode::kIo, "cannot open profile file '{}': {}", path, std::strerror(errno));
-  }
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  if (in.bad()) {
-    return make_error(ErrorCode::kIo, "cannot read profile file '{}': {}", path, std::strerror(errno));
-  }
-  return load_string(bytes.str(), path);
+  auto bytes = read_file(path);
+  if (!bytes)
+    return make_error(ErrorCode::kIo, "cannot {} profile file '{}': {}",
+                      bytes.error().code == ErrorCode::kNotFound ? "open" : "read", path,
+                      bytes.error().message);
+  return load_string(*bytes, path);
 }
 
 namespace {

@@ -9,6 +9,7 @@
 
 #include "core/report/report.h"
 #include "core/report/schema_check.h"
+#include "core/util/files.h"
 
 namespace cmeter {
 namespace {
@@ -110,12 +111,11 @@ std::string LoadedReport::device_name(std::string_view id) const {
 }
 
 Result<LoadedReport> read_report_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(ErrorCode::kNotFound, "{}: cannot open the report file", path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return make_error(ErrorCode::kIo, "{}: cannot read the report file", path);
-  return parse_report(text.str(), path);
+  auto text = read_file(path);
+  if (!text)
+    return make_error(text.error().code, "{}: cannot {} the report file", path,
+                      text.error().code == ErrorCode::kNotFound ? "open" : "read");
+  return parse_report(*text, path);
 }
 
 Result<LoadedReport> parse_report(std::string_view text, const std::string& source) {

@@ -2,20 +2,19 @@
 // in stream order without a synchronise between dependent copies; and for host-pinned memory, that
 // buffer_host_pointer sees exactly what buffer_write wrote and buffer_read returns what the host wrote.
 #include <cstring>
-#include <random>
 
 #include <fmt/format.h>
 
 #include "core/conformance/session.h"
+#include "core/validate/host_data.h"
 
 namespace cmeter::conformance {
 namespace {
 
+// Random bytes from core/validate's seeded generator, different for each size and seed.
 std::vector<uint8_t> pattern(size_t size, uint64_t seed) {
-  std::mt19937_64 rng(seed * 0x9e3779b97f4a7c15ull + size);
-  std::vector<uint8_t> out(size);
-  for (auto& b : out) b = static_cast<uint8_t>(rng() >> 56);
-  return out;
+  auto rng = validate::make_rng(seed, "memory", size);
+  return validate::random_elements(DType::kI8, size, rng, -128, 127);
 }
 
 // Empty when equal, else where and how they differ.

@@ -1,9 +1,10 @@
 // Op checks: every catalogue op the plugin claims in op_query, run over a matrix of shapes and
 // parameters and compared with the host reference. GEMM: odd sizes, 1xN and Nx1, transposes, padded
 // leading dimensions, batches with padded strides, alpha/beta, every claimed dtype combination,
-// against an FP64 reference with the validate/ tolerance, every element, and C's padding untouched.
-// fma_peak against the host simulation in dtype arithmetic; stream and copy element by element. Inputs
-// come from the workloads' seeded generators, so a failure reproduces.
+// against the FP64 reference of core/validate with its tolerance, every element, and C's padding
+// untouched. fma_peak against the host simulation in dtype arithmetic; stream and copy element by
+// element. Inputs come from core/validate's seeded generators (the workloads' too), so a failure
+// reproduces.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -11,9 +12,8 @@
 #include <fmt/format.h>
 
 #include "core/conformance/session.h"
-#include "core/validate/half.h"
-#include "core/validate/tolerance.h"
-#include "core/workloads/workload.h"
+#include "core/validate/host_data.h"
+#include "core/validate/reference.h"
 
 namespace cmeter::conformance {
 namespace {
@@ -91,11 +91,18 @@ bool run_gemm_case(CheckContext& ctx, const Device& d, const GemmTypes& t, GemmS
   }
   const std::string label = fmt::format("{}->{} compute {} {}", to_string(t.a), to_string(t.c),
                                         to_string(t.compute), describe(shape));
+  validate::GemmProblem problem{t.a, t.compute, t.c, shape.m, shape.n, shape.k, shape.trans_a, shape.trans_b};
+  problem.batch = shape.batch;
+  problem.alpha = shape.alpha;
+  problem.beta = shape.beta;
   const int64_t rows_a = shape.trans_a ? shape.k : shape.m, cols_a = shape.trans_a ? shape.m : shape.k;
   const int64_t rows_b = shape.trans_b ? shape.n : shape.k, cols_b = shape.trans_b ? shape.k : shape.n;
-  const int64_t lda = rows_a + shape.pad_ld, ldb = rows_b + shape.pad_ld, ldc = shape.m + shape.pad_ld;
-  const int64_t stride_a = lda * cols_a + shape.pad_stride, stride_b = ldb * cols_b + shape.pad_stride,
-                stride_c = ldc * shape.n + shape.pad_stride;
+  problem.lda = rows_a + shape.pad_ld;
+  problem.ldb = rows_b + shape.pad_ld;
+  problem.ldc = shape.m + shape.pad_ld;
+  problem.stride_a = problem.lda * cols_a + shape.pad_stride;
+  problem.stride_b = problem.ldb * cols_b + shape.pad_stride;
+  problem.stride_c = problem.ldc * shape.n + shape.pad_stride;
   KeyValues params{{"m", shape.m},
                    {"n", shape.n},
                    {"k", shape.k},
@@ -109,14 +116,14 @@ bool run_gemm_case(CheckContext& ctx, const Device& d, const GemmTypes& t, GemmS
                    {"beta", shape.beta}};
   if (shape.batch > 1) params["batch"] = shape.batch;
   if (shape.pad_ld) {
-    params["lda"] = lda;
-    params["ldb"] = ldb;
-    params["ldc"] = ldc;
+    params["lda"] = problem.lda;
+    params["ldb"] = problem.ldb;
+    params["ldc"] = problem.ldc;
   }
   if (shape.pad_stride) {
-    params["stride_a"] = stride_a;
-    params["stride_b"] = stride_b;
-    params["stride_c"] = stride_c;
+    params["stride_a"] = problem.stride_a;
+    params["stride_b"] = problem.stride_b;
+    params["stride_c"] = problem.stride_c;
   }
   ctx.step(label + ": op_query");
   auto q = d.query_op("gemm.v1", params);
@@ -128,14 +135,12 @@ bool run_gemm_case(CheckContext& ctx, const Device& d, const GemmTypes& t, GemmS
     unsupported = q->reason.empty() ? "(no reason given)" : q->reason;
     return false;
   }
-  const size_t a_count = static_cast<size_t>(stride_a * (shape.batch - 1) + lda * cols_a);
-  const size_t b_count = static_cast<size_t>(stride_b * (shape.batch - 1) + ldb * cols_b);
-  const size_t c_count = static_cast<size_t>(stride_c * (shape.batch - 1) + ldc * shape.n);
-  auto rng = workloads::make_rng(kSeed, label);
+  const validate::GemmElementCounts counts = validate::gemm_element_counts(problem);
+  auto rng = validate::make_rng(kSeed, label);
   const double lo = integer ? -8 : -1, hi = integer ? 8 : 1;
-  std::vector<uint8_t> a = workloads::random_elements(t.a, a_count, rng, lo, hi);
-  std::vector<uint8_t> b = workloads::random_elements(t.a, b_count, rng, lo, hi);
-  std::vector<uint8_t> c0 = workloads::random_elements(t.c, c_count, rng, lo, hi);
+  std::vector<uint8_t> a = validate::random_elements(t.a, counts.a, rng, lo, hi);
+  std::vector<uint8_t> b = validate::random_elements(t.a, counts.b, rng, lo, hi);
+  std::vector<uint8_t> c0 = validate::random_elements(t.c, counts.c, rng, lo, hi);
   auto fail = [&](const std::string& what, const Error& e) {
     ctx.fail(fmt::format("{}: {}: {}", label, what, e.message));
     return true;
@@ -162,34 +167,21 @@ bool run_gemm_case(CheckContext& ctx, const Device& d, const GemmTypes& t, GemmS
   if (st) st = stream->synchronize();
   if (!st) return fail("run", st.error());
 
+  // Every element of every batch against the FP64 reference (inputs in [-1, 1]: |a|, |b| <= 1).
   validate::ValidationSummary summary;
+  const validate::GemmOperands operands{a.data(), b.data(), c0.data(), 1.0, 1.0};
   const size_t c_elem = size_bytes(t.c);
   int64_t padding_changed = 0;
-  std::vector<bool> in_matrix(c_count, false);
+  std::vector<bool> in_matrix(counts.c, false);
   for (int64_t bi = 0; bi < shape.batch; ++bi) {
     for (int64_t j = 0; j < shape.n; ++j) {
       for (int64_t i = 0; i < shape.m; ++i) {
-        double acc = 0;
-        for (int64_t q2 = 0; q2 < shape.k; ++q2) {
-          const int64_t ai = bi * stride_a + (shape.trans_a ? q2 + i * lda : i + q2 * lda);
-          const int64_t bj = bi * stride_b + (shape.trans_b ? j + q2 * ldb : q2 + j * ldb);
-          acc += workloads::element_as_double(t.a, a.data(), static_cast<size_t>(ai)) *
-                 workloads::element_as_double(t.a, b.data(), static_cast<size_t>(bj));
-        }
-        const size_t ci = static_cast<size_t>(bi * stride_c + i + j * ldc);
-        in_matrix[ci] = true;
-        const double cv = workloads::element_as_double(t.c, c0.data(), ci);
-        const double expected = shape.alpha * acc + shape.beta * cv;
-        const double value = workloads::element_as_double(t.c, got.data(), ci);
-        const double tol = integer ? 0
-                                   : validate::gemm_abs_tolerance(t.a, t.compute, t.c, shape.k, 1.0, 1.0,
-                                                                  std::fabs(expected)) +
-                                         4 * epsilon(t.compute) * std::fabs(shape.beta * cv);
-        validate::add(summary, fmt::format("C[{},{}] batch {}", i, j, bi), expected, value, tol);
+        in_matrix[validate::gemm_c_index(problem, bi, i, j)] = true;
+        validate::add_gemm_element(summary, problem, operands, got.data(), bi, i, j);
       }
     }
   }
-  for (size_t ci = 0; ci < c_count; ++ci)
+  for (size_t ci = 0; ci < counts.c; ++ci)
     if (!in_matrix[ci] && std::memcmp(got.data() + ci * c_elem, c0.data() + ci * c_elem, c_elem) != 0)
       ++padding_changed;
   if (!summary.passed())
@@ -253,26 +245,6 @@ double fma_default_b(DType t) {
   return t == DType::kF16 ? 0x1p-8 : t == DType::kF32 ? 0x1p-16 : 0x1p-32;
 }
 
-// One item of fma_peak.v1 simulated in `t` arithmetic (round after every fma); the f32 output is the
-// sum of the lanes.
-double fma_reference(DType t, const FmaCase& c, double b) {
-  const double ar = round_to(t, c.a), br = round_to(t, b);
-  double sum = 0;
-  for (int64_t l = 0; l < c.lanes; ++l) {
-    double x = round_to(t, c.x0 + static_cast<double>(l) * c.dx);
-    for (int64_t i = 0; i < c.iters; ++i) {
-      if (t == DType::kF64)
-        x = std::fma(x, ar, br);
-      else if (t == DType::kF32)
-        x = std::fmaf(static_cast<float>(x), static_cast<float>(ar), static_cast<float>(br));
-      else
-        x = round_to(t, std::fma(x, ar, br));
-    }
-    sum += x;
-  }
-  return sum;
-}
-
 void check_fma_peak(Session& s, CheckContext& ctx, DType t) {
   const Device& d = *s.device();
   const std::vector<FmaCase> cases = {
@@ -324,8 +296,8 @@ void check_fma_peak(Session& s, CheckContext& ctx, DType t) {
     if (st) st = stream->read(*out, 0, got.data(), out_bytes);
     if (st) st = stream->synchronize();
     if (!st) return ctx.fail(label + ": run: " + st.error().message);
-    const double expected = fma_reference(t, c, b);
-    const double tol = (static_cast<double>(c.lanes) + 1) * 0x1p-24 * std::fabs(expected) + 1e-30;
+    const double expected = validate::fma_peak_item(t, c.lanes, c.iters, c.a, b, c.x0, c.dx);
+    const double tol = validate::fma_peak_tolerance(c.lanes, expected);
     validate::ValidationSummary summary;
     for (int64_t i = 0; i < c.items; ++i)
       validate::add(summary, fmt::format("OUT[{}]", i), expected, got[static_cast<size_t>(i)], tol);
@@ -347,11 +319,10 @@ void check_stream(Session& s, CheckContext& ctx, DType t) {
   const size_t bytes = static_cast<size_t>(n) * size_bytes(t);
   struct Kind {
     const char* name;
-    int out;  // A=0, B=1, C=2
     double scalar;
   };
-  const Kind kinds[] = {{"copy", 2, 3},  {"scale", 1, 3},    {"add", 2, 3},
-                        {"triad", 0, 3}, {"scale", 1, -1.5}, {"triad", 0, -1.5}};
+  const Kind kinds[] = {{"copy", 3},  {"scale", 3},    {"add", 3},
+                        {"triad", 3}, {"scale", -1.5}, {"triad", -1.5}};
   int ran = 0;
   bool impl_noted = false;
   for (const Kind& k : kinds) {
@@ -369,11 +340,11 @@ void check_stream(Session& s, CheckContext& ctx, DType t) {
     }
     auto stream = d.create_stream();
     if (!stream) return ctx.fail(label + ": stream_create: " + stream.error().message);
-    auto rng = workloads::make_rng(kSeed, label);
+    auto rng = validate::make_rng(kSeed, label);
     std::vector<std::vector<uint8_t>> host(3);
     Buffer bufs[3];
     for (int i = 0; i < 3; ++i) {
-      host[i] = workloads::random_elements(t, static_cast<size_t>(n), rng, 0.5, 2.0);
+      host[i] = validate::random_elements(t, static_cast<size_t>(n), rng, 0.5, 2.0);
       auto b = d.create_buffer(bytes);
       if (!b) return ctx.fail(label + ": buffer_create: " + b.error().message);
       bufs[i] = std::move(b).value();
@@ -391,28 +362,14 @@ void check_stream(Session& s, CheckContext& ctx, DType t) {
     for (int i = 0; i < 3 && st; ++i) st = stream->read(bufs[i], 0, got[i].data(), bytes);
     if (st) st = stream->synchronize();
     if (!st) return ctx.fail(label + ": run: " + st.error().message);
-    const double eps = epsilon(t);
+    const int out = validate::stream_output_array(k.name);
     validate::ValidationSummary summary;
-    for (int64_t i = 0; i < n; ++i) {
-      const size_t u = static_cast<size_t>(i);
-      const double a = workloads::element_as_double(t, host[0].data(), u),
-                   b = workloads::element_as_double(t, host[1].data(), u),
-                   c = workloads::element_as_double(t, host[2].data(), u);
-      const std::string kind = k.name;
-      const double expected = kind == "copy"    ? a
-                              : kind == "scale" ? k.scalar * c
-                              : kind == "add"   ? a + b
-                                                : b + k.scalar * c;
-      const double tol = kind == "copy" ? 0 : 4 * eps * (std::fabs(expected) + std::fabs(k.scalar * c));
-      const double value = workloads::element_as_double(t, got[static_cast<size_t>(k.out)].data(), u);
-      if (std::fabs(value - expected) > tol || !std::isfinite(value) || i == 0 || i == n - 1)
-        validate::add(summary, fmt::format("{}[{}]", "ABC"[k.out], i), expected, value, tol);
-      else
-        summary.points++;
-    }
+    const uint8_t* const inputs[3] = {host[0].data(), host[1].data(), host[2].data()};
+    validate::check_stream_output(summary, k.name, k.scalar, t, inputs, got[static_cast<size_t>(out)].data(),
+                                  n);
     std::string inputs_changed;
     for (int i = 0; i < 3; ++i)
-      if (i != k.out && got[static_cast<size_t>(i)] != host[static_cast<size_t>(i)])
+      if (i != out && got[static_cast<size_t>(i)] != host[static_cast<size_t>(i)])
         inputs_changed += std::string(1, "ABC"[i]);
     if (!summary.passed())
       ctx.fail(fmt::format("{}: {} of {} elements wrong; first: {}", label, summary.failures, summary.points,
@@ -485,8 +442,8 @@ void check_op_copy(Session& s, CheckContext& ctx) {
     }
     auto stream = d.create_stream();
     if (!stream) return ctx.fail(label + ": stream_create: " + stream.error().message);
-    auto rng = workloads::make_rng(kSeed, label);
-    std::vector<uint8_t> src = workloads::random_elements(DType::kI8, bytes, rng, -128, 127);
+    auto rng = validate::make_rng(kSeed, label);
+    std::vector<uint8_t> src = validate::random_elements(DType::kI8, bytes, rng, -128, 127);
     std::vector<uint8_t> dst_init(bytes + kTail, 0xcd);
     auto sb = d.create_buffer(bytes);
     auto db = d.create_buffer(bytes + kTail);

@@ -8,13 +8,13 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
-#include <random>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "core/conformance/session.h"
 #include "core/util/resident_memory.h"
+#include "core/validate/host_data.h"
 
 namespace cmeter::conformance {
 namespace {
@@ -222,10 +222,10 @@ void check_concurrency_two_threads(Session& s, CheckContext& ctx) {
       out.unimplemented = ok.error().code == ErrorCode::kUnimplemented;
       return;
     }
-    std::vector<uint8_t> pattern(kBytes), got(kBytes);
-    std::mt19937_64 rng(static_cast<uint64_t>(t) + 1);
+    std::vector<uint8_t> pattern, got(kBytes);
+    auto rng = validate::make_rng(static_cast<uint64_t>(t) + 1, "concurrency");
     for (int round = 0; round < 20; ++round) {
-      for (auto& b : pattern) b = static_cast<uint8_t>(rng());
+      pattern = validate::random_elements(DType::kI8, kBytes, rng, -128, 127);
       Status st = stream->write(*src, 0, pattern.data(), kBytes);
       Buffer* list[] = {&*src, &*dst};
       if (st && copy) st = copy->enqueue(*stream, list);

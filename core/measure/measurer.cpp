@@ -16,9 +16,39 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
+// The plugin's stream as the loop sees it.
+class PluginTimedStream : public TimedStream {
+ public:
+  explicit PluginTimedStream(Stream& stream) : stream_(stream) {}
+  bool has_device_timer() const override { return stream_.has_device_timer(); }
+  Result<double> device_time_s(const std::function<Status()>& enqueue_batch) override {
+    auto start = stream_.record_event();
+    CMETER_TRY(start);
+    CMETER_TRY(enqueue_batch());
+    auto stop = stream_.record_event();
+    CMETER_TRY(stop);
+    CMETER_TRY(stream_.synchronize());
+    return stream_.elapsed_s(*start, *stop);
+  }
+  Status synchronize() override { return stream_.synchronize(); }
+  bool has_telemetry() const override {
+    return stream_.device() != nullptr && stream_.device()->has_telemetry();
+  }
+  Result<KeyValues> read_telemetry() const override { return stream_.device()->telemetry(); }
+
+ private:
+  Stream& stream_;
+};
+
 }  // namespace
 
 Result<Measurement> run_loop(Stream& stream, const std::function<Status(int64_t)>& enqueue,
+                             const LoopOptions& options) {
+  PluginTimedStream timed(stream);
+  return run_loop(timed, enqueue, options);
+}
+
+Result<Measurement> run_loop(TimedStream& stream, const std::function<Status(int64_t)>& enqueue,
                              const LoopOptions& options) {
   const profile::StatsSettings& s = options.stats;
   Measurement m;
@@ -33,13 +63,10 @@ Result<Measurement> run_loop(Stream& stream, const std::function<Status(int64_t)
   auto run_batch = [&](int64_t batch) -> Result<double> {
     auto wall_start = Clock::now();
     if (device_timer) {
-      auto start = stream.record_event();
-      CMETER_TRY(start);
-      for (int64_t i = 0; i < batch; ++i) CMETER_TRY(enqueue(next_call++));
-      auto stop = stream.record_event();
-      CMETER_TRY(stop);
-      CMETER_TRY(stream.synchronize());
-      auto elapsed = stream.elapsed_s(*start, *stop);
+      auto elapsed = stream.device_time_s([&]() -> Status {
+        for (int64_t i = 0; i < batch; ++i) CMETER_TRY(enqueue(next_call++));
+        return {};
+      });
       CMETER_TRY(elapsed);
       if (!std::isfinite(*elapsed) || *elapsed < 0)
         return make_error(ErrorCode::kInternal, "device timer returned {} s for a batch of {}", *elapsed,
@@ -89,9 +116,8 @@ Result<Measurement> run_loop(Stream& stream, const std::function<Status(int64_t)
   StopRule rule{s.min_samples, s.min_s, s.noise, s.max_s};
   // Telemetry is read between batches by this thread (never while a batch is timed).
   std::optional<TelemetrySampler> telemetry;
-  if (const Device* device = stream.device();
-      options.telemetry && device != nullptr && device->has_telemetry()) {
-    telemetry.emplace([device] { return device->telemetry(); }, options.telemetry_interval_s);
+  if (options.telemetry && stream.has_telemetry()) {
+    telemetry.emplace([&stream] { return stream.read_telemetry(); }, options.telemetry_interval_s);
     telemetry->begin();
   }
   auto sample_start = Clock::now();

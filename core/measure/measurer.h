@@ -42,7 +42,24 @@ struct Measurement {
   TelemetrySummary telemetry;
 };
 
+// What the loop needs of the stream it times: a seam, so the loop can be tested with a fake
+// (measurer_test.cpp). Production passes the plugin's Stream (run_loop below adapts it).
+class TimedStream {
+ public:
+  virtual ~TimedStream() = default;
+  virtual bool has_device_timer() const = 0;
+  // Device seconds from an event recorded before `enqueue_batch` runs to one recorded after it, once
+  // both completed (the stream synchronised). Any failing step's error.
+  virtual Result<double> device_time_s(const std::function<Status()>& enqueue_batch) = 0;
+  virtual Status synchronize() = 0;
+  virtual bool has_telemetry() const = 0;
+  virtual Result<KeyValues> read_telemetry() const = 0;
+};
+
 // `enqueue(i)` enqueues call number i (0, 1, 2, ... across warmup and sampling) on `stream`.
+Result<Measurement> run_loop(TimedStream& stream, const std::function<Status(int64_t)>& enqueue,
+                             const LoopOptions& options);
+// The same loop over a plugin stream (its events, its device's telemetry).
 Result<Measurement> run_loop(Stream& stream, const std::function<Status(int64_t)>& enqueue,
                              const LoopOptions& options);
 

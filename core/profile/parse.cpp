@@ -229,6 +229,11 @@ struct Diagnostic {
   std::string text;
 };
 
+struct SweepAxis {
+  std::string key;
+  std::vector<std::pair<std::string, ParamValue>> values;  // as written, and resolved
+};
+
 class Parser {
  public:
   explicit Parser(std::string file) : file_(std::move(file)) {}
@@ -262,7 +267,16 @@ class Parser {
 
   void parse_stats(const Entry& e, const std::string& context, StatsSettings& stats, Marks& marks);
   void check_stats(const StatsSettings& stats, const Marks& marks, const std::string& context);
+  // A case: its keys into one Case and its sweep axes, then the cases they expand to.
   void parse_case(const YAML::Node& node, size_t index, const StatsSettings& defaults, Profile& profile);
+  void parse_case_id(const Entry& e, const std::string& context, Case& c);
+  void parse_case_workload(const Entry& e, const std::string& context, Case& c);
+  void parse_case_devices(const Entry& e, const std::string& context, Case& c);
+  void parse_case_params(const Entry& e, const std::string& context, Case& c);
+  void parse_sweep(const Entry& e, const std::string& context, std::vector<SweepAxis>& axes);
+  std::optional<SweepAxis> parse_sweep_axis(const Entry& s, const std::string& context);
+  void expand_sweep(const YAML::Node& node, const std::string& context, const Case& base,
+                    const std::vector<SweepAxis>& axes, Profile& profile);
   void parse_criterion(const YAML::Node& node, size_t index, Profile& profile);
 
   std::string file_;
@@ -430,11 +444,6 @@ void Parser::check_stats(const StatsSettings& s, const Marks& marks, const std::
   }
 }
 
-struct SweepAxis {
-  std::string key;
-  std::vector<std::pair<std::string, ParamValue>> values;  // as written, and resolved
-};
-
 void Parser::parse_case(const YAML::Node& node, size_t index, const StatsSettings& defaults,
                         Profile& profile) {
   const std::optional<std::string> peeked_id = peek_scalar(node, "id");
@@ -456,91 +465,18 @@ void Parser::parse_case(const YAML::Node& node, size_t index, const StatsSetting
   std::vector<SweepAxis> axes;
   for (const Entry& e : keys) {
     if (e.key == "id") {
-      if (std::optional<std::string> id = get_string(e, context)) {
-        if (!valid_case_id(*id)) {
-          error(e.value_mark(), "case id '{}' may hold only letters, digits and '-', '_', '.', '+'", *id);
-        } else if (*id == "summary") {
-          error(e.value_mark(), "case id 'summary' is reserved (criteria use 'summary.<key>')");
-        } else {
-          base.id = *id;
-        }
-      }
+      parse_case_id(e, context, base);
     } else if (e.key == "workload") {
-      if (std::optional<std::string> workload = get_string(e, context)) {
-        const auto& known = known_workloads();
-        if (std::find(known.begin(), known.end(), *workload) == known.end()) {
-          error(e.value_mark(), "unknown workload '{}' {} (known: {}){}", *workload, context,
-                fmt::join(known, ", "), suggestion(*workload, known));
-        } else {
-          base.workload = *workload;
-        }
-      }
+      parse_case_workload(e, context, base);
     } else if (e.key == "devices") {
-      if (std::optional<std::string> devices = get_string(e, context)) {
-        if (has_space(*devices)) {
-          error(e.value_mark(), "'devices' {} must be a selector such as 'cpu:*', got '{}'", context,
-                *devices);
-        } else {
-          base.devices = *devices;
-        }
-      }
+      parse_case_devices(e, context, base);
     } else if (e.key == "stats") {
       Marks marks;
       parse_stats(e, context, base.stats, marks);
     } else if (e.key == "params") {
-      if (!expect_map(e, context)) continue;
-      const std::string params_context = fmt::format("in the params of {}", context.substr(3));
-      for (const Entry& p : entries(e.value, params_context, std::nullopt)) {
-        if (!p.value.IsScalar()) {
-          error(p.value_mark(), "param '{}' {} must be a scalar (bool, number or string), got {}", p.key,
-                context, kind_name(p.value));
-          continue;
-        }
-        if (std::optional<ParamValue> v = resolve_scalar(p.value)) {
-          base.params[p.key] = std::move(*v);
-        } else {
-          error(p.value_mark(), "param '{}' {} is out of range: {}", p.key, context, p.value.Scalar());
-        }
-      }
+      parse_case_params(e, context, base);
     } else if (e.key == "sweep") {
-      if (!expect_map(e, context)) continue;
-      const std::string sweep_context = fmt::format("in the sweep of {}", context.substr(3));
-      const std::vector<Entry> sweep = entries(e.value, sweep_context, std::nullopt);
-      if (e.value.size() == 0) error(e.value_mark(), "'sweep' {} is empty", context);
-      for (const Entry& s : sweep) {
-        if (!s.value.IsSequence()) {
-          error(s.value_mark(), "sweep '{}' {} must be a list of values, got {}", s.key, context,
-                kind_name(s.value));
-          continue;
-        }
-        if (s.value.size() == 0) {
-          error(s.value_mark(), "sweep '{}' {} has no values", s.key, context);
-          continue;
-        }
-        SweepAxis axis{s.key, {}};
-        for (const YAML::Node& item : s.value) {
-          if (!item.IsScalar()) {
-            error(item.IsNull() ? s.value_mark() : item.Mark(),
-                  "sweep '{}' {}: every value must be a scalar (bool, number or string), got {}", s.key,
-                  context, kind_name(item));
-            continue;
-          }
-          const std::optional<ParamValue> v = resolve_scalar(item);
-          if (!v) {
-            error(item.Mark(), "sweep '{}' {}: value out of range: {}", s.key, context, item.Scalar());
-            continue;
-          }
-          const std::string& text = item.Scalar();
-          const bool repeated = std::any_of(axis.values.begin(), axis.values.end(),
-                                            [&](const auto& other) { return other.first == text; });
-          if (repeated) {
-            error(item.Mark(), "sweep '{}' {} lists '{}' twice", s.key, context, text);
-            continue;
-          }
-          axis.values.emplace_back(text, *v);
-        }
-        if (!axis.values.empty()) axes.push_back(std::move(axis));
-      }
+      parse_sweep(e, context, axes);
     }
   }
 
@@ -548,7 +484,110 @@ void Parser::parse_case(const YAML::Node& node, size_t index, const StatsSetting
     if (peeked_id) broken_case_ids_.insert(*peeked_id);
     return;
   }
+  expand_sweep(node, context, base, axes, profile);
+}
 
+void Parser::parse_case_id(const Entry& e, const std::string& context, Case& c) {
+  std::optional<std::string> id = get_string(e, context);
+  if (!id) return;
+  if (!valid_case_id(*id)) {
+    error(e.value_mark(), "case id '{}' may hold only letters, digits and '-', '_', '.', '+'", *id);
+  } else if (*id == "summary") {
+    error(e.value_mark(), "case id 'summary' is reserved (criteria use 'summary.<key>')");
+  } else {
+    c.id = *id;
+  }
+}
+
+void Parser::parse_case_workload(const Entry& e, const std::string& context, Case& c) {
+  std::optional<std::string> workload = get_string(e, context);
+  if (!workload) return;
+  const auto& known = known_workloads();
+  if (std::find(known.begin(), known.end(), *workload) == known.end()) {
+    error(e.value_mark(), "unknown workload '{}' {} (known: {}){}", *workload, context,
+          fmt::join(known, ", "), suggestion(*workload, known));
+  } else {
+    c.workload = *workload;
+  }
+}
+
+void Parser::parse_case_devices(const Entry& e, const std::string& context, Case& c) {
+  std::optional<std::string> devices = get_string(e, context);
+  if (!devices) return;
+  if (has_space(*devices)) {
+    error(e.value_mark(), "'devices' {} must be a selector such as 'cpu:*', got '{}'", context, *devices);
+  } else {
+    c.devices = *devices;
+  }
+}
+
+void Parser::parse_case_params(const Entry& e, const std::string& context, Case& c) {
+  if (!expect_map(e, context)) return;
+  const std::string params_context = fmt::format("in the params of {}", context.substr(3));
+  for (const Entry& p : entries(e.value, params_context, std::nullopt)) {
+    if (!p.value.IsScalar()) {
+      error(p.value_mark(), "param '{}' {} must be a scalar (bool, number or string), got {}", p.key, context,
+            kind_name(p.value));
+      continue;
+    }
+    if (std::optional<ParamValue> v = resolve_scalar(p.value)) {
+      c.params[p.key] = std::move(*v);
+    } else {
+      error(p.value_mark(), "param '{}' {} is out of range: {}", p.key, context, p.value.Scalar());
+    }
+  }
+}
+
+void Parser::parse_sweep(const Entry& e, const std::string& context, std::vector<SweepAxis>& axes) {
+  if (!expect_map(e, context)) return;
+  const std::string sweep_context = fmt::format("in the sweep of {}", context.substr(3));
+  const std::vector<Entry> sweep = entries(e.value, sweep_context, std::nullopt);
+  if (e.value.size() == 0) error(e.value_mark(), "'sweep' {} is empty", context);
+  for (const Entry& s : sweep)
+    if (std::optional<SweepAxis> axis = parse_sweep_axis(s, context)) axes.push_back(std::move(*axis));
+}
+
+// One key of a sweep: its list of distinct scalar values (empty optional when none is usable).
+std::optional<SweepAxis> Parser::parse_sweep_axis(const Entry& s, const std::string& context) {
+  if (!s.value.IsSequence()) {
+    error(s.value_mark(), "sweep '{}' {} must be a list of values, got {}", s.key, context,
+          kind_name(s.value));
+    return std::nullopt;
+  }
+  if (s.value.size() == 0) {
+    error(s.value_mark(), "sweep '{}' {} has no values", s.key, context);
+    return std::nullopt;
+  }
+  SweepAxis axis{s.key, {}};
+  for (const YAML::Node& item : s.value) {
+    if (!item.IsScalar()) {
+      error(item.IsNull() ? s.value_mark() : item.Mark(),
+            "sweep '{}' {}: every value must be a scalar (bool, number or string), got {}", s.key, context,
+            kind_name(item));
+      continue;
+    }
+    const std::optional<ParamValue> v = resolve_scalar(item);
+    if (!v) {
+      error(item.Mark(), "sweep '{}' {}: value out of range: {}", s.key, context, item.Scalar());
+      continue;
+    }
+    const std::string& text = item.Scalar();
+    const bool repeated = std::any_of(axis.values.begin(), axis.values.end(),
+                                      [&](const auto& other) { return other.first == text; });
+    if (repeated) {
+      error(item.Mark(), "sweep '{}' {} lists '{}' twice", s.key, context, text);
+      continue;
+    }
+    axis.values.emplace_back(text, *v);
+  }
+  if (axis.values.empty()) return std::nullopt;
+  return axis;
+}
+
+// The cases of `base` over the Cartesian product of the axes (the sweep's first key varying slowest),
+// each with a unique id; `base` itself when there is no sweep.
+void Parser::expand_sweep(const YAML::Node& node, const std::string& context, const Case& base,
+                          const std::vector<SweepAxis>& axes, Profile& profile) {
   size_t count = 1;
   for (const SweepAxis& axis : axes) {
     count *= axis.values.size();
@@ -559,7 +598,6 @@ void Parser::parse_case(const YAML::Node& node, size_t index, const StatsSetting
     }
   }
 
-  // Cartesian product, the sweep's first key varying slowest.
   std::vector<size_t> at(axes.size(), 0);
   for (size_t n = 0; n < count; ++n) {
     Case c = base;

@@ -5,8 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/validate/half.h"
-#include "core/validate/tolerance.h"
+#include "core/validate/reference.h"
 #include "core/workloads/workload.h"
 #include "core/workloads/workload_list.h"
 
@@ -84,25 +83,12 @@ void run_fma_peak(const Context& ctx, CaseResult& result) {
   set_status_from_measurement(result, *measured);
 
   // Host simulation of one item, in dtype arithmetic (round after every fma).
-  double expected = 0;
-  for (int64_t l = 0; l < lanes; ++l) {
-    double x = round_to(*dtype, x0 + static_cast<double>(l) * dx);
-    const double ar = round_to(*dtype, a), br = round_to(*dtype, b);
-    for (int64_t t = 0; t < iters; ++t) {
-      if (*dtype == DType::kF64)
-        x = std::fma(x, ar, br);
-      else if (*dtype == DType::kF32)
-        x = std::fmaf(static_cast<float>(x), static_cast<float>(ar), static_cast<float>(br));
-      else
-        x = round_to(*dtype, std::fma(x, ar, br));
-    }
-    expected += x;
-  }
+  const double expected = validate::fma_peak_item(*dtype, lanes, iters, a, b, x0, dx);
   std::vector<float> got(static_cast<size_t>(items));
   Status st = stream->read(*out, 0, got.data(), got.size() * 4);
   if (st) st = stream->synchronize();
   if (!st) return (void)fail(result, CaseStatus::kFailed, st.error().message);
-  const double tol = (static_cast<double>(lanes) + 1) * 0x1p-24 * std::fabs(expected) + 1e-30;
+  const double tol = validate::fma_peak_tolerance(lanes, expected);
   validate::ValidationSummary summary;
   const int64_t step = std::max<int64_t>(1, items / 4096);
   for (int64_t i = 0; i < items; i += step)

@@ -1,11 +1,15 @@
 // The gemm workload: C = alpha·op(A)·op(B) + beta·C through `gemm.v1`, any dtype the device supports.
 // Inputs are generated on the host from the run seed in the input type, rotated over enough buffer
 // sets to exceed the last-level cache, and the output of the last timed call is checked on sampled
-// elements against an FP64 host reference with a dtype- and k-aware tolerance. FLOP = 2·m·n·k·batch.
+// elements against the FP64 host reference of core/validate with its dtype- and k-aware tolerance.
+// FLOP = 2·m·n·k·batch. The steps of run_gemm follow the data: read the parameters, ask the device,
+// plan the rotated buffer sets, upload them, create the op, measure, validate, judge plausibility.
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
-#include "core/validate/tolerance.h"
+#include "core/validate/host_data.h"
+#include "core/validate/reference.h"
 #include "core/workloads/workload.h"
 #include "core/workloads/workload_list.h"
 
@@ -23,15 +27,33 @@ std::string default_compute(DType a) {
   }
 }
 
+// Records the failure in the result; for the steps below, which return an empty optional on failure.
+std::nullopt_t failed(CaseResult& result, CaseStatus status, std::string reason) {
+  fail(result, status, std::move(reason));
+  return std::nullopt;
+}
+
+// The case's parameters: the problem the reference checks and the op's parameters as sent.
+struct GemmCase {
+  validate::GemmProblem problem;  // tight layout
+  std::string dtype_name;
+  KeyValues op_params;
+};
+
+// How many input sets rotate through the timed calls, and the bytes of one.
+struct RotationPlan {
+  int64_t sets = 2;
+  uint64_t set_bytes = 0;
+};
+
+// One rotated set: host inputs and their device buffers.
 struct Set {
   std::vector<uint8_t> a, b, c0;
   Buffer da, db, dc;
 };
 
-}  // namespace
-
-void run_gemm(const Context& ctx, CaseResult& result) {
-  ParamReader p(ctx.spec.params);
+std::optional<GemmCase> read_gemm_case(const KeyValues& params, CaseResult& result) {
+  ParamReader p(params);
   const int64_t n = p.get_int("n", 0);
   const int64_t m = p.get_int("m", n);
   const int64_t k = p.get_int("k", n);
@@ -44,147 +66,167 @@ void run_gemm(const Context& ctx, CaseResult& result) {
   const double alpha = p.get_double("alpha", 1.0);
   const double beta = p.get_double("beta", 0.0);
   const int64_t batch = p.get_int("batch", 1);
-  if (auto st = p.finish(); !st) return (void)fail(result, CaseStatus::kFailed, st.error().message);
+  if (auto st = p.finish(); !st) return failed(result, CaseStatus::kFailed, st.error().message);
   const auto dtype_c = parse_dtype(dtype_c_name);
   const auto compute = parse_dtype(compute_name);
   if (!dtype || !dtype_c || !compute)
-    return (void)fail(result, CaseStatus::kFailed,
-                      fmt::format("unknown dtype in dtype={} dtype_c={} compute={}", dtype_name, dtype_c_name,
-                                  compute_name));
+    return failed(result, CaseStatus::kFailed,
+                  fmt::format("unknown dtype in dtype={} dtype_c={} compute={}", dtype_name, dtype_c_name,
+                              compute_name));
   if (m <= 0 || n <= 0 || k <= 0 || batch <= 0)
-    return (void)fail(
-        result, CaseStatus::kFailed,
-        fmt::format("m, n, k, batch must be positive (m={} n={} k={} batch={})", m, n, k, batch));
+    return failed(result, CaseStatus::kFailed,
+                  fmt::format("m, n, k, batch must be positive (m={} n={} k={} batch={})", m, n, k, batch));
+  GemmCase c;
+  c.problem = {*dtype, *compute, *dtype_c, m, n, k, trans_a, trans_b};
+  c.problem.batch = batch;
+  c.problem.alpha = alpha;
+  c.problem.beta = beta;
+  validate::set_tight_layout(c.problem);
+  c.dtype_name = dtype_name;
+  c.op_params = {{"m", m},
+                 {"n", n},
+                 {"k", k},
+                 {"dtype_a", dtype_name},
+                 {"dtype_b", dtype_name},
+                 {"dtype_c", dtype_c_name},
+                 {"compute", compute_name},
+                 {"trans_a", trans_a},
+                 {"trans_b", trans_b},
+                 {"alpha", alpha},
+                 {"beta", beta},
+                 {"batch", batch}};
+  return c;
+}
 
-  KeyValues op_params{{"m", m},
-                      {"n", n},
-                      {"k", k},
-                      {"dtype_a", dtype_name},
-                      {"dtype_b", dtype_name},
-                      {"dtype_c", dtype_c_name},
-                      {"compute", compute_name},
-                      {"trans_a", trans_a},
-                      {"trans_b", trans_b},
-                      {"alpha", alpha},
-                      {"beta", beta},
-                      {"batch", batch}};
-  result.params = op_params;
+// Unsupported (with the plugin's reason) or failed when the device does not take the op.
+bool device_supports(const Device& dev, const GemmCase& c, CaseResult& result) {
+  auto query = dev.query_op("gemm.v1", c.op_params);
+  if (!query) {
+    fail(result, CaseStatus::kFailed, query.error().message);
+    return false;
+  }
+  if (!query->supported) {
+    fail(result, CaseStatus::kUnsupported, query->reason);
+    return false;
+  }
+  return true;
+}
+
+// Enough sets to exceed the last-level cache (at least the profile's rotation_sets and two, at most
+// 64 and what the memory budget holds); records the rotation and the work per call in the method.
+std::optional<RotationPlan> plan_rotation(const Context& ctx, const GemmCase& c, CaseResult& result) {
   const Device& dev = ctx.device;
-  auto query = dev.query_op("gemm.v1", op_params);
-  if (!query) return (void)fail(result, CaseStatus::kFailed, query.error().message);
-  if (!query->supported) return (void)fail(result, CaseStatus::kUnsupported, query->reason);
-
-  // Sizes, rotation.
-  const size_t a_count = static_cast<size_t>(m * k * batch), b_count = static_cast<size_t>(k * n * batch),
-               c_count = static_cast<size_t>(m * n * batch);
-  const uint64_t set_bytes = a_count * size_bytes(*dtype) * 2 + c_count * size_bytes(*dtype_c);
+  const validate::GemmProblem& p = c.problem;
+  const auto counts = validate::gemm_element_counts(p);
+  RotationPlan plan;
+  plan.set_bytes = counts.a * size_bytes(p.input) * 2 + counts.c * size_bytes(p.output);
   const uint64_t budget = memory_budget_bytes(dev);
-  if (2 * set_bytes > budget)
-    return (void)fail(result, CaseStatus::kUnsupported,
-                      fmt::format("needs {:.2f} GiB for two rotated input sets; device budget is {:.2f} GiB",
-                                  2.0 * set_bytes / (1 << 30), 1.0 * budget / (1 << 30)));
+  if (2 * plan.set_bytes > budget)
+    return failed(result, CaseStatus::kUnsupported,
+                  fmt::format("needs {:.2f} GiB for two rotated input sets; device budget is {:.2f} GiB",
+                              2.0 * plan.set_bytes / (1 << 30), 1.0 * budget / (1 << 30)));
   const uint64_t llc = static_cast<uint64_t>(get_int(dev.attributes(), "cache.llc.bytes").value_or(32 << 20));
-  int64_t sets = std::max<int64_t>(ctx.spec.stats.rotation_sets, static_cast<int64_t>(llc / set_bytes) + 1);
-  sets = std::min<int64_t>({sets, 64, static_cast<int64_t>(budget / set_bytes)});
-  sets = std::max<int64_t>(sets, 2);
-  result.method.rotation_sets = sets;
-  result.method.rotation_bytes = sets * set_bytes;
-  const double flop = 2.0 * m * n * k * batch;
-  result.method.flop_per_call = flop;
-  result.method.bytes_per_call = static_cast<double>(set_bytes);
+  int64_t sets =
+      std::max<int64_t>(ctx.spec.stats.rotation_sets, static_cast<int64_t>(llc / plan.set_bytes) + 1);
+  sets = std::min<int64_t>({sets, 64, static_cast<int64_t>(budget / plan.set_bytes)});
+  plan.sets = std::max<int64_t>(sets, 2);
+  result.method.rotation_sets = plan.sets;
+  result.method.rotation_bytes = plan.sets * plan.set_bytes;
+  result.method.flop_per_call = 2.0 * p.m * p.n * p.k * p.batch;
+  result.method.bytes_per_call = static_cast<double>(plan.set_bytes);
+  return plan;
+}
 
-  auto stream = dev.create_stream();
-  if (!stream) return (void)fail(result, CaseStatus::kFailed, stream.error().message);
-  std::vector<Set> data(static_cast<size_t>(sets));
-  for (int64_t s = 0; s < sets; ++s) {
-    auto rng = make_rng(ctx.seed, ctx.spec.id + "/" + dev.id(), static_cast<uint64_t>(s));
+// Generates every set from the run seed and writes it to fresh device buffers.
+std::optional<std::vector<Set>> upload_sets(const Context& ctx, const GemmCase& c, const RotationPlan& plan,
+                                            Stream& stream, CaseResult& result) {
+  const Device& dev = ctx.device;
+  const auto counts = validate::gemm_element_counts(c.problem);
+  std::vector<Set> data(static_cast<size_t>(plan.sets));
+  for (int64_t s = 0; s < plan.sets; ++s) {
+    auto rng = validate::make_rng(ctx.seed, ctx.spec.id + "/" + dev.id(), static_cast<uint64_t>(s));
     Set& set = data[static_cast<size_t>(s)];
-    set.a = random_elements(*dtype, a_count, rng);
-    set.b = random_elements(*dtype, b_count, rng);
-    set.c0 = random_elements(*dtype_c, c_count, rng);
+    set.a = validate::random_elements(c.problem.input, counts.a, rng);
+    set.b = validate::random_elements(c.problem.input, counts.b, rng);
+    set.c0 = validate::random_elements(c.problem.output, counts.c, rng);
     for (auto [buf, host] : {std::pair{&set.da, &set.a}, {&set.db, &set.b}, {&set.dc, &set.c0}}) {
       auto created = dev.create_buffer(host->size());
-      if (!created) return (void)fail(result, CaseStatus::kFailed, created.error().message);
+      if (!created) return failed(result, CaseStatus::kFailed, created.error().message);
       *buf = std::move(created).value();
-      if (auto st = stream->write(*buf, 0, host->data(), host->size()); !st)
-        return (void)fail(result, CaseStatus::kFailed, st.error().message);
+      if (auto st = stream.write(*buf, 0, host->data(), host->size()); !st)
+        return failed(result, CaseStatus::kFailed, st.error().message);
     }
   }
-  if (auto st = stream->synchronize(); !st)
-    return (void)fail(result, CaseStatus::kFailed, st.error().message);
+  if (auto st = stream.synchronize(); !st) return failed(result, CaseStatus::kFailed, st.error().message);
+  return data;
+}
 
-  auto op = dev.create_op("gemm.v1", op_params);
-  if (!op) return (void)fail(result, CaseStatus::kFailed, op.error().message);
+// Creates the op and records its attributes (impl) in the method.
+std::optional<Op> create_gemm_op(const Device& dev, const GemmCase& c, CaseResult& result) {
+  auto op = dev.create_op("gemm.v1", c.op_params);
+  if (!op) return failed(result, CaseStatus::kFailed, op.error().message);
   if (auto attrs = op->attributes()) {
     result.method.op_attributes = *attrs;
     result.method.impl = get_string(*attrs, "impl").value_or("");
   }
+  return std::move(op).value();
+}
 
+// The measurement loop over the rotated sets; returns the set the last timed call used.
+std::optional<int64_t> measure_gemm(const Context& ctx, Op& op, Stream& stream, std::vector<Set>& data,
+                                    CaseResult& result) {
+  const int64_t sets = static_cast<int64_t>(data.size());
   int64_t last_set = -1;
   auto enqueue = [&](int64_t i) -> Status {
     last_set = i % sets;
     Set& s = data[static_cast<size_t>(last_set)];
     Buffer* bufs[] = {&s.da, &s.db, &s.dc};
-    return op->enqueue(*stream, bufs);
+    return op.enqueue(stream, bufs);
   };
   measure::LoopOptions options{ctx.spec.stats};
-  auto measured = measure::run_loop(*stream, enqueue, options);
-  if (!measured) return (void)fail(result, CaseStatus::kFailed, measured.error().message);
-  record_measurement(result, *measured, flop, "flops_per_s", "FLOP/s");
+  auto measured = measure::run_loop(stream, enqueue, options);
+  if (!measured) return failed(result, CaseStatus::kFailed, measured.error().message);
+  record_measurement(result, *measured, result.method.flop_per_call, "flops_per_s", "FLOP/s");
   set_status_from_measurement(result, *measured);
+  return last_set;
+}
 
-  // Validation of the last timed output (beta == 0: C is overwritten by every call). With beta != 0
-  // the timed C has been accumulated many times, so one extra call from a fresh C0 is checked.
-  Set& vs = data[static_cast<size_t>(last_set)];
-  std::string how = "fp64 host reference on sampled C elements of the last timed call";
-  if (beta != 0) {
-    how = "fp64 host reference on sampled C elements of one call from a fresh C (beta != 0)";
-    Buffer* bufs[] = {&vs.da, &vs.db, &vs.dc};
-    Status st = stream->write(vs.dc, 0, vs.c0.data(), vs.c0.size());
-    if (st) st = op->enqueue(*stream, bufs);
-    if (!st) return (void)fail(result, CaseStatus::kFailed, st.error().message);
+// The C to validate: that of the last timed call (beta == 0: C is overwritten by every call). With
+// beta != 0 the timed C has been accumulated many times, so one extra call from a fresh C0 is read.
+std::optional<std::vector<uint8_t>> read_checked_output(const GemmCase& c, Op& op, Stream& stream, Set& set,
+                                                        CaseResult& result) {
+  if (c.problem.beta != 0) {
+    Buffer* bufs[] = {&set.da, &set.db, &set.dc};
+    Status st = stream.write(set.dc, 0, set.c0.data(), set.c0.size());
+    if (st) st = op.enqueue(stream, bufs);
+    if (!st) return failed(result, CaseStatus::kFailed, st.error().message);
   }
-  std::vector<uint8_t> out(vs.c0.size());
-  if (auto st = stream->read(vs.dc, 0, out.data(), out.size()); !st)
-    return (void)fail(result, CaseStatus::kFailed, st.error().message);
-  if (auto st = stream->synchronize(); !st)
-    return (void)fail(result, CaseStatus::kFailed, st.error().message);
+  std::vector<uint8_t> out(set.c0.size());
+  if (auto st = stream.read(set.dc, 0, out.data(), out.size()); !st)
+    return failed(result, CaseStatus::kFailed, st.error().message);
+  if (auto st = stream.synchronize(); !st) return failed(result, CaseStatus::kFailed, st.error().message);
+  return out;
+}
 
-  const int64_t lda = trans_a ? k : m, ldb = trans_b ? n : k, ldc = m;
-  double max_a = 0, max_b = 0;
-  for (size_t i = 0; i < a_count; i += std::max<size_t>(1, a_count / 4096))
-    max_a = std::max(max_a, std::fabs(element_as_double(*dtype, vs.a.data(), i)));
-  for (size_t i = 0; i < b_count; i += std::max<size_t>(1, b_count / 4096))
-    max_b = std::max(max_b, std::fabs(element_as_double(*dtype, vs.b.data(), i)));
-  max_a = std::max(max_a, 1.0);  // inputs are drawn from [-1, 1]
-  max_b = std::max(max_b, 1.0);
+// Sampled elements of the first and last batch against the FP64 reference; records the validation
+// and marks the result invalid when an element is outside its tolerance. True when it passed.
+bool validate_output(const Context& ctx, const GemmCase& c, const Set& set, const std::vector<uint8_t>& out,
+                     CaseResult& result) {
+  const validate::GemmProblem& p = c.problem;
+  const auto counts = validate::gemm_element_counts(p);
+  validate::GemmOperands operands{set.a.data(), set.b.data(), set.c0.data()};
+  // Inputs are drawn from [-1, 1]: the bound is at least 1.
+  operands.max_abs_a = std::max(validate::sampled_max_abs(p.input, set.a.data(), counts.a), 1.0);
+  operands.max_abs_b = std::max(validate::sampled_max_abs(p.input, set.b.data(), counts.b), 1.0);
   validate::ValidationSummary summary;
   const std::vector<int64_t> batches =
-      batch > 1 ? std::vector<int64_t>{0, batch - 1} : std::vector<int64_t>{0};
-  for (int64_t bi : batches) {
-    const size_t a_off = static_cast<size_t>(bi * m * k), b_off = static_cast<size_t>(bi * k * n),
-                 c_off = static_cast<size_t>(bi * m * n);
-    for (auto [i, j] : validate::sample_matrix_points(m, n, 1024, ctx.seed ^ static_cast<uint64_t>(bi))) {
-      double acc = 0;
-      for (int64_t q = 0; q < k; ++q) {
-        double av = element_as_double(*dtype, vs.a.data(),
-                                      a_off + static_cast<size_t>(trans_a ? q + i * lda : i + q * lda));
-        double bv = element_as_double(*dtype, vs.b.data(),
-                                      b_off + static_cast<size_t>(trans_b ? j + q * ldb : q + j * ldb));
-        acc += av * bv;
-      }
-      const size_t ci = c_off + static_cast<size_t>(i + j * ldc);
-      const double c0 = element_as_double(*dtype_c, vs.c0.data(), ci);
-      const double expected = alpha * acc + beta * c0;
-      const double got = element_as_double(*dtype_c, out.data(), ci);
-      const double tol = std::fabs(alpha) * validate::gemm_abs_tolerance(*dtype, *compute, *dtype_c, k, max_a,
-                                                                         max_b, std::fabs(expected)) +
-                         4 * epsilon(*compute) * std::fabs(beta * c0);
-      validate::add(summary, fmt::format("C[{},{}] batch {}", i, j, bi), expected, got, tol);
-    }
-  }
+      p.batch > 1 ? std::vector<int64_t>{0, p.batch - 1} : std::vector<int64_t>{0};
+  for (int64_t bi : batches)
+    for (auto [i, j] : validate::sample_matrix_points(p.m, p.n, 1024, ctx.seed ^ static_cast<uint64_t>(bi)))
+      validate::add_gemm_element(summary, p, operands, out.data(), bi, i, j);
   Validation v;
-  v.method = how;
+  v.method = p.beta != 0 ? "fp64 host reference on sampled C elements of one call from a fresh C (beta != 0)"
+                         : "fp64 host reference on sampled C elements of the last timed call";
   v.points = summary.points;
   v.failures = summary.failures;
   v.max_abs_error = summary.max_abs_error;
@@ -194,12 +236,37 @@ void run_gemm(const Context& ctx, CaseResult& result) {
   v.passed = summary.passed();
   result.validation = v;
   if (!v.passed)
-    return (void)fail(result, CaseStatus::kInvalid,
-                      fmt::format("{} of {} sampled elements outside tolerance; first: {}", v.failures,
-                                  v.points, v.first_failure));
-  apply_plausibility(result, dev,
-                     fmt::format("peak.flops.{}", *compute == DType::kTF32 ? "tf32" : dtype_name),
-                     "flops_per_s");
+    fail(result, CaseStatus::kInvalid,
+         fmt::format("{} of {} sampled elements outside tolerance; first: {}", v.failures, v.points,
+                     v.first_failure));
+  return v.passed;
+}
+
+}  // namespace
+
+void run_gemm(const Context& ctx, CaseResult& result) {
+  const Device& dev = ctx.device;
+  std::optional<GemmCase> c = read_gemm_case(ctx.spec.params, result);
+  if (!c) return;
+  result.params = c->op_params;
+  if (!device_supports(dev, *c, result)) return;
+  std::optional<RotationPlan> plan = plan_rotation(ctx, *c, result);
+  if (!plan) return;
+  auto stream = dev.create_stream();
+  if (!stream) return (void)fail(result, CaseStatus::kFailed, stream.error().message);
+  std::optional<std::vector<Set>> data = upload_sets(ctx, *c, *plan, *stream, result);
+  if (!data) return;
+  std::optional<Op> op = create_gemm_op(dev, *c, result);
+  if (!op) return;
+  std::optional<int64_t> last_set = measure_gemm(ctx, *op, *stream, *data, result);
+  if (!last_set) return;
+  Set& checked = (*data)[static_cast<size_t>(*last_set)];
+  std::optional<std::vector<uint8_t>> out = read_checked_output(*c, *op, *stream, checked, result);
+  if (!out) return;
+  if (!validate_output(ctx, *c, checked, *out, result)) return;
+  apply_plausibility(
+      result, dev, fmt::format("peak.flops.{}", c->problem.compute == DType::kTF32 ? "tf32" : c->dtype_name),
+      "flops_per_s");
 }
 
 }  // namespace cmeter::workloads

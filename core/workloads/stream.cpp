@@ -5,8 +5,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "core/validate/half.h"
-#include "core/validate/tolerance.h"
+#include "core/validate/host_data.h"
+#include "core/validate/reference.h"
 #include "core/workloads/workload.h"
 #include "core/workloads/workload_list.h"
 
@@ -79,11 +79,11 @@ void run_stream(const Context& ctx, CaseResult& result) {
 
   auto stream = dev.create_stream();
   if (!stream) return (void)fail(result, CaseStatus::kFailed, stream.error().message);
-  auto rng = make_rng(ctx.seed, ctx.spec.id + "/" + dev.id());
+  auto rng = validate::make_rng(ctx.seed, ctx.spec.id + "/" + dev.id());
   std::vector<std::vector<uint8_t>> host(3);
   Buffer bufs[3];
   for (int i = 0; i < 3; ++i) {
-    host[i] = random_elements(*dtype, static_cast<size_t>(n), rng, 0.5, 2.0);
+    host[i] = validate::random_elements(*dtype, static_cast<size_t>(n), rng, 0.5, 2.0);
     auto b = dev.create_buffer(array_bytes);
     if (!b) return (void)fail(result, CaseStatus::kFailed, b.error().message);
     bufs[i] = std::move(b).value();
@@ -104,31 +104,14 @@ void run_stream(const Context& ctx, CaseResult& result) {
   set_status_from_measurement(result, *measured);
 
   // Each kernel is idempotent (it never writes an array it reads), so the final output has a closed form.
-  const int out_index = kind == "copy" ? 2 : kind == "scale" ? 1 : kind == "add" ? 2 : 0;
+  const int out_index = validate::stream_output_array(kind);
   std::vector<uint8_t> got(host[0].size());
   Status st = stream->read(bufs[out_index], 0, got.data(), got.size());
   if (st) st = stream->synchronize();
   if (!st) return (void)fail(result, CaseStatus::kFailed, st.error().message);
-  const double eps = epsilon(*dtype);
   validate::ValidationSummary summary;
-  double tol_max = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const size_t u = static_cast<size_t>(i);
-    const double a = element_as_double(*dtype, host[0].data(), u),
-                 b = element_as_double(*dtype, host[1].data(), u),
-                 c = element_as_double(*dtype, host[2].data(), u);
-    double expected = kind == "copy"    ? a
-                      : kind == "scale" ? scalar * c
-                      : kind == "add"   ? a + b
-                                        : b + scalar * c;
-    double tol = kind == "copy" ? 0 : 4 * eps * (std::fabs(expected) + std::fabs(scalar * c));
-    tol_max = std::max(tol_max, tol);
-    double value = element_as_double(*dtype, got.data(), u);
-    if (std::fabs(value - expected) > tol || !std::isfinite(value) || i == 0 || i == n - 1)
-      validate::add(summary, fmt::format("{}[{}]", "ABC"[out_index], i), expected, value, tol);
-    else
-      summary.points++;
-  }
+  const uint8_t* const inputs[3] = {host[0].data(), host[1].data(), host[2].data()};
+  const double tol_max = validate::check_stream_output(summary, kind, scalar, *dtype, inputs, got.data(), n);
   result.validation = to_validation(summary, "every output element against its closed form", tol_max);
   if (!result.validation->passed)
     return (void)fail(result, CaseStatus::kInvalid,
@@ -161,8 +144,8 @@ void run_copy(const Context& ctx, CaseResult& result) {
 
   auto stream = dev.create_stream();
   if (!stream) return (void)fail(result, CaseStatus::kFailed, stream.error().message);
-  auto rng = make_rng(ctx.seed, ctx.spec.id + "/" + dev.id());
-  std::vector<uint8_t> pattern = random_elements(DType::kI8, bytes, rng, -128, 127);
+  auto rng = validate::make_rng(ctx.seed, ctx.spec.id + "/" + dev.id());
+  std::vector<uint8_t> pattern = validate::random_elements(DType::kI8, bytes, rng, -128, 127);
   auto src = dev.create_buffer(bytes);
   if (!src) return (void)fail(result, CaseStatus::kFailed, src.error().message);
   auto dst = dev.create_buffer(bytes);

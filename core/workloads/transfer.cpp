@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/validate/host_data.h"
 #include "core/validate/tolerance.h"
 #include "core/workloads/workload.h"
 #include "core/workloads/workload_list.h"
@@ -55,8 +56,8 @@ void run_transfer(const Context& ctx, CaseResult& result) {
     host = pageable.data();
     result.method.impl = "pageable host memory (std::vector)";
   }
-  auto rng = make_rng(ctx.seed, ctx.spec.id + "/" + dev.id());
-  const std::vector<uint8_t> pattern = random_elements(DType::kI8, bytes, rng, -128, 127);
+  auto rng = validate::make_rng(ctx.seed, ctx.spec.id + "/" + dev.id());
+  const std::vector<uint8_t> pattern = validate::random_elements(DType::kI8, bytes, rng, -128, 127);
   Status st;
   if (direction == "h2d") {
     std::memcpy(host, pattern.data(), bytes);

@@ -1,11 +1,11 @@
 // A workload is written once, in the core, over ABI ops, and runs on every device whose plugin
 // supports those ops. This header is the common face (run one case on one device) and the shared
-// pieces every workload needs: parameter reading with unknown-key errors, seeded host data in any
-// dtype, turning a Measurement into metrics and method, and the plausibility gate.
+// pieces every workload needs: parameter reading with unknown-key errors, turning a Measurement into
+// metrics and method, and the plausibility gate. Seeded host data and the host references are
+// core/validate's.
 #pragma once
 
 #include <cstdint>
-#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -46,15 +46,6 @@ class ParamReader {
   std::set<std::string> used_;
   std::string error_;
 };
-
-// Deterministic generator for a case: seed mixed with a string and a set index.
-std::mt19937_64 make_rng(uint64_t seed, const std::string& salt, uint64_t index = 0);
-
-// `count` values uniform in [lo, hi], rounded to `type`, stored in its bit layout.
-std::vector<uint8_t> random_elements(DType type, size_t count, std::mt19937_64& rng, double lo = -1,
-                                     double hi = 1);
-// Element i of a buffer in `type`, as double.
-double element_as_double(DType type, const uint8_t* data, size_t i);
 
 // Fills result.metrics (time per call and the throughput metric) and result.method from a loop.
 void record_measurement(CaseResult& result, const measure::Measurement& m, double work_per_call,

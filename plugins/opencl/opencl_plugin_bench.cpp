@@ -269,7 +269,7 @@ int main(int argc, char** argv) {
   }
   auto t0 = Clock::now();
   Plugin p(CMETER_OPENCL_PLUGIN_PATH);
-  if (p.api() == nullptr) {
+  if (!p.ready()) {
     std::fprintf(stderr, "cannot load the plugin: %s\n", p.error.c_str());
     return 1;
   }

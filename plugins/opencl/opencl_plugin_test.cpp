@@ -767,7 +767,7 @@ TEST_CASE("gemm: CLBlast when forced, validated the same way") {
 
 int main(int argc, char** argv) {
   Plugin plugin(CMETER_OPENCL_PLUGIN_PATH);
-  if (plugin.api() == nullptr) {
+  if (!plugin.ready()) {
     std::printf("FAIL: cannot load %s: %s\n", CMETER_OPENCL_PLUGIN_PATH, plugin.error.c_str());
     return 1;
   }

@@ -450,7 +450,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     Loaded l{arg.substr(0, eq), std::make_unique<Plugin>(arg.substr(eq + 1).c_str())};
-    if (l.plugin->api() == nullptr) {
+    if (!l.plugin->ready()) {
       std::fprintf(stderr, "FAIL %s: cannot load or initialise %s: %s\n", l.name.c_str(),
                    arg.c_str() + eq + 1, l.plugin->error.c_str());
       return 1;

@@ -53,9 +53,15 @@ struct Outcome {
   std::string describe() const { return ok() ? "OK" : std::string(code_name(code)) + ": " + message; }
 };
 
+// An op's parameter list that owns its strings. Movable, not copyable (kv points into `strings`).
 struct Params {
   std::deque<std::string> strings;
   std::vector<CMTR_KeyValue> kv;
+  Params() = default;
+  Params(const Params&) = delete;
+  Params& operator=(const Params&) = delete;
+  Params(Params&&) = default;
+  Params& operator=(Params&&) = default;
   CMTR_KeyValue& add(const std::string& key, int32_t type) {
     strings.push_back(key);
     CMTR_KeyValue e{};
@@ -121,7 +127,8 @@ class Owned {
 class Plugin {
  public:
   // Loads the plugin at `path` and, unless `initialize` is false, initialises it and lists its
-  // devices; `error` says why not when api() is null (load) or initialised() is false.
+  // devices. ready(): loaded and initialised; otherwise `error` says why (api() is null when the
+  // library did not load).
   explicit Plugin(const char* path, bool initialize = true) {
     handle_ = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (handle_ == nullptr) {
@@ -142,7 +149,7 @@ class Plugin {
     if (initialize) init();
   }
 
-  // plugin_initialize + plugin_devices; on failure `error` says why and api() becomes null.
+  // plugin_initialize + plugin_devices; on failure `error` says why (and ready() is false).
   Outcome init() {
     CMTR_Plugin_Initialize_Args a{};
     a.struct_size = CMTR_STRUCT_SIZE(CMTR_Plugin_Initialize_Args, num_attributes);
@@ -151,7 +158,6 @@ class Plugin {
     Outcome o = call(api_->plugin_initialize, &a);
     if (!o.ok()) {
       error = o.message;
-      api_ = nullptr;
       return o;
     }
     plugin_attributes.assign(a.attributes, a.attributes + a.num_attributes);
@@ -160,10 +166,10 @@ class Plugin {
     o = call(api_->plugin_devices, &d);
     if (!o.ok()) {
       error = o.message;
-      api_ = nullptr;
       return o;
     }
     devices.assign(d.devices, d.devices + d.num_devices);
+    initialised_ = true;
     return o;
   }
   Outcome shutdown() const {
@@ -173,6 +179,8 @@ class Plugin {
   }
 
   const CMTR_Api* api() const { return api_; }
+  bool ready() const { return api_ != nullptr && initialised_; }
+  void* library() const { return handle_; }  // the dlopen handle (for dlsym), null if not loaded
   // Calls a slot with its args, turning the error into an Outcome; a NULL slot is UNIMPLEMENTED.
   template <class Fn, class Args>
   Outcome call(Fn* fn, Args* args) const {
@@ -383,6 +391,7 @@ class Plugin {
  private:
   void* handle_ = nullptr;  // never dlclosed (the plugin is -z nodelete anyway)
   const CMTR_Api* api_ = nullptr;
+  bool initialised_ = false;
 };
 
 template <class Handle>

@@ -2,7 +2,7 @@
 # gpu-check.sh - everything the CUDA plugin needs shown on a GPU machine, in one script: checks the
 # machine (driver, toolkit, libraries), builds what it can, then runs `cmeter devices`, the CUDA plugin
 # tests (GPU ones included), `cmeter run --profile standard --device cuda:0` (and gpu-extra), and
-# cmeter_cuda_bench (plugin vs direct cuBLASLt / cudaMemcpyAsync). Everything it prints and produces
+# cmeter_cuda_plugin_bench (plugin vs direct cuBLASLt / cudaMemcpyAsync). Everything it prints and produces
 # goes under $OUT (default: build-gpu/gpu-check); $OUT/summary.txt lists each step, its command, exit
 # code and time. Works offline; never installs anything: what is missing is reported.
 #
@@ -134,7 +134,7 @@ step_build() {
   [ -f "$BUILD/CMakeCache.txt" ] && [ ${#gen[@]} -eq 0 ] && grep -q Ninja "$BUILD/CMakeCache.txt" && rm -rf "$BUILD"
   if step_cmd configure 300 cmake -S . -B "$BUILD" "${gen[@]}" "${launcher[@]}" -DCMAKE_BUILD_TYPE=Release \
       -DCMETER_WITH_CUDA=ON -DCMETER_WITH_OPENCL=OFF -DCMETER_WERROR=OFF; then
-    if step_cmd build 540 cmake --build "$BUILD" -j "$JOBS" --target cmeter cmeter_cuda_plugin cmeter_cuda_bench \
+    if step_cmd build 540 cmake --build "$BUILD" -j "$JOBS" --target cmeter cmeter_cuda_plugin cmeter_cuda_plugin_bench \
         cmeter_cuda_plugin_tests cmeter_cpu_plugin; then
       say "build: full build in $BUILD (cmeter + CUDA plugin + tests + bench)"
       return 0
@@ -198,7 +198,7 @@ step_pack() {
   step_build || return 1
   have_full_build || { say "pack: no full build in $BUILD"; return 1; }
   rm -rf "$pack" && mkdir -p "$pack/bin" "$pack/lib/cmeter/plugins" "$pack/deps"
-  cp "$BUILD"/bin/{cmeter,cmeter_cuda_bench,cmeter_cuda_plugin_tests} "$pack/bin/"
+  cp "$BUILD"/bin/{cmeter,cmeter_cuda_plugin_bench,cmeter_cuda_plugin_tests} "$pack/bin/"
   cp "$BUILD"/lib/cmeter/plugins/libcmeter-{cuda,cpu}.so "$pack/lib/cmeter/plugins/"
   # Every resolved non-system library (not glibc, the C++ runtime or the driver / cuBLAS).
   ldd "$pack"/bin/* "$pack"/lib/cmeter/plugins/*.so | awk '/=> \// {print $3}' | sort -u |
@@ -213,9 +213,9 @@ step_extra() { run_profile run-gpu-extra profiles/gpu-extra.yaml "${CMETER_GPU_E
 
 step_bench() {
   local dir; dir=$(plugin_dir)
-  if [ ! -x "$dir/bin/cmeter_cuda_bench" ]; then say "bench: skipped (not built)"; return 0; fi
-  step_cmd bench 400 "$dir/bin/cmeter_cuda_bench" --samples 20 --json "$OUT/bench.json"
-  step_cmd bench-no-hold 300 env CMETER_CUDA_NO_HOLD=1 "$dir/bin/cmeter_cuda_bench" --samples 10 --no-gemm \
+  if [ ! -x "$dir/bin/cmeter_cuda_plugin_bench" ]; then say "bench: skipped (not built)"; return 0; fi
+  step_cmd bench 400 "$dir/bin/cmeter_cuda_plugin_bench" --samples 20 --json "$OUT/bench.json"
+  step_cmd bench-no-hold 300 env CMETER_CUDA_NO_HOLD=1 "$dir/bin/cmeter_cuda_plugin_bench" --samples 10 --no-gemm \
     --json "$OUT/bench-no-hold.json"
   return 0
 }

@@ -57,50 +57,30 @@ PluginState& state() {
   return *s;
 }
 
-CMTR_Error* invalid(std::string message) {
-  return make_error(CMTR_ERROR_INVALID_ARGUMENT, std::move(message));
-}
+using sdk::invalid;
 
 // The runtime for calls that need an initialised plugin and a valid device handle.
 CMTR_Error* check_device(const CMTR_Device* device, const char* call) {
-  if (device == nullptr) return invalid(std::string(call) + ": device is NULL");
-  if (device != &state().device || device->magic != kDeviceMagic)
-    return invalid(std::string(call) + ": not a device of the cpu plugin");
-  if (!state().runtime)
-    return make_error(CMTR_ERROR_UNAVAILABLE, std::string(call) + ": plugin is not initialised");
-  return nullptr;
+  return sdk::check_device(device, call, "cpu", state().runtime != nullptr,
+                           device == &state().device && device->magic == kDeviceMagic);
 }
 
 Runtime& runtime() {
   return *state().runtime;
 }
 
+// Live-handle checks (sdk::check_handle), then: the plugin must be initialised.
+template <class Handle>
+CMTR_Error* check_live(const Handle* h, uint32_t magic, const char* call, const char* role) {
+  if (CMTR_Error* e = sdk::check_handle(h, magic, call, role, "cpu", role)) return e;
+  if (!state().runtime) return sdk::not_initialised(call);
+  return nullptr;
+}
 CMTR_Error* check_buffer(const CMTR_Buffer* b, const char* call) {
-  if (b == nullptr || b->magic != kBufferMagic)
-    return invalid(std::string(call) + ": buffer is NULL or not a live cpu buffer");
-  if (!state().runtime)
-    return make_error(CMTR_ERROR_UNAVAILABLE, std::string(call) + ": plugin is not initialised");
-  return nullptr;
+  return check_live(b, kBufferMagic, call, "buffer");
 }
-
 CMTR_Error* check_stream(const CMTR_Stream* s, const char* call) {
-  if (s == nullptr || s->magic != kStreamMagic)
-    return invalid(std::string(call) + ": stream is NULL or not a live cpu stream");
-  if (!state().runtime)
-    return make_error(CMTR_ERROR_UNAVAILABLE, std::string(call) + ": plugin is not initialised");
-  return nullptr;
-}
-
-CMTR_Error* check_range(const CMTR_Buffer* b, uint64_t offset_bytes, uint64_t size_bytes, const void* host,
-                        const char* call) {
-  if (host == nullptr) return invalid(std::string(call) + ": host_pointer is NULL");
-  if (size_bytes == 0) return invalid(std::string(call) + ": size_bytes is 0");
-  uint64_t end = 0;
-  if (__builtin_add_overflow(offset_bytes, size_bytes, &end) || end > b->size_bytes)
-    return invalid(std::string(call) + ": offset " + std::to_string(offset_bytes) + " + size " +
-                   std::to_string(size_bytes) + " is outside the buffer's " + std::to_string(b->size_bytes) +
-                   " bytes");
-  return nullptr;
+  return check_live(s, kStreamMagic, call, "stream");
 }
 
 void build_device_attributes(const Runtime& rt, sdk::KeyValueList& kv) {
@@ -133,13 +113,7 @@ void build_device_attributes(const Runtime& rt, sdk::KeyValueList& kv) {
 CMTR_Error* plugin_initialize(CMTR_Plugin_Initialize_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Plugin_Initialize_Args, num_attributes);
   return sdk::guarded([&]() -> CMTR_Error* {
-    if (args->host_abi_major != CMTR_ABI_MAJOR)
-      return make_error(CMTR_ERROR_UNIMPLEMENTED,
-                        "the cpu plugin implements ABI " + std::to_string(CMTR_ABI_MAJOR) +
-                            ".x; the host speaks " + std::to_string(args->host_abi_major));
-    if (args->num_options > 0 && args->options == nullptr)
-      return invalid("plugin_initialize: options is NULL but num_options is " +
-                     std::to_string(args->num_options));
+    if (CMTR_Error* e = sdk::check_initialize(args, "cpu")) return e;
     PluginState& s = state();
     std::lock_guard<std::mutex> lock(s.mutex);
     openblas_restore_environment();
@@ -172,8 +146,7 @@ CMTR_Error* plugin_shutdown(CMTR_Plugin_Shutdown_Args* args) {
 
 CMTR_Error* plugin_devices(CMTR_Plugin_Devices_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Plugin_Devices_Args, num_devices);
-  if (!state().runtime)
-    return make_error(CMTR_ERROR_UNAVAILABLE, "plugin_devices: plugin is not initialised");
+  if (!state().runtime) return sdk::not_initialised("plugin_devices");
   args->devices = state().device_list;
   args->num_devices = 1;
   return nullptr;
@@ -222,8 +195,9 @@ CMTR_Error* buffer_create(CMTR_Buffer_Create_Args* args) {
 
 CMTR_Error* buffer_destroy(CMTR_Buffer_Destroy_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Buffer_Destroy_Args, buffer);
-  if (args->buffer == nullptr || args->buffer->magic != kBufferMagic)
-    return invalid("buffer_destroy: buffer is NULL or not a live cpu buffer");
+  if (CMTR_Error* e =
+          sdk::check_handle(args->buffer, kBufferMagic, "buffer_destroy", "buffer", "cpu", "buffer"))
+    return e;
   args->buffer->magic = 0;
   std::free(args->buffer->data);
   delete args->buffer;
@@ -241,8 +215,8 @@ CMTR_Error* buffer_write(CMTR_Buffer_Write_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Buffer_Write_Args, size_bytes);
   if (CMTR_Error* e = check_stream(args->stream, "buffer_write")) return e;
   if (CMTR_Error* e = check_buffer(args->buffer, "buffer_write")) return e;
-  if (CMTR_Error* e =
-          check_range(args->buffer, args->offset_bytes, args->size_bytes, args->host_pointer, "buffer_write"))
+  if (CMTR_Error* e = sdk::check_range(args->buffer->size_bytes, args->offset_bytes, args->size_bytes,
+                                       args->host_pointer, "buffer_write"))
     return e;
   return sdk::guarded([&]() -> CMTR_Error* {
     parallel_copy(runtime(), static_cast<char*>(args->buffer->data) + args->offset_bytes, args->host_pointer,
@@ -255,8 +229,8 @@ CMTR_Error* buffer_read(CMTR_Buffer_Read_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Buffer_Read_Args, size_bytes);
   if (CMTR_Error* e = check_stream(args->stream, "buffer_read")) return e;
   if (CMTR_Error* e = check_buffer(args->buffer, "buffer_read")) return e;
-  if (CMTR_Error* e =
-          check_range(args->buffer, args->offset_bytes, args->size_bytes, args->host_pointer, "buffer_read"))
+  if (CMTR_Error* e = sdk::check_range(args->buffer->size_bytes, args->offset_bytes, args->size_bytes,
+                                       args->host_pointer, "buffer_read"))
     return e;
   return sdk::guarded([&]() -> CMTR_Error* {
     parallel_copy(runtime(), args->host_pointer,
@@ -278,8 +252,9 @@ CMTR_Error* stream_create(CMTR_Stream_Create_Args* args) {
 
 CMTR_Error* stream_destroy(CMTR_Stream_Destroy_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Stream_Destroy_Args, stream);
-  if (args->stream == nullptr || args->stream->magic != kStreamMagic)
-    return invalid("stream_destroy: stream is NULL or not a live cpu stream");
+  if (CMTR_Error* e =
+          sdk::check_handle(args->stream, kStreamMagic, "stream_destroy", "stream", "cpu", "stream"))
+    return e;
   args->stream->magic = 0;
   delete args->stream;
   return nullptr;
@@ -305,18 +280,18 @@ CMTR_Error* event_record(CMTR_Event_Record_Args* args) {
 
 CMTR_Error* event_elapsed(CMTR_Event_Elapsed_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Event_Elapsed_Args, elapsed_s);
-  if (args->start == nullptr || args->start->magic != kEventMagic)
-    return invalid("event_elapsed: start is NULL or not a live cpu event");
-  if (args->stop == nullptr || args->stop->magic != kEventMagic)
-    return invalid("event_elapsed: stop is NULL or not a live cpu event");
+  if (CMTR_Error* e = sdk::check_handle(args->start, kEventMagic, "event_elapsed", "start", "cpu", "event"))
+    return e;
+  if (CMTR_Error* e = sdk::check_handle(args->stop, kEventMagic, "event_elapsed", "stop", "cpu", "event"))
+    return e;
   args->elapsed_s = std::chrono::duration<double>(args->stop->time - args->start->time).count();
   return nullptr;
 }
 
 CMTR_Error* event_destroy(CMTR_Event_Destroy_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Event_Destroy_Args, event);
-  if (args->event == nullptr || args->event->magic != kEventMagic)
-    return invalid("event_destroy: event is NULL or not a live cpu event");
+  if (CMTR_Error* e = sdk::check_handle(args->event, kEventMagic, "event_destroy", "event", "cpu", "event"))
+    return e;
   args->event->magic = 0;
   delete args->event;
   return nullptr;
@@ -329,10 +304,7 @@ CMTR_Error* op_query(CMTR_Op_Query_Args* args) {
   if (CMTR_Error* e = check_device(args->device, "op_query")) return e;
   return sdk::guarded([&]() -> CMTR_Error* {
     OpPlan plan = plan_op(runtime(), sdk::view(args->name), args->params, args->num_params, false);
-    if (plan.status == OpPlan::kInvalid) return invalid(plan.reason);
-    args->supported = plan.status == OpPlan::kSupported ? 1 : 0;
-    sdk::write_reason(args, plan.reason);
-    return nullptr;
+    return sdk::answer_query(args, plan.status, plan.reason);
   });
 }
 
@@ -341,16 +313,7 @@ CMTR_Error* op_create(CMTR_Op_Create_Args* args) {
   if (CMTR_Error* e = check_device(args->device, "op_create")) return e;
   return sdk::guarded([&]() -> CMTR_Error* {
     OpPlan plan = plan_op(runtime(), sdk::view(args->name), args->params, args->num_params, true);
-    switch (plan.status) {
-      case OpPlan::kInvalid:
-        return invalid(plan.reason);
-      case OpPlan::kUnknownOp:
-        return make_error(CMTR_ERROR_NOT_FOUND, plan.reason);
-      case OpPlan::kUnsupported:
-        return make_error(CMTR_ERROR_UNIMPLEMENTED, plan.reason);
-      case OpPlan::kSupported:
-        break;
-    }
+    if (plan.status != sdk::OpStatus::kSupported) return sdk::create_error(plan.status, plan.reason);
     auto* op = new CMTR_Op();
     op->impl = std::move(plan.op);
     args->op = op;
@@ -360,8 +323,7 @@ CMTR_Error* op_create(CMTR_Op_Create_Args* args) {
 
 CMTR_Error* op_attributes(CMTR_Op_Attributes_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Attributes_Args, num_attributes);
-  if (args->op == nullptr || args->op->magic != kOpMagic)
-    return invalid("op_attributes: op is NULL or not a live cpu op");
+  if (CMTR_Error* e = sdk::check_handle(args->op, kOpMagic, "op_attributes", "op", "cpu", "op")) return e;
   args->attributes = args->op->impl->attributes.data();
   args->num_attributes = args->op->impl->attributes.size();
   return nullptr;
@@ -369,50 +331,28 @@ CMTR_Error* op_attributes(CMTR_Op_Attributes_Args* args) {
 
 CMTR_Error* op_enqueue(CMTR_Op_Enqueue_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Enqueue_Args, num_buffers);
-  if (args->op == nullptr || args->op->magic != kOpMagic)
-    return invalid("op_enqueue: op is NULL or not a live cpu op");
+  if (CMTR_Error* e = sdk::check_handle(args->op, kOpMagic, "op_enqueue", "op", "cpu", "op")) return e;
   if (CMTR_Error* e = check_stream(args->stream, "op_enqueue")) return e;
   return sdk::guarded([&]() -> CMTR_Error* { return args->op->impl->run(args->buffers, args->num_buffers); });
 }
 
 CMTR_Error* op_destroy(CMTR_Op_Destroy_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Destroy_Args, op);
-  if (args->op == nullptr || args->op->magic != kOpMagic)
-    return invalid("op_destroy: op is NULL or not a live cpu op");
+  if (CMTR_Error* e = sdk::check_handle(args->op, kOpMagic, "op_destroy", "op", "cpu", "op")) return e;
   args->op->magic = 0;
   delete args->op;
   return nullptr;
 }
 
-const CMTR_Api kApi = {
-    .struct_size = CMTR_API_STRUCT_SIZE_1_0,
-    .extension = nullptr,
-    .abi_major = CMTR_ABI_MAJOR,
-    .abi_minor = CMTR_ABI_MINOR,
-    .error_info = &sdk::error_info,
-    .error_destroy = &sdk::error_destroy,
-    .plugin_initialize = &plugin_initialize,
-    .plugin_shutdown = &plugin_shutdown,
-    .plugin_devices = &plugin_devices,
-    .device_attributes = &device_attributes,
-    .device_telemetry = nullptr,  // no telemetry on this CPU
-    .buffer_create = &buffer_create,
-    .buffer_destroy = &buffer_destroy,
-    .buffer_host_pointer = &buffer_host_pointer,
-    .buffer_write = &buffer_write,
-    .buffer_read = &buffer_read,
-    .stream_create = &stream_create,
-    .stream_destroy = &stream_destroy,
-    .stream_synchronize = &stream_synchronize,
-    .event_record = &event_record,
-    .event_elapsed = &event_elapsed,
-    .event_destroy = &event_destroy,
-    .op_query = &op_query,
-    .op_create = &op_create,
-    .op_attributes = &op_attributes,
-    .op_enqueue = &op_enqueue,
-    .op_destroy = &op_destroy,
-};
+const CMTR_Api kApi =
+    sdk::ApiBuilder()
+        .plugin(&plugin_initialize, &plugin_shutdown, &plugin_devices)
+        .device(&device_attributes, nullptr)  // no telemetry on this CPU
+        .buffers(&buffer_create, &buffer_destroy, &buffer_host_pointer, &buffer_write, &buffer_read)
+        .streams(&stream_create, &stream_destroy, &stream_synchronize)
+        .events(&event_record, &event_elapsed, &event_destroy)
+        .ops(&op_query, &op_create, &op_attributes, &op_enqueue, &op_destroy)
+        .build();
 
 }  // namespace
 }  // namespace cmeter::cpu

@@ -8,8 +8,7 @@
 // median of `reps` samples (default 7); a sample is enough back-to-back calls to last >= 0.1 s.
 // Not a test: it asserts nothing. Usage: cmeter_cpu_plugin_bench [reps] [--quick] [--stream-sweep]
 #include <cblas.h>
-#include <cmeter/plugin_abi.h>
-#include <dlfcn.h>
+#include <cmeter/plugin_client.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -27,46 +26,18 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+using cmeter::client::Params;
+
+cmeter::client::Plugin* plugin = nullptr;  // the SDK's client (cmeter/plugin_client.hpp)
 const CMTR_Api* api = nullptr;
 CMTR_Device* device = nullptr;
 CMTR_Stream* stream = nullptr;
 
 void die(const char* what, CMTR_Error* e) {
   if (e == nullptr) return;
-  CMTR_Error_Info_Args info{};
-  info.struct_size = CMTR_STRUCT_SIZE(CMTR_Error_Info_Args, message);
-  info.error = e;
-  api->error_info(&info);
-  std::fprintf(stderr, "%s: %.*s\n", what, static_cast<int>(info.message.size), info.message.data);
+  std::fprintf(stderr, "%s: %s\n", what, plugin->take(e).describe().c_str());
   std::exit(1);
 }
-
-struct Params {
-  std::deque<std::string> strings;
-  std::vector<CMTR_KeyValue> kv;
-  CMTR_KeyValue& add(const std::string& key, int32_t type) {
-    strings.push_back(key);
-    CMTR_KeyValue e{};
-    e.key = {strings.back().data(), strings.back().size()};
-    e.type = type;
-    kv.push_back(e);
-    return kv.back();
-  }
-  Params& s(const std::string& key, const std::string& v) {
-    auto& e = add(key, CMTR_VALUE_STRING);
-    strings.push_back(v);
-    e.string_value = {strings.back().data(), strings.back().size()};
-    return *this;
-  }
-  Params& i(const std::string& key, int64_t v) {
-    add(key, CMTR_VALUE_INT64).int_value = v;
-    return *this;
-  }
-  Params& b(const std::string& key, bool v) {
-    add(key, CMTR_VALUE_BOOL).int_value = v;
-    return *this;
-  }
-};
 
 CMTR_Buffer* make_buffer(uint64_t size_bytes, uint8_t fill_byte) {
   CMTR_Buffer_Create_Args a{};
@@ -214,24 +185,20 @@ int main(int argc, char** argv) {
   }
   cmeter::cpu::openblas_restore_environment();  // let the plugin see the environment as it was
   std::printf("cmeter_cpu_plugin_bench: %d samples per figure (median shown)\n", g_reps);
-  void* lib = dlopen(CMETER_CPU_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
-  if (lib == nullptr) {
-    std::fprintf(stderr, "dlopen: %s\n", dlerror());
+  static cmeter::client::Plugin loaded(CMETER_CPU_PLUGIN_PATH, /*initialize=*/false);
+  plugin = &loaded;
+  api = loaded.api();
+  if (api == nullptr) {
+    std::fprintf(stderr, "cannot load %s: %s\n", CMETER_CPU_PLUGIN_PATH, loaded.error.c_str());
     return 1;
   }
-  api = reinterpret_cast<CMTR_GetApiFn*>(dlsym(lib, CMTR_GET_API_SYMBOL))();
-
-  CMTR_Plugin_Initialize_Args init{};
-  init.struct_size = CMTR_STRUCT_SIZE(CMTR_Plugin_Initialize_Args, num_attributes);
-  init.host_abi_major = CMTR_ABI_MAJOR;
-  init.host_abi_minor = CMTR_ABI_MINOR;
   const auto t_init = Clock::now();
-  die("plugin_initialize", api->plugin_initialize(&init));
+  if (cmeter::client::Outcome o = loaded.init(); !o.ok()) {
+    std::fprintf(stderr, "plugin_initialize/plugin_devices: %s\n", o.describe().c_str());
+    return 1;
+  }
   const double init_s = std::chrono::duration<double>(Clock::now() - t_init).count();
-  CMTR_Plugin_Devices_Args devs{};
-  devs.struct_size = CMTR_STRUCT_SIZE(CMTR_Plugin_Devices_Args, num_devices);
-  die("plugin_devices", api->plugin_devices(&devs));
-  device = devs.devices[0];
+  device = loaded.devices[0];
   CMTR_Device_Attributes_Args da{};
   da.struct_size = CMTR_STRUCT_SIZE(CMTR_Device_Attributes_Args, num_attributes);
   da.device = device;

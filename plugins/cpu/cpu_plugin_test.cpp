@@ -7,9 +7,8 @@
 // error paths (NULL args, short struct sizes, unknown keys, bad buffers). The op tests run once per
 // kernel ISA the machine supports (AVX-512, AVX2, SSE2) by re-initialising with CMETER_CPU_ISA.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
-#include <cmeter/plugin_abi.h>
-#include <dlfcn.h>
 #include <doctest/doctest.h>
+#include <cmeter/plugin_client.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -30,192 +29,96 @@
 
 namespace {
 
-// ---- Access to the plugin ----
+// ---- Access to the plugin (through the SDK's client, cmeter/plugin_client.hpp) ----
+
+using cmeter::client::find;
+using cmeter::client::Params;
 
 struct Plugin {
-  void* library = nullptr;
+  cmeter::client::Plugin client{CMETER_CPU_PLUGIN_PATH, /*initialize=*/false};
   const CMTR_Api* api = nullptr;
   CMTR_Device* device = nullptr;
   std::vector<CMTR_KeyValue> plugin_attributes;
 
   static Plugin& get() {
-    static Plugin p = load();
-    return p;
+    static Plugin* p = load();
+    return *p;
   }
 
-  static Plugin load() {
-    Plugin p;
-    p.library = dlopen(CMETER_CPU_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
-    REQUIRE_MESSAGE(p.library != nullptr, dlerror());
-    auto get_api = reinterpret_cast<CMTR_GetApiFn*>(dlsym(p.library, CMTR_GET_API_SYMBOL));
-    REQUIRE((get_api != nullptr));
-    p.api = get_api();
-    REQUIRE(p.api != nullptr);
-    p.initialize();
+  static Plugin* load() {
+    auto* p = new Plugin();
+    REQUIRE_MESSAGE(p->client.api() != nullptr, p->client.error);
+    p->api = p->client.api();
+    p->initialize();
     return p;
   }
 
   void initialize() {
-    CMTR_Plugin_Initialize_Args init{};
-    init.struct_size = CMTR_STRUCT_SIZE(CMTR_Plugin_Initialize_Args, num_attributes);
-    init.host_abi_major = CMTR_ABI_MAJOR;
-    init.host_abi_minor = CMTR_ABI_MINOR;
-    REQUIRE(ok(api->plugin_initialize(&init)));
-    plugin_attributes.assign(init.attributes, init.attributes + init.num_attributes);
-    CMTR_Plugin_Devices_Args devs{};
-    devs.struct_size = CMTR_STRUCT_SIZE(CMTR_Plugin_Devices_Args, num_devices);
-    REQUIRE(ok(api->plugin_devices(&devs)));
-    REQUIRE(devs.num_devices == 1);
-    device = devs.devices[0];
+    REQUIRE_MESSAGE(client.init().ok(), client.error);
+    REQUIRE(client.ready());
+    plugin_attributes = client.plugin_attributes;
+    REQUIRE(client.devices.size() == 1);
+    device = client.devices[0];
   }
 
-  void shutdown() {
-    CMTR_Plugin_Shutdown_Args s{};
-    s.struct_size = CMTR_STRUCT_SIZE(CMTR_Plugin_Shutdown_Args, extension);
-    REQUIRE(ok(api->plugin_shutdown(&s)));
-  }
+  void shutdown() { REQUIRE(ok(api->plugin_shutdown(&shutdown_args))); }
+  CMTR_Plugin_Shutdown_Args shutdown_args{CMTR_STRUCT_SIZE(CMTR_Plugin_Shutdown_Args, extension), nullptr};
 
   // Error code (0 = success) and message; frees the error.
   int code(CMTR_Error* e, std::string* message = nullptr) const {
-    if (e == nullptr) return 0;
-    CMTR_Error_Info_Args info{};
-    info.struct_size = CMTR_STRUCT_SIZE(CMTR_Error_Info_Args, message);
-    info.error = e;
-    api->error_info(&info);
-    if (message) *message = std::string(info.message.data, info.message.size);
-    CMTR_Error_Destroy_Args d{};
-    d.struct_size = CMTR_STRUCT_SIZE(CMTR_Error_Destroy_Args, error);
-    d.error = e;
-    api->error_destroy(&d);
-    return info.code;
+    const cmeter::client::Outcome o = client.take(e);
+    if (message) *message = o.message;
+    return o.code;
   }
   bool ok(CMTR_Error* e) const {
-    std::string m;
-    const int c = code(e, &m);
-    if (c != 0) MESSAGE("plugin error " << c << ": " << m);
-    return c == 0;
+    const cmeter::client::Outcome o = client.take(e);
+    if (!o.ok()) MESSAGE("plugin error " << o.describe());
+    return o.ok();
   }
 
   std::vector<CMTR_KeyValue> device_attributes() const {
-    CMTR_Device_Attributes_Args a{};
-    a.struct_size = CMTR_STRUCT_SIZE(CMTR_Device_Attributes_Args, num_attributes);
-    a.device = device;
-    REQUIRE(ok(api->device_attributes(&a)));
-    return {a.attributes, a.attributes + a.num_attributes};
+    cmeter::client::Outcome o;
+    auto kv = client.attributes(device, &o);
+    REQUIRE_MESSAGE(o.ok(), o.describe());
+    return kv;
   }
 };
 
-const CMTR_KeyValue* find(const std::vector<CMTR_KeyValue>& kv, const std::string& key) {
-  for (const auto& e : kv)
-    if (std::string(e.key.data, e.key.size) == key) return &e;
-  return nullptr;
-}
 std::string str(const CMTR_KeyValue* e) {
   return e ? std::string(e->string_value.data, e->string_value.size) : "";
 }
 
-// Key/value parameters that own their strings.
-struct Params {
-  std::deque<std::string> strings;  // stable addresses: kv points into them
-  std::vector<CMTR_KeyValue> kv;
-  Params() = default;
-  Params(const Params&) = delete;
-  Params& operator=(const Params&) = delete;
-  Params(Params&&) = default;
-  Params& operator=(Params&&) = default;
-  CMTR_KeyValue& add(const std::string& key, int32_t type) {
-    strings.push_back(key);
-    CMTR_KeyValue e{};
-    e.key = {strings.back().data(), strings.back().size()};
-    e.type = type;
-    kv.push_back(e);
-    return kv.back();
-  }
-  Params& s(const std::string& key, const std::string& v) {
-    auto& e = add(key, CMTR_VALUE_STRING);
-    strings.push_back(v);
-    e.string_value = {strings.back().data(), strings.back().size()};
-    return *this;
-  }
-  Params& i(const std::string& key, int64_t v) {
-    add(key, CMTR_VALUE_INT64).int_value = v;
-    return *this;
-  }
-  Params& d(const std::string& key, double v) {
-    add(key, CMTR_VALUE_DOUBLE).double_value = v;
-    return *this;
-  }
-  Params& b(const std::string& key, bool v) {
-    add(key, CMTR_VALUE_BOOL).int_value = v ? 1 : 0;
-    return *this;
-  }
-};
-
 struct Stream {
   CMTR_Stream* handle = nullptr;
   Stream() {
-    auto& p = Plugin::get();
-    CMTR_Stream_Create_Args a{};
-    a.struct_size = CMTR_STRUCT_SIZE(CMTR_Stream_Create_Args, stream);
-    a.device = p.device;
-    REQUIRE(p.ok(p.api->stream_create(&a)));
-    handle = a.stream;
+    cmeter::client::Outcome o = Plugin::get().client.stream(Plugin::get().device, &handle);
+    REQUIRE_MESSAGE(o.ok(), o.describe());
   }
-  ~Stream() {
-    auto& p = Plugin::get();
-    CMTR_Stream_Destroy_Args a{};
-    a.struct_size = CMTR_STRUCT_SIZE(CMTR_Stream_Destroy_Args, stream);
-    a.stream = handle;
-    p.code(p.api->stream_destroy(&a));
-  }
+  ~Stream() { (void)Plugin::get().client.destroy(handle); }
 };
 
 struct Buffer {
   CMTR_Buffer* handle = nullptr;
   uint64_t size_bytes = 0;
   explicit Buffer(uint64_t bytes, int32_t kind = CMTR_MEMORY_DEVICE) : size_bytes(bytes) {
-    auto& p = Plugin::get();
-    CMTR_Buffer_Create_Args a{};
-    a.struct_size = CMTR_STRUCT_SIZE(CMTR_Buffer_Create_Args, buffer);
-    a.device = p.device;
-    a.size_bytes = bytes;
-    a.memory_kind = kind;
-    REQUIRE(p.ok(p.api->buffer_create(&a)));
-    handle = a.buffer;
+    cmeter::client::Outcome o = Plugin::get().client.buffer(Plugin::get().device, bytes, &handle, kind);
+    REQUIRE_MESSAGE(o.ok(), o.describe());
   }
-  ~Buffer() {
-    auto& p = Plugin::get();
-    CMTR_Buffer_Destroy_Args a{};
-    a.struct_size = CMTR_STRUCT_SIZE(CMTR_Buffer_Destroy_Args, buffer);
-    a.buffer = handle;
-    p.code(p.api->buffer_destroy(&a));
-  }
+  ~Buffer() { (void)Plugin::get().client.destroy(handle); }
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
   template <class T>
   void write(Stream& s, const std::vector<T>& v, uint64_t offset = 0) {
-    auto& p = Plugin::get();
-    CMTR_Buffer_Write_Args a{};
-    a.struct_size = CMTR_STRUCT_SIZE(CMTR_Buffer_Write_Args, size_bytes);
-    a.stream = s.handle;
-    a.buffer = handle;
-    a.offset_bytes = offset;
-    a.host_pointer = v.data();
-    a.size_bytes = v.size() * sizeof(T);
-    REQUIRE(p.ok(p.api->buffer_write(&a)));
+    cmeter::client::Outcome o =
+        Plugin::get().client.write(s.handle, handle, offset, v.data(), v.size() * sizeof(T));
+    REQUIRE_MESSAGE(o.ok(), o.describe());
   }
   template <class T>
   std::vector<T> read(Stream& s, size_t count, uint64_t offset = 0) {
-    auto& p = Plugin::get();
     std::vector<T> v(count);
-    CMTR_Buffer_Read_Args a{};
-    a.struct_size = CMTR_STRUCT_SIZE(CMTR_Buffer_Read_Args, size_bytes);
-    a.stream = s.handle;
-    a.buffer = handle;
-    a.offset_bytes = offset;
-    a.host_pointer = v.data();
-    a.size_bytes = count * sizeof(T);
-    REQUIRE(p.ok(p.api->buffer_read(&a)));
+    cmeter::client::Outcome o =
+        Plugin::get().client.read(s.handle, handle, offset, v.data(), count * sizeof(T));
+    REQUIRE_MESSAGE(o.ok(), o.describe());
     return v;
   }
 };
@@ -227,21 +130,13 @@ struct QueryResult {
 };
 
 QueryResult query(const std::string& name, const Params& params) {
-  auto& p = Plugin::get();
-  char reason[512];
-  CMTR_Op_Query_Args a{};
-  a.struct_size = CMTR_STRUCT_SIZE(CMTR_Op_Query_Args, reason_size);
-  a.device = p.device;
-  a.name = {name.data(), name.size()};
-  a.params = params.kv.data();
-  a.num_params = params.kv.size();
-  a.reason_buffer = reason;
-  a.reason_buffer_size = sizeof reason;
   QueryResult r;
-  r.error = p.code(p.api->op_query(&a), &r.reason);
-  if (r.error == 0) {
-    r.supported = a.supported != 0;
-    r.reason.assign(reason, a.reason_size);
+  cmeter::client::Outcome o =
+      Plugin::get().client.query(Plugin::get().device, name, params, &r.supported, &r.reason);
+  r.error = o.code;
+  if (!o.ok()) {
+    r.supported = false;
+    r.reason = o.message;
   }
   return r;
 }
@@ -251,41 +146,19 @@ struct Op {
   int error = 0;
   std::string message;
   Op(const std::string& name, const Params& params) {
-    auto& p = Plugin::get();
-    CMTR_Op_Create_Args a{};
-    a.struct_size = CMTR_STRUCT_SIZE(CMTR_Op_Create_Args, op);
-    a.device = p.device;
-    a.name = {name.data(), name.size()};
-    a.params = params.kv.data();
-    a.num_params = params.kv.size();
-    error = p.code(p.api->op_create(&a), &message);
-    handle = a.op;
+    cmeter::client::Outcome o = Plugin::get().client.create(Plugin::get().device, name, params, &handle);
+    error = o.code;
+    message = o.message;
+    if (!o.ok()) handle = nullptr;
   }
   ~Op() {
-    if (handle == nullptr) return;
-    auto& p = Plugin::get();
-    CMTR_Op_Destroy_Args a{};
-    a.struct_size = CMTR_STRUCT_SIZE(CMTR_Op_Destroy_Args, op);
-    a.op = handle;
-    p.code(p.api->op_destroy(&a));
+    if (handle != nullptr) (void)Plugin::get().client.destroy(handle);
   }
-  std::string impl() const {
-    auto& p = Plugin::get();
-    CMTR_Op_Attributes_Args a{};
-    a.struct_size = CMTR_STRUCT_SIZE(CMTR_Op_Attributes_Args, num_attributes);
-    a.op = handle;
-    REQUIRE(p.ok(p.api->op_attributes(&a)));
-    return str(find({a.attributes, a.attributes + a.num_attributes}, "impl"));
-  }
+  std::string impl() const { return Plugin::get().client.op_attribute(handle, "impl"); }
   int enqueue(Stream& s, std::vector<CMTR_Buffer*> buffers, std::string* message_out = nullptr) {
-    auto& p = Plugin::get();
-    CMTR_Op_Enqueue_Args a{};
-    a.struct_size = CMTR_STRUCT_SIZE(CMTR_Op_Enqueue_Args, num_buffers);
-    a.op = handle;
-    a.stream = s.handle;
-    a.buffers = buffers.data();
-    a.num_buffers = buffers.size();
-    return p.code(p.api->op_enqueue(&a), message_out);
+    cmeter::client::Outcome o = Plugin::get().client.enqueue(handle, s.handle, std::move(buffers));
+    if (message_out) *message_out = o.message;
+    return o.code;
   }
 };
 

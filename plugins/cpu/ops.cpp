@@ -11,6 +11,7 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 #include <tbb/partitioner.h>
+#include <cmeter/plugin_ops.hpp>
 
 #include <algorithm>
 #include <cstdlib>
@@ -26,33 +27,7 @@ using sdk::make_error;
 
 // ---- Small helpers ----
 
-enum class DType { kF16, kBF16, kF32, kF64, kI8, kI32 };
-
-std::optional<DType> parse_dtype(std::string_view s) {
-  if (s == "f16") return DType::kF16;
-  if (s == "bf16") return DType::kBF16;
-  if (s == "f32") return DType::kF32;
-  if (s == "f64") return DType::kF64;
-  if (s == "i8") return DType::kI8;
-  if (s == "i32") return DType::kI32;
-  return std::nullopt;
-}
-
-size_t dtype_size_bytes(DType t) {
-  switch (t) {
-    case DType::kF16:
-    case DType::kBF16:
-      return 2;
-    case DType::kF32:
-    case DType::kI32:
-      return 4;
-    case DType::kF64:
-      return 8;
-    case DType::kI8:
-      return 1;
-  }
-  return 1;
-}
+using sdk::DType;
 
 OpPlan answer(OpPlan::Status status, std::string reason = {}) {
   OpPlan p;
@@ -73,48 +48,16 @@ ScratchPtr alloc_scratch_f32(uint64_t elements) {
   return ScratchPtr(static_cast<float*>(p));
 }
 
-// Elements spanned by `batch` matrices of rows x cols with leading dimension ld and batch stride.
-bool span_bytes(int64_t batch, int64_t stride, int64_t ld, int64_t rows, int64_t cols, size_t elem_bytes,
-                uint64_t* out) {
-  uint64_t a = 0, b = 0, total = 0;
-  if (__builtin_mul_overflow(static_cast<uint64_t>(stride), static_cast<uint64_t>(batch - 1), &a))
-    return false;
-  if (__builtin_mul_overflow(static_cast<uint64_t>(ld), static_cast<uint64_t>(cols - 1), &b)) return false;
-  if (__builtin_add_overflow(a, b, &total) ||
-      __builtin_add_overflow(total, static_cast<uint64_t>(rows), &total))
-    return false;
-  if (__builtin_mul_overflow(total, static_cast<uint64_t>(elem_bytes), out)) return false;
-  return *out < (uint64_t{1} << 62);
-}
-
-struct BufferNeed {
-  const char* name;
-  uint64_t size_bytes;
-};
-
 // Checks count, handles and sizes of an enqueue's buffers; errors name the offending buffer.
 CMTR_Error* check_buffers(const char* op, CMTR_Buffer* const* buffers, size_t num_buffers,
-                          std::initializer_list<BufferNeed> needs) {
-  if (num_buffers != needs.size()) {
-    std::string list;
-    for (const auto& n : needs) list += (list.empty() ? "" : ", ") + std::string(n.name);
-    return make_error(CMTR_ERROR_INVALID_ARGUMENT, std::string(op) + " takes " +
-                                                       std::to_string(needs.size()) + " buffers [" + list +
-                                                       "], got " + std::to_string(num_buffers));
-  }
-  if (num_buffers > 0 && buffers == nullptr)
-    return make_error(CMTR_ERROR_INVALID_ARGUMENT, std::string(op) + ": buffers is NULL");
+                          std::initializer_list<sdk::BufferNeed> needs) {
+  if (CMTR_Error* e = sdk::check_buffer_count(op, buffers, num_buffers, needs)) return e;
   size_t i = 0;
   for (const auto& need : needs) {
     const CMTR_Buffer* b = buffers[i];
-    const std::string which = "buffer " + std::to_string(i) + " (" + need.name + ")";
-    if (b == nullptr || b->magic != kBufferMagic)
-      return make_error(CMTR_ERROR_INVALID_ARGUMENT,
-                        std::string(op) + ": " + which + " is NULL or not a live cpu buffer");
-    if (b->size_bytes < need.size_bytes)
-      return make_error(CMTR_ERROR_INVALID_ARGUMENT,
-                        std::string(op) + ": " + which + " holds " + std::to_string(b->size_bytes) +
-                            " bytes; these params need " + std::to_string(need.size_bytes));
+    const std::string role = "buffer " + std::to_string(i) + " (" + need.role + ")";
+    if (CMTR_Error* e = sdk::check_handle(b, kBufferMagic, op, role.c_str(), "cpu", "buffer")) return e;
+    if (CMTR_Error* e = sdk::check_buffer_size(op, i, need, b->size_bytes)) return e;
     ++i;
   }
   return nullptr;
@@ -143,31 +86,15 @@ void for_static_chunks(const Runtime& rt, size_t parts, F&& body) {
   });
 }
 
-// Bool hint read straight from the params (sdk::Params skips hint.* keys).
-std::optional<bool> bool_hint(const CMTR_KeyValue* params, size_t num_params, std::string_view key) {
-  for (size_t i = 0; i < num_params && params != nullptr; ++i)
-    if (sdk::view(params[i].key) == key &&
-        (params[i].type == CMTR_VALUE_BOOL || params[i].type == CMTR_VALUE_INT64))
-      return params[i].int_value != 0;
-  return std::nullopt;
-}
-
 std::string thread_note(const Runtime& rt) {
   return std::to_string(rt.threads) + (rt.threads == 1 ? " core" : " cores");
 }
 
 // ---- gemm.v1 ----
 
-struct GemmConfig {
-  int64_t m = 0, n = 0, k = 0;
-  bool trans_a = false, trans_b = false;
-  int64_t lda = 0, ldb = 0, ldc = 0;
-  int64_t stride_a = 0, stride_b = 0, stride_c = 0;
-  int64_t batch = 1;
-  double alpha = 1, beta = 0;
+// The parsed contract (sdk::GemmParams) plus what this plugin runs: input and output types.
+struct GemmConfig : sdk::GemmParams {
   DType in = DType::kF32, out = DType::kF32;
-  int64_t rows_a = 0, cols_a = 0, rows_b = 0, cols_b = 0;
-  uint64_t need_a_bytes = 0, need_b_bytes = 0, need_c_bytes = 0;
 };
 
 class GemmOp final : public Op {
@@ -194,9 +121,8 @@ class GemmOp final : public Op {
   }
 
   CMTR_Error* run(CMTR_Buffer* const* buffers, size_t num_buffers) override {
-    if (CMTR_Error* e =
-            check_buffers("gemm.v1", buffers, num_buffers,
-                          {{"A", cfg_.need_a_bytes}, {"B", cfg_.need_b_bytes}, {"C", cfg_.need_c_bytes}}))
+    if (CMTR_Error* e = check_buffers("gemm.v1", buffers, num_buffers,
+                                      {{"A", cfg_.a_bytes}, {"B", cfg_.b_bytes}, {"C", cfg_.c_bytes}}))
       return e;
     const auto ta = cfg_.trans_a ? CblasTrans : CblasNoTrans;
     const auto tb = cfg_.trans_b ? CblasTrans : CblasNoTrans;
@@ -290,73 +216,19 @@ class GemmOp final : public Op {
 };
 
 OpPlan plan_gemm(const Runtime& rt, const CMTR_KeyValue* params, size_t num_params, bool create) {
-  sdk::Params p(params, num_params,
-                {"m", "n", "k", "dtype_a", "dtype_b", "dtype_c", "compute", "trans_a", "trans_b", "lda",
-                 "ldb", "ldc", "alpha", "beta", "batch", "stride_a", "stride_b", "stride_c"});
+  auto parsed = sdk::parse_gemm(params, num_params);
+  if (!parsed.ok()) return answer(OpPlan::kInvalid, parsed.invalid_reason);
   GemmConfig c;
-  c.m = p.require_int("m");
-  c.n = p.require_int("n");
-  c.k = p.require_int("k");
-  const std::string a_name = p.require_string("dtype_a");
-  const std::string b_name = p.string_or("dtype_b", a_name);
-  const std::string c_name = p.string_or("dtype_c", a_name);
-  const auto a_type = parse_dtype(a_name);
-  const std::string default_compute = !a_type                  ? "f32"
-                                      : *a_type == DType::kF64 ? "f64"
-                                      : *a_type == DType::kI8  ? "i32"
-                                                               : "f32";
-  const std::string compute = p.string_or("compute", default_compute);
-  c.trans_a = p.bool_or("trans_a", false);
-  c.trans_b = p.bool_or("trans_b", false);
-  c.lda = p.int_or("lda", 0);
-  c.ldb = p.int_or("ldb", 0);
-  c.ldc = p.int_or("ldc", 0);
-  c.alpha = p.double_or("alpha", 1.0);
-  c.beta = p.double_or("beta", 0.0);
-  c.batch = p.int_or("batch", 1);
-  c.stride_a = p.int_or("stride_a", 0);
-  c.stride_b = p.int_or("stride_b", 0);
-  c.stride_c = p.int_or("stride_c", 0);
-  if (!p.ok()) return answer(OpPlan::kInvalid, "gemm.v1: " + p.error());
-
-  const auto b_type = parse_dtype(b_name), c_type = parse_dtype(c_name);
-  if (!a_type) return answer(OpPlan::kInvalid, "gemm.v1: unknown dtype_a '" + a_name + "'");
-  if (!b_type) return answer(OpPlan::kInvalid, "gemm.v1: unknown dtype_b '" + b_name + "'");
-  if (!c_type) return answer(OpPlan::kInvalid, "gemm.v1: unknown dtype_c '" + c_name + "'");
-  if (compute != "f16" && compute != "f32" && compute != "f64" && compute != "i32" && compute != "tf32")
-    return answer(OpPlan::kInvalid, "gemm.v1: unknown compute type '" + compute + "'");
-  if (c.m < 1 || c.n < 1 || c.k < 1 || c.batch < 1)
-    return answer(OpPlan::kInvalid, "gemm.v1: m, n, k and batch must be >= 1 (m=" + std::to_string(c.m) +
-                                        " n=" + std::to_string(c.n) + " k=" + std::to_string(c.k) +
-                                        " batch=" + std::to_string(c.batch) + ")");
-  c.rows_a = c.trans_a ? c.k : c.m;
-  c.cols_a = c.trans_a ? c.m : c.k;
-  c.rows_b = c.trans_b ? c.n : c.k;
-  c.cols_b = c.trans_b ? c.k : c.n;
-  if (c.lda == 0) c.lda = c.rows_a;
-  if (c.ldb == 0) c.ldb = c.rows_b;
-  if (c.ldc == 0) c.ldc = c.m;
-  if (c.lda < c.rows_a || c.ldb < c.rows_b || c.ldc < c.m)
-    return answer(OpPlan::kInvalid, "gemm.v1: leading dimensions must be >= the stored rows (lda " +
-                                        std::to_string(c.lda) + " vs " + std::to_string(c.rows_a) + ", ldb " +
-                                        std::to_string(c.ldb) + " vs " + std::to_string(c.rows_b) + ", ldc " +
-                                        std::to_string(c.ldc) + " vs " + std::to_string(c.m) + ")");
-  if (c.stride_a < 0 || c.stride_b < 0 || c.stride_c < 0)
-    return answer(OpPlan::kInvalid, "gemm.v1: batch strides must be >= 0");
-  if (c.stride_a == 0) c.stride_a = c.lda * c.cols_a;
-  if (c.stride_b == 0) c.stride_b = c.ldb * c.cols_b;
-  const int64_t tight_c = c.ldc * c.n;
-  if (c.stride_c == 0) c.stride_c = tight_c;
-  if (c.batch > 1 && c.stride_c < tight_c)
-    return answer(OpPlan::kInvalid, "gemm.v1: stride_c " + std::to_string(c.stride_c) +
-                                        " makes the batch's C matrices overlap (needs >= ldc*n = " +
-                                        std::to_string(tight_c) + ")");
+  static_cast<sdk::GemmParams&>(c) = parsed.value;
+  const std::string& a_name = c.a_name;
+  const std::string& b_name = c.b_name;
+  const std::string& compute = c.compute;
 
   // What this plugin runs.
-  c.in = *a_type;
-  c.out = *c_type;
+  c.in = c.a;
+  c.out = c.c;
   const bool half_in = c.in == DType::kF16 || c.in == DType::kBF16;
-  if (*b_type != *a_type)
+  if (c.b != c.a)
     return answer(OpPlan::kUnsupported,
                   "gemm.v1 on cpu: mixed input types (" + a_name + " x " + b_name + ") are not supported");
   if (c.in == DType::kI8 || c.in == DType::kI32)
@@ -378,12 +250,6 @@ OpPlan plan_gemm(const Runtime& rt, const CMTR_KeyValue* params, size_t num_para
   constexpr int64_t kBlasMax = std::numeric_limits<blasint>::max();
   if (std::max({c.m, c.n, c.k, c.lda, c.ldb, c.ldc}) > kBlasMax)
     return answer(OpPlan::kUnsupported, "gemm.v1 on cpu: a dimension exceeds OpenBLAS's 32-bit integers");
-  const size_t in_bytes = dtype_size_bytes(c.in), out_bytes = dtype_size_bytes(c.out);
-  if (!span_bytes(c.batch, c.stride_a, c.lda, c.rows_a, c.cols_a, in_bytes, &c.need_a_bytes) ||
-      !span_bytes(c.batch, c.stride_b, c.ldb, c.rows_b, c.cols_b, in_bytes, &c.need_b_bytes) ||
-      !span_bytes(c.batch, c.stride_c, c.ldc, c.m, c.n, out_bytes, &c.need_c_bytes))
-    return answer(OpPlan::kInvalid, "gemm.v1: the matrices' sizes overflow 64-bit byte counts");
-
   OpPlan plan = answer(OpPlan::kSupported);
   if (create) plan.op = std::make_unique<GemmOp>(rt, c);
   return plan;
@@ -441,26 +307,12 @@ class FmaPeakOp final : public Op {
 };
 
 OpPlan plan_fma_peak(const Runtime& rt, const CMTR_KeyValue* params, size_t num_params, bool create) {
-  sdk::Params p(params, num_params, {"dtype", "items", "iters", "lanes", "a", "b", "x0", "dx"});
-  const std::string dtype = p.require_string("dtype");
-  const int64_t items = p.require_int("items");
-  const int64_t iters = p.require_int("iters");
-  const int64_t lanes = p.int_or("lanes", 8);
-  // Default b per dtype, as the core uses: small enough that the chains stay exact.
-  const double default_b = dtype == "f16" ? 0x1p-10 : dtype == "bf16" ? 0x1p-7 : 0x1p-12;
-  FmaPeakArgs args{iters,
-                   static_cast<int32_t>(lanes),
-                   p.double_or("a", 1.0),
-                   p.double_or("b", default_b),
-                   p.double_or("x0", 1.0),
-                   p.double_or("dx", 1.0 / 64)};
-  if (!p.ok()) return answer(OpPlan::kInvalid, "fma_peak.v1: " + p.error());
-  if (dtype != "f16" && dtype != "bf16" && dtype != "f32" && dtype != "f64")
-    return answer(OpPlan::kInvalid, "fma_peak.v1: dtype must be f16, bf16, f32 or f64, got '" + dtype + "'");
-  if (items < 1 || iters < 1) return answer(OpPlan::kInvalid, "fma_peak.v1: items and iters must be >= 1");
-  if (lanes < 1 || lanes > 32)
-    return answer(OpPlan::kInvalid, "fma_peak.v1: lanes must be in 1..32, got " + std::to_string(lanes));
-  if (items > (int64_t{1} << 40)) return answer(OpPlan::kInvalid, "fma_peak.v1: items is absurdly large");
+  auto parsed = sdk::parse_fma_peak(params, num_params);
+  if (!parsed.ok()) return answer(OpPlan::kInvalid, parsed.invalid_reason);
+  const sdk::FmaPeakParams& f = parsed.value;
+  const std::string& dtype = f.dtype;
+  const int64_t items = f.items;
+  FmaPeakArgs args{f.iters, static_cast<int32_t>(f.lanes), f.a, f.b, f.x0, f.dx};
   const KernelTable& k = *rt.kernels;
   if (dtype == "f16") {
     __builtin_cpu_init();
@@ -538,31 +390,22 @@ class StreamOp final : public Op {
 };
 
 OpPlan plan_stream(const Runtime& rt, const CMTR_KeyValue* params, size_t num_params, bool create) {
-  sdk::Params p(params, num_params, {"kind", "dtype", "n", "scalar"});
-  const std::string kind = p.require_string("kind");
-  const std::string dtype = p.string_or("dtype", "f64");
-  const int64_t n = p.require_int("n");
-  const double scalar = p.double_or("scalar", 3.0);
-  if (!p.ok()) return answer(OpPlan::kInvalid, "stream.v1: " + p.error());
-  StreamKind k;
-  if (kind == "copy")
-    k = kStreamCopy;
-  else if (kind == "scale")
-    k = kStreamScale;
-  else if (kind == "add")
-    k = kStreamAdd;
-  else if (kind == "triad")
-    k = kStreamTriad;
-  else
-    return answer(OpPlan::kInvalid, "stream.v1: kind must be copy, scale, add or triad, got '" + kind + "'");
-  if (!parse_dtype(dtype)) return answer(OpPlan::kInvalid, "stream.v1: unknown dtype '" + dtype + "'");
-  if (n < 1 || n > (int64_t{1} << 58)) return answer(OpPlan::kInvalid, "stream.v1: n must be >= 1 and sane");
+  auto parsed = sdk::parse_stream(params, num_params);
+  if (!parsed.ok()) return answer(OpPlan::kInvalid, parsed.invalid_reason);
+  const sdk::StreamParams& sp = parsed.value;
+  const std::string& dtype = sp.dtype;
+  const int64_t n = sp.n;
+  const double scalar = sp.scalar;
+  const StreamKind k = sp.kind == sdk::StreamKind::kCopy    ? kStreamCopy
+                       : sp.kind == sdk::StreamKind::kScale ? kStreamScale
+                       : sp.kind == sdk::StreamKind::kAdd   ? kStreamAdd
+                                                            : kStreamTriad;
   if (dtype != "f32" && dtype != "f64")
     return answer(OpPlan::kUnsupported, "stream.v1 on cpu: dtype must be f32 or f64, got " + dtype);
   const bool f64 = dtype == "f64";
   const uint64_t footprint_bytes = static_cast<uint64_t>(n) * (f64 ? 8 : 4) * 3;
-  const bool nontemporal =
-      bool_hint(params, num_params, "hint.nontemporal").value_or(footprint_bytes >= kNontemporalMinBytes);
+  const bool nontemporal = sdk::bool_hint(params, num_params, "hint.nontemporal")
+                               .value_or(footprint_bytes >= kNontemporalMinBytes);
   OpPlan plan = answer(OpPlan::kSupported);
   if (create) plan.op = std::make_unique<StreamOp>(rt, k, f64, static_cast<size_t>(n), scalar, nontemporal);
   return plan;
@@ -589,10 +432,9 @@ class CopyOp final : public Op {
 };
 
 OpPlan plan_copy(const Runtime& rt, const CMTR_KeyValue* params, size_t num_params, bool create) {
-  sdk::Params p(params, num_params, {"bytes"});
-  const int64_t size_bytes = p.require_int("bytes");
-  if (!p.ok()) return answer(OpPlan::kInvalid, "copy.v1: " + p.error());
-  if (size_bytes < 1) return answer(OpPlan::kInvalid, "copy.v1: bytes must be >= 1");
+  auto parsed = sdk::parse_copy(params, num_params, /*knows_engine=*/false);
+  if (!parsed.ok()) return answer(OpPlan::kInvalid, parsed.invalid_reason);
+  const int64_t size_bytes = parsed.value.size_bytes;
   OpPlan plan = answer(OpPlan::kSupported);
   if (create) plan.op = std::make_unique<CopyOp>(rt, static_cast<uint64_t>(size_bytes));
   return plan;
@@ -616,8 +458,8 @@ class NoopOp final : public Op {
 };
 
 OpPlan plan_noop(const CMTR_KeyValue* params, size_t num_params, bool create) {
-  sdk::Params p(params, num_params, {});
-  if (!p.ok()) return answer(OpPlan::kInvalid, "noop.v1: " + p.error());
+  if (auto parsed = sdk::parse_noop(params, num_params); !parsed.ok())
+    return answer(OpPlan::kInvalid, parsed.invalid_reason);
   OpPlan plan = answer(OpPlan::kSupported);
   if (create) plan.op = std::make_unique<NoopOp>();
   return plan;

@@ -16,7 +16,9 @@
 namespace cmeter::cpu {
 
 struct OpPlan {
-  enum Status { kSupported, kUnsupported, kInvalid, kUnknownOp };
+  using Status = sdk::OpStatus;
+  static constexpr Status kSupported = Status::kSupported, kUnsupported = Status::kUnsupported,
+                          kInvalid = Status::kInvalid, kUnknownOp = Status::kUnknownOp;
   Status status = kInvalid;
   std::string reason;      // why not supported / what is invalid
   std::unique_ptr<Op> op;  // set when `create` and kSupported

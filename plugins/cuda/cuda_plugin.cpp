@@ -66,10 +66,6 @@ std::string cublas_status_text(cublasStatus_t status) {
   return "cublasStatus " + std::to_string(static_cast<int>(status));
 }
 
-CMTR_Error* invalid(std::string message) {
-  return sdk::make_error(CMTR_ERROR_INVALID_ARGUMENT, std::move(message));
-}
-
 CMTR_Error* cuda_failure(cudaError_t status, const std::string& what) {
   CMTR_ErrorCode code = CMTR_ERROR_INTERNAL;
   switch (status) {
@@ -267,47 +263,29 @@ void probe(PluginState& s) {
   if (!s.nvml->available()) s.status += (s.status.empty() ? "" : "; ") + s.nvml->status();
 }
 
-CMTR_Error* not_initialised(const char* call) {
-  return sdk::make_error(CMTR_ERROR_UNAVAILABLE, std::string(call) + ": plugin is not initialised");
-}
+using sdk::not_initialised;
 
 CMTR_Error* check_device(const CMTR_Device* device, const char* call) {
-  if (device == nullptr) return invalid(std::string(call) + ": device is NULL");
   PluginState& s = state();
-  if (!s.initialized) return not_initialised(call);
-  for (const CMTR_Device* d : s.device_list)
-    if (d == device) return nullptr;
-  return invalid(std::string(call) + ": not a device of the cuda plugin");
+  bool ours = false;
+  for (const CMTR_Device* d : s.device_list) ours = ours || d == device;
+  return sdk::check_device(device, call, "cuda", s.initialized, ours);
 }
 
+// Live-handle checks (sdk::check_handle), then: the plugin must be initialised.
+template <class Handle>
+CMTR_Error* check_live(const Handle* h, uint32_t magic, const char* call, const char* role) {
+  if (CMTR_Error* e = sdk::check_handle(h, magic, call, role, "cuda", role)) return e;
+  return state().initialized ? nullptr : not_initialised(call);
+}
 CMTR_Error* check_buffer(const CMTR_Buffer* b, const char* call) {
-  if (b == nullptr || b->magic != kBufferMagic)
-    return invalid(std::string(call) + ": buffer is NULL or not a live cuda buffer");
-  return state().initialized ? nullptr : not_initialised(call);
+  return check_live(b, kBufferMagic, call, "buffer");
 }
-
 CMTR_Error* check_stream(const CMTR_Stream* s, const char* call) {
-  if (s == nullptr || s->magic != kStreamMagic)
-    return invalid(std::string(call) + ": stream is NULL or not a live cuda stream");
-  return state().initialized ? nullptr : not_initialised(call);
+  return check_live(s, kStreamMagic, call, "stream");
 }
-
 CMTR_Error* check_event(const CMTR_Event* e, const char* what, const char* call) {
-  if (e == nullptr || e->magic != kEventMagic)
-    return invalid(std::string(call) + ": " + what + " is NULL or not a live cuda event");
-  return nullptr;
-}
-
-CMTR_Error* check_range(const CMTR_Buffer* b, uint64_t offset_bytes, uint64_t size_bytes, const void* host,
-                        const char* call) {
-  if (host == nullptr) return invalid(std::string(call) + ": host_pointer is NULL");
-  if (size_bytes == 0) return invalid(std::string(call) + ": size_bytes is 0");
-  uint64_t end = 0;
-  if (__builtin_add_overflow(offset_bytes, size_bytes, &end) || end > b->size_bytes)
-    return invalid(std::string(call) + ": offset " + std::to_string(offset_bytes) + " + size " +
-                   std::to_string(size_bytes) + " is outside the buffer's " + std::to_string(b->size_bytes) +
-                   " bytes");
-  return nullptr;
+  return sdk::check_handle(e, kEventMagic, call, what, "cuda", "event");
 }
 
 // Reports spin-kernel timeouts seen on a stream once (they mean a batch's time may include host
@@ -340,13 +318,7 @@ bool is_pageable(const void* p) {
 CMTR_Error* plugin_initialize(CMTR_Plugin_Initialize_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Plugin_Initialize_Args, num_attributes);
   return sdk::guarded([&]() -> CMTR_Error* {
-    if (args->host_abi_major != CMTR_ABI_MAJOR)
-      return sdk::make_error(CMTR_ERROR_UNIMPLEMENTED,
-                             "the cuda plugin implements ABI " + std::to_string(CMTR_ABI_MAJOR) +
-                                 ".x; the host speaks " + std::to_string(args->host_abi_major));
-    if (args->num_options > 0 && args->options == nullptr)
-      return invalid("plugin_initialize: options is NULL but num_options is " +
-                     std::to_string(args->num_options));
+    if (CMTR_Error* e = sdk::check_initialize(args, "cuda")) return e;
     PluginState& s = state();
     std::lock_guard<std::mutex> lock(s.mutex);
     if (!s.probed) {
@@ -451,8 +423,8 @@ CMTR_Error* buffer_create(CMTR_Buffer_Create_Args* args) {
 CMTR_Error* buffer_destroy(CMTR_Buffer_Destroy_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Buffer_Destroy_Args, buffer);
   CMTR_Buffer* b = args->buffer;
-  if (b == nullptr || b->magic != kBufferMagic)
-    return invalid("buffer_destroy: buffer is NULL or not a live cuda buffer");
+  if (CMTR_Error* e = sdk::check_handle(b, kBufferMagic, "buffer_destroy", "buffer", "cuda", "buffer"))
+    return e;
   b->magic = 0;
   CMTR_Error* error = use_device(b->device, "buffer_destroy");
   release_all(b->device);
@@ -476,7 +448,7 @@ CMTR_Error* copy(CMTR_Stream* s, CMTR_Buffer* b, uint64_t offset, void* host, ui
                  const char* call) {
   if (CMTR_Error* e = check_stream(s, call)) return e;
   if (CMTR_Error* e = check_buffer(b, call)) return e;
-  if (CMTR_Error* e = check_range(b, offset, bytes, host, call)) return e;
+  if (CMTR_Error* e = sdk::check_range(b->size_bytes, offset, bytes, host, call)) return e;
   if (b->device != s->device)
     return invalid(std::string(call) + ": the buffer and the stream are on different devices");
   if (CMTR_Error* e = use_device(s->device, call)) return e;
@@ -557,8 +529,8 @@ CMTR_Error* stream_create(CMTR_Stream_Create_Args* args) {
 CMTR_Error* stream_destroy(CMTR_Stream_Destroy_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Stream_Destroy_Args, stream);
   CMTR_Stream* s = args->stream;
-  if (s == nullptr || s->magic != kStreamMagic)
-    return invalid("stream_destroy: stream is NULL or not a live cuda stream");
+  if (CMTR_Error* e = sdk::check_handle(s, kStreamMagic, "stream_destroy", "stream", "cuda", "stream"))
+    return e;
   {
     std::lock_guard<std::mutex> lock(s->device->mutex);
     s->device->streams.erase(s);
@@ -654,11 +626,7 @@ CMTR_Error* op_query(CMTR_Op_Query_Args* args) {
   return sdk::guarded([&]() -> CMTR_Error* {
     if (CMTR_Error* e = use_device(args->device, "op_query")) return e;
     OpPlan plan = plan_op(args->device, sdk::view(args->name), args->params, args->num_params, false);
-    if (plan.status == OpPlan::kFailed) return plan.error;
-    if (plan.status == OpPlan::kInvalid) return invalid(plan.reason);
-    args->supported = plan.status == OpPlan::kSupported ? 1 : 0;
-    sdk::write_reason(args, plan.reason);
-    return nullptr;
+    return sdk::answer_query(args, plan.status, plan.reason, plan.error);
   });
 }
 
@@ -669,18 +637,7 @@ CMTR_Error* op_create(CMTR_Op_Create_Args* args) {
     if (CMTR_Error* e = use_device(args->device, "op_create")) return e;
     release_all(args->device);  // gemm allocates and times candidates
     OpPlan plan = plan_op(args->device, sdk::view(args->name), args->params, args->num_params, true);
-    switch (plan.status) {
-      case OpPlan::kFailed:
-        return plan.error;
-      case OpPlan::kInvalid:
-        return invalid(plan.reason);
-      case OpPlan::kUnknownOp:
-        return sdk::make_error(CMTR_ERROR_NOT_FOUND, plan.reason);
-      case OpPlan::kUnsupported:
-        return sdk::make_error(CMTR_ERROR_UNIMPLEMENTED, plan.reason);
-      case OpPlan::kSupported:
-        break;
-    }
+    if (plan.status != OpPlan::kSupported) return sdk::create_error(plan.status, plan.reason, plan.error);
     auto* op = new CMTR_Op();
     op->device = args->device;
     op->impl = std::move(plan.op);
@@ -691,8 +648,7 @@ CMTR_Error* op_create(CMTR_Op_Create_Args* args) {
 
 CMTR_Error* op_attributes(CMTR_Op_Attributes_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Attributes_Args, num_attributes);
-  if (args->op == nullptr || args->op->magic != kOpMagic)
-    return invalid("op_attributes: op is NULL or not a live cuda op");
+  if (CMTR_Error* e = sdk::check_handle(args->op, kOpMagic, "op_attributes", "op", "cuda", "op")) return e;
   args->attributes = args->op->impl->attributes.data();
   args->num_attributes = args->op->impl->attributes.size();
   return nullptr;
@@ -700,8 +656,7 @@ CMTR_Error* op_attributes(CMTR_Op_Attributes_Args* args) {
 
 CMTR_Error* op_enqueue(CMTR_Op_Enqueue_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Enqueue_Args, num_buffers);
-  if (args->op == nullptr || args->op->magic != kOpMagic)
-    return invalid("op_enqueue: op is NULL or not a live cuda op");
+  if (CMTR_Error* e = sdk::check_handle(args->op, kOpMagic, "op_enqueue", "op", "cuda", "op")) return e;
   if (CMTR_Error* e = check_stream(args->stream, "op_enqueue")) return e;
   if (args->num_buffers > 0 && args->buffers == nullptr)
     return invalid("op_enqueue: buffers is NULL but num_buffers is " + std::to_string(args->num_buffers));
@@ -725,8 +680,7 @@ CMTR_Error* op_enqueue(CMTR_Op_Enqueue_Args* args) {
 
 CMTR_Error* op_destroy(CMTR_Op_Destroy_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Destroy_Args, op);
-  if (args->op == nullptr || args->op->magic != kOpMagic)
-    return invalid("op_destroy: op is NULL or not a live cuda op");
+  if (CMTR_Error* e = sdk::check_handle(args->op, kOpMagic, "op_destroy", "op", "cuda", "op")) return e;
   args->op->magic = 0;
   (void)use_device(args->op->device, "op_destroy");
   release_all(args->op->device);  // the op may free its workspace
@@ -734,35 +688,15 @@ CMTR_Error* op_destroy(CMTR_Op_Destroy_Args* args) {
   return nullptr;
 }
 
-const CMTR_Api kApi = {
-    .struct_size = CMTR_API_STRUCT_SIZE_1_0,
-    .extension = nullptr,
-    .abi_major = CMTR_ABI_MAJOR,
-    .abi_minor = CMTR_ABI_MINOR,
-    .error_info = &sdk::error_info,
-    .error_destroy = &sdk::error_destroy,
-    .plugin_initialize = &plugin_initialize,
-    .plugin_shutdown = &plugin_shutdown,
-    .plugin_devices = &plugin_devices,
-    .device_attributes = &device_attributes,
-    .device_telemetry = &device_telemetry,
-    .buffer_create = &buffer_create,
-    .buffer_destroy = &buffer_destroy,
-    .buffer_host_pointer = &buffer_host_pointer,
-    .buffer_write = &buffer_write,
-    .buffer_read = &buffer_read,
-    .stream_create = &stream_create,
-    .stream_destroy = &stream_destroy,
-    .stream_synchronize = &stream_synchronize,
-    .event_record = &event_record,
-    .event_elapsed = &event_elapsed,
-    .event_destroy = &event_destroy,
-    .op_query = &op_query,
-    .op_create = &op_create,
-    .op_attributes = &op_attributes,
-    .op_enqueue = &op_enqueue,
-    .op_destroy = &op_destroy,
-};
+const CMTR_Api kApi =
+    sdk::ApiBuilder()
+        .plugin(&plugin_initialize, &plugin_shutdown, &plugin_devices)
+        .device(&device_attributes, &device_telemetry)
+        .buffers(&buffer_create, &buffer_destroy, &buffer_host_pointer, &buffer_write, &buffer_read)
+        .streams(&stream_create, &stream_destroy, &stream_synchronize)
+        .events(&event_record, &event_elapsed, &event_destroy)
+        .ops(&op_query, &op_create, &op_attributes, &op_enqueue, &op_destroy)
+        .build();
 
 }  // namespace
 

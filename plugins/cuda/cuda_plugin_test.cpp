@@ -10,9 +10,9 @@
 // outputs are off by one rounding at most), memory round trips, the stream hold (a held batch runs
 // back to back; nothing deadlocks), and NVML telemetry.
 #define DOCTEST_CONFIG_IMPLEMENT
-#include <cmeter/plugin_abi.h>
 #include <dlfcn.h>
 #include <doctest/doctest.h>
+#include <cmeter/plugin_client.hpp>
 #include <cstdlib>
 
 #include <chrono>
@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <variant>
@@ -93,7 +94,9 @@ std::map<std::string, Value> to_map(const CMTR_KeyValue* kv, size_t n) {
   return out;
 }
 
+// The plugin, through the SDK's client (cmeter/plugin_client.hpp).
 struct Plugin {
+  std::unique_ptr<cmeter::client::Plugin> client;
   void* library = nullptr;
   const CMTR_Api* api = nullptr;
   std::map<std::string, Value> attributes;
@@ -108,48 +111,29 @@ struct Plugin {
     // CMETER_CUDA_PLUGIN_FILE overrides the build-tree path (a build packed for another machine).
     const char* file = std::getenv("CMETER_CUDA_PLUGIN_FILE");
     if (file == nullptr || *file == 0) file = CMETER_CUDA_PLUGIN_PATH;
-    p.library = dlopen(file, RTLD_NOW | RTLD_LOCAL);
-    if (p.library == nullptr) {
-      std::fprintf(stderr, "cannot load %s: %s\n", file, dlerror());
+    p.client = std::make_unique<cmeter::client::Plugin>(file, /*initialize=*/false);
+    p.library = p.client->library();
+    if (p.client->api() == nullptr) {
+      std::fprintf(stderr, "cannot load %s: %s\n", file, p.client->error.c_str());
       return p;
     }
-    auto get_api = reinterpret_cast<CMTR_GetApiFn*>(dlsym(p.library, CMTR_GET_API_SYMBOL));
-    if (get_api == nullptr) return p;
-    p.api = get_api();
-    if (p.api == nullptr) return p;
-    CMTR_Plugin_Initialize_Args init{};
-    init.struct_size = CMTR_STRUCT_SIZE(CMTR_Plugin_Initialize_Args, num_attributes);
-    init.host_abi_major = CMTR_ABI_MAJOR;
-    init.host_abi_minor = CMTR_ABI_MINOR;
-    if (CMTR_Error* e = p.api->plugin_initialize(&init)) {
-      std::fprintf(stderr, "plugin_initialize failed: %s\n", p.message(e).c_str());
+    p.api = p.client->api();
+    if (cmeter::client::Outcome o = p.client->init(); !o.ok()) {
+      std::fprintf(stderr, "plugin_initialize or plugin_devices failed: %s\n", o.message.c_str());
+      p.client->error.clear();
       return p;
     }
-    p.attributes = to_map(init.attributes, init.num_attributes);
-    CMTR_Plugin_Devices_Args dev{};
-    dev.struct_size = CMTR_STRUCT_SIZE(CMTR_Plugin_Devices_Args, num_devices);
-    if (CMTR_Error* e = p.api->plugin_devices(&dev)) {
-      std::fprintf(stderr, "plugin_devices failed: %s\n", p.message(e).c_str());
-      return p;
-    }
-    for (size_t i = 0; i < dev.num_devices; ++i) p.devices.push_back(dev.devices[i]);
+    p.attributes = to_map(p.client->plugin_attributes.data(), p.client->plugin_attributes.size());
+    p.devices = p.client->devices;
     return p;
   }
 
   // The error's message (and frees it); "" for success.
   std::string message(CMTR_Error* e, int32_t* code = nullptr) const {
     if (e == nullptr) return {};
-    CMTR_Error_Info_Args info{};
-    info.struct_size = CMTR_STRUCT_SIZE(CMTR_Error_Info_Args, message);
-    info.error = e;
-    api->error_info(&info);
-    std::string m = str(info.message);
-    if (code) *code = info.code;
-    CMTR_Error_Destroy_Args d{};
-    d.struct_size = CMTR_STRUCT_SIZE(CMTR_Error_Destroy_Args, error);
-    d.error = e;
-    api->error_destroy(&d);
-    return m.empty() ? "(error with empty message)" : m;
+    const cmeter::client::Outcome o = client->take(e);
+    if (code) *code = o.code;
+    return o.message.empty() ? "(error with empty message)" : o.message;
   }
   int32_t code(CMTR_Error* e) const {
     int32_t c = 0;

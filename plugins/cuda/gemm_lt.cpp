@@ -7,6 +7,7 @@
 // and how it compared, is recorded in the op's attributes. op_enqueue is a single cublasLtMatmul.
 // op_query asks the heuristic too (no launch), so "unsupported" comes with cuBLASLt's own answer.
 #include <cuda_fp16.h>
+#include <cmeter/plugin_ops.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -67,25 +68,15 @@ uint32_t alignment_of(uint64_t bytes) {
   return a;
 }
 
-// Fills the derived fields of a matrix; returns a reason on a bad layout.
-std::string layout(Matrix& x, const char* name, int64_t batch, uint64_t elem) {
-  if (x.ld == 0) x.ld = x.rows;
-  if (x.ld < x.rows)
-    return std::string("ld") + name + " = " + std::to_string(x.ld) + " is below the stored rows (" +
-           std::to_string(x.rows) + ")";
-  const double span = static_cast<double>(x.ld) * static_cast<double>(x.cols);
-  if (x.stride == 0) x.stride = x.ld * x.cols;
-  if (batch > 1 && static_cast<double>(x.stride) < span)
-    return std::string("stride_") + name + " = " + std::to_string(x.stride) +
-           " overlaps the matrices (needs >= " + std::to_string(x.ld * x.cols) + ")";
-  const double total =
-      (static_cast<double>(batch - 1) * static_cast<double>(x.stride) +
-       static_cast<double>(x.ld) * static_cast<double>(x.cols - 1) + static_cast<double>(x.rows)) *
-      static_cast<double>(elem);
-  if (total > 0x1p62) return std::string("matrix ") + name + " is larger than 2^62 bytes";
-  x.bytes = static_cast<uint64_t>((batch - 1) * x.stride + x.ld * (x.cols - 1) + x.rows) * elem;
+// Fills a matrix's shape from the parsed contract (ld and stride resolved, bytes batch included).
+void layout(Matrix& x, int64_t rows, int64_t cols, int64_t ld, int64_t stride, uint64_t bytes, int64_t batch,
+            uint64_t elem) {
+  x.rows = rows;
+  x.cols = cols;
+  x.ld = ld;
+  x.stride = stride;
+  x.bytes = bytes;
   x.alignment = batch > 1 ? alignment_of(static_cast<uint64_t>(x.stride) * elem) : 256;
-  return {};
 }
 
 void store_scale(cudaDataType_t scale, double v, unsigned char* out) {
@@ -108,39 +99,28 @@ struct ParseOutcome {
   std::string reason;
 };
 
+// The catalogue's contract (sdk::parse_gemm: malformed requests are kInvalid), then what cuBLASLt
+// here offers (the rest is kUnsupported).
 ParseOutcome parse(const CMTR_KeyValue* params, size_t count, Config& c) {
-  sdk::Params p(params, count,
-                {"m", "n", "k", "dtype_a", "dtype_b", "dtype_c", "compute", "trans_a", "trans_b", "lda",
-                 "ldb", "ldc", "alpha", "beta", "batch", "stride_a", "stride_b", "stride_c"});
-  c.m = p.require_int("m");
-  c.n = p.require_int("n");
-  c.k = p.require_int("k");
-  c.a_name = p.require_string("dtype_a");
-  const std::string b_name = p.string_or("dtype_b", c.a_name);
-  c.c_name = p.string_or("dtype_c", c.a_name);
-  const std::string default_compute = c.a_name == "f64" ? "f64" : c.a_name == "i8" ? "i32" : "f32";
-  c.compute_name = p.string_or("compute", default_compute);
-  c.trans_a = p.bool_or("trans_a", false);
-  c.trans_b = p.bool_or("trans_b", false);
-  c.ma.ld = p.int_or("lda", 0);
-  c.mb.ld = p.int_or("ldb", 0);
-  c.mc.ld = p.int_or("ldc", 0);
-  c.alpha = p.double_or("alpha", 1.0);
-  c.beta = p.double_or("beta", 0.0);
-  c.batch = p.int_or("batch", 1);
-  c.ma.stride = p.int_or("stride_a", 0);
-  c.mb.stride = p.int_or("stride_b", 0);
-  c.mc.stride = p.int_or("stride_c", 0);
-  if (!p.ok()) return {OpPlan::kInvalid, "gemm.v1: " + p.error()};
-  if (c.m <= 0 || c.n <= 0 || c.k <= 0 || c.batch <= 0)
-    return {OpPlan::kInvalid, "gemm.v1: m, n, k and batch must be positive"};
-  if (c.ma.ld < 0 || c.mb.ld < 0 || c.mc.ld < 0 || c.ma.stride < 0 || c.mb.stride < 0 || c.mc.stride < 0)
-    return {OpPlan::kInvalid, "gemm.v1: leading dimensions and strides must not be negative"};
-  if (!std::isfinite(c.alpha) || !std::isfinite(c.beta))
-    return {OpPlan::kInvalid, "gemm.v1: alpha and beta must be finite"};
+  auto parsed = sdk::parse_gemm(params, count);
+  if (!parsed.ok()) return {OpPlan::kInvalid, parsed.invalid_reason};
+  const sdk::GemmParams& g = parsed.value;
+  c.m = g.m;
+  c.n = g.n;
+  c.k = g.k;
+  c.a_name = g.a_name;
+  const std::string& b_name = g.b_name;
+  c.c_name = g.c_name;
+  c.compute_name = g.compute;
+  c.trans_a = g.trans_a;
+  c.trans_b = g.trans_b;
+  c.alpha = g.alpha;
+  c.beta = g.beta;
+  c.batch = g.batch;
   if (c.batch > 0x7fffffff) return {OpPlan::kUnsupported, "gemm.v1: batch above 2^31 - 1"};
   auto a = element_type(c.a_name), cc = element_type(c.c_name);
-  if (!a || !cc) return {OpPlan::kUnsupported, "gemm.v1: unknown dtype '" + (a ? c.c_name : c.a_name) + "'"};
+  if (!a || !cc)
+    return {OpPlan::kUnsupported, "gemm.v1: dtype " + (a ? c.c_name : c.a_name) + " is not offered"};
   if (b_name != c.a_name)
     return {OpPlan::kUnsupported,
             "gemm.v1: mixed input types (" + c.a_name + " x " + b_name + ") are not offered"};
@@ -176,17 +156,9 @@ ParseOutcome parse(const CMTR_KeyValue* params, size_t count, Config& c) {
   }
   store_scale(c.scale, c.alpha, c.alpha_bytes);
   store_scale(c.scale, c.beta, c.beta_bytes);
-  c.ma.rows = c.trans_a ? c.k : c.m;
-  c.ma.cols = c.trans_a ? c.m : c.k;
-  c.mb.rows = c.trans_b ? c.n : c.k;
-  c.mb.cols = c.trans_b ? c.k : c.n;
-  c.mc.rows = c.m;
-  c.mc.cols = c.n;
-  for (auto [x, name, elem] :
-       {std::tuple{&c.ma, "a", c.a.bytes}, {&c.mb, "b", c.a.bytes}, {&c.mc, "c", c.c.bytes}}) {
-    std::string why = layout(*x, name, c.batch, elem);
-    if (!why.empty()) return {OpPlan::kInvalid, "gemm.v1: " + why};
-  }
+  layout(c.ma, g.rows_a, g.cols_a, g.lda, g.stride_a, g.a_bytes, c.batch, c.a.bytes);
+  layout(c.mb, g.rows_b, g.cols_b, g.ldb, g.stride_b, g.b_bytes, c.batch, c.a.bytes);
+  layout(c.mc, c.m, c.n, g.ldc, g.stride_c, g.c_bytes, c.batch, c.c.bytes);
   return {};
 }
 

@@ -6,6 +6,8 @@
 // size) before a kernel could read past an allocation.
 #include "ops.hpp"
 
+#include <cmeter/plugin_ops.hpp>
+
 #include <cmath>
 #include <string>
 
@@ -54,28 +56,12 @@ class FmaOp : public OpImpl {
   FmaArgs args_;
 };
 
-double default_fma_b(FmaType t) {
-  switch (t) {
-    case FmaType::kF16:
-      return 0x1p-10;
-    case FmaType::kBF16:
-      return 0x1p-7;
-    default:
-      return 0x1p-12;
-  }
-}
-
 OpPlan plan_fma(const CMTR_Device* device, const CMTR_KeyValue* params, size_t count, bool create) {
-  sdk::Params p(params, count, {"dtype", "items", "iters", "lanes", "a", "b", "x0", "dx"});
-  const std::string dtype = p.require_string("dtype");
-  const int64_t items = p.require_int("items");
-  const int64_t iters = p.require_int("iters");
-  const int64_t lanes = p.int_or("lanes", 8);
-  const double a = p.double_or("a", 1.0);
-  const std::optional<double> b_given = p.get_double("b");
-  const double x0 = p.double_or("x0", 1.0);
-  const double dx = p.double_or("dx", 1.0 / 64);
-  if (!p.ok()) return invalid_plan("fma_peak.v1: " + p.error());
+  auto parsed = sdk::parse_fma_peak(params, count);
+  if (!parsed.ok()) return invalid_plan(parsed.invalid_reason);
+  const sdk::FmaPeakParams& f = parsed.value;
+  const std::string& dtype = f.dtype;
+  const int64_t items = f.items, iters = f.iters, lanes = f.lanes;
   FmaArgs args;
   if (dtype == "f32") {
     args.type = FmaType::kF32;
@@ -83,27 +69,22 @@ OpPlan plan_fma(const CMTR_Device* device, const CMTR_KeyValue* params, size_t c
     args.type = FmaType::kF64;
   } else if (dtype == "f16") {
     args.type = FmaType::kF16;
-  } else if (dtype == "bf16") {
+  } else {
     args.type = FmaType::kBF16;
     if (device->cc_major < 8)
       return unsupported("fma_peak.v1 bf16 needs compute capability 8.0 or newer (packed bf16 FMA)");
-  } else {
-    return unsupported("fma_peak.v1: dtype '" + dtype + "' is not one of f16, bf16, f32, f64");
   }
-  if (items <= 0 || iters <= 0) return invalid_plan("fma_peak.v1: items and iters must be positive");
-  if (lanes < 1 || lanes > kFmaMaxLanes) return invalid_plan("fma_peak.v1: lanes must be in 1..32");
+  if (lanes > kFmaMaxLanes) return unsupported("fma_peak.v1: lanes above " + std::to_string(kFmaMaxLanes));
   if (items > (int64_t{1} << 38)) return unsupported("fma_peak.v1: more than 2^38 items");
-  if (!std::isfinite(a) || !std::isfinite(x0) || !std::isfinite(dx) || (b_given && !std::isfinite(*b_given)))
-    return invalid_plan("fma_peak.v1: a, b, x0 and dx must be finite");
   if (!create) return supported(nullptr);
   args.items = items;
   args.iters = iters;
   args.lanes = static_cast<int>(lanes);
-  args.a = round_for_fma(args.type, a);
-  args.b = round_for_fma(args.type, b_given.value_or(default_fma_b(args.type)));
+  args.a = round_for_fma(args.type, f.a);
+  args.b = round_for_fma(args.type, f.b);
   // Lane l starts at x0 + l*dx rounded once to the dtype, exactly as the host simulation does.
   for (int l = 0; l < args.lanes; ++l)
-    args.x0[l] = round_for_fma(args.type, x0 + static_cast<double>(l) * dx);
+    args.x0[l] = round_for_fma(args.type, f.x0 + static_cast<double>(l) * f.dx);
   auto op = std::make_unique<FmaOp>(args);
   const bool packed = args.type == FmaType::kF16 || args.type == FmaType::kBF16;
   op->attributes.set("impl", std::string(packed ? "cuda kernel, packed pairs (" : "cuda kernel (") + dtype +
@@ -141,26 +122,18 @@ class StreamOp : public OpImpl {
 };
 
 OpPlan plan_stream(const CMTR_KeyValue* params, size_t count, bool create) {
-  sdk::Params p(params, count, {"kind", "dtype", "n", "scalar"});
-  const std::string kind_name = p.require_string("kind");
-  const std::string dtype = p.string_or("dtype", "f64");
-  const int64_t n = p.require_int("n");
-  const double scalar = p.double_or("scalar", 3.0);
-  if (!p.ok()) return invalid_plan("stream.v1: " + p.error());
-  StreamKind kind;
-  if (kind_name == "copy")
-    kind = StreamKind::kCopy;
-  else if (kind_name == "scale")
-    kind = StreamKind::kScale;
-  else if (kind_name == "add")
-    kind = StreamKind::kAdd;
-  else if (kind_name == "triad")
-    kind = StreamKind::kTriad;
-  else
-    return invalid_plan("stream.v1: kind must be copy, scale, add or triad, got '" + kind_name + "'");
+  auto parsed = sdk::parse_stream(params, count);
+  if (!parsed.ok()) return invalid_plan(parsed.invalid_reason);
+  const std::string& kind_name = parsed.value.kind_name;
+  const std::string& dtype = parsed.value.dtype;
+  const int64_t n = parsed.value.n;
+  const double scalar = parsed.value.scalar;
+  const StreamKind kind = parsed.value.kind == sdk::StreamKind::kCopy    ? StreamKind::kCopy
+                          : parsed.value.kind == sdk::StreamKind::kScale ? StreamKind::kScale
+                          : parsed.value.kind == sdk::StreamKind::kAdd   ? StreamKind::kAdd
+                                                                         : StreamKind::kTriad;
   if (dtype != "f32" && dtype != "f64")
     return unsupported("stream.v1: dtype '" + dtype + "' is not f32 or f64");
-  if (n <= 0) return invalid_plan("stream.v1: n must be positive");
   if (n > (int64_t{1} << 40)) return unsupported("stream.v1: n above 2^40");
   if (!create) return supported(nullptr);
   auto op = std::make_unique<StreamOp>(kind, dtype == "f64", n, scalar);
@@ -194,13 +167,10 @@ class CopyOp : public OpImpl {
 };
 
 OpPlan plan_copy(const CMTR_KeyValue* params, size_t count, bool create) {
-  sdk::Params p(params, count, {"bytes", "engine"});
-  const int64_t bytes = p.require_int("bytes");
-  const std::string engine = p.string_or("engine", "kernel");
-  if (!p.ok()) return invalid_plan("copy.v1: " + p.error());
-  if (bytes <= 0) return invalid_plan("copy.v1: bytes must be positive");
-  if (engine != "kernel" && engine != "copy_engine")
-    return invalid_plan("copy.v1: engine must be kernel or copy_engine, got '" + engine + "'");
+  auto parsed = sdk::parse_copy(params, count, /*knows_engine=*/true);
+  if (!parsed.ok()) return invalid_plan(parsed.invalid_reason);
+  const int64_t bytes = parsed.value.size_bytes;
+  const std::string engine = parsed.value.engine.empty() ? "kernel" : parsed.value.engine;
   if (!create) return supported(nullptr);
   const bool ce = engine == "copy_engine";
   auto op = std::make_unique<CopyOp>(static_cast<uint64_t>(bytes), ce);
@@ -222,8 +192,7 @@ class NoopOp : public OpImpl {
 };
 
 OpPlan plan_noop(const CMTR_KeyValue* params, size_t count, bool create) {
-  sdk::Params p(params, count, {});
-  if (!p.ok()) return invalid_plan("noop.v1: " + p.error());
+  if (auto parsed = sdk::parse_noop(params, count); !parsed.ok()) return invalid_plan(parsed.invalid_reason);
   if (!create) return supported(nullptr);
   auto op = std::make_unique<NoopOp>();
   op->attributes.set("impl", "empty cuda kernel, 1 block of 1 thread");

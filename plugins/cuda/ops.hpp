@@ -16,7 +16,10 @@
 namespace cmeter::cuda {
 
 struct OpPlan {
-  enum Status { kSupported, kUnsupported, kInvalid, kUnknownOp, kFailed };
+  using Status = sdk::OpStatus;
+  static constexpr Status kSupported = Status::kSupported, kUnsupported = Status::kUnsupported,
+                          kInvalid = Status::kInvalid, kUnknownOp = Status::kUnknownOp,
+                          kFailed = Status::kFailed;
   Status status = kUnsupported;
   std::string reason;           // why not (unsupported, invalid, unknown)
   std::unique_ptr<OpImpl> op;   // set when create and supported

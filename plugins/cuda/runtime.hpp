@@ -46,7 +46,7 @@ std::string cublas_status_text(cublasStatus_t status);
 // An error object for a failed CUDA call: code chosen from the status (memory -> RESOURCE_EXHAUSTED,
 // sticky faults -> DEVICE_LOST, ...), message "<what>: <cuda error text>".
 CMTR_Error* cuda_failure(cudaError_t status, const std::string& what);
-CMTR_Error* invalid(std::string message);
+using sdk::invalid;
 
 class Nvml;
 

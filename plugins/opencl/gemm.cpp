@@ -42,44 +42,10 @@ std::optional<Elem> parse_elem(const std::string& s) {
   return std::nullopt;
 }
 
-size_t elem_bytes(Elem e) {
-  switch (e) {
-    case Elem::kF16:
-    case Elem::kBF16:
-      return 2;
-    case Elem::kF32:
-      return 4;
-    case Elem::kF64:
-      return 8;
-  }
-  return 4;
-}
-
-struct GemmConfig {
-  int64_t m = 0, n = 0, k = 0;
-  bool trans_a = false, trans_b = false;
-  int64_t lda = 0, ldb = 0, ldc = 0;
-  int64_t stride_a = 0, stride_b = 0, stride_c = 0;
-  int64_t batch = 1;
-  double alpha = 1, beta = 0;
+// The parsed contract (sdk::GemmParams) plus the storage types this plugin runs.
+struct GemmConfig : sdk::GemmParams {
   Elem in = Elem::kF32, out = Elem::kF32;
-  int64_t rows_a = 0, cols_a = 0, rows_b = 0, cols_b = 0;
-  uint64_t need_a_bytes = 0, need_b_bytes = 0, need_c_bytes = 0;
 };
-
-// Bytes spanned by `batch` matrices of rows x cols with leading dimension ld and batch stride.
-bool span_bytes(int64_t batch, int64_t stride, int64_t ld, int64_t rows, int64_t cols, size_t elem,
-                uint64_t* out) {
-  uint64_t a = 0, b = 0, total = 0;
-  if (__builtin_mul_overflow(static_cast<uint64_t>(stride), static_cast<uint64_t>(batch - 1), &a))
-    return false;
-  if (__builtin_mul_overflow(static_cast<uint64_t>(ld), static_cast<uint64_t>(cols - 1), &b)) return false;
-  if (__builtin_add_overflow(a, b, &total) ||
-      __builtin_add_overflow(total, static_cast<uint64_t>(rows), &total))
-    return false;
-  if (__builtin_mul_overflow(total, static_cast<uint64_t>(elem), out)) return false;
-  return *out < (uint64_t{1} << 62);
-}
 
 // One implementation of a configured GEMM, enqueued on any queue of the device.
 class GemmImpl {
@@ -100,7 +66,7 @@ class TiledGemm final : public GemmImpl {
     kc_.trans_a = cfg_.trans_a;
     kc_.trans_b = cfg_.trans_b;
     kc_.half_by_bits = dev_.info.is_cpu;
-    if (auto loads = string_hint(params, num_params, "hint.opencl.f16_loads")) {
+    if (auto loads = sdk::string_hint(params, num_params, "hint.opencl.f16_loads")) {
       if (*loads != "bits" && *loads != "vload_half")
         return make_error(CMTR_ERROR_INVALID_ARGUMENT,
                           "gemm.v1: hint.opencl.f16_loads must be bits or vload_half, got '" + *loads + "'");
@@ -117,7 +83,7 @@ class TiledGemm final : public GemmImpl {
       kc_.mv = 1;
       kc_.tn = 4;
     }
-    if (auto tile = string_hint(params, num_params, "hint.opencl.gemm_tile")) {
+    if (auto tile = sdk::string_hint(params, num_params, "hint.opencl.gemm_tile")) {
       int vw = 0, mv = 0, tn = 0;
       if (std::sscanf(tile->c_str(), "%d,%d,%d", &vw, &mv, &tn) != 3 ||
           (vw != 1 && vw != 2 && vw != 4 && vw != 8 && vw != 16) || mv < 1 || mv > 8 || tn < 1 || tn > 16)
@@ -138,7 +104,7 @@ class TiledGemm final : public GemmImpl {
     if (dev_.info.is_cpu) {
       // A row of tiles per work-group: consecutive work items share the A panel (kept in L2) and
       // walk along B; enough work-groups for every core.
-      size_t lx = static_cast<size_t>(int_hint(params, num_params, "hint.opencl.local_x").value_or(4));
+      size_t lx = static_cast<size_t>(sdk::int_hint(params, num_params, "hint.opencl.local_x").value_or(4));
       lx = std::max<size_t>(1, std::min({lx, max_local, static_cast<size_t>(gx)}));
       local_[0] = lx;
       local_[1] = 1;
@@ -306,9 +272,8 @@ class GemmOp final : public Op {
   }
 
   CMTR_Error* enqueue(cl_command_queue queue, CMTR_Buffer* const* buffers, size_t num_buffers) override {
-    if (CMTR_Error* e =
-            check_buffers("gemm.v1", device_, buffers, num_buffers,
-                          {{"A", cfg_.need_a_bytes}, {"B", cfg_.need_b_bytes}, {"C", cfg_.need_c_bytes}}))
+    if (CMTR_Error* e = check_buffers("gemm.v1", device_, buffers, num_buffers,
+                                      {{"A", cfg_.a_bytes}, {"B", cfg_.b_bytes}, {"C", cfg_.c_bytes}}))
       return e;
     return impl_->run(queue, buffers[0]->mem, buffers[1]->mem, buffers[2]->mem);
   }
@@ -346,68 +311,18 @@ std::string ms(double s) {
 }  // namespace
 
 OpPlan plan_gemm(CMTR_Device* device, const CMTR_KeyValue* params, size_t num_params, bool create) {
-  sdk::Params p(params, num_params,
-                {"m", "n", "k", "dtype_a", "dtype_b", "dtype_c", "compute", "trans_a", "trans_b", "lda",
-                 "ldb", "ldc", "alpha", "beta", "batch", "stride_a", "stride_b", "stride_c"});
+  auto parsed = sdk::parse_gemm(params, num_params);
+  if (!parsed.ok()) return answer(OpPlan::kInvalid, parsed.invalid_reason);
   GemmConfig c;
-  c.m = p.require_int("m");
-  c.n = p.require_int("n");
-  c.k = p.require_int("k");
-  const std::string a_name = p.require_string("dtype_a");
-  const std::string b_name = p.string_or("dtype_b", a_name);
-  const std::string c_name = p.string_or("dtype_c", a_name);
-  const std::string compute = p.string_or("compute", a_name == "f64"  ? "f64"
-                                                     : a_name == "i8" ? "i32"
-                                                                      : "f32");
-  c.trans_a = p.bool_or("trans_a", false);
-  c.trans_b = p.bool_or("trans_b", false);
-  c.lda = p.int_or("lda", 0);
-  c.ldb = p.int_or("ldb", 0);
-  c.ldc = p.int_or("ldc", 0);
-  c.alpha = p.double_or("alpha", 1.0);
-  c.beta = p.double_or("beta", 0.0);
-  c.batch = p.int_or("batch", 1);
-  c.stride_a = p.int_or("stride_a", 0);
-  c.stride_b = p.int_or("stride_b", 0);
-  c.stride_c = p.int_or("stride_c", 0);
-  if (!p.ok()) return answer(OpPlan::kInvalid, "gemm.v1: " + p.error());
-  auto known = [](const std::string& s) {
-    return s == "f16" || s == "bf16" || s == "f32" || s == "f64" || s == "i8" || s == "i32";
-  };
-  if (!known(a_name)) return answer(OpPlan::kInvalid, "gemm.v1: unknown dtype_a '" + a_name + "'");
-  if (!known(b_name)) return answer(OpPlan::kInvalid, "gemm.v1: unknown dtype_b '" + b_name + "'");
-  if (!known(c_name)) return answer(OpPlan::kInvalid, "gemm.v1: unknown dtype_c '" + c_name + "'");
-  if (compute != "f16" && compute != "f32" && compute != "f64" && compute != "i32" && compute != "tf32")
-    return answer(OpPlan::kInvalid, "gemm.v1: unknown compute type '" + compute + "'");
-  if (c.m < 1 || c.n < 1 || c.k < 1 || c.batch < 1)
-    return answer(OpPlan::kInvalid, "gemm.v1: m, n, k and batch must be >= 1 (m=" + std::to_string(c.m) +
-                                        " n=" + std::to_string(c.n) + " k=" + std::to_string(c.k) +
-                                        " batch=" + std::to_string(c.batch) + ")");
-  c.rows_a = c.trans_a ? c.k : c.m;
-  c.cols_a = c.trans_a ? c.m : c.k;
-  c.rows_b = c.trans_b ? c.n : c.k;
-  c.cols_b = c.trans_b ? c.k : c.n;
-  if (c.lda == 0) c.lda = c.rows_a;
-  if (c.ldb == 0) c.ldb = c.rows_b;
-  if (c.ldc == 0) c.ldc = c.m;
-  if (c.lda < c.rows_a || c.ldb < c.rows_b || c.ldc < c.m)
-    return answer(OpPlan::kInvalid, "gemm.v1: leading dimensions must be >= the stored rows (lda " +
-                                        std::to_string(c.lda) + " vs " + std::to_string(c.rows_a) + ", ldb " +
-                                        std::to_string(c.ldb) + " vs " + std::to_string(c.rows_b) + ", ldc " +
-                                        std::to_string(c.ldc) + " vs " + std::to_string(c.m) + ")");
-  if (c.stride_a < 0 || c.stride_b < 0 || c.stride_c < 0)
-    return answer(OpPlan::kInvalid, "gemm.v1: batch strides must be >= 0");
-  if (c.stride_a == 0) c.stride_a = c.lda * c.cols_a;
-  if (c.stride_b == 0) c.stride_b = c.ldb * c.cols_b;
-  const int64_t tight_c = c.ldc * c.n;
-  if (c.stride_c == 0) c.stride_c = tight_c;
-  if (c.batch > 1 && c.stride_c < tight_c)
-    return answer(OpPlan::kInvalid, "gemm.v1: stride_c " + std::to_string(c.stride_c) +
-                                        " makes the batch's C matrices overlap (needs >= ldc*n = " +
-                                        std::to_string(tight_c) + ")");
+  static_cast<sdk::GemmParams&>(c) = parsed.value;
+  const std::string& a_name = c.a_name;
+  const std::string& b_name = c.b_name;
+  const std::string& c_name = c.c_name;
+  const std::string& compute = c.compute;
 
   const DeviceInfo& info = device->state->info;
-  const std::string impl_hint = string_hint(params, num_params, "hint.opencl.gemm_impl").value_or("auto");
+  const std::string impl_hint =
+      sdk::string_hint(params, num_params, "hint.opencl.gemm_impl").value_or("auto");
   if (impl_hint != "auto" && impl_hint != "tiled" && impl_hint != "clblast")
     return answer(OpPlan::kInvalid,
                   "gemm.v1: hint.opencl.gemm_impl must be auto, tiled or clblast, got '" + impl_hint + "'");
@@ -449,13 +364,8 @@ OpPlan plan_gemm(CMTR_Device* device, const CMTR_KeyValue* params, size_t num_pa
                                             "-input GEMM with f32 compute (hint.opencl.gemm_impl=clblast)");
   if (std::max({c.m, c.n, c.k}) > INT_MAX)
     return answer(OpPlan::kUnsupported, "gemm.v1 on opencl: m, n and k must fit 32-bit integers");
-  const size_t in_bytes = elem_bytes(c.in), out_bytes = elem_bytes(c.out);
-  if (!span_bytes(c.batch, c.stride_a, c.lda, c.rows_a, c.cols_a, in_bytes, &c.need_a_bytes) ||
-      !span_bytes(c.batch, c.stride_b, c.ldb, c.rows_b, c.cols_b, in_bytes, &c.need_b_bytes) ||
-      !span_bytes(c.batch, c.stride_c, c.ldc, c.m, c.n, out_bytes, &c.need_c_bytes))
-    return answer(OpPlan::kInvalid, "gemm.v1: the matrices' sizes overflow 64-bit byte counts");
   const uint64_t max_alloc = static_cast<uint64_t>(info.max_alloc_bytes);
-  if (c.need_a_bytes > max_alloc || c.need_b_bytes > max_alloc || c.need_c_bytes > max_alloc)
+  if (c.a_bytes > max_alloc || c.b_bytes > max_alloc || c.c_bytes > max_alloc)
     return answer(OpPlan::kUnsupported,
                   "gemm.v1 on opencl: a matrix would exceed CL_DEVICE_MAX_MEM_ALLOC_SIZE");
 
@@ -482,9 +392,9 @@ OpPlan plan_gemm(CMTR_Device* device, const CMTR_KeyValue* params, size_t num_pa
   if (tiled && blas) {
     // Both candidates: time each once on zeroed scratch matrices of the real size.
     MemPtr sa, sb, sc;
-    if (CMTR_Error* e = scratch_buffer(dev, "gemm.v1 op_create", c.need_a_bytes, &sa)) return failed(e);
-    if (CMTR_Error* e = scratch_buffer(dev, "gemm.v1 op_create", c.need_b_bytes, &sb)) return failed(e);
-    if (CMTR_Error* e = scratch_buffer(dev, "gemm.v1 op_create", c.need_c_bytes, &sc)) return failed(e);
+    if (CMTR_Error* e = scratch_buffer(dev, "gemm.v1 op_create", c.a_bytes, &sa)) return failed(e);
+    if (CMTR_Error* e = scratch_buffer(dev, "gemm.v1 op_create", c.b_bytes, &sb)) return failed(e);
+    if (CMTR_Error* e = scratch_buffer(dev, "gemm.v1 op_create", c.c_bytes, &sc)) return failed(e);
     double t_tiled = 0, t_blas = 0;
     if (CMTR_Error* e = time_impl(dev, *tiled, sa.get(), sb.get(), sc.get(), 2, &t_tiled)) return failed(e);
     if (CMTR_Error* e = time_impl(dev, *blas, sa.get(), sb.get(), sc.get(), 2, &t_blas)) return failed(e);
@@ -503,9 +413,9 @@ OpPlan plan_gemm(CMTR_Device* device, const CMTR_KeyValue* params, size_t num_pa
   } else {
     // CLBlast alone: run it once so its kernels are compiled here, not in the first timed call.
     MemPtr sa, sb, sc;
-    if (CMTR_Error* e = scratch_buffer(dev, "gemm.v1 op_create", c.need_a_bytes, &sa)) return failed(e);
-    if (CMTR_Error* e = scratch_buffer(dev, "gemm.v1 op_create", c.need_b_bytes, &sb)) return failed(e);
-    if (CMTR_Error* e = scratch_buffer(dev, "gemm.v1 op_create", c.need_c_bytes, &sc)) return failed(e);
+    if (CMTR_Error* e = scratch_buffer(dev, "gemm.v1 op_create", c.a_bytes, &sa)) return failed(e);
+    if (CMTR_Error* e = scratch_buffer(dev, "gemm.v1 op_create", c.b_bytes, &sb)) return failed(e);
+    if (CMTR_Error* e = scratch_buffer(dev, "gemm.v1 op_create", c.c_bytes, &sc)) return failed(e);
     double t = 0;
     if (CMTR_Error* e = time_impl(dev, *blas, sa.get(), sb.get(), sc.get(), 0, &t)) return failed(e);
     note = "; forced by hint.opencl.gemm_impl";

@@ -23,34 +23,14 @@ OpPlan failed(CMTR_Error* error) {
   return p;
 }
 
-// ---- hints (sdk::Params skips hint.* keys, so they are read here) ----
-
-const CMTR_KeyValue* find_param(const CMTR_KeyValue* params, size_t num_params, std::string_view key) {
-  for (size_t i = 0; i < num_params && params != nullptr; ++i)
-    if (sdk::view(params[i].key) == key) return &params[i];
-  return nullptr;
-}
-
-std::optional<std::string> string_hint(const CMTR_KeyValue* params, size_t num_params, std::string_view key) {
-  const CMTR_KeyValue* kv = find_param(params, num_params, key);
-  if (kv == nullptr || kv->type != CMTR_VALUE_STRING) return std::nullopt;
-  return std::string(sdk::view(kv->string_value));
-}
-
-std::optional<int64_t> int_hint(const CMTR_KeyValue* params, size_t num_params, std::string_view key) {
-  const CMTR_KeyValue* kv = find_param(params, num_params, key);
-  if (kv == nullptr || (kv->type != CMTR_VALUE_INT64 && kv->type != CMTR_VALUE_BOOL)) return std::nullopt;
-  return kv->int_value;
-}
-
 // Build options: the hint `hint.opencl.build_options` is appended (for vendors tuning their compiler).
 std::string build_options(const CMTR_KeyValue* params, size_t num_params) {
-  return string_hint(params, num_params, "hint.opencl.build_options").value_or("");
+  return sdk::string_hint(params, num_params, "hint.opencl.build_options").value_or("");
 }
 
 // A vector width from the device's preference (or the hint), as one of 1, 2, 4, 8, 16.
 int vector_width(int64_t preferred, const CMTR_KeyValue* params, size_t num_params) {
-  int64_t w = int_hint(params, num_params, "hint.opencl.vector_width").value_or(preferred);
+  int64_t w = sdk::int_hint(params, num_params, "hint.opencl.vector_width").value_or(preferred);
   int v = 1;
   while (v < 16 && v * 2 <= w) v *= 2;
   return v;
@@ -129,34 +109,19 @@ CMTR_Error* launch(cl_command_queue queue, const char* what, cl_kernel kernel, c
 
 // Checks count, handles, device and sizes of an enqueue's buffers; errors name the offending buffer.
 CMTR_Error* check_buffers(const char* op, const CMTR_Device* device, CMTR_Buffer* const* buffers,
-                          size_t num_buffers, std::initializer_list<BufferNeed> needs) {
-  if (num_buffers != needs.size()) {
-    std::string list;
-    for (const auto& n : needs) list += (list.empty() ? "" : ", ") + std::string(n.name);
-    return make_error(CMTR_ERROR_INVALID_ARGUMENT, std::string(op) + " takes " +
-                                                       std::to_string(needs.size()) + " buffers [" + list +
-                                                       "], got " + std::to_string(num_buffers));
-  }
-  if (num_buffers > 0 && buffers == nullptr)
-    return make_error(CMTR_ERROR_INVALID_ARGUMENT, std::string(op) + ": buffers is NULL");
+                          size_t num_buffers, std::initializer_list<sdk::BufferNeed> needs) {
+  if (CMTR_Error* e = sdk::check_buffer_count(op, buffers, num_buffers, needs)) return e;
   size_t i = 0;
   for (const auto& need : needs) {
     const CMTR_Buffer* b = buffers[i];
-    const std::string which = "buffer " + std::to_string(i) + " (" + need.name + ")";
-    if (b == nullptr || b->magic != kBufferMagic)
-      return make_error(CMTR_ERROR_INVALID_ARGUMENT,
-                        std::string(op) + ": " + which + " is NULL or not a live opencl buffer");
+    const std::string which = "buffer " + std::to_string(i) + " (" + need.role + ")";
+    if (CMTR_Error* e = sdk::check_handle(b, kBufferMagic, op, which.c_str(), "opencl", "buffer")) return e;
     if (b->device != device)
-      return make_error(CMTR_ERROR_INVALID_ARGUMENT,
-                        std::string(op) + ": " + which + " belongs to another device");
+      return sdk::invalid(std::string(op) + ": " + which + " belongs to another device");
     if (b->memory_kind != CMTR_MEMORY_DEVICE)
-      return make_error(CMTR_ERROR_INVALID_ARGUMENT,
-                        std::string(op) + ": " + which +
-                            " is host-pinned memory (mapped for the host); ops take device buffers");
-    if (b->size_bytes < need.size_bytes)
-      return make_error(CMTR_ERROR_INVALID_ARGUMENT,
-                        std::string(op) + ": " + which + " holds " + std::to_string(b->size_bytes) +
-                            " bytes; these params need " + std::to_string(need.size_bytes));
+      return sdk::invalid(std::string(op) + ": " + which +
+                          " is host-pinned memory (mapped for the host); ops take device buffers");
+    if (CMTR_Error* e = sdk::check_buffer_size(op, i, need, b->size_bytes)) return e;
     ++i;
   }
   return nullptr;

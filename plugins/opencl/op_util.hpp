@@ -14,6 +14,8 @@
 #include <string_view>
 #include <type_traits>
 
+#include <cmeter/plugin_ops.hpp>
+
 #include "ops.hpp"
 #include "runtime.hpp"
 
@@ -32,10 +34,6 @@ struct ReleaseMem {
 using KernelPtr = std::unique_ptr<std::remove_pointer_t<cl_kernel>, ReleaseKernel>;
 using MemPtr = std::unique_ptr<std::remove_pointer_t<cl_mem>, ReleaseMem>;
 
-// Hints are read directly (sdk::Params skips hint.* keys); a hint of the wrong type is ignored.
-const CMTR_KeyValue* find_param(const CMTR_KeyValue* params, size_t num_params, std::string_view key);
-std::optional<std::string> string_hint(const CMTR_KeyValue* params, size_t num_params, std::string_view key);
-std::optional<int64_t> int_hint(const CMTR_KeyValue* params, size_t num_params, std::string_view key);
 // Build options: the hint `hint.opencl.build_options` (for vendors tuning their compiler), else "".
 std::string build_options(const CMTR_KeyValue* params, size_t num_params);
 // A vector width from the device's preference (or `hint.opencl.vector_width`), as 1, 2, 4, 8 or 16.
@@ -70,14 +68,9 @@ CMTR_Error* prime(DeviceState& dev, const std::string& what, cl_kernel kernel, c
 CMTR_Error* launch(cl_command_queue queue, const char* what, cl_kernel kernel, cl_uint dims,
                    const size_t* global, const size_t* local);
 
-struct BufferNeed {
-  const char* name;
-  uint64_t size_bytes;
-};
-
 // Checks count, handles, device, memory kind and sizes of an enqueue's buffers; errors name the buffer.
 CMTR_Error* check_buffers(const char* op, const CMTR_Device* device, CMTR_Buffer* const* buffers,
-                          size_t num_buffers, std::initializer_list<BufferNeed> needs);
+                          size_t num_buffers, std::initializer_list<sdk::BufferNeed> needs);
 // A zero-filled buffer of at least `size_bytes` (scratch for priming and candidate timing).
 CMTR_Error* scratch_buffer(DeviceState& dev, const std::string& what, uint64_t size_bytes, MemPtr* out);
 

@@ -24,13 +24,13 @@
 #define CL_TARGET_OPENCL_VERSION 300
 #include <CL/cl.h>
 
-#include "abi_client.hpp"
+#include <cmeter/plugin_client.hpp>
 
 namespace {
 
-using cmeter::opencl::client::Outcome;
-using cmeter::opencl::client::Params;
-using cmeter::opencl::client::Plugin;
+using cmeter::client::Outcome;
+using cmeter::client::Params;
+using cmeter::client::Plugin;
 using Clock = std::chrono::steady_clock;
 
 Plugin* plugin = nullptr;
@@ -269,7 +269,7 @@ int main(int argc, char** argv) {
   }
   auto t0 = Clock::now();
   Plugin p(CMETER_OPENCL_PLUGIN_PATH);
-  if (p.api() == nullptr) {
+  if (!p.ready()) {
     std::fprintf(stderr, "cannot load the plugin: %s\n", p.error.c_str());
     return 1;
   }
@@ -281,7 +281,7 @@ int main(int argc, char** argv) {
   device = p.devices[static_cast<size_t>(device_index)];
   check("stream_create", p.stream(device, &stream));
   const auto attrs = p.attributes(device);
-  const auto* name = cmeter::opencl::client::find(attrs, "name");
+  const auto* name = cmeter::client::find(attrs, "name");
   std::printf("opencl:%d %.*s; plugin init + first stream %.3f s; %d samples per figure\n", device_index,
               name != nullptr ? static_cast<int>(name->string_value.size) : 0,
               name != nullptr ? name->string_value.data : "",

@@ -2,7 +2,7 @@
 // C ABI, on the OpenCL device(s) present (PoCL on CI and on the reference VM).
 //
 // Why this file exists: the "tested for real" promise. Each test drives libcmeter-opencl.so
-// as cmeter does (dlopen, the ABI only; abi_client.hpp) and checks answers against host references:
+// as cmeter does (dlopen, the ABI only; cmeter/plugin_client.hpp) and checks answers against host references:
 // enumeration and attributes, op_query answers (f16 fma_peak unsupported with "no cl_khr_fp16" where
 // the device lacks it), the build-failure path (the build log in the error), out-of-memory
 // allocation, buffer round trips, device events against the host clock, and every op's output on
@@ -19,15 +19,15 @@
 #include <string>
 #include <vector>
 
-#include "abi_client.hpp"
+#include <cmeter/plugin_client.hpp>
 #include "device_info.hpp"
 
 namespace {
 
-using cmeter::opencl::client::find;
-using cmeter::opencl::client::Outcome;
-using cmeter::opencl::client::Params;
-using cmeter::opencl::client::Plugin;
+using cmeter::client::find;
+using cmeter::client::Outcome;
+using cmeter::client::Params;
+using cmeter::client::Plugin;
 
 Plugin* g_plugin = nullptr;
 
@@ -767,7 +767,7 @@ TEST_CASE("gemm: CLBlast when forced, validated the same way") {
 
 int main(int argc, char** argv) {
   Plugin plugin(CMETER_OPENCL_PLUGIN_PATH);
-  if (plugin.api() == nullptr) {
+  if (!plugin.ready()) {
     std::printf("FAIL: cannot load %s: %s\n", CMETER_OPENCL_PLUGIN_PATH, plugin.error.c_str());
     return 1;
   }

@@ -130,26 +130,18 @@ class FmaPeakOp final : public Op {
 };
 
 OpPlan plan_fma_peak(CMTR_Device* device, const CMTR_KeyValue* params, size_t num_params, bool create) {
-  sdk::Params p(params, num_params, {"dtype", "items", "iters", "lanes", "a", "b", "x0", "dx"});
-  const std::string dtype = p.require_string("dtype");
+  auto parsed = sdk::parse_fma_peak(params, num_params);
+  if (!parsed.ok()) return answer(OpPlan::kInvalid, parsed.invalid_reason);
+  const sdk::FmaPeakParams& f = parsed.value;
+  const std::string& dtype = f.dtype;
   FmaArgs args;
-  args.items = p.require_int("items");
-  args.iters = p.require_int("iters");
-  args.lanes = p.int_or("lanes", 8);
-  const double default_b = dtype == "f16" ? 0x1p-10 : dtype == "bf16" ? 0x1p-7 : 0x1p-12;
-  args.a = p.double_or("a", 1.0);
-  args.b = p.double_or("b", default_b);
-  args.x0 = p.double_or("x0", 1.0);
-  args.dx = p.double_or("dx", 1.0 / 64);
-  if (!p.ok()) return answer(OpPlan::kInvalid, "fma_peak.v1: " + p.error());
-  if (dtype != "f16" && dtype != "bf16" && dtype != "f32" && dtype != "f64")
-    return answer(OpPlan::kInvalid, "fma_peak.v1: dtype must be f16, bf16, f32 or f64, got '" + dtype + "'");
-  if (args.items < 1 || args.iters < 1)
-    return answer(OpPlan::kInvalid, "fma_peak.v1: items and iters must be >= 1");
-  if (args.lanes < 1 || args.lanes > 32)
-    return answer(OpPlan::kInvalid, "fma_peak.v1: lanes must be in 1..32, got " + std::to_string(args.lanes));
-  if (args.items > (int64_t{1} << 40))
-    return answer(OpPlan::kInvalid, "fma_peak.v1: items is absurdly large");
+  args.items = f.items;
+  args.iters = f.iters;
+  args.lanes = f.lanes;
+  args.a = f.a;
+  args.b = f.b;
+  args.x0 = f.x0;
+  args.dx = f.dx;
   const DeviceInfo& info = device->state->info;
   if (args.iters > INT_MAX)
     return answer(OpPlan::kUnsupported, "fma_peak.v1 on opencl: iters above 2^31-1 are not supported");
@@ -195,7 +187,7 @@ class StreamOp final : public Op {
     // on the reference VM for 128 MiB arrays (cmeter_opencl_plugin_bench stream; docs/results).
     const uint64_t footprint_bytes = n_ * (f64_ ? 8 : 4) * 3;
     const bool nt =
-        dev.info.is_pocl && int_hint(params, num_params, "hint.opencl.nontemporal")
+        dev.info.is_pocl && sdk::int_hint(params, num_params, "hint.opencl.nontemporal")
                                     .value_or(footprint_bytes >= kNontemporalMinBytes ? 1 : 0) != 0;
     if (CMTR_Error* e =
             make_kernel(dev, what, stream_source(f64_ ? Elem::kF64 : Elem::kF32, vw_, nt),
@@ -244,20 +236,14 @@ class StreamOp final : public Op {
 };
 
 OpPlan plan_stream(CMTR_Device* device, const CMTR_KeyValue* params, size_t num_params, bool create) {
-  sdk::Params p(params, num_params, {"kind", "dtype", "n", "scalar"});
-  const std::string kind = p.require_string("kind");
-  const std::string dtype = p.string_or("dtype", "f64");
-  const int64_t n = p.require_int("n");
-  const double scalar = p.double_or("scalar", 3.0);
-  if (!p.ok()) return answer(OpPlan::kInvalid, "stream.v1: " + p.error());
-  if (kind != "copy" && kind != "scale" && kind != "add" && kind != "triad")
-    return answer(OpPlan::kInvalid, "stream.v1: kind must be copy, scale, add or triad, got '" + kind + "'");
-  if (n < 1 || n > (int64_t{1} << 58)) return answer(OpPlan::kInvalid, "stream.v1: n must be >= 1 and sane");
-  if (dtype != "f32" && dtype != "f64") {
-    if (dtype == "f16" || dtype == "bf16" || dtype == "i8" || dtype == "i32")
-      return answer(OpPlan::kUnsupported, "stream.v1 on opencl: dtype must be f32 or f64, got " + dtype);
-    return answer(OpPlan::kInvalid, "stream.v1: unknown dtype '" + dtype + "'");
-  }
+  auto parsed = sdk::parse_stream(params, num_params);
+  if (!parsed.ok()) return answer(OpPlan::kInvalid, parsed.invalid_reason);
+  const std::string& kind = parsed.value.kind_name;
+  const std::string& dtype = parsed.value.dtype;
+  const int64_t n = parsed.value.n;
+  const double scalar = parsed.value.scalar;
+  if (dtype != "f32" && dtype != "f64")
+    return answer(OpPlan::kUnsupported, "stream.v1 on opencl: dtype must be f32 or f64, got " + dtype);
   const DeviceInfo& info = device->state->info;
   if (dtype == "f64" && !info.fp64)
     return answer(OpPlan::kUnsupported, "stream.v1 on opencl: no cl_khr_fp64 (f64 kernels cannot be built)");
@@ -336,13 +322,10 @@ class CopyOp final : public Op {
 };
 
 OpPlan plan_copy(CMTR_Device* device, const CMTR_KeyValue* params, size_t num_params, bool create) {
-  sdk::Params p(params, num_params, {"bytes", "engine"});
-  const int64_t size_bytes = p.require_int("bytes");
-  const std::string engine = p.string_or("engine", "");
-  if (!p.ok()) return answer(OpPlan::kInvalid, "copy.v1: " + p.error());
-  if (size_bytes < 1) return answer(OpPlan::kInvalid, "copy.v1: bytes must be >= 1");
-  if (!engine.empty() && engine != "kernel" && engine != "copy_engine")
-    return answer(OpPlan::kInvalid, "copy.v1: engine must be kernel or copy_engine, got '" + engine + "'");
+  auto parsed = sdk::parse_copy(params, num_params, /*knows_engine=*/true);
+  if (!parsed.ok()) return answer(OpPlan::kInvalid, parsed.invalid_reason);
+  const int64_t size_bytes = parsed.value.size_bytes;
+  const std::string& engine = parsed.value.engine;
   if (static_cast<uint64_t>(size_bytes) > static_cast<uint64_t>(device->state->info.max_alloc_bytes))
     return answer(OpPlan::kUnsupported, "copy.v1 on opencl: bytes exceed CL_DEVICE_MAX_MEM_ALLOC_SIZE");
   OpPlan plan = answer(OpPlan::kSupported);
@@ -382,8 +365,8 @@ class NoopOp final : public Op {
 };
 
 OpPlan plan_noop(CMTR_Device* device, const CMTR_KeyValue* params, size_t num_params, bool create) {
-  sdk::Params p(params, num_params, {});
-  if (!p.ok()) return answer(OpPlan::kInvalid, "noop.v1: " + p.error());
+  if (auto parsed = sdk::parse_noop(params, num_params); !parsed.ok())
+    return answer(OpPlan::kInvalid, parsed.invalid_reason);
   OpPlan plan = answer(OpPlan::kSupported);
   if (create) {
     auto op = std::make_unique<NoopOp>(device);

@@ -17,7 +17,10 @@
 namespace cmeter::opencl {
 
 struct OpPlan {
-  enum Status { kSupported, kUnsupported, kInvalid, kUnknownOp, kFailed };
+  using Status = sdk::OpStatus;
+  static constexpr Status kSupported = Status::kSupported, kUnsupported = Status::kUnsupported,
+                          kInvalid = Status::kInvalid, kUnknownOp = Status::kUnknownOp,
+                          kFailed = Status::kFailed;
   Status status = kInvalid;
   std::string reason;           // why not supported / what is invalid
   CMTR_Error* error = nullptr;  // kFailed: what went wrong while creating (build log, allocation)

@@ -8,35 +8,19 @@
 
 namespace {
 
-const CMTR_Api kApi = {
-    CMTR_API_STRUCT_SIZE_1_0,  // the table this plugin knows: ABI 1.0
-    nullptr,
-    CMTR_ABI_MAJOR,
-    0,  // ABI minor: 0 (bump together with struct_size when you fill slots of a later minor)
-    cmeter::sdk::error_info,
-    cmeter::sdk::error_destroy,
-    tmpl::plugin_initialize,
-    tmpl::plugin_shutdown,
-    tmpl::plugin_devices,
-    tmpl::device_attributes,
-    nullptr,  // device_telemetry: TODO(vendor): power.w, energy.j, temp.c, ... (docs/abi-keys.md)
-    tmpl::buffer_create,
-    tmpl::buffer_destroy,
-    tmpl::buffer_host_pointer,
-    tmpl::buffer_write,
-    tmpl::buffer_read,
-    tmpl::stream_create,
-    tmpl::stream_destroy,
-    tmpl::stream_synchronize,
-    tmpl::event_record,
-    tmpl::event_elapsed,
-    tmpl::event_destroy,
-    tmpl::op_query,
-    tmpl::op_create,
-    tmpl::op_attributes,
-    tmpl::op_enqueue,
-    tmpl::op_destroy,
-};
+// sdk::ApiBuilder fills the 1.0 table (struct_size, ABI version, the SDK's error_info/error_destroy) and
+// takes the slots by group, so none is forgotten.
+const CMTR_Api kApi =
+    cmeter::sdk::ApiBuilder()
+        .plugin(tmpl::plugin_initialize, tmpl::plugin_shutdown, tmpl::plugin_devices)
+        // device_telemetry: TODO(vendor): power.w, energy.j, temp.c, ... (docs/abi-keys.md), or NULL.
+        .device(tmpl::device_attributes, nullptr)
+        .buffers(tmpl::buffer_create, tmpl::buffer_destroy, tmpl::buffer_host_pointer, tmpl::buffer_write,
+                 tmpl::buffer_read)
+        .streams(tmpl::stream_create, tmpl::stream_destroy, tmpl::stream_synchronize)
+        .events(tmpl::event_record, tmpl::event_elapsed, tmpl::event_destroy)
+        .ops(tmpl::op_query, tmpl::op_create, tmpl::op_attributes, tmpl::op_enqueue, tmpl::op_destroy)
+        .build();
 
 }  // namespace
 

@@ -3,31 +3,18 @@
 // Why this file exists: every workload moves data through these five functions. buffer_create gets
 // device memory (CMTR_MEMORY_DEVICE) or page-locked host memory (CMTR_MEMORY_HOST_PINNED, which must be
 // host-addressable through buffer_host_pointer); buffer_write/buffer_read are enqueued on a stream and
-// complete by stream_synchronize. Ranges are checked without overflow: offset + size may wrap.
+// complete by stream_synchronize. sdk::check_range checks a copy's range without overflow (offset + size
+// may wrap) and rejects zero-byte copies, as every cmeter plugin does.
 #include "template.hpp"
 
 namespace tmpl {
 
 CMTR_Error* check_buffer(const CMTR_Buffer* buffer, const char* function) {
-  if (buffer == nullptr || buffer->magic != kBufferMagic)
-    return invalid(std::string(function) + ": buffer is NULL or not a " + kPluginName + " buffer");
-  return nullptr;
+  if (CMTR_Error* e =
+          cmeter::sdk::check_handle(buffer, kBufferMagic, function, "buffer", kPluginName, "buffer"))
+    return e;
+  return initialised() ? nullptr : cmeter::sdk::not_initialised(function);
 }
-
-namespace {
-
-// [offset, offset + size) inside the buffer, with no overflow.
-CMTR_Error* check_range(const CMTR_Buffer* buffer, uint64_t offset, uint64_t size, const void* host,
-                        const char* function) {
-  if (size > 0 && host == nullptr) return invalid(std::string(function) + ": host_pointer is NULL");
-  if (offset > buffer->size_bytes || size > buffer->size_bytes - offset)
-    return invalid(std::string(function) + ": range [" + std::to_string(offset) + ", +" +
-                   std::to_string(size) + ") is outside the buffer of " + std::to_string(buffer->size_bytes) +
-                   " bytes");
-  return nullptr;
-}
-
-}  // namespace
 
 CMTR_Error* buffer_create(CMTR_Buffer_Create_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Buffer_Create_Args, buffer);
@@ -43,7 +30,9 @@ CMTR_Error* buffer_create(CMTR_Buffer_Create_Args* args) {
 
 CMTR_Error* buffer_destroy(CMTR_Buffer_Destroy_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Buffer_Destroy_Args, buffer);
-  if (CMTR_Error* e = check_buffer(args->buffer, "buffer_destroy")) return e;
+  if (CMTR_Error* e = cmeter::sdk::check_handle(args->buffer, kBufferMagic, "buffer_destroy", "buffer",
+                                                kPluginName, "buffer"))
+    return e;
   // TODO(vendor): free the memory, then: args->buffer->magic = 0; delete args->buffer;
   return unimplemented("buffer_destroy");
 }
@@ -60,8 +49,8 @@ CMTR_Error* buffer_write(CMTR_Buffer_Write_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Buffer_Write_Args, size_bytes);
   if (CMTR_Error* e = check_stream(args->stream, "buffer_write")) return e;
   if (CMTR_Error* e = check_buffer(args->buffer, "buffer_write")) return e;
-  if (CMTR_Error* e =
-          check_range(args->buffer, args->offset_bytes, args->size_bytes, args->host_pointer, "buffer_write"))
+  if (CMTR_Error* e = cmeter::sdk::check_range(args->buffer->size_bytes, args->offset_bytes, args->size_bytes,
+                                               args->host_pointer, "buffer_write"))
     return e;
   // TODO(vendor): enqueue a host-to-device copy on the stream (cudaMemcpyAsync / aclrtMemcpyAsync).
   return unimplemented("buffer_write");
@@ -71,8 +60,8 @@ CMTR_Error* buffer_read(CMTR_Buffer_Read_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Buffer_Read_Args, size_bytes);
   if (CMTR_Error* e = check_stream(args->stream, "buffer_read")) return e;
   if (CMTR_Error* e = check_buffer(args->buffer, "buffer_read")) return e;
-  if (CMTR_Error* e =
-          check_range(args->buffer, args->offset_bytes, args->size_bytes, args->host_pointer, "buffer_read"))
+  if (CMTR_Error* e = cmeter::sdk::check_range(args->buffer->size_bytes, args->offset_bytes, args->size_bytes,
+                                               args->host_pointer, "buffer_read"))
     return e;
   // TODO(vendor): enqueue a device-to-host copy on the stream.
   return unimplemented("buffer_read");

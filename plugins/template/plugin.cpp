@@ -30,19 +30,20 @@ State& state() {
 
 }  // namespace
 
+bool initialised() {
+  return state().initialized;
+}
+
 CMTR_Error* check_device(const CMTR_Device* device, const char* function) {
-  if (device == nullptr || device->magic != kDeviceMagic)
-    return invalid(std::string(function) + ": device is NULL or not a " + kPluginName + " device");
-  return nullptr;
+  State& s = state();
+  bool ours = false;
+  for (const CMTR_Device* d : s.device_list) ours = ours || (d == device && d->magic == kDeviceMagic);
+  return cmeter::sdk::check_device(device, function, kPluginName, s.initialized, ours);
 }
 
 CMTR_Error* plugin_initialize(CMTR_Plugin_Initialize_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Plugin_Initialize_Args, num_attributes);
-  if (args->host_abi_major != CMTR_ABI_MAJOR)
-    return invalid("host speaks ABI major " + std::to_string(args->host_abi_major));
-  if (args->num_options > 0 && args->options == nullptr)
-    return invalid("plugin_initialize: num_options is " + std::to_string(args->num_options) +
-                   " but options is NULL");
+  if (CMTR_Error* e = cmeter::sdk::check_initialize(args, kPluginName)) return e;
   return cmeter::sdk::guarded([&]() -> CMTR_Error* {
     State& s = state();
     std::lock_guard<std::mutex> lock(s.mutex);
@@ -85,8 +86,7 @@ CMTR_Error* plugin_devices(CMTR_Plugin_Devices_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Plugin_Devices_Args, num_devices);
   State& s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
-  if (!s.initialized)
-    return cmeter::sdk::make_error(CMTR_ERROR_UNAVAILABLE, std::string(kPluginName) + ": not initialised");
+  if (!s.initialized) return cmeter::sdk::not_initialised("plugin_devices");
   args->devices = s.device_list.data();
   args->num_devices = s.device_list.size();
   return nullptr;

@@ -9,15 +9,14 @@
 namespace tmpl {
 
 CMTR_Error* check_stream(const CMTR_Stream* stream, const char* function) {
-  if (stream == nullptr || stream->magic != kStreamMagic)
-    return invalid(std::string(function) + ": stream is NULL or not a " + kPluginName + " stream");
-  return nullptr;
+  if (CMTR_Error* e =
+          cmeter::sdk::check_handle(stream, kStreamMagic, function, "stream", kPluginName, "stream"))
+    return e;
+  return initialised() ? nullptr : cmeter::sdk::not_initialised(function);
 }
 
-CMTR_Error* check_event(const CMTR_Event* event, const char* function) {
-  if (event == nullptr || event->magic != kEventMagic)
-    return invalid(std::string(function) + ": event is NULL or not a " + kPluginName + " event");
-  return nullptr;
+CMTR_Error* check_event(const CMTR_Event* event, const char* role, const char* function) {
+  return cmeter::sdk::check_handle(event, kEventMagic, function, role, kPluginName, "event");
 }
 
 CMTR_Error* stream_create(CMTR_Stream_Create_Args* args) {
@@ -29,7 +28,9 @@ CMTR_Error* stream_create(CMTR_Stream_Create_Args* args) {
 
 CMTR_Error* stream_destroy(CMTR_Stream_Destroy_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Stream_Destroy_Args, stream);
-  if (CMTR_Error* e = check_stream(args->stream, "stream_destroy")) return e;
+  if (CMTR_Error* e = cmeter::sdk::check_handle(args->stream, kStreamMagic, "stream_destroy", "stream",
+                                                kPluginName, "stream"))
+    return e;
   // TODO(vendor): destroy the queue; args->stream->magic = 0; delete args->stream;
   return unimplemented("stream_destroy");
 }
@@ -50,15 +51,15 @@ CMTR_Error* event_record(CMTR_Event_Record_Args* args) {
 
 CMTR_Error* event_elapsed(CMTR_Event_Elapsed_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Event_Elapsed_Args, elapsed_s);
-  if (CMTR_Error* e = check_event(args->start, "event_elapsed")) return e;
-  if (CMTR_Error* e = check_event(args->stop, "event_elapsed")) return e;
+  if (CMTR_Error* e = check_event(args->start, "start", "event_elapsed")) return e;
+  if (CMTR_Error* e = check_event(args->stop, "stop", "event_elapsed")) return e;
   // TODO(vendor): args->elapsed_s = device-timed seconds from start to stop (cudaEventElapsedTime / 1e3).
   return unimplemented("event_elapsed");
 }
 
 CMTR_Error* event_destroy(CMTR_Event_Destroy_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Event_Destroy_Args, event);
-  if (CMTR_Error* e = check_event(args->event, "event_destroy")) return e;
+  if (CMTR_Error* e = check_event(args->event, "event", "event_destroy")) return e;
   // TODO(vendor): destroy the event; args->event->magic = 0; delete args->event;
   return unimplemented("event_destroy");
 }

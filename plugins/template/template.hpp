@@ -58,11 +58,13 @@ inline CMTR_Error* unimplemented(const char* function) {
                                  std::string(kPluginName) + ": " + function + " is not implemented yet");
 }
 
-// NULL-or-foreign handle checks, shared by every file.
+// NULL-or-foreign handle checks (sdk::check_handle, sdk::check_device), shared by every file.
 CMTR_Error* check_device(const CMTR_Device* device, const char* function);
 CMTR_Error* check_buffer(const CMTR_Buffer* buffer, const char* function);
 CMTR_Error* check_stream(const CMTR_Stream* stream, const char* function);
-CMTR_Error* check_event(const CMTR_Event* event, const char* function);
+CMTR_Error* check_event(const CMTR_Event* event, const char* role, const char* function);
+// Whether plugin_initialize ran (and plugin_shutdown did not since): buffer and stream calls need it.
+bool initialised();
 CMTR_Error* check_op(const CMTR_Op* op, const char* function);
 
 // The entry points, one group per file.

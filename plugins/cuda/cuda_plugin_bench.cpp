@@ -1,4 +1,4 @@
-// plugins/cuda/cuda_bench.cpp - the CUDA plugin against direct library calls, timed the same way in
+// plugins/cuda/cuda_plugin_bench.cpp - the CUDA plugin against direct library calls, timed the same way in
 // one process: f16 GEMM (f32 compute) through gemm.v1 vs a direct cublasLtMatmul with the heuristic's
 // first algorithm, and pinned host<->device copies through buffer_write/buffer_read vs plain
 // cudaMemcpyAsync (plus pageable, for reference).
@@ -8,11 +8,10 @@
 // to make launch cost irrelevant, both hold the stream with the same spin kernel while the batch is
 // enqueued, GEMM rotates two input sets, and plugin and direct samples alternate so clock and thermal
 // drift hit both alike. Prints medians and ratios; --json FILE writes them too. Exit 77: no device.
-#include <cmeter/plugin_abi.h>
 #include <cublasLt.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
-#include <dlfcn.h>
+#include <cmeter/plugin_client.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -31,20 +30,17 @@
 
 namespace {
 
+cmeter::client::Plugin* g_plugin = nullptr;  // the SDK's client (cmeter/plugin_client.hpp)
 const CMTR_Api* g_api = nullptr;
 
 [[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "cmeter_cuda_bench: %s\n", what.c_str());
+  std::fprintf(stderr, "cmeter_cuda_plugin_bench: %s\n", what.c_str());
   std::exit(1);
 }
 
 void check(CMTR_Error* e, const char* what) {
   if (e == nullptr) return;
-  CMTR_Error_Info_Args info{};
-  info.struct_size = CMTR_STRUCT_SIZE(CMTR_Error_Info_Args, message);
-  info.error = e;
-  g_api->error_info(&info);
-  die(std::string(what) + ": " + std::string(info.message.data, info.message.size));
+  die(std::string(what) + ": " + g_plugin->take(e).describe());
 }
 
 void cuda_check(cudaError_t st, const char* what) {
@@ -240,33 +236,27 @@ int main(int argc, char** argv) {
     else if (a == "--no-transfer")
       skip_transfer = true;
     else
-      die("usage: cmeter_cuda_bench [--n 8192] [--transfer-bytes 268435456] [--samples 20] [--json FILE] "
+      die("usage: cmeter_cuda_plugin_bench [--n 8192] [--transfer-bytes 268435456] [--samples 20] [--json "
+          "FILE] "
           "[--no-gemm] [--no-transfer]");
   }
 
   // CMETER_CUDA_PLUGIN_FILE overrides the build-tree path (a build packed for another machine).
   const char* plugin_file = std::getenv("CMETER_CUDA_PLUGIN_FILE");
   if (plugin_file == nullptr || *plugin_file == 0) plugin_file = CMETER_CUDA_PLUGIN_PATH;
-  void* lib = dlopen(plugin_file, RTLD_NOW | RTLD_LOCAL);
-  if (lib == nullptr) die(std::string("cannot load the plugin: ") + dlerror());
-  auto get_api = reinterpret_cast<CMTR_GetApiFn*>(dlsym(lib, CMTR_GET_API_SYMBOL));
-  if (get_api == nullptr || (g_api = get_api()) == nullptr) die("no cmeter_plugin_get_api");
-  auto init = ARGS(CMTR_Plugin_Initialize_Args, num_attributes);
-  init.host_abi_major = CMTR_ABI_MAJOR;
-  init.host_abi_minor = CMTR_ABI_MINOR;
-  check(g_api->plugin_initialize(&init), "plugin_initialize");
-  auto devs = ARGS(CMTR_Plugin_Devices_Args, num_devices);
-  check(g_api->plugin_devices(&devs), "plugin_devices");
-  if (devs.num_devices == 0) {
-    std::string status;
-    for (size_t i = 0; i < init.num_attributes; ++i)
-      if (std::string(init.attributes[i].key.data, init.attributes[i].key.size) == "plugin.status")
-        status.assign(init.attributes[i].string_value.data, init.attributes[i].string_value.size);
+  static cmeter::client::Plugin plugin(plugin_file, /*initialize=*/false);
+  g_plugin = &plugin;
+  if ((g_api = plugin.api()) == nullptr) die("cannot load the plugin: " + plugin.error);
+  if (cmeter::client::Outcome o = plugin.init(); !o.ok())
+    die("plugin_initialize/plugin_devices: " + o.describe());
+  if (plugin.devices.empty()) {
+    const CMTR_KeyValue* kv = cmeter::client::find(plugin.plugin_attributes, "plugin.status");
+    const std::string status = kv != nullptr ? std::string(kv->string_value.data, kv->string_value.size) : "";
     std::printf("SKIP: no CUDA device (%s)\n", status.c_str());
     return 77;
   }
   PluginSide plug;
-  plug.device = devs.devices[0];
+  plug.device = plugin.devices[0];
   std::string device_name;
   {
     auto a = ARGS(CMTR_Device_Attributes_Args, num_attributes);

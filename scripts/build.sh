@@ -17,8 +17,10 @@ command -v ninja >/dev/null && [ ! -f "$build_dir/Makefile" ] && generator=(-G N
 # ccache, when installed, makes rebuilds in several build directories cheap (not needed otherwise).
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+# Tests and benches on unless the arguments say otherwise (scripts/run.sh does), so a build directory
+# that run.sh configured builds everything again when this script is called plainly.
 configure=(cmake -S . -B "$build_dir" "${generator[@]}" "${launcher[@]}" -DCMAKE_BUILD_TYPE="$build_type"
-  -DCMETER_WERROR="${CMETER_WERROR:-OFF}" "$@")
+  -DCMETER_WERROR="${CMETER_WERROR:-OFF}" -DCMETER_BUILD_TESTS=ON -DCMETER_BUILD_BENCHES=ON "$@")
 build=(cmake --build "$build_dir" -j "$jobs" ${targets[@]+--target "${targets[@]}"})
 
 if [ "${CMETER_VERBOSE:-0}" = 1 ]; then

@@ -41,7 +41,9 @@ std::string render_csv(const LoadedReport& r) {
       f.push_back(c.method.bytes_per_call > 0 ? format_exact(c.method.bytes_per_call) : "");
       f.push_back(validation);
       std::string text;
-      for (size_t i = 0; i < f.size(); ++i) text += (i ? "," : "") + csv_field(f[i]);
+      // Two appends, not `(i ? "," : "") + csv_field(...)`: GCC 12 at -O3 reports a bogus -Wrestrict
+      // overlap in operator+(const char*, std::string&&) (GCC bug 105651).
+      for (size_t i = 0; i < f.size(); ++i) (text += (i ? "," : "")) += csv_field(f[i]);
       out += text + "\n";
     };
     if (c.metrics.empty()) line(nullptr);

@@ -47,7 +47,7 @@ std::string render_terminal(const LoadedReport& r, bool colour) {
       cases.rows.push_back(
           {c.case_id, figure, ci, colour_word(std::string(to_string(c.status)), colour), c.reason});
     }
-    if (!cases.rows.empty()) out += "\n" + cases.render();
+    if (!cases.rows.empty()) (out += "\n") += cases.render();  // GCC bug 105651: see csv.cpp
   }
   if (!r.node_totals.empty()) {
     out += "\nNode totals (devices measured one after another)\n";

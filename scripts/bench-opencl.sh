@@ -12,7 +12,7 @@ build_dir=${1:-build}
 runs=${2:-5}
 device=${3:-0}
 bench="$build_dir/bin/cmeter_opencl_plugin_bench"
-[ -x "$bench" ] || { echo "no $bench: build first (scripts/build.sh)" >&2; exit 2; }
+[ -x "$bench" ] || { echo "no $bench: build first (scripts/build.sh Release)" >&2; exit 2; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 echo "# $(date -u +%FT%TZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"

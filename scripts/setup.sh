@@ -1,16 +1,29 @@
 #!/usr/bin/env bash
-# Installs what cmeter needs to build and test on Debian 12, with apt-get, only what is missing.
+# Installs what cmeter needs on Debian 12, with apt-get, only what is missing. Two sets:
+#   scripts/setup.sh --run   what scripts/run.sh needs: the compiler, CMake, the core's libraries and the
+#                            OpenCL headers + ICD loader (+ CLBlast), so the tool and its plugins build;
+#   scripts/setup.sh         everything (scripts/test.sh): the above plus the test tools (doctest, Python's
+#                            jsonschema, clang-format, clang + its sanitizer runtimes for the fuzz build,
+#                            Chromium for the HTML test, PoCL as the OpenCL device the tests run on).
 # Idempotent; needs root (or sudo) only when something must be installed. Says what it installs.
 set -euo pipefail
 
-packages=(
+run_packages=(
   build-essential cmake ninja-build pkg-config git
-  libtbb-dev libhwloc-dev hwloc libcli11-dev libyaml-cpp-dev doctest-dev nlohmann-json3-dev libfmt-dev
+  libtbb-dev libhwloc-dev libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libfmt-dev
   libopenblas-dev libsodium-dev
-  ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo libclblast-dev
-  python3 python3-jsonschema clang-format
+  ocl-icd-opencl-dev opencl-headers libclblast-dev
+)
+test_packages=(
+  hwloc doctest-dev pocl-opencl-icd clinfo python3 python3-jsonschema clang-format
   clang libclang-rt-14-dev chromium
 )
+
+case "${1:-}" in
+  --run) packages=("${run_packages[@]}") ;;
+  "") packages=("${run_packages[@]}" "${test_packages[@]}") ;;
+  *) echo "usage: scripts/setup.sh [--run]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
@@ -29,6 +42,7 @@ if [ "$(id -u)" -ne 0 ]; then
   sudo_cmd=(sudo)
 fi
 export DEBIAN_FRONTEND=noninteractive
+start_s=$SECONDS
 "${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-echo "setup: done"
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done in $((SECONDS - start_s)) s"

@@ -318,7 +318,10 @@ std::string gemm_source(const GemmKernelConfig& c) {
       }
       for (int j = 0; j < c.tn; ++j)
         for (int r = 0; r < c.mv; ++r) {
-          const std::string name = "c" + S(r) + "_" + S(j);
+          // Appended, not `"c" + S(r) + ...`: GCC 12 at -O3 reports a bogus -Wrestrict overlap in
+          // operator+(const char*, std::string&&) (GCC bug 105651).
+          std::string name = "c";
+          name += S(r) + "_" + S(j);
           src += "      " + name + " = fma(a" + S(r) + "_" + S(u) + ", (" + accv + ")(bv" + S(j) + ".s" +
                  S(u) + "), " + name + ");\n";
         }

@@ -72,27 +72,13 @@ KeyValues attributes_from_json(const nlohmann::json& j) {
   return out;
 }
 
-// Display order of headline keys (summary.cpp's rule order); keys not listed come last, by name.
-int headline_rank(const std::string& key) {
-  static const char* kOrder[] = {
-      "fp16_flops_per_s",         "bf16_flops_per_s",       "fp32_flops_per_s",
-      "tf32_flops_per_s",         "fp64_flops_per_s",       "i8_ops_per_s",
-      "fma_f16_flops_per_s",      "fma_f32_flops_per_s",    "fma_f64_flops_per_s",
-      "mem_triad_bytes_per_s",    "mem_copy_bytes_per_s",   "d2d_copy_bytes_per_s",
-      "h2d_pinned_bytes_per_s",   "d2h_pinned_bytes_per_s", "h2d_pageable_bytes_per_s",
-      "d2h_pageable_bytes_per_s", "launch_latency_s",       "launch_round_trip_s"};
-  for (size_t i = 0; i < std::size(kOrder); ++i)
-    if (key == kOrder[i]) return static_cast<int>(i);
-  return static_cast<int>(std::size(kOrder));
-}
-
 std::vector<NodeTotal> totals_from_json(const nlohmann::json& j) {
   std::vector<NodeTotal> out;
   if (!j.is_object()) return out;
   for (auto it = j.begin(); it != j.end(); ++it)
     out.push_back({it.key(), str(*it, "unit"), num(*it, "value"), static_cast<int>(integer(*it, "devices"))});
   std::stable_sort(out.begin(), out.end(), [](const NodeTotal& a, const NodeTotal& b) {
-    return headline_rank(a.key) < headline_rank(b.key);
+    return headline_order(a.key) < headline_order(b.key);
   });
   return out;
 }
@@ -273,7 +259,7 @@ Result<LoadedReport> load_report(nlohmann::json report, const std::string& sourc
       }
     std::stable_sort(s.metrics.begin(), s.metrics.end(),
                      [](const HeadlineMetric& a, const HeadlineMetric& b) {
-                       return headline_rank(a.key) < headline_rank(b.key);
+                       return headline_order(a.key) < headline_order(b.key);
                      });
     out.summaries.push_back(std::move(s));
   }

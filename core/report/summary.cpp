@@ -16,6 +16,8 @@ struct Rule {
   const char* peak_key;  // "" = none
 };
 
+// The catalogue, in display order (headline_order): FP16 compute first, then the other compute,
+// memory, host link, latency.
 const std::vector<Rule>& rules() {
   static const std::vector<Rule> kRules = {
       {"fp16_flops_per_s",
@@ -140,6 +142,13 @@ bool matches(const CaseResult& r, const Rule& rule) {
 }
 
 }  // namespace
+
+int headline_order(std::string_view key) {
+  const auto& all = rules();
+  for (size_t i = 0; i < all.size(); ++i)
+    if (key == all[i].key) return static_cast<int>(i);
+  return static_cast<int>(all.size());
+}
 
 const HeadlineMetric* DeviceSummary::find(std::string_view key) const {
   for (const auto& m : metrics)

@@ -45,6 +45,11 @@ struct NodeTotal {
   int devices = 0;
 };
 
+// Display position of a headline key: its place in the headline catalogue (FP16 compute first, then
+// the other compute, memory, host link, latency); unknown keys after all known ones. Every renderer
+// orders headlines by this, never by JSON key order.
+int headline_order(std::string_view key);
+
 std::vector<DeviceSummary> summarize(const std::vector<CaseResult>& results,
                                      const std::vector<DeviceFacts>& devices);
 // Sums of the compute headlines over devices (measured one device after another).

@@ -1,13 +1,14 @@
-// Plugin options, executable location and unit formatting for the CLI.
+// Plugin options, plugin load warnings, the executable's location and the output writer for the CLI.
 #include "cli/common.h"
 
 #include <unistd.h>
 
-#include <cmath>
 #include <filesystem>
 #include <iostream>
 
 #include <fmt/format.h>
+
+#include "core/util/files.h"
 
 namespace cmeter::cli {
 
@@ -21,48 +22,53 @@ void add_plugin_options(CLI::App& app, PluginOptions& options) {
                "A plugin that fails to load is an error, not a warning");
 }
 
-std::unique_ptr<PluginHost> load_plugins(const PluginOptions& options, bool quiet) {
+Discovery discover(const PluginOptions& options) {
   DiscoveryOptions d;
   d.plugin_files = options.plugin_files;
   d.plugin_dirs = options.plugin_dirs;
   d.executable_dir = self_executable_dir();
-  auto discovery = discover_plugins(d);
-  auto host = PluginHost::load(discovery);
-  for (const auto& row : host->plugins())
+  return discover_plugins(d);
+}
+
+bool report_plugin_failures(const PluginOptions& options, const Discovery& discovery,
+                            const std::vector<PluginRow>& rows, bool quiet) {
+  bool any_failed = false;
+  for (const auto& row : rows) {
+    any_failed = any_failed || !row.loaded;
     if (!row.error.empty() && (!quiet || options.strict_plugins))
       std::cerr << fmt::format("{}: plugin {}: {}\n", options.strict_plugins ? "error" : "warning", row.name,
                                row.error);
+  }
   if (discovery.files.empty())
     std::cerr << fmt::format("warning: no plugins found (searched: {})\n",
                              discovery.searched_dirs.empty()
                                  ? "nothing"
                                  : fmt::format("{}", fmt::join(discovery.searched_dirs, ", ")));
-  if (options.strict_plugins && host->any_failed()) return nullptr;
-  return host;
+  return !(options.strict_plugins && any_failed);
 }
 
-std::string format_si(double value, const std::string& unit) {
-  if (!std::isfinite(value)) return fmt::format("{} {}", value, unit);
-  if (unit == "s") {
-    double a = std::fabs(value);
-    if (a < 1e-6) return fmt::format("{:.3g} ns", value * 1e9);
-    if (a < 1e-3) return fmt::format("{:.3g} us", value * 1e6);
-    if (a < 1) return fmt::format("{:.3g} ms", value * 1e3);
-    return fmt::format("{:.3g} s", value);
-  }
-  std::string base = unit == "B/s" ? "B/s" : unit;
-  const char* prefixes[] = {"", "K", "M", "G", "T", "P", "E"};
-  int i = 0;
-  double v = value;
-  while (std::fabs(v) >= 1000 && i < 6) {
-    v /= 1000;
-    ++i;
-  }
-  return fmt::format("{:.3g} {}{}", v, prefixes[i], base);
+std::unique_ptr<PluginHost> load_plugins(const PluginOptions& options, bool quiet) {
+  auto discovery = discover(options);
+  auto host = PluginHost::load(discovery);
+  if (!report_plugin_failures(options, discovery, host->plugins(), quiet)) return nullptr;
+  return host;
 }
 
 bool stdout_is_terminal() {
   return isatty(STDOUT_FILENO) == 1;
+}
+
+bool write_output(const std::string& text, const std::string& path) {
+  if (path.empty() || path == "-") {
+    std::cout << text << std::flush;
+    return true;
+  }
+  if (auto st = write_file_atomically(path, text); !st) {
+    std::cerr << "error: " << st.error().message << "\n";
+    return false;
+  }
+  std::cerr << "wrote " << path << "\n";
+  return true;
 }
 
 }  // namespace cmeter::cli

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -14,16 +15,13 @@
 namespace cmeter::cli {
 namespace {
 
-struct KeygenState {
+struct Options {
   std::string path = "cmeter-signing.key";
   bool force = false;
 };
 
-KeygenState& state() {
-  static KeygenState s;
-  return s;
-}
-
+// Not the CLI's output writer (write_output): the secret key file gets its mode before its content,
+// so it never exists readable by others.
 bool write_private(const std::string& path, const std::string& text, mode_t mode) {
   std::error_code ec;
   std::filesystem::remove(path, ec);
@@ -35,20 +33,7 @@ bool write_private(const std::string& path, const std::string& text, mode_t mode
   return static_cast<bool>(out);
 }
 
-}  // namespace
-
-CLI::App* add_keygen_command(CLI::App& app) {
-  auto& s = state();
-  auto* cmd =
-      app.add_subcommand("keygen", "Create an Ed25519 key pair for signing reports (KEY and KEY.pub)");
-  cmd->add_option("--output,-o", s.path, "Secret key file to create; the public key goes to <file>.pub")
-      ->capture_default_str();
-  cmd->add_flag("--force", s.force, "Overwrite existing key files");
-  return cmd;
-}
-
-int run_keygen() {
-  auto& s = state();
+int run_keygen(const Options& s) {
   const std::string pub = s.path + ".pub";
   for (const auto& p : {s.path, pub})
     if (std::filesystem::exists(p) && !s.force) {
@@ -68,6 +53,18 @@ int run_keygen() {
   std::cout << fmt::format("key id {}\nsecret key: {} (keep it private)\npublic key: {}\n",
                            key_id(keys->public_key), s.path, pub);
   return kExitOk;
+}
+
+}  // namespace
+
+Subcommand register_keygen(CLI::App& app) {
+  auto s = std::make_shared<Options>();
+  auto* cmd =
+      app.add_subcommand("keygen", "Create an Ed25519 key pair for signing reports (KEY and KEY.pub)");
+  cmd->add_option("--output,-o", s->path, "Secret key file to create; the public key goes to <file>.pub")
+      ->capture_default_str();
+  cmd->add_flag("--force", s->force, "Overwrite existing key files");
+  return {cmd, [s](const std::vector<std::string>&) { return run_keygen(*s); }};
 }
 
 }  // namespace cmeter::cli

@@ -1,17 +1,24 @@
-// `cmeter run`: progress on stderr while cases run, then a summary table per device (headline first,
-// statuses coloured on a terminal) and the report path; or the report JSON with --json. Plugins run in
-// worker processes under a watchdog (core/isolation/worker_host.h) unless --in-process; --resume DIR
-// continues an interrupted run from its journal.
+// `cmeter run`: progress on stderr while cases run, then the report as `cmeter report show` prints it
+// (reports/terminal.h: the same view, read back from the file just written) and the report path; or
+// the report JSON with --json. Plugins run in worker processes under a watchdog
+// (core/isolation/worker_host.h) unless --in-process; --resume DIR continues an interrupted run from its
+// journal.
+#include <unistd.h>
+
 #include <filesystem>
 #include <iostream>
-#include <map>
+#include <memory>
+#include <sstream>
 
 #include <fmt/format.h>
 
 #include "cli/common.h"
 #include "core/isolation/worker_host.h"
+#include "core/report/report_reader.h"
 #include "core/run/runner.h"
 #include "core/topology/topology.h"
+#include "reports/render.h"
+#include "reports/terminal.h"
 
 #ifndef CMETER_SOURCE_PROFILES_DIR
 #define CMETER_SOURCE_PROFILES_DIR "profiles"
@@ -20,26 +27,24 @@
 namespace cmeter::cli {
 namespace {
 
-std::string colour(const std::string& status, bool tty) {
-  if (!tty) return status;
-  const char* code = status == "ok" || status == "PASS"            ? "32"
-                     : status == "unsupported"                     ? "90"
-                     : status == "noisy" || status == "INCOMPLETE" ? "33"
-                                                                   : "31";
-  return fmt::format("\x1b[{}m{}\x1b[0m", code, status);
-}
+struct Options {
+  PluginOptions plugins;
+  std::string profile = "quick";
+  std::string device = "*";
+  std::string output_dir = "results";
+  bool json = false;
+  bool quiet = false;
+  std::string seed;
+  std::string formats;  // --format md,html,csv: written next to report.json
+  // Isolation and resume.
+  bool in_process = false;
+  std::string resume_dir;
+  double worker_memory_limit_mib = -1;  // -1: half the physical memory; 0: no limit
+  double worker_load_timeout_s = 60;
+  bool show_worker_stderr = false;
+};
 
-std::string main_figure(const CaseResult& r) {
-  if (r.metrics.empty()) return "";
-  const Metric& m = r.metrics.front();
-  double half = (m.stats.ci_high - m.stats.ci_low) / 2;
-  return fmt::format("{} ±{:.1f}%", format_si(m.stats.median, m.unit),
-                     m.stats.median != 0 ? 100 * half / std::fabs(m.stats.median) : 0.0);
-}
-
-}  // namespace
-
-void add_run_isolation_options(CLI::App& run, RunCommand& command) {
+void add_isolation_options(CLI::App& run, Options& command) {
   run.add_flag(
       "--in-process", command.in_process,
       "Run plugins inside this process (debugging: a plugin crash or hang then ends or stalls the run)");
@@ -60,16 +65,10 @@ void add_run_isolation_options(CLI::App& run, RunCommand& command) {
                "Copy what plugin workers write to stderr to ours, prefixed [worker <plugin>]");
 }
 
-namespace {
-
 // Finds plugin files as every subcommand does, and starts a worker per file; prints a warning line per
 // plugin that failed to load (stderr). With --strict-plugins a failed plugin is an error: nullptr.
-std::unique_ptr<WorkerHost> start_workers(const PluginOptions& plugins, const RunCommand& command) {
-  DiscoveryOptions d;
-  d.plugin_files = plugins.plugin_files;
-  d.plugin_dirs = plugins.plugin_dirs;
-  d.executable_dir = self_executable_dir();
-  auto discovery = discover_plugins(d);
+std::unique_ptr<WorkerHost> start_workers(const Options& command) {
+  auto discovery = discover(command.plugins);
   WorkerOptions w;
   w.load_timeout_s = command.worker_load_timeout_s;
   w.memory_limit_bytes = command.worker_memory_limit_mib < 0
@@ -77,22 +76,45 @@ std::unique_ptr<WorkerHost> start_workers(const PluginOptions& plugins, const Ru
                              : static_cast<uint64_t>(command.worker_memory_limit_mib * 1024 * 1024);
   w.forward_stderr = command.show_worker_stderr;
   auto host = WorkerHost::start(discovery, w);
-  for (const auto& row : host->plugins())
-    if (!row.error.empty())
-      std::cerr << fmt::format("{}: plugin {}: {}\n", plugins.strict_plugins ? "error" : "warning", row.name,
-                               row.error);
-  if (discovery.files.empty())
-    std::cerr << fmt::format("warning: no plugins found (searched: {})\n",
-                             discovery.searched_dirs.empty()
-                                 ? "nothing"
-                                 : fmt::format("{}", fmt::join(discovery.searched_dirs, ", ")));
-  if (plugins.strict_plugins && host->any_failed()) return nullptr;
+  if (!report_plugin_failures(command.plugins, discovery, host->plugins())) return nullptr;
   return host;
 }
 
-}  // namespace
+// --format md,html,csv: the report rendered next to report.json (report.md, ...); false after printing
+// an error.
+bool write_formats(const LoadedReport& report, const std::string& report_path, const std::string& formats) {
+  bool ok = true;
+  std::stringstream list(formats);
+  std::string format;
+  const std::string base = std::filesystem::path(report_path).replace_extension().string();
+  while (std::getline(list, format, ',')) {
+    if (format == "json" || format.empty()) continue;  // report.json is always written
+    auto text = reports::render_report_as(report, format);
+    if (!text) {
+      std::cerr << "error: --format: " << text.error().message << "\n";
+      ok = false;
+      continue;
+    }
+    ok &= write_output(*text, base + "." + format);
+  }
+  return ok;
+}
 
-int run_run(const PluginOptions& plugins, const RunCommand& command, const std::vector<std::string>& argv) {
+CLI::Validator formats_check() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        std::stringstream list(value);
+        std::string format;
+        while (std::getline(list, format, ','))
+          if (format != "md" && format != "html" && format != "csv" && format != "json")
+            return fmt::format("unknown format '{}' ({}; comma-separated)", format,
+                               reports::kReportFileFormats);
+        return {};
+      },
+      std::string(reports::kReportFileFormats));
+}
+
+int run_run(const Options& command, const std::vector<std::string>& argv) {
   if (!command.resume_dir.empty() &&
       (command.profile != "quick" || command.device != "*" || !command.seed.empty())) {
     std::cerr << "error: --resume continues a run with its own profile, devices and seed; do not pass "
@@ -106,11 +128,11 @@ int run_run(const PluginOptions& plugins, const RunCommand& command, const std::
   auto topo = topology::Topology::load_system();
   if (!topo) std::cerr << "warning: topology unavailable: " << topo.error().message << "\n";
   if (command.in_process) {
-    in_process_host = load_plugins(plugins);
+    in_process_host = load_plugins(command.plugins);
     if (!in_process_host) return kExitUsage;
     executor = std::make_unique<run::InProcessExecutor>(*in_process_host, topo ? &*topo : nullptr);
   } else {
-    worker_host = start_workers(plugins, command);
+    worker_host = start_workers(command);
     if (!worker_host) return kExitUsage;
     executor = std::make_unique<run::WorkerExecutor>(*worker_host);
   }
@@ -142,10 +164,8 @@ int run_run(const PluginOptions& plugins, const RunCommand& command, const std::
         std::cerr << fmt::format("[{}/{}] {} {} (elapsed {:.1f} s{}) ...\n", p.index, p.total, p.device,
                                  p.case_id, p.elapsed_s, eta);
       } else {
-        const CaseResult& r = *p.finished;
-        std::cerr << fmt::format("[{}/{}]   {} {}{}\n", p.index, p.total,
-                                 colour(std::string(to_string(r.status)), tty_err), main_figure(r),
-                                 r.reason.empty() ? "" : "  (" + r.reason + ")");
+        std::cerr << fmt::format("[{}/{}]   {}\n", p.index, p.total,
+                                 reports::render_case_outcome(*p.finished, tty_err));
       }
     };
   }
@@ -158,57 +178,46 @@ int run_run(const PluginOptions& plugins, const RunCommand& command, const std::
     std::cerr << fmt::format("resumed {}: {} finished case(s) kept from the journal, {} run now\n",
                              outcome->run_dir, outcome->cases_resumed, outcome->cases_run);
   for (const auto& w : outcome->warnings) std::cerr << "warning: " << w << "\n";
-  write_report_formats(outcome->report, outcome->report_path, command.formats);  // --format (cli/report.cpp)
-  const auto& report = outcome->report;
+  // The summary and --format files render the report as written: `cmeter report show` prints the same
+  // for this file.
+  auto report = read_report_file(outcome->report_path);
+  if (!report) {
+    std::cerr << "error: " << report.error().message << "\n";
+    return kExitUsage;
+  }
+  if (!command.formats.empty()) write_formats(*report, outcome->report_path, command.formats);
   if (command.json) {
-    std::cout << report.dump(2) << "\n";
+    std::cout << outcome->report.dump(2) << "\n";
     return outcome->exit_code;
   }
-  const bool tty = stdout_is_terminal();
-  for (const auto& dev : report["summary"]["devices"]) {
-    std::string id = dev["device"].get<std::string>();
-    std::string name;
-    for (const auto& d : report["devices"])
-      if (d["id"] == id) name = d["attributes"].value("name", "");
-    std::cout << fmt::format("\n{} — {}\n", id, name);
-    std::cout << fmt::format("  {:<34} {:>16} {:>10}  {}\n", "headline", "median", "of peak", "from case");
-    for (const auto& [key, m] : dev["metrics"].items()) {
-      std::string eff =
-          m["efficiency"].is_number() ? fmt::format("{:.1f}%", 100 * m["efficiency"].get<double>()) : "-";
-      std::cout << fmt::format("  {:<34} {:>16} {:>10}  {}{}\n", m["label"].get<std::string>(),
-                               format_si(m["value"].get<double>(), m["unit"].get<std::string>()), eff,
-                               m["case_id"].get<std::string>(), m["noisy"].get<bool>() ? " (noisy)" : "");
-    }
-    std::cout << fmt::format("  {:<34} {:>16} {:>10}  {}\n", "case", "median ±CI95", "status", "reason");
-    for (const auto& r : report["results"]) {
-      if (r["device"] != id) continue;
-      std::string figure;
-      if (!r["metrics"].empty()) {
-        const auto& m = r["metrics"][0];
-        double med = m["statistics"]["median"].is_number() ? m["statistics"]["median"].get<double>() : 0;
-        double lo = m["statistics"]["ci95_low"].is_number() ? m["statistics"]["ci95_low"].get<double>() : 0;
-        double hi = m["statistics"]["ci95_high"].is_number() ? m["statistics"]["ci95_high"].get<double>() : 0;
-        figure = fmt::format("{} ±{:.1f}%", format_si(med, m["unit"].get<std::string>()),
-                             med != 0 ? 50 * (hi - lo) / std::fabs(med) : 0.0);
-      }
-      std::string status = r["status"].get<std::string>();
-      std::string pad(status.size() < 10 ? 10 - status.size() : 0, ' ');
-      std::cout << fmt::format("  {:<34} {:>16} {}{}  {}\n", r["case_id"].get<std::string>(), figure, pad,
-                               colour(status, tty), r["reason"].get<std::string>());
-    }
-  }
-  if (!report["criteria"].empty()) {
-    std::cout << "\nCriteria\n";
-    for (const auto& c : report["criteria"])
-      std::cout << fmt::format("  {:<10} {:<30} {:<10} {}\n", colour(c["verdict"].get<std::string>(), tty),
-                               c["id"].get<std::string>(), c["device"].get<std::string>(),
-                               c["reason"].get<std::string>());
-    std::cout << "Verdict: " << colour(report["verdict"].get<std::string>(), tty) << "\n";
-  }
+  std::cout << reports::render_terminal(*report, stdout_is_terminal());
   std::cout << fmt::format("\nReport: {}\nJournal: {}\n", outcome->report_path, outcome->journal_path);
   if (outcome->exit_code == kExitIncomplete)
     std::cout << "Run incomplete: some cases failed or were not valid (exit 3).\n";
   return outcome->exit_code;
+}
+
+}  // namespace
+
+Subcommand register_run(CLI::App& app) {
+  auto options = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("run", "Run a profile on the selected devices and write a report");
+  add_plugin_options(*cmd, options->plugins);
+  cmd->add_option("--profile,-p", options->profile, "Profile name (profiles/<name>.yaml) or path")
+      ->capture_default_str();
+  cmd->add_option("--device,-d", options->device,
+                  "Device selector: ids or globs, comma-separated (cpu:0, opencl:*)")
+      ->capture_default_str();
+  cmd->add_option("--output,-o", options->output_dir, "Directory for results/<run id>/")
+      ->capture_default_str();
+  cmd->add_flag("--json", options->json, "Print the report JSON to stdout instead of the summary table");
+  cmd->add_flag("--quiet,-q", options->quiet, "No progress on stderr");
+  cmd->add_option("--seed", options->seed, "Input seed (default: random, recorded in the report)");
+  cmd->add_option("--format", options->formats,
+                  "Also write the report as md, html and/or csv (comma-separated)")
+      ->check(formats_check());
+  add_isolation_options(*cmd, *options);
+  return {cmd, [options](const std::vector<std::string>& argv) { return run_run(*options, argv); }};
 }
 
 }  // namespace cmeter::cli

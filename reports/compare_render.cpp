@@ -1,7 +1,9 @@
 // Terminal, Markdown and HTML renderings of a comparison.
 #include "reports/compare_render.h"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -47,9 +49,24 @@ std::string md_cell(const std::string& s) {
   return escape_markdown(s);
 }
 
+// The comparison with each table's headline rows in the headline catalogue's order within each device
+// slot (slots in order of first appearance), as every other view orders headlines.
+Comparison in_display_order(Comparison c) {
+  for (auto& t : c.tables) {
+    std::map<std::string, size_t> slot_rank;
+    for (const auto& row : t.headlines) slot_rank.emplace(row.device_slot, slot_rank.size());
+    std::stable_sort(t.headlines.begin(), t.headlines.end(), [&](const CompareRow& a, const CompareRow& b) {
+      const size_t sa = slot_rank[a.device_slot], sb = slot_rank[b.device_slot];
+      return sa != sb ? sa < sb : headline_rank(a.metric) < headline_rank(b.metric);
+    });
+  }
+  return c;
+}
+
 }  // namespace
 
-std::string render_comparison_terminal(const Comparison& c, bool colour) {
+std::string render_comparison_terminal(const Comparison& input, bool colour) {
+  const Comparison c = in_display_order(input);
   std::string out =
       "Reports (ratios and verdicts are against A; verdicts from the 95% CIs)\n" + sides_text(c);
   for (const auto& w : c.warnings) out += "warning: " + w + "\n";
@@ -90,7 +107,8 @@ std::string render_comparison_terminal(const Comparison& c, bool colour) {
   return out;
 }
 
-std::string render_comparison_markdown(const Comparison& c) {
+std::string render_comparison_markdown(const Comparison& input) {
+  const Comparison c = in_display_order(input);
   std::string out =
       "# cmeter comparison\n\nRatios and verdicts are against A (the baseline). `faster`/`slower` only "
       "when the 95% confidence intervals do not overlap; otherwise `same within noise`.\n\n";
@@ -132,7 +150,8 @@ std::string render_comparison_markdown(const Comparison& c) {
   return out;
 }
 
-std::string render_comparison_html(const Comparison& c) {
+std::string render_comparison_html(const Comparison& input) {
+  const Comparison c = in_display_order(input);
   std::string body =
       "<h1>cmeter comparison</h1>\n<p>Ratios and verdicts are against A (the baseline). "
       "<b>faster</b>/<b>slower</b> only when the 95% confidence intervals do not overlap; otherwise "

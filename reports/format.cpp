@@ -127,6 +127,22 @@ size_t display_width(const std::string& text) {
   return width;
 }
 
+std::vector<std::string> wrap_words(const std::string& text, size_t width) {
+  std::vector<std::string> lines(1);
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(' ', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string word = text.substr(start, end - start);
+    start = end + 1;
+    if (word.empty()) continue;
+    if (!lines.back().empty() && display_width(lines.back()) + 1 + display_width(word) > width)
+      lines.emplace_back();
+    lines.back() += (lines.back().empty() ? "" : " ") + word;
+  }
+  return lines;
+}
+
 std::string TextTable::render(const std::string& indent) const {
   std::vector<size_t> widths(headers.size(), 0);
   auto widen = [&](const std::vector<std::string>& row) {

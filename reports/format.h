@@ -29,6 +29,10 @@ std::string csv_field(const std::string& text);
 // Number of terminal columns `text` takes (UTF-8 code points, ANSI colour sequences skipped).
 size_t display_width(const std::string& text);
 
+// `text` broken at spaces into lines of at most `width` columns (a longer word gets a line of its
+// own); one empty line for empty text.
+std::vector<std::string> wrap_words(const std::string& text, size_t width);
+
 struct TextTable {
   std::vector<std::string> headers;
   std::vector<bool> right_aligned;  // per column; missing = left

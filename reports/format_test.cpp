@@ -34,6 +34,16 @@ TEST_CASE("format: escaping") {
   CHECK(csv_field("say \"hi\"") == "\"say \"\"hi\"\"\"");
 }
 
+TEST_CASE("format: words wrap at spaces within the width") {
+  using V = std::vector<std::string>;
+  CHECK(wrap_words("", 10) == V{""});
+  CHECK(wrap_words("short text", 10) == V{"short text"});
+  CHECK(wrap_words("one two three four", 9) == V{"one two", "three", "four"});
+  CHECK(wrap_words("averyveryverylongword x", 5) == V{"averyveryverylongword", "x"});
+  CHECK(wrap_words("a  b", 10) == V{"a b"});
+  CHECK(wrap_words("x × y", 5) == V{"x × y"});  // width counts code points, not bytes
+}
+
 TEST_CASE("format: text tables pad by display width") {
   CHECK(display_width("±3.0%") == 5);
   CHECK(display_width("\x1b[32mok\x1b[0m") == 2);

@@ -6,6 +6,30 @@
 #include "reports/format.h"
 
 namespace cmeter::reports {
+namespace {
+
+struct CaseFigure {
+  std::string median, ci;  // "" when the case has no metric
+};
+
+// The figure a case is quoted by: its first metric's median and CI95 width.
+CaseFigure case_figure(const CaseResult& c) {
+  if (c.metrics.empty()) return {};
+  const auto& m = c.metrics.front();
+  return {format_quantity(m.stats.median, m.unit),
+          format_ci_percent(m.stats.median, m.stats.ci_low, m.stats.ci_high)};
+}
+
+}  // namespace
+
+std::string render_case_outcome(const CaseResult& c, bool colour) {
+  CaseFigure f = case_figure(c);
+  std::string out = colour_word(std::string(to_string(c.status)), colour);
+  if (!f.median.empty()) out += " " + f.median;
+  if (!f.ci.empty()) out += " " + f.ci;
+  if (!c.reason.empty()) out += "  (" + c.reason + ")";
+  return out;
+}
 
 std::string render_terminal(const LoadedReport& r, bool colour) {
   std::string out;
@@ -38,14 +62,9 @@ std::string render_terminal(const LoadedReport& r, bool colour) {
     TextTable cases{{"case", "median", "CI95", "status", "reason"}, {false, true, true, false, false}, {}};
     for (const auto& c : r.results) {
       if (c.device != dev.id) continue;
-      std::string figure, ci;
-      if (!c.metrics.empty()) {
-        const auto& m = c.metrics.front();
-        figure = format_quantity(m.stats.median, m.unit);
-        ci = format_ci_percent(m.stats.median, m.stats.ci_low, m.stats.ci_high);
-      }
+      CaseFigure f = case_figure(c);
       cases.rows.push_back(
-          {c.case_id, figure, ci, colour_word(std::string(to_string(c.status)), colour), c.reason});
+          {c.case_id, f.median, f.ci, colour_word(std::string(to_string(c.status)), colour), c.reason});
     }
     if (!cases.rows.empty()) (out += "\n") += cases.render();  // GCC bug 105651: see csv.cpp
   }

@@ -70,10 +70,35 @@ def check_report_shape(report, journal):
             check(r["method"]["timer"] in ("device", "host"), f"{r['case_id']}: timer recorded")
 
 
+# The lines only `cmeter run` prints on stdout after the report view (progress goes to stderr).
+RUN_ONLY_PREFIXES = ("Report: ", "Journal: ", "Run incomplete: ")
+
+
+def check_run_prints_report_show(run_stdout):
+    """`cmeter run` prints the report exactly as `cmeter report show` prints the file it wrote."""
+    report_path = [line for line in run_stdout.splitlines() if line.startswith("Report: ")][0][len("Report: "):]
+    show = run(["report", "show", report_path], expect_exit=0).stdout
+    summary = "".join(line for line in run_stdout.splitlines(keepends=True)
+                      if not line.startswith(RUN_ONLY_PREFIXES)).rstrip("\n")
+    check(summary == show.rstrip("\n"), "cmeter run prints what cmeter report show prints for its report\n"
+          f"--- run ---\n{summary}\n--- report show ---\n{show}")
+    return show
+
+
+def check_headline_order(text, labels):
+    """Each label appears, in this order (the headline catalogue's, not JSON key order)."""
+    at = [text.find(label) for label in labels]
+    check(all(i >= 0 for i in at), f"headlines {labels} all shown")
+    check(at == sorted(at), f"headlines in catalogue order: {labels}")
+
+
 def test_cpu_quick():
     with tempfile.TemporaryDirectory() as out:
         proc = run(["run", "--profile", "quick", "--device", "cpu:0", "-o", out], expect_exit=0)
         check("Report:" in proc.stdout, "summary names the report path")
+        show = check_run_prints_report_show(proc.stdout)
+        check_headline_order(show, ["FP16 GEMM", "BF16 GEMM", "FP32 GEMM", "FMA peak f32", "Memory bandwidth (STREAM triad)",
+                                    "Host to device (pinned)", "Launch latency"])
         report, journal = load_single_report(out)
         check_report_shape(report, journal)
         statuses = {r["case_id"]: r["status"] for r in report["results"]}
@@ -132,6 +157,10 @@ def test_fault_plugins():
         profile = os.path.join(FIXTURES, "profiles", "stub.yaml")
         proc = run(["run", "--plugin-dir", TEST_PLUGINS, "--profile", profile, "-o", out, "-q"], expect_exit=3)
         check("warning: plugin badmajor" in proc.stderr, "load failures are warnings")
+        check("Run incomplete:" in proc.stdout, "the run says it is incomplete")
+        show = check_run_prints_report_show(proc.stdout)
+        check("Plugins not loaded" in show and "implausible" in show and "Verdict: INCOMPLETE" in show,
+              "the run's summary shows failed plugins, statuses and the verdict")
         report, journal = load_single_report(out)
         check_report_shape(report, journal)
         check(result(report, "wronggemm:0", "gemm")["status"] == "invalid", "wrong GEMM is invalid")
@@ -151,6 +180,21 @@ def test_strict_plugins():
     check("error: plugin badmajor" in proc.stderr, "strict mode names the failing plugin")
     proc = run(["devices", "--plugin-dir", TEST_PLUGINS], expect_exit=0)
     check("NOT LOADED" in proc.stdout and "stub:0" in proc.stdout, "devices lists failures and devices")
+    # The shipped CPU plugin: attributes in human units; --json keeps the raw values.
+    cpu_plugin = ["--plugin", os.path.join(os.path.dirname(TEST_PLUGINS), "plugins", "libcmeter-cpu.so")]
+    text = run(["devices"] + cpu_plugin, expect_exit=0).stdout
+    raw = json.loads(run(["devices", "--json"] + cpu_plugin, expect_exit=0).stdout)
+    cpu = next(d for d in raw["devices"] if d["id"] == "cpu:0")["attributes"]
+    check(isinstance(cpu["mem.bytes"], int) and cpu["mem.bytes"] > 2**20, "--json: raw mem.bytes")
+    check(isinstance(cpu["clock.core.mhz"], float), "--json: raw clock.core.mhz")
+    lines = {line.split()[0]: line.split(None, 1)[1] for line in text.splitlines()
+             if line.startswith("    ") and len(line.split()) > 1}
+    check(lines["mem.bytes"].endswith(" GiB"), f"memory in GiB: {lines['mem.bytes']}")
+    check(lines["clock.core.mhz"].endswith(" GHz"), f"clock in GHz: {lines['clock.core.mhz']}")
+    check(lines["peak.flops.f32"].endswith("FLOP/s") and lines["peak.flops.f32"][-7] in "GT",
+          f"peak in GFLOP/s or TFLOP/s: {lines['peak.flops.f32']}")
+    width = max(len(line) for line in text.splitlines() if "peak.source" in line or line.startswith(" " * 20))
+    check(width <= 110, f"peak.source wrapped (longest line {width} columns)")
 
 
 def test_input_errors():

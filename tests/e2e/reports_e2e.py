@@ -81,6 +81,14 @@ def test_render():
     stub = [i for i, line in enumerate(lines) if line.startswith("stub:0 ")][0]
     check(lines[stub + 1].split()[0] == "headline", "the headline table comes first for each device")
     check("implausible" in show and "invalid" in show and "INCOMPLETE" in show, "statuses and verdict shown")
+    # Headlines in the catalogue's order (FP16 compute first, then the other compute, memory, host link,
+    # latency) in the terminal view and the comparison, not the summary's alphabetical JSON key order.
+    order = ["FP16 GEMM", "BF16 GEMM", "FP32 GEMM", "FP64 GEMM", "FMA peak f32", "Memory bandwidth (STREAM triad)",
+             "Device copy", "Host to device (pinned)", "Launch latency", "Launch round trip"]
+    for args in (["report", "show", CPU_REPORT], ["compare", CPU_REPORT, CPU_REPORT]):
+        text = run(args, expect_exit=0).stdout
+        at = [text.find(label) for label in order]
+        check(all(i >= 0 for i in at) and at == sorted(at), f"cmeter {' '.join(args[:2])}: headlines in catalogue order")
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "r.html")
         run(["report", "html", CPU_REPORT, "-o", out], expect_exit=0)

@@ -28,5 +28,5 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv, argv + argc);
   for (const auto& sub : subcommands)
     if (*sub.app) return sub.run(args);
-  return kExitUsage;
+  return cmeter::kExitUsage;
 }

@@ -119,7 +119,7 @@ std::optional<RotationPlan> plan_rotation(const Context& ctx, const GemmCase& c,
   const validate::GemmProblem& p = c.problem;
   const auto counts = validate::gemm_element_counts(p);
   RotationPlan plan;
-  plan.set_bytes = counts.a * size_bytes(p.input) * 2 + counts.c * size_bytes(p.output);
+  plan.set_bytes = (counts.a + counts.b) * size_bytes(p.input) + counts.c * size_bytes(p.output);
   const uint64_t budget = memory_budget_bytes(dev);
   if (2 * plan.set_bytes > budget)
     return failed(result, CaseStatus::kUnsupported,

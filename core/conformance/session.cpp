@@ -1,6 +1,8 @@
 // CheckContext bookkeeping and the error-object probe shared by every conformance check.
 #include "core/conformance/session.h"
 
+#include <cmeter/plugin_client.hpp>
+
 #include <fmt/format.h>
 
 namespace cmeter::conformance {
@@ -55,24 +57,8 @@ CheckResult CheckContext::finish(const std::string& title, double duration_s) co
 }
 
 const char* error_code_name(int code) {
-  switch (code) {
-    case CMTR_ERROR_INVALID_ARGUMENT:
-      return "INVALID_ARGUMENT";
-    case CMTR_ERROR_NOT_FOUND:
-      return "NOT_FOUND";
-    case CMTR_ERROR_UNIMPLEMENTED:
-      return "UNIMPLEMENTED";
-    case CMTR_ERROR_RESOURCE_EXHAUSTED:
-      return "RESOURCE_EXHAUSTED";
-    case CMTR_ERROR_UNAVAILABLE:
-      return "UNAVAILABLE";
-    case CMTR_ERROR_DEVICE_LOST:
-      return "DEVICE_LOST";
-    case CMTR_ERROR_INTERNAL:
-      return "INTERNAL";
-    default:
-      return "UNKNOWN_CODE";
-  }
+  // Code 0 on an error object is itself a defect: never call it "OK".
+  return code == 0 ? "UNKNOWN_CODE" : client::code_name(code);
 }
 
 ErrorProbe inspect_error(const CMTR_Api& api, CMTR_Error* error) {

@@ -97,7 +97,8 @@ TEST_CASE("conformance checks: op families pass on the stub, fail on a kernel th
                                                             {"op.copy.v1", check_op_copy}};
   auto honest = load_stub();
   for (const auto& [id, fn] : ops) {
-    CAPTURE(id);
+    const auto& id_value = id;  // clang 14 cannot capture a structured binding
+    CAPTURE(id_value);
     const CheckResult r = run(honest->session, fn);
     CHECK_MESSAGE(r.status == CheckStatus::kPass, r.reason);
   }
@@ -105,7 +106,8 @@ TEST_CASE("conformance checks: op families pass on the stub, fail on a kernel th
   auto lazy = load_stub();
   g_op_enqueue = std::exchange(lazy->table().op_enqueue, skipping_enqueue);
   for (const auto& [id, fn] : ops) {
-    CAPTURE(id);
+    const auto& id_value = id;  // clang 14 cannot capture a structured binding
+    CAPTURE(id_value);
     const CheckResult r = run(lazy->session, fn);
     CHECK(r.status == CheckStatus::kFail);
     CHECK_FALSE(r.reason.empty());
@@ -126,14 +128,16 @@ TEST_CASE("conformance checks: memory and concurrency fail on a read that corrup
       {"concurrency.two_threads", check_concurrency_two_threads}};
   auto honest = load_stub();
   for (const auto& [id, fn] : checks) {
-    CAPTURE(id);
+    const auto& id_value = id;  // clang 14 cannot capture a structured binding
+    CAPTURE(id_value);
     const CheckResult r = run(honest->session, fn);
     CHECK_MESSAGE(r.status == CheckStatus::kPass, r.reason);
   }
   auto corrupt = load_stub();
   g_buffer_read = std::exchange(corrupt->table().buffer_read, corrupting_read);
   for (const auto& [id, fn] : checks) {
-    CAPTURE(id);
+    const auto& id_value = id;  // clang 14 cannot capture a structured binding
+    CAPTURE(id_value);
     CHECK(run(corrupt->session, fn).status == CheckStatus::kFail);
   }
   const CheckResult round_trip = run(corrupt->session, check_memory_round_trip);
@@ -164,7 +168,8 @@ TEST_CASE("conformance checks: bad-input families pass on the stub, fail when a 
   };
   auto honest = load_stub();
   for (const auto& [id, fn] : checks) {
-    CAPTURE(id);
+    const auto& id_value = id;  // clang 14 cannot capture a structured binding
+    CAPTURE(id_value);
     const CheckResult r = run(honest->session, fn);
     CHECK_MESSAGE(r.status == CheckStatus::kPass, r.reason);
   }

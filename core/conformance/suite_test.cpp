@@ -98,7 +98,8 @@ TEST_CASE("conformance: each faulty plugin fails exactly its checks") {
       {"no-such-file", {"load.dlopen"}},
   };
   for (const auto& [name, expected] : expectations) {
-    CAPTURE(name);
+    const auto& name_value = name;  // clang 14 cannot capture a structured binding
+    CAPTURE(name_value);
     const auto report = check_in_process(name);
     CHECK(failed(report) == expected);
     CHECK(exit_code(verdict(report)) == 1);

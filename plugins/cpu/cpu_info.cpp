@@ -8,6 +8,7 @@
 // by the measurement (a declared peak below what runs would flag honest results as implausible), and
 // one far above the measurement is kept but flagged in peak.source.
 #include "cpu_info.hpp"
+#include "cpu_level.hpp"
 
 #include <cpuid.h>
 #include <pthread.h>
@@ -515,9 +516,8 @@ void derive_peak(CpuInfo& info, const std::vector<CoreProbe>& probes) {
 }  // namespace
 
 const KernelTable* select_kernels(std::string* note) {
-  __builtin_cpu_init();
-  const bool v4 = __builtin_cpu_supports("x86-64-v4");
-  const bool v3 = __builtin_cpu_supports("x86-64-v3");
+  const bool v4 = cpu_is_x86_64_v4();
+  const bool v3 = cpu_is_x86_64_v3();
   const KernelTable* best = v4 ? &kKernelsAvx512 : v3 ? &kKernelsAvx2 : &kKernelsSse2;
   const char* want = std::getenv("CMETER_CPU_ISA");
   if (want == nullptr || *want == '\0') return best;

@@ -10,6 +10,8 @@
 #include <doctest/doctest.h>
 #include <cmeter/plugin_client.hpp>
 
+#include "cpu_level.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -469,9 +471,8 @@ void check_output_rounding(const std::string& dtype) {
 }
 
 bool cpu_has(const char* isa) {
-  __builtin_cpu_init();
-  if (std::string(isa) == "avx512") return __builtin_cpu_supports("x86-64-v4");
-  if (std::string(isa) == "avx2") return __builtin_cpu_supports("x86-64-v3");
+  if (std::string(isa) == "avx512") return cmeter::cpu::cpu_is_x86_64_v4();
+  if (std::string(isa) == "avx2") return cmeter::cpu::cpu_is_x86_64_v3();
   return true;
 }
 

@@ -3,7 +3,7 @@
 // Why this file exists: most x86-64 CPUs of the last decade (Haswell on, Zen 1-3) have 256-bit FMA
 // but no AVX-512; this is their fast path, and the fallback on AVX-512 machines when the user asks
 // for it (CMETER_CPU_ISA=avx2). Compiled with -march=x86-64-v3, only called after
-// __builtin_cpu_supports("x86-64-v3"); one exported table, no C++ standard header (see kernels.hpp).
+// cpu_is_x86_64_v3() (cpu_level.hpp); one exported table, no C++ standard header (see kernels.hpp).
 #include <immintrin.h>
 
 #include "kernels.hpp"

@@ -3,7 +3,7 @@
 // Why this file exists: on CPUs with AVX-512F/BW/DQ/VL a 512-bit register holds 16 f32 lanes, and
 // on parts with two 512-bit FMA pipes (Intel server cores, AMD Zen5 desktop/server) that doubles the
 // FMA throughput of AVX2. This file is compiled with -march=x86-64-v4 and is only ever called after
-// __builtin_cpu_supports("x86-64-v4") said yes (see cpu_plugin.cpp); it exports one table and
+// cpu_is_x86_64_v4() (cpu_level.hpp) said yes (see cpu_plugin.cpp); it exports one table and
 // includes no C++ standard header (see kernels.hpp for why).
 #include <immintrin.h>
 

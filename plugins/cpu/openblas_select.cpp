@@ -4,6 +4,7 @@
 // before every default-priority constructor of the same shared object, including the one of the
 // statically linked OpenBLAS (gotoblas_init), which reads OPENBLAS_CORETYPE exactly once.
 #include "openblas_select.hpp"
+#include "cpu_level.hpp"
 
 #include <cblas.h>
 #include <strings.h>
@@ -46,11 +47,10 @@ __attribute__((constructor(101))) static void select_openblas_coretype() {
     s.choice = force;
     s.reason = "forced by CMETER_CPU_OPENBLAS_CORETYPE";
   } else {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("x86-64-v4")) {
+    if (cpu_is_x86_64_v4()) {
       s.choice = "SkylakeX";
       s.reason = "chosen by cmeter for AVX-512";
-    } else if (__builtin_cpu_supports("x86-64-v3")) {
+    } else if (cpu_is_x86_64_v3()) {
       s.choice = "Haswell";
       s.reason = "chosen by cmeter for AVX2";
     } else {

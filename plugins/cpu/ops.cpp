@@ -6,6 +6,7 @@
 // pools never run at the same time (an op's TBB phase ends before its BLAS call starts), so they do
 // not oversubscribe the cores.
 #include "ops.hpp"
+#include "cpu_level.hpp"
 
 #include <cblas.h>
 #include <tbb/blocked_range.h>
@@ -315,9 +316,8 @@ OpPlan plan_fma_peak(const Runtime& rt, const CMTR_KeyValue* params, size_t num_
   FmaPeakArgs args{f.iters, static_cast<int32_t>(f.lanes), f.a, f.b, f.x0, f.dx};
   const KernelTable& k = *rt.kernels;
   if (dtype == "f16") {
-    __builtin_cpu_init();
     return answer(OpPlan::kUnsupported,
-                  __builtin_cpu_supports("avx512fp16")
+                  cpu_has_avx512fp16()
                       ? "fma_peak.v1 on cpu: AVX512-FP16 kernels are not implemented"
                       : "fma_peak.v1 on cpu: no native f16 FMA on this CPU (needs AVX512-FP16)");
   }

@@ -65,5 +65,9 @@ warnings=$(grep -c 'warning:' "$log" || true)
 note=""
 [ "$warnings" -gt 0 ] && note=", $warnings compiler warnings (see $log)"
 # CPU seconds (user + sys) of everything this script ran: the figure that the machine's load moves least.
-cpu_s=$(times | tail -n 1 | awk '{ split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2] }')
+# (`times` must run in this shell, not in a pipeline's subshell, which has no children of its own.)
+times_file=$(mktemp)
+times >"$times_file"
+cpu_s=$(tail -n 1 "$times_file" | awk '{ split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2] }')
+rm -f "$times_file"
 echo "build: $build_type in $build_dir, $((SECONDS - start_s)) s ($cpu_s CPU s)$note"

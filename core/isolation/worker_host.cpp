@@ -8,8 +8,8 @@
 #include <set>
 
 #include "core/isolation/worker_protocol.h"
-#include "core/util/clock.h"
 #include "core/util/sha256.h"
+#include "core/workloads/workload.h"
 
 namespace cmeter {
 namespace {
@@ -224,22 +224,7 @@ Status WorkerHost::ensure_worker(Plugin& plugin) {
 }
 
 CaseResult WorkerHost::run_case(const CaseRequest& req) {
-  CaseResult r;
-  r.case_id = req.spec.id;
-  r.workload = req.spec.workload;
-  r.device = req.device.id;
-  r.params = req.spec.params;
-  r.started_utc = utc_now_iso8601();
-  r.status = CaseStatus::kFailed;
-  const auto& s = req.spec.stats;
-  r.method.settings = {{"warmup_min_runs", s.warmup_min_runs},
-                       {"warmup_min_s", s.warmup_min_s},
-                       {"sample_min_s", s.sample_min_s},
-                       {"min_samples", s.min_samples},
-                       {"min_s", s.min_s},
-                       {"noise", s.noise},
-                       {"max_s", s.max_s},
-                       {"rotation_sets", s.rotation_sets}};
+  CaseResult r = workloads::begin_case_result(req.spec, req.device.id);
   const double start = now_s();
   const auto start_tp = std::chrono::steady_clock::now();
   auto finish = [&](CaseStatus status, std::string reason) {

@@ -150,14 +150,15 @@ uint64_t memory_budget_bytes(const Device& device) {
   return static_cast<uint64_t>(*mem) / 10 * 9;
 }
 
-CaseResult run_case(const Context& context) {
+CaseResult begin_case_result(const profile::Case& spec, const std::string& device_id) {
   CaseResult result;
-  result.case_id = context.spec.id;
-  result.workload = context.spec.workload;
-  result.device = context.device.id();
-  result.params = context.spec.params;
+  result.case_id = spec.id;
+  result.workload = spec.workload;
+  result.device = device_id;
+  result.params = spec.params;
   result.started_utc = utc_now_iso8601();
-  const auto& s = context.spec.stats;
+  result.status = CaseStatus::kFailed;
+  const auto& s = spec.stats;
   result.method.settings = {{"warmup_min_runs", s.warmup_min_runs},
                             {"warmup_min_s", s.warmup_min_s},
                             {"sample_min_s", s.sample_min_s},
@@ -166,6 +167,11 @@ CaseResult run_case(const Context& context) {
                             {"noise", s.noise},
                             {"max_s", s.max_s},
                             {"rotation_sets", s.rotation_sets}};
+  return result;
+}
+
+CaseResult run_case(const Context& context) {
+  CaseResult result = begin_case_result(context.spec, context.device.id());
   auto start = std::chrono::steady_clock::now();
   WorkloadFn fn = find_workload(context.spec.workload);
   if (fn == nullptr) {

@@ -27,6 +27,9 @@ struct Context {
 
 // Runs the case; never throws; every failure becomes a status with a reason.
 CaseResult run_case(const Context& context);
+// A result for `spec` on `device_id` before anything ran: identity, params, start time and the stats
+// settings in force (status failed until a workload says otherwise). Used here and by the worker host.
+CaseResult begin_case_result(const profile::Case& spec, const std::string& device_id);
 
 // ---- shared pieces ----
 

@@ -9,16 +9,13 @@
 #include <doctest/doctest.h>
 
 #include "core/isolation/worker_protocol.h"
+#include "tests/support/plugin_paths.h"
 
 namespace cmeter {
 namespace {
 
-std::string test_plugin(const std::string& name) {
-  return std::string(CMETER_TEST_PLUGIN_DIR) + "/libcmeter-" + name + ".so";
-}
-std::string fault_plugin(const std::string& name) {
-  return std::string(CMETER_TEST_PLUGIN_DIR) + "/../fault-plugins/libcmeter-" + name + ".so";
-}
+using test_support::fault_plugin;
+using test_support::test_plugin;
 
 WorkerOptions options_for_tests() {
   WorkerOptions o;

@@ -3,6 +3,7 @@
 // that is not there, a plugin that crashes) is that case's status and reason, and the next case runs;
 // and the watchdog's deadline comes from the case's settings.
 #include "core/run/executor.h"
+#include "tests/support/plugin_paths.h"
 
 #include <chrono>
 #include <filesystem>
@@ -12,12 +13,8 @@
 namespace cmeter::run {
 namespace {
 
-std::string test_plugin(const std::string& name) {
-  return std::string(CMETER_TEST_PLUGIN_DIR) + "/libcmeter-" + name + ".so";
-}
-std::string fault_plugin(const std::string& name) {
-  return std::string(CMETER_TEST_PLUGIN_DIR) + "/../fault-plugins/libcmeter-" + name + ".so";
-}
+using test_support::fault_plugin;
+using test_support::test_plugin;
 
 profile::Case make_case(const std::string& id, const std::string& workload,
                         std::map<std::string, profile::ParamValue> params) {

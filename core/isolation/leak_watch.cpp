@@ -1,4 +1,4 @@
-// Growth noted only when it repeats within one worker process.
+// Growth noted only when it repeats for the same kind of work within one worker process.
 #include "core/isolation/leak_watch.h"
 
 #include <fmt/format.h>
@@ -13,23 +13,22 @@ std::string mib(uint64_t bytes) {
 }  // namespace
 
 std::optional<std::string> LeakWatch::observe(int worker_pid, const std::string& case_id,
-                                              uint64_t rss_bytes_before, uint64_t rss_bytes_after) {
+                                              const std::string& case_kind, uint64_t rss_bytes_before,
+                                              uint64_t rss_bytes_after) {
   if (worker_pid != worker_pid_) {
     worker_pid_ = worker_pid;
-    first_growth_.reset();
+    first_growth_by_kind_.clear();
   }
   if (threshold_bytes_ == 0 || rss_bytes_before == 0 ||
       rss_bytes_after <= rss_bytes_before + threshold_bytes_)
     return std::nullopt;
   const uint64_t grown = rss_bytes_after - rss_bytes_before;
-  if (!first_growth_) {
-    first_growth_ = Growth{case_id, grown};
-    return std::nullopt;  // a first use may load code or fill caches once
-  }
+  auto [first, inserted] = first_growth_by_kind_.try_emplace(case_kind, Growth{case_id, grown});
+  if (inserted) return std::nullopt;  // the first run of this kind may load code or fill caches once
   return fmt::format(
       "worker resident memory grew by {} during the case and was not given back (a leak?); it grew by {} "
-      "during {} too, in the same worker",
-      mib(grown), mib(first_growth_->bytes), first_growth_->case_id);
+      "during {} too, the same kind of work in the same worker",
+      mib(grown), mib(first->second.bytes), first->second.case_id);
 }
 
 }  // namespace cmeter

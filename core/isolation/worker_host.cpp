@@ -14,6 +14,15 @@
 namespace cmeter {
 namespace {
 
+// The kind of work a case is, for LeakWatch: its workload and text parameters (data types, forms,
+// directions), without sizes: work of one kind loads its code once.
+std::string case_kind(const profile::Case& spec) {
+  std::string kind = spec.workload;
+  for (const auto& [name, value] : spec.params)
+    if (std::holds_alternative<std::string>(value)) kind += "|" + name + "=" + std::get<std::string>(value);
+  return kind;
+}
+
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -326,7 +335,7 @@ CaseResult WorkerHost::run_case(const CaseRequest& req) {
       if (w.is_string()) warnings_.push_back(fmt::format("{}: {}", req.device.id, w.get<std::string>()));
     // A leak shows as memory kept after the case, again and again; said, without changing what was
     // measured (a one-time load is not noted: core/isolation/leak_watch.h).
-    if (auto note = plugin->leaks.observe(static_cast<int>(child.pid()), req.spec.id,
+    if (auto note = plugin->leaks.observe(static_cast<int>(child.pid()), req.spec.id, case_kind(req.spec),
                                           m.value("rss_bytes_before", uint64_t{0}),
                                           m.value("rss_bytes_after", uint64_t{0})))
       out.reason = out.reason.empty() ? *note : out.reason + "; " + *note;

@@ -82,7 +82,11 @@ nlohmann::json build_report(const ReportParts& parts) {
   for (const auto& d : parts.devices) {
     nlohmann::json peaks = nlohmann::json::object();
     for (const auto& [k, v] : d.attributes)
-      if (k.rfind("peak.", 0) == 0 && k != "peak.source") peaks[k] = to_json(v);
+      // Declared peaks are the numeric `peak.*` attributes; the text ones (`peak.source`, `peak.sku`)
+      // stay in `attributes`, so the schema's "number or null" holds whatever a plugin declares.
+      if (k.rfind("peak.", 0) == 0 &&
+          (std::holds_alternative<double>(v) || std::holds_alternative<int64_t>(v)))
+        peaks[k] = to_json(v);
     devices.push_back({{"id", d.id},
                        {"attributes", to_json(d.attributes)},
                        {"declared_peaks", peaks},

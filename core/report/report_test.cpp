@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "core/report/journal.h"
+#include "core/report/schema_check.h"
 
 namespace cmeter {
 namespace {
@@ -147,6 +148,31 @@ TEST_CASE("report: the digest covers everything but itself") {
   CHECK(report_digest(tampered) != report["integrity"]["digest"].get<std::string>());
   auto reordered = nlohmann::json::parse(report.dump(4));  // whitespace and key order do not matter
   CHECK(report_digest(reordered) == report["integrity"]["digest"].get<std::string>());
+}
+
+TEST_CASE("report: declared peaks hold the numeric peak attributes only (peak.sku is text)") {
+  ReportParts parts;
+  parts.run = {{"id", "r1"}, {"seed", 7}};
+  DeviceFacts d;
+  d.id = "cuda:0";
+  d.attributes = {{"peak.flops.f16", 989.5e12},
+                  {"peak.cores", int64_t{132}},
+                  {"peak.sku", std::string("NVIDIA H200 SXM")},
+                  {"peak.source", std::string("datasheet")}};
+  parts.devices = {d};
+  auto report = build_report(parts);
+  const auto& peaks = report["devices"][0]["declared_peaks"];
+  CHECK(peaks.size() == 2);
+  CHECK(peaks["peak.flops.f16"] == 989.5e12);
+  CHECK(peaks["peak.cores"] == 132);
+  CHECK(report["devices"][0]["attributes"].contains("peak.sku"));
+  CHECK(report["devices"][0]["peak_source"] == "datasheet");
+  // The run facts here are partial; no error may be about the devices.
+  for (const auto& error : check_against_schema(report_schema_v1(), report, {false, 100})) {
+    INFO(error);
+    CHECK(error.find("devices") == std::string::npos);
+  }
+  CHECK(peaks.dump().find("NVIDIA") == std::string::npos);
 }
 
 }  // namespace

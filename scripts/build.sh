@@ -4,13 +4,14 @@
 # and, on failure, the failing step's output. CMETER_VERBOSE=1 prints everything instead.
 # Usage: scripts/build.sh [Release|Debug|RelWithDebInfo] [extra cmake args]
 # Environment: CMETER_BUILD_DIR, CMETER_WERROR (OFF), CMETER_BUILD_TARGETS (default: all),
-#              CMETER_JOBS (default: nproc).
+#              CMETER_JOBS (default: nproc + 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_type=${1:-Release}
 shift || true
 build_dir=${CMETER_BUILD_DIR:-build}
-jobs=${CMETER_JOBS:-$(nproc)}
+# One job more than cores: a link or a short step overlaps the compiles (the heavy steps are CPU-bound).
+jobs=${CMETER_JOBS:-$(($(nproc) + 1))}
 read -r -a targets <<<"${CMETER_BUILD_TARGETS:-}"
 generator=()
 command -v ninja >/dev/null && [ ! -f "$build_dir/Makefile" ] && generator=(-G Ninja)

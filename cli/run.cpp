@@ -42,6 +42,8 @@ struct Options {
   double worker_memory_limit_mib = -1;  // -1: half the physical memory; 0: no limit
   double worker_load_timeout_s = 60;
   bool show_worker_stderr = false;
+  int max_hangs = 2;
+  int64_t max_cases = 10000;
 };
 
 void add_isolation_options(CLI::App& run, Options& command) {
@@ -61,6 +63,15 @@ void add_isolation_options(CLI::App& run, Options& command) {
                  "Seconds a plugin worker may take to load its plugin and list its devices")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 86400.0));
+  run.add_option("--max-hangs", command.max_hangs,
+                 "After this many timeouts in a row on one device, its remaining cases are recorded as "
+                 "timeouts without running (0: run every case)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000000));
+  run.add_option("--max-cases", command.max_cases,
+                 "Refuse a run planning more cases (profile cases x devices) than this (0: no cap)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
   run.add_flag("--show-worker-stderr", command.show_worker_stderr,
                "Copy what plugin workers write to stderr to ours, prefixed [worker <plugin>]");
 }
@@ -139,6 +150,8 @@ int run_run(const Options& command, const std::vector<std::string>& argv) {
 
   run::RunOptions options;
   options.resume_dir = command.resume_dir;
+  options.max_consecutive_timeouts = command.max_hangs;
+  options.max_planned_cases = command.max_cases;
   options.profile = command.profile;
   options.profile_dirs = {
       (std::filesystem::path(self_executable_dir()) / ".." / "share" / "cmeter" / "profiles")

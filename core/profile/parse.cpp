@@ -52,6 +52,8 @@ constexpr StatsField kStatsFields[] = {
     {"rotation_sets", &StatsSettings::rotation_sets, nullptr},
     {"timeout_s", nullptr, &StatsSettings::timeout_s},
 };
+// The longest duration a stats setting may ask for (seconds).
+constexpr double kMaxDurationS = 86400;
 constexpr std::string_view kStatsKeys[] = {"warmup_min_runs", "warmup_min_s",  "sample_min_s",
                                            "min_samples",     "min_s",         "noise",
                                            "max_s",           "rotation_sets", "timeout_s"};
@@ -414,11 +416,16 @@ void Parser::check_stats(const StatsSettings& s, const Marks& marks, const std::
     const auto it = marks.find(key);
     return it == marks.end() ? nullptr : &it->second;
   };
-  for (std::string_view key : {"warmup_min_s", "sample_min_s", "min_s", "timeout_s"}) {
+  // Every duration is finite and at most a day, so the watchdog (timeout_s, or a multiple of the
+  // budget) always fires within a bounded time whatever a profile says.
+  for (std::string_view key : {"warmup_min_s", "sample_min_s", "min_s", "max_s", "timeout_s"}) {
     const auto* spec = std::find_if(std::begin(kStatsFields), std::end(kStatsFields),
                                     [&](const StatsField& f) { return f.name == key; });
-    if (const YAML::Mark* m = set_here(key); m && s.*(spec->double_member) < 0) {
-      error(*m, "'{}' {} must not be negative, got {}", key, context, s.*(spec->double_member));
+    const double value = s.*(spec->double_member);
+    if (const YAML::Mark* m = set_here(key); m && key != "max_s" && !(value >= 0)) {
+      error(*m, "'{}' {} must not be negative, got {}", key, context, value);
+    } else if (m && value > kMaxDurationS) {
+      error(*m, "'{}' {} must be at most {} s (a day), got {}", key, context, kMaxDurationS, value);
     }
   }
   if (const YAML::Mark* m = set_here("warmup_min_runs"); m && s.warmup_min_runs < 0) {
@@ -434,7 +441,7 @@ void Parser::check_stats(const StatsSettings& s, const Marks& marks, const std::
     error(*m, "'rotation_sets' {} must be at least 2, got {}", context, s.rotation_sets);
   }
   const YAML::Mark* max_mark = set_here("max_s");
-  if (max_mark && s.max_s <= 0) {
+  if (max_mark && !(s.max_s > 0)) {
     error(*max_mark, "'max_s' {} must be positive, got {}", context, s.max_s);
   } else if (s.min_s >= 0 && s.max_s < s.min_s) {
     const YAML::Mark* m = max_mark != nullptr ? max_mark : set_here("min_s");

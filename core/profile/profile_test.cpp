@@ -344,6 +344,12 @@ TEST_CASE("profile: statistics out of range") {
         "t.yaml:4:23: 'warmup_min_s' in the profile's stats must not be negative, got -1");
   CHECK(with_stats("{warmup_min_runs: -1}") ==
         "t.yaml:4:26: 'warmup_min_runs' in the profile's stats must not be negative, got -1");
+  CHECK(with_stats("{timeout_s: 1e300}") ==
+        "t.yaml:4:20: 'timeout_s' in the profile's stats must be at most 86400 s (a day), got 1e+300");
+  CHECK(with_stats("{max_s: 100000}") ==
+        "t.yaml:4:16: 'max_s' in the profile's stats must be at most 86400 s (a day), got 100000");
+  CHECK(with_stats("{timeout_s: .nan}") ==
+        "t.yaml:4:20: 'timeout_s' in the profile's stats must be a number, got '.nan'");
   CHECK(with_stats("{min_samples: 9999999999}") ==
         "t.yaml:4:22: 'min_samples' in the profile's stats is out of range: 9999999999");
 

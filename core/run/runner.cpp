@@ -4,7 +4,10 @@
 #include "core/run/runner.h"
 
 #include <filesystem>
+#include <map>
 #include <random>
+
+#include <fmt/ranges.h>
 
 #include "core/report/criteria.h"
 #include "core/report/journal.h"
@@ -230,6 +233,17 @@ CaseResult not_run(const PlannedCase& p) {
   return r;
 }
 
+// A case not run because its device hung on the cases before it (RunOptions::max_consecutive_timeouts).
+CaseResult skipped_after_hangs(const PlannedCase& p, const std::vector<std::string>& hung_cases) {
+  CaseResult r = not_run(p);
+  r.status = CaseStatus::kTimeout;
+  r.reason = fmt::format(
+      "not run: skipped after {} timeouts in a row on {} ({}); --max-hangs 0 runs every case whatever "
+      "happens",
+      hung_cases.size(), p.device->id, fmt::join(hung_cases, ", "));
+  return r;
+}
+
 // Runs the plan's cases (those not already done), journaling each result as it finishes.
 std::vector<CaseResult> execute_plan(const RunOptions& options, const std::vector<PlannedCase>& plan,
                                      ResumedResults* done, CaseExecutor& executor, Journal& journal,
@@ -240,6 +254,7 @@ std::vector<CaseResult> execute_plan(const RunOptions& options, const std::vecto
   int index = 0;
   int ran = 0;
   const int to_run = static_cast<int>(plan.size()) - (done ? count_done(plan, *done) : 0);
+  std::map<std::string, std::vector<std::string>> hung_in_a_row;  // device id -> its latest timeouts
   for (const auto& p : plan) {
     ++index;
     const DeviceFacts& d = *p.device;
@@ -261,7 +276,18 @@ std::vector<CaseResult> execute_plan(const RunOptions& options, const std::vecto
     bool present = false;
     for (const auto& e : executor.devices())
       if (e.id == d.id) present = true;
-    CaseResult r = present ? executor.run_case(d, *p.spec, seed, bind) : not_run(p);
+    auto& hung = hung_in_a_row[d.id];
+    const bool skip = options.max_consecutive_timeouts > 0 &&
+                      static_cast<int>(hung.size()) >= options.max_consecutive_timeouts;
+    CaseResult r = skip      ? skipped_after_hangs(p, hung)
+                   : present ? executor.run_case(d, *p.spec, seed, bind)
+                             : not_run(p);
+    if (!skip) {
+      if (r.status == CaseStatus::kTimeout)
+        hung.push_back(r.case_id);
+      else
+        hung.clear();
+    }
     ++ran;
     for (auto& w : executor.take_warnings()) out.warnings.push_back(std::move(w));
     if (auto st = journal.append(r); !st) out.warnings.push_back(st.error().message);
@@ -298,6 +324,12 @@ Result<RunOutcome> execute_run(const RunOptions& options, CaseExecutor& executor
   for (auto& w : choice->warnings) out.warnings.push_back(std::move(w));
   const std::vector<DeviceFacts>& selected = choice->selected;
   const std::vector<PlannedCase> plan = plan_cases(selected, *prof);
+  if (options.max_planned_cases > 0 && static_cast<int64_t>(plan.size()) > options.max_planned_cases)
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "{}: {} planned cases ({} cases x {} devices) exceed the cap of {}; narrow the sweeps or "
+        "--device, or raise the cap with --max-cases",
+        prof->path, plan.size(), prof->cases.size(), selected.size(), options.max_planned_cases);
 
   auto opened = open_run(options, *prof, selector, selected, plan, executor.execution(), resuming, out);
   CMETER_TRY(opened);

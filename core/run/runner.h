@@ -46,6 +46,13 @@ struct RunOptions {
   // seed then come from its journal and the fields above are ignored.
   std::string resume_dir;
   std::function<void(const Progress&)> progress;
+  // A device whose last `max_consecutive_timeouts` cases all timed out has its remaining cases
+  // recorded as `timeout` without running them ("skipped after N hangs"), so a hung device costs two
+  // watchdogs, not one per case. 0: run every case whatever happened.
+  int max_consecutive_timeouts = 2;
+  // More planned cases (profile cases x devices) than this is refused before anything runs: a
+  // sweep's cross product can reach millions. 0: no cap.
+  int64_t max_planned_cases = 10000;
 };
 
 struct RunOutcome {

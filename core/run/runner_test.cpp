@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include <doctest/doctest.h>
 
@@ -47,12 +48,13 @@ class ScriptedExecutor : public CaseExecutor {
     r.workload = spec.workload;
     r.device = device.id;
     r.params = spec.params;
-    r.status = CaseStatus::kOk;
+    r.status = timeouts.count(calls.back()) ? CaseStatus::kTimeout : CaseStatus::kOk;
     r.started_utc = fmt::format("call {} seed {}", calls.size(), seed);
     return r;
   }
   std::string execution() const override { return "scripted"; }
   std::vector<std::string> calls;
+  std::set<std::string> timeouts;  // "device/case" answered as a timeout (a hung plugin)
 
  private:
   std::vector<PluginRow> rows_;
@@ -158,6 +160,65 @@ TEST_CASE("runner: resume runs only the unfinished cases and keeps the report's 
   REQUIRE_FALSE(nothing.ok());
   CHECK(nothing.error().message.find("journal.jsonl") != std::string::npos);
   fs::remove_all(dir);
+}
+
+// A profile of `n` cases of one kind, written to a fresh directory; the options to run it there.
+RunOptions options_for_cases(const std::string& label, int n) {
+  fs::path dir = fs::temp_directory_path() / fmt::format("cmeter-runner-{}-{}", label, ::getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::string text = "schema: 1\nname: hangs\nversion: 1.0.0\nstats: {timeout_s: 5}\ncases:\n";
+  for (int i = 0; i < n; ++i) text += fmt::format("  - id: c{}\n    workload: launch_latency\n", i);
+  std::ofstream(dir / "p.yaml") << text;
+  RunOptions options;
+  options.profile = (dir / "p.yaml").string();
+  options.output_dir = (dir / "out").string();
+  options.seed = 1;
+  options.device_selector = "fake:0";
+  return options;
+}
+
+TEST_CASE("runner: a device that hangs twice in a row has its remaining cases skipped as timeouts") {
+  RunOptions options = options_for_cases("hangs", 5);
+  ScriptedExecutor hanging;
+  hanging.timeouts = {"fake:0/c0", "fake:0/c1", "fake:0/c2", "fake:0/c3", "fake:0/c4"};
+  auto out = execute_run(options, hanging, nullptr);
+  REQUIRE(out.ok());
+  CHECK(hanging.calls == std::vector<std::string>{"fake:0/c0", "fake:0/c1"});  // two watchdogs, not five
+  const auto& results = out->report["results"];
+  REQUIRE(results.size() == 5);
+  for (int i = 0; i < 5; ++i) CHECK(results[i]["status"] == "timeout");
+  const std::string reason = results[2]["reason"];
+  CHECK(reason.find("skipped after 2 timeouts in a row on fake:0 (c0, c1)") != std::string::npos);
+  CHECK(out->exit_code == kExitIncomplete);
+
+  // A success in between resets the count; --max-hangs 0 never skips.
+  ScriptedExecutor flaky;
+  flaky.timeouts = {"fake:0/c0", "fake:0/c2", "fake:0/c3"};
+  options = options_for_cases("flaky", 5);
+  REQUIRE(execute_run(options, flaky, nullptr).ok());
+  CHECK(flaky.calls.size() == 4);  // c0 hang, c1 ok, c2 and c3 hang, c4 skipped
+  ScriptedExecutor patient;
+  patient.timeouts = hanging.timeouts;
+  options = options_for_cases("patient", 5);
+  options.max_consecutive_timeouts = 0;
+  REQUIRE(execute_run(options, patient, nullptr).ok());
+  CHECK(patient.calls.size() == 5);
+}
+
+TEST_CASE("runner: more planned cases than the cap is refused before anything runs, naming the profile") {
+  RunOptions options = options_for_cases("cap", 4);
+  options.device_selector = "*";  // 4 cases x 2 devices = 8
+  options.max_planned_cases = 7;
+  ScriptedExecutor executor;
+  auto out = execute_run(options, executor, nullptr);
+  REQUIRE_FALSE(out.ok());
+  CHECK(out.error().message.find("8 planned cases (4 cases x 2 devices) exceed the cap of 7") !=
+        std::string::npos);
+  CHECK(out.error().message.find("p.yaml") != std::string::npos);
+  CHECK(executor.calls.empty());
+  options.max_planned_cases = 8;
+  CHECK(execute_run(options, executor, nullptr).ok());
 }
 
 TEST_CASE("runner: the watchdog deadline is the profile's timeout_s, else scaled by the case's budget") {

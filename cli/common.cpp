@@ -71,4 +71,16 @@ bool write_output(const std::string& text, const std::string& path) {
   return true;
 }
 
+void add_trust_options(CLI::App& app, TrustOptions& options) {
+  app.add_option("--pubkey", options.pubkeys,
+                 "Public key file (.pub) to trust for signatures, besides the trust directory (repeatable)");
+  app.add_option("--trust-dir", options.trust_dir,
+                 "Directory of trusted public keys (*.pub); a signature by any other key does not verify")
+      ->capture_default_str();
+}
+
+Result<TrustPolicy> load_trust_policy(const TrustOptions& options) {
+  return cmeter::load_trust_policy(options.pubkeys, options.trust_dir, options.require_signature);
+}
+
 }  // namespace cmeter::cli

@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "core/plugin/plugin_host.h"
+#include "core/report/trusted_keys.h"
 #include "core/util/executable_path.h"
 #include "core/util/exit_codes.h"
 
@@ -47,6 +48,15 @@ bool report_plugin_failures(const PluginOptions& options, const Discovery& disco
                             const std::vector<PluginRow>& rows, bool quiet = false);
 // Loads plugins in this process; nullptr after printing the failure when --strict-plugins and one failed.
 std::unique_ptr<PluginHost> load_plugins(const PluginOptions& options, bool quiet = false);
+
+// Whom signatures are checked against (core/report/trusted_keys.h): --pubkey (repeatable), --trust-dir.
+struct TrustOptions {
+  std::vector<std::string> pubkeys;
+  std::string trust_dir = default_trust_dir();
+  bool require_signature = false;
+};
+void add_trust_options(CLI::App& app, TrustOptions& options);
+Result<TrustPolicy> load_trust_policy(const TrustOptions& options);
 
 bool stdout_is_terminal();
 // The one output writer: `text` to stdout when path is empty or "-", else to the file (atomically,

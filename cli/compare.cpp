@@ -18,6 +18,7 @@ struct Options {
   bool per_watt = false;
   std::vector<std::string> prices;
   std::string md_path, html_path;
+  TrustOptions trust;
 };
 
 int run_compare(const Options& s) {
@@ -40,11 +41,22 @@ int run_compare(const Options& s) {
     }
     reports.push_back(std::move(*r));
   }
+  auto policy = load_trust_policy(s.trust);
+  if (!policy) {
+    std::cerr << "error: " << policy.error().message << "\n";
+    return kExitUsage;
+  }
+  std::vector<std::string> unverified;  // every input is verified before anything says "signed"
+  for (auto& r : reports) {
+    auto v = verify_loaded_report(r, *policy);
+    for (const auto& f : v.failures) unverified.push_back(fmt::format("{} does not verify: {}", r.source, f));
+  }
   auto comparison = compare_reports(reports, options);
   if (!comparison) {
     std::cerr << "error: " << comparison.error().message << "\n";
     return kExitUsage;
   }
+  comparison->warnings.insert(comparison->warnings.begin(), unverified.begin(), unverified.end());
   for (const auto& w : comparison->warnings) std::cerr << "warning: " << w << "\n";
   std::cout << reports::render_comparison_terminal(*comparison, stdout_is_terminal());
   bool written = true;
@@ -69,6 +81,7 @@ Subcommand register_compare(CLI::App& app) {
   cmd->add_option(
       "--price", s->prices,
       "Also compare per price: DEVICE=AMOUNT (device id, device name, or N/id for report N; repeatable)");
+  add_trust_options(*cmd, s->trust);
   cmd->add_option("--md", s->md_path, "Also write the comparison as Markdown to this file");
   cmd->add_option("--html", s->html_path,
                   "Also write the comparison as a self-contained HTML page to this file");

@@ -26,8 +26,9 @@ namespace {
 constexpr int kExitVerifyFailed = kExitFail;
 
 struct Options {
-  std::string file, output, key, pubkey;
+  std::string file, output, key;
   std::vector<std::string> merge_inputs;
+  TrustOptions trust;
 };
 
 Result<std::string> read_text(const std::string& path) {
@@ -46,6 +47,14 @@ int render(const Options& s, const std::string& format) {
     std::cerr << "error: " << report.error().message << "\n";
     return kExitUsage;
   }
+  // Verified before anything says "signed" (the user's trusted keys; a problem is also a warning).
+  auto policy = load_trust_policy(s.trust);
+  if (!policy) {
+    std::cerr << "error: " << policy.error().message << "\n";
+    return kExitUsage;
+  }
+  auto verified = verify_loaded_report(*report, *policy);
+  for (const auto& f : verified.failures) std::cerr << fmt::format("warning: {}: {}\n", s.file, f);
   if (report->newer_minor)
     std::cerr << fmt::format(
         "note: {} was written with schema {} (newer than this cmeter's {}); members this "
@@ -89,32 +98,23 @@ int sign(const Options& s) {
 }
 
 int verify(const Options& s) {
-  std::optional<PublicKey> expected;
-  if (!s.pubkey.empty()) {
-    auto text = read_text(s.pubkey);
-    if (!text) {
-      std::cerr << "error: --pubkey " << text.error().message << "\n";
-      return kExitUsage;
-    }
-    auto key = parse_public_key_file(*text, s.pubkey);
-    if (!key) {
-      std::cerr << "error: " << key.error().message << "\n";
-      return kExitUsage;
-    }
-    expected = *key;
+  auto policy = load_trust_policy(s.trust);
+  if (!policy) {
+    std::cerr << "error: " << policy.error().message << "\n";
+    return kExitUsage;
   }
   auto report = read_report_file(s.file);
   if (!report) {
     std::cerr << "FAILED: " << report.error().message << "\n";
     return kExitUsage;
   }
-  auto v = verify_report(report->json, expected);
+  auto v = verify_report(report->json, *policy);
   for (const auto& f : v.failures) std::cerr << fmt::format("FAILED: {}: {}\n", s.file, f);
   if (!v.ok()) return kExitVerifyFailed;
   std::cout << fmt::format("{}: digest ok (sha256 {})\n", s.file, v.computed_digest);
   if (v.is_signed)
-    std::cout << fmt::format("{}: signature ok (Ed25519, key id {}{})\n", s.file, v.signer_key_id,
-                             expected ? ", the expected key" : "");
+    std::cout << fmt::format("{}: signature ok (Ed25519, key id {}, a trusted key)\n", s.file,
+                             v.signer_key_id);
   for (const auto& n : v.notes) std::cout << fmt::format("{}: {}\n", s.file, n);
   return kExitOk;
 }
@@ -169,10 +169,9 @@ Subcommand register_report(CLI::App& app) {
   auto* verify_cmd = report->add_subcommand(
       "verify", "Recompute a report's digest and check its signature; exit 1 naming what failed");
   verify_cmd->add_option("file", s->file, "report.json")->required();
-  verify_cmd->add_option(
-      "--pubkey", s->pubkey,
-      "Public key file (.pub): the report must be signed by this key (otherwise the key embedded "
-      "in the report is used)");
+  verify_cmd->add_flag("--require-signature", s->trust.require_signature,
+                       "Fail a report that is not signed (by a trusted key)");
+  for (auto* sub : {show, md, html, csv, verify_cmd}) add_trust_options(*sub, s->trust);
   auto* merge_cmd = report->add_subcommand(
       "merge", "Combine reports of several devices or nodes into one, with node totals");
   merge_cmd->add_option("files", s->merge_inputs, "report.json files (two or more)")

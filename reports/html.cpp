@@ -262,10 +262,8 @@ std::string render_html(const LoadedReport& r) {
       td("Host") + td(fmt::format("{}: {}, {} logical CPUs, {}, {}, {}", r.host.hostname, r.host.cpu_model,
                                   r.host.logical_cpus, format_bytes(static_cast<double>(r.host.memory_bytes)),
                                   r.host.os, r.host.kernel)),
-      td("Digest") + fmt::format("<td class=\"mono\">sha256 {}{}</td>", escape_html(r.digest),
-                                 r.signed_report ? escape_html(", signed (Ed25519, key id " +
-                                                               r.signature.public_key_id + ")")
-                                                 : ", not signed")};
+      td("Digest") + fmt::format("<td class=\"mono\">sha256 {}, {}</td>", escape_html(r.digest),
+                                 escape_html(signature_summary(r)))};
   if (!r.criteria.verdict.empty())
     facts.push_back(td("Verdict") +
                     fmt::format("<td class=\"verdict-{0}\">{0}</td>", escape_html(r.criteria.verdict)));

@@ -45,10 +45,7 @@ std::string render_markdown(const LoadedReport& r) {
                                                   r.host.os, r.host.kernel))});
   if (r.run.has_seed) out += row({"Seed", std::to_string(r.run.seed)});
   if (!r.criteria.verdict.empty()) out += row({"Verdict", "**" + r.criteria.verdict + "**"});
-  out += row({"Digest", fmt::format("sha256 `{}`{}", r.digest,
-                                    r.signed_report ? fmt::format(", signed (Ed25519, key id `{}`)",
-                                                                  r.signature.public_key_id)
-                                                    : ", not signed")});
+  out += row({"Digest", fmt::format("sha256 `{}`, {}", r.digest, signature_summary(r))});
 
   for (const auto& s : r.summaries) {
     std::string name = r.device_name(s.device);

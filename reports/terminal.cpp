@@ -40,9 +40,7 @@ std::string render_terminal(const LoadedReport& r, bool colour) {
                      r.tool.git_dirty ? ", dirty" : "", r.tool.build_type);
   out += fmt::format("  host     {}: {}, {} logical CPUs, {}, {}\n", r.host.hostname, r.host.cpu_model,
                      r.host.logical_cpus, format_bytes(static_cast<double>(r.host.memory_bytes)), r.host.os);
-  out += fmt::format(
-      "  digest   {}{}\n", r.digest,
-      r.signed_report ? fmt::format(" (signed, key id {})", r.signature.public_key_id) : " (not signed)");
+  out += fmt::format("  digest   {} ({})\n", r.digest, signature_summary(r));
   if (!r.criteria.verdict.empty())
     out += fmt::format("  verdict  {}\n", colour_word(r.criteria.verdict, colour));
 

@@ -1,10 +1,15 @@
 // Digest and Ed25519 signature checks over the canonical form (libsodium).
 #include "core/report/integrity.h"
 
+#include <algorithm>
+
 #include <sodium.h>
 
 #include <cctype>
 #include <sstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/report/report.h"
 #include "core/util/sha256.h"
@@ -168,7 +173,7 @@ Result<nlohmann::json> sign_report(const nlohmann::json& report, const KeyPair& 
   return out;
 }
 
-VerifyOutcome verify_report(const nlohmann::json& report, const std::optional<PublicKey>& expected_key) {
+VerifyOutcome verify_report(const nlohmann::json& report, const TrustPolicy& policy) {
   VerifyOutcome v;
   if (!sodium_ready()) {
     v.failures.push_back("libsodium failed to initialise");
@@ -200,9 +205,8 @@ VerifyOutcome verify_report(const nlohmann::json& report, const std::optional<Pu
                     v.recorded_digest.empty() ? "(none)" : v.recorded_digest, v.computed_digest));
   auto sig_it = integrity.find("signature");
   if (sig_it == integrity.end()) {
-    if (expected_key)
-      v.failures.push_back(fmt::format(
-          "signature: the report is not signed (expected a signature by key id {})", key_id(*expected_key)));
+    if (policy.require_signature)
+      v.failures.push_back("signature: the report is not signed (a signature is required)");
     else
       v.notes.push_back("not signed (digest only)");
     return v;
@@ -232,28 +236,27 @@ VerifyOutcome verify_report(const nlohmann::json& report, const std::optional<Pu
   if (str_member(sig, "public_key_id") != v.signer_key_id)
     v.failures.push_back(fmt::format("signature.public_key_id: recorded '{}' but the embedded key's id is {}",
                                      str_member(sig, "public_key_id"), v.signer_key_id));
-  if (expected_key && *expected_key != embedded) {
-    v.signer_is_expected_key = false;
-    v.failures.push_back(fmt::format("signature: signed by key id {}, not by the expected key id {}",
-                                     v.signer_key_id, key_id(*expected_key)));
+  v.signer_is_trusted = std::find(policy.trusted_keys.begin(), policy.trusted_keys.end(), embedded) !=
+                        policy.trusted_keys.end();
+  if (!v.signer_is_trusted) {
+    std::vector<std::string> ids;
+    for (const auto& k : policy.trusted_keys) ids.push_back(key_id(k));
+    v.failures.push_back(
+        fmt::format("signature: signed by key id {}, which is not trusted ({}){}{}", v.signer_key_id,
+                    ids.empty() ? "no key is trusted" : "trusted: " + fmt::format("{}", fmt::join(ids, ", ")),
+                    policy.how_to_trust.empty() ? "" : "; ", policy.how_to_trust));
   }
   if (!from_hex(str_member(sig, "signature"), signature) ||
       to_hex(signature.data(), signature.size()) != str_member(sig, "signature")) {
     v.failures.push_back("signature.signature: not 128 lower-case hex digits");
     return v;
   }
-  const PublicKey& key = expected_key ? *expected_key : embedded;
   v.signature_ok =
       crypto_sign_verify_detached(signature.data(), reinterpret_cast<const unsigned char*>(content.data()),
-                                  content.size(), key.data()) == 0;
+                                  content.size(), embedded.data()) == 0;
   if (!v.signature_ok)
     v.failures.push_back(
-        fmt::format("signature: does not verify with key id {} over the report's content", key_id(key)));
-  if (!expected_key)
-    v.notes.push_back(
-        fmt::format("signature checked against the key embedded in the report (key id {}); pass "
-                    "--pubkey to check who signed",
-                    v.signer_key_id));
+        fmt::format("signature: does not verify with key id {} over the report's content", v.signer_key_id));
   return v;
 }
 

@@ -54,15 +54,25 @@ struct VerifyOutcome {
   bool digest_ok = false;
   bool is_signed = false;
   bool signature_ok = false;
-  std::string signer_key_id;           // from the report's signature block
-  bool signer_is_expected_key = true;  // false when a --pubkey was given and it is another key
-  std::vector<std::string> failures;   // one line each, naming what failed
-  std::vector<std::string> notes;      // facts worth printing (e.g. "not signed")
+  std::string signer_key_id;          // from the report's signature block
+  bool signer_is_trusted = false;     // signed by one of the policy's trusted keys
+  std::vector<std::string> failures;  // one line each, naming what failed
+  std::vector<std::string> notes;     // facts worth printing (e.g. "not signed")
   bool ok() const { return failures.empty(); }
 };
 
-// Recomputes the digest and checks the signature (against `expected_key` when given, else against the
-// key embedded in the report). A report that must be signed but is not fails when expected_key is set.
-VerifyOutcome verify_report(const nlohmann::json& report, const std::optional<PublicKey>& expected_key);
+// Whom a verification trusts. A signature means something only when its key is one the user trusts:
+// a report re-signed with any other key must not verify, so the key embedded in a report is never
+// trusted for being there.
+struct TrustPolicy {
+  std::vector<PublicKey> trusted_keys;  // from --pubkey and the trust directory (trusted_keys.h)
+  bool require_signature = false;       // an unsigned report fails
+  std::string how_to_trust;             // appended to the "not trusted" failure: how to add a key
+};
+
+// Recomputes the digest and checks the signature: it must verify over the content with the embedded
+// key, and that key must be one of `policy.trusted_keys` (otherwise a failure naming the key id).
+// An unsigned report passes with a note, unless policy.require_signature.
+VerifyOutcome verify_report(const nlohmann::json& report, const TrustPolicy& policy);
 
 }  // namespace cmeter

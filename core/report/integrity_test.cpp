@@ -12,6 +12,13 @@
 namespace cmeter {
 namespace {
 
+TrustPolicy trusting(const PublicKey& key, bool require_signature = false) {
+  TrustPolicy p;
+  p.trusted_keys = {key};
+  p.require_signature = require_signature;
+  return p;
+}
+
 bool mentions(const VerifyOutcome& v, const std::string& needle) {
   for (const auto& f : v.failures)
     if (f.find(needle) != std::string::npos) return true;
@@ -45,7 +52,7 @@ TEST_CASE("integrity: key files round trip and are told apart") {
 TEST_CASE("integrity: the canonical form text matches what build_report writes") {
   auto report = testing::make_report({});
   CHECK(report["integrity"]["canonical_form"] == kCanonicalFormText);
-  auto v = verify_report(report, std::nullopt);
+  auto v = verify_report(report, TrustPolicy{});
   CHECK(v.ok());
   CHECK_FALSE(v.is_signed);
 }
@@ -59,54 +66,63 @@ TEST_CASE("integrity: sign and verify, and every kind of change fails") {
   auto signed_report = sign_report(report, *keys);
   REQUIRE(signed_report.ok());
   CHECK(load_report(*signed_report, "s.json").ok());  // still schema-valid
-  auto good = verify_report(*signed_report, keys->public_key);
+  auto good = verify_report(*signed_report, trusting(keys->public_key));
   CHECK_MESSAGE(good.ok(), (good.ok() ? "" : good.failures[0]));
   CHECK(good.is_signed);
   CHECK(good.signer_key_id == key_id(keys->public_key));
-  CHECK(verify_report(*signed_report, std::nullopt).ok());
+  // The key embedded in the report is not trusted for being there.
+  auto untrusted = verify_report(*signed_report, TrustPolicy{});
+  CHECK(untrusted.signature_ok);
+  CHECK_FALSE(untrusted.signer_is_trusted);
+  CHECK(mentions(untrusted, "signed by key id " + key_id(keys->public_key) +
+                                ", which is not trusted (no key is trusted)"));
 
   auto content = *signed_report;
   content["results"][0]["metrics"][0]["statistics"]["median"] = 1.5e11;
-  auto v = verify_report(content, keys->public_key);
+  auto v = verify_report(content, trusting(keys->public_key));
   CHECK(mentions(v, "digest: recorded"));
   CHECK(mentions(v, "signature: does not verify"));
 
   auto rehashed = content;  // a forger who also recomputes the digest still fails the signature
   rehashed["integrity"]["digest"] = report_digest(rehashed);
-  v = verify_report(rehashed, std::nullopt);
+  v = verify_report(rehashed, TrustPolicy{});
   CHECK(v.digest_ok);
   CHECK(mentions(v, "signature: does not verify"));
 
   auto resigned = sign_report(rehashed, *other);  // ...and re-signing with another key names the key
   REQUIRE(resigned.ok());
-  v = verify_report(*resigned, keys->public_key);
-  CHECK(mentions(v, "not by the expected key id " + key_id(keys->public_key)));
+  v = verify_report(*resigned, trusting(keys->public_key));
+  CHECK(v.signature_ok);  // a valid signature, by a key nobody trusts
+  CHECK(mentions(v, "signed by key id " + key_id(other->public_key) +
+                        ", which is not trusted (trusted: " + key_id(keys->public_key) + ")"));
 
   auto bad_sig = *signed_report;
   std::string sig = bad_sig["integrity"]["signature"]["signature"];
   sig[5] = sig[5] == 'a' ? 'b' : 'a';
   bad_sig["integrity"]["signature"]["signature"] = sig;
-  CHECK(mentions(verify_report(bad_sig, std::nullopt), "signature: does not verify"));
+  CHECK(mentions(verify_report(bad_sig, TrustPolicy{}), "signature: does not verify"));
 
   auto upper = *signed_report;  // the same key bytes in upper case are still a change to the report
   std::string pk = upper["integrity"]["signature"]["public_key"];
   for (auto& ch : pk) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   upper["integrity"]["signature"]["public_key"] = pk;
-  CHECK(mentions(verify_report(upper, std::nullopt), "lower-case hex"));
+  CHECK(mentions(verify_report(upper, TrustPolicy{}), "lower-case hex"));
 
   auto bad_id = *signed_report;
   bad_id["integrity"]["signature"]["public_key_id"] = "0000000000000000";
-  CHECK(mentions(verify_report(bad_id, std::nullopt), "public_key_id"));
+  CHECK(mentions(verify_report(bad_id, TrustPolicy{}), "public_key_id"));
 
   auto bad_form = *signed_report;
   bad_form["integrity"]["canonical_form"] = "something else";
-  CHECK(mentions(verify_report(bad_form, std::nullopt), "canonical_form"));
+  CHECK(mentions(verify_report(bad_form, TrustPolicy{}), "canonical_form"));
 
   auto extra = *signed_report;
   extra["integrity"]["comment"] = "trust me";
-  CHECK(mentions(verify_report(extra, std::nullopt), "unknown member 'comment'"));
+  CHECK(mentions(verify_report(extra, TrustPolicy{}), "unknown member 'comment'"));
 
-  CHECK(mentions(verify_report(report, keys->public_key), "not signed"));
+  CHECK(verify_report(report, trusting(keys->public_key)).ok());  // unsigned: a note, not a failure
+  CHECK(mentions(verify_report(report, trusting(keys->public_key, true)),
+                 "not signed (a signature is required)"));
 
   auto tampered = content;  // signing refuses a report whose digest does not match
   CHECK_FALSE(sign_report(tampered, *keys).ok());
@@ -128,7 +144,7 @@ TEST_CASE("integrity: flipping any byte of a signed report's text changes or bre
     if (parsed == *signed_report) continue;  // the same content (e.g. 'e' and 'E' in an exponent)
     ++checked;
     auto loaded = load_report(parsed, "flipped.json");
-    bool verified = loaded.ok() && verify_report(parsed, std::nullopt).ok();
+    bool verified = loaded.ok() && verify_report(parsed, trusting(keys->public_key)).ok();
     CHECK_MESSAGE(!verified, "byte " << i << " flipped still verifies");
   }
   CHECK(checked > 100);

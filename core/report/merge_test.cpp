@@ -56,7 +56,7 @@ TEST_CASE("merge: two nodes with the same device ids") {
   CHECK(r.host.logical_cpus == 16);
   CHECK(merged->report["topology"].is_null());
   CHECK(merged->report["merge"]["inputs"][1]["devices"][0]["original_id"] == "cpu:0");
-  CHECK(verify_report(merged->report, std::nullopt).ok());
+  CHECK(verify_report(merged->report, TrustPolicy{}).ok());
 }
 
 TEST_CASE("merge: devices of one node keep their ids; changed inputs are refused") {

@@ -273,4 +273,9 @@ Result<LoadedReport> load_report(nlohmann::json report, const std::string& sourc
   return out;
 }
 
+std::string signature_summary(const LoadedReport& report) {
+  if (!report.signature_status.empty()) return report.signature_status;
+  return report.signed_report ? "signed, signature not checked" : "not signed";
+}
+
 }  // namespace cmeter

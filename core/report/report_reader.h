@@ -74,6 +74,9 @@ struct LoadedReport {
   std::string digest;        // integrity.digest as recorded (not recomputed)
   bool signed_report = false;
   ReportSignature signature;
+  // What verifying the signature with the user's trusted keys said (verify_loaded_report in
+  // trusted_keys.h), printed by the renderers; "" until verified (printed as "signature not checked").
+  std::string signature_status;
 
   const DeviceFacts* device(std::string_view id) const;
   // attributes["name"] of a device, or "" when unknown.
@@ -86,6 +89,8 @@ inline constexpr int kReadableSchemaMajor = 1;
 inline constexpr int kMaxReportNesting = 64;
 
 Result<LoadedReport> read_report_file(const std::string& path);
+// The signature line renderers print: signature_status, or what is known without verifying.
+std::string signature_summary(const LoadedReport& report);
 // `source` names the input in messages (a path, "<stdin>", ...).
 Result<LoadedReport> parse_report(std::string_view text, const std::string& source);
 Result<LoadedReport> load_report(nlohmann::json report, const std::string& source);

@@ -12,6 +12,7 @@ Set CMETER_UPDATE_GOLDEN=1 to rewrite the golden files from the current output (
 import copy
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,11 @@ CMETER, TEST_PLUGINS, SOURCE, NAME = sys.argv[1:5]
 FIXTURES = os.path.join(SOURCE, "tests", "fixtures", "reports")
 STUB_REPORT = os.path.join(FIXTURES, "stub-run.json")
 CPU_REPORT = os.path.join(FIXTURES, "cpu-quick.json")
+
+
+# Trusted signing keys are read from $XDG_CONFIG_HOME/cmeter/trusted-keys: an empty one of our own, so
+# the user's keys never change what these tests see.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="cmeter-e2e-config-")
 
 
 def run(args, expect_exit, stdin=None):
@@ -151,9 +157,10 @@ def test_sign_verify():
         report = os.path.join(tmp, "report.json")
         with open(STUB_REPORT) as src, open(report, "w") as dst:
             dst.write(src.read())
-        proc = run(["report", "verify", report, "--pubkey", key + ".pub"], expect_exit=1)
-        check("not signed" in proc.stderr, "an unsigned report fails when a signer is expected")
+        proc = run(["report", "verify", report, "--require-signature"], expect_exit=1)
+        check("not signed" in proc.stderr, "an unsigned report fails when a signature is required")
         run(["report", "verify", report], expect_exit=0)
+        run(["report", "verify", report, "--pubkey", key + ".pub"], expect_exit=0)
         proc = run(["report", "sign", report, "--key", key], expect_exit=0)
         signed = load(report)
         validate_schema(signed, "signed report")
@@ -162,7 +169,26 @@ def test_sign_verify():
         proc = run(["report", "verify", report, "--pubkey", key + ".pub"], expect_exit=0)
         check("signature ok" in proc.stdout and key_id in proc.stdout, "verify reports the signature")
         proc = run(["report", "verify", report, "--pubkey", other + ".pub"], expect_exit=1)
-        check("not by the expected key" in proc.stderr, f"another key is named: {proc.stderr}")
+        check(f"signed by key id {key_id}, which is not trusted" in proc.stderr, f"another key is named: {proc.stderr}")
+        # The key embedded in a report is not trusted for being there: a re-signed report fails.
+        proc = run(["report", "verify", report], expect_exit=1)
+        check("not trusted (no key is trusted)" in proc.stderr and "trusted-keys" in proc.stderr,
+              f"an untrusted signer fails and says how to trust: {proc.stderr}")
+        trust_dir = os.path.join(tmp, "trusted")
+        os.makedirs(trust_dir)
+        shutil.copy(key + ".pub", trust_dir)
+        run(["report", "verify", report, "--trust-dir", trust_dir, "--require-signature"], expect_exit=0)
+        proc = run(["report", "show", report], expect_exit=0)
+        check(f"signed by key id {key_id}, which is NOT trusted" in proc.stdout and "warning:" in proc.stderr,
+              f"show does not call an untrusted signature signed: {proc.stdout}")
+        proc = run(["report", "show", report, "--pubkey", key + ".pub"], expect_exit=0)
+        check(f"signed (Ed25519, key id {key_id}, trusted)" in proc.stdout, f"show with the key: {proc.stdout}")
+        md = os.path.join(tmp, "cmp.md")
+        proc = run(["compare", report, STUB_REPORT, "--md", md], expect_exit=0)
+        check("does not verify" in proc.stderr and "does not verify" in open(md).read(),
+              f"compare warns about an input that does not verify, in every format: {proc.stderr}")
+        proc = run(["compare", report, STUB_REPORT, "--pubkey", key + ".pub"], expect_exit=0)
+        check("does not verify" not in proc.stderr, f"no warning with the key trusted: {proc.stderr}")
         proc = run(["report", "sign", report, "--key", key + ".pub"], expect_exit=2)
         check("public key" in proc.stderr, "signing with a public key is refused")
 
@@ -186,7 +212,7 @@ def test_sign_verify():
                 with open(flipped_path, "wb") as f:
                     f.write(flipped)
                 tried += 1
-                proc = run(["report", "verify", flipped_path], expect_exit=None)
+                proc = run(["report", "verify", flipped_path, "--pubkey", key + ".pub"], expect_exit=None)
                 if proc.returncode == 0:
                     fail(f"flipping byte {pos} (mask {mask:#x}) still verifies: {proc.stdout}")
                 check("FAILED" in proc.stderr, f"verify names what failed at byte {pos}: {proc.stderr}")

@@ -126,6 +126,7 @@ Result<Measurement> run_loop(TimedStream& stream, const std::function<Status(int
     CMETER_TRY(t);
     if (telemetry) telemetry->poll();
     m.per_call_s.push_back(*t / static_cast<double>(batch));
+    m.host_wall_s.push_back(last_wall_s);
     StopDecision d = decide_stop(rule, m.per_call_s, seconds_since(sample_start));
     if (d == StopDecision::kConverged) {
       m.converged = true;
@@ -140,6 +141,12 @@ Result<Measurement> run_loop(TimedStream& stream, const std::function<Status(int
   if (telemetry) m.telemetry = telemetry->finish();
   m.calls = next_call;
   m.time_stats = compute_statistics(m.per_call_s);
+  if (device_timer) {
+    std::vector<double> device_batch_s;
+    device_batch_s.reserve(m.per_call_s.size());
+    for (double per_call : m.per_call_s) device_batch_s.push_back(per_call * static_cast<double>(batch));
+    m.timer_check = check_device_timer(device_batch_s, m.host_wall_s);
+  }
   return m;
 }
 

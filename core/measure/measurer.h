@@ -12,6 +12,7 @@
 
 #include "core/measure/statistics.h"
 #include "core/measure/telemetry.h"
+#include "core/measure/timer_check.h"
 #include "core/plugin/device.h"
 #include "core/profile/profile.h"
 #include "core/util/result.h"
@@ -28,7 +29,9 @@ struct LoopOptions {
 };
 
 struct Measurement {
-  std::vector<double> per_call_s;  // one per sample: sample time / batch
+  std::vector<double> per_call_s;   // one per sample: sample time / batch
+  std::vector<double> host_wall_s;  // one per sample: the host clock around the whole batch (timer check)
+  TimerCheck timer_check;           // device timer vs host clock (empty with the host timer)
   int64_t batch = 1;
   int64_t warmup_runs = 0;  // calls made during warmup
   double warmup_s = 0;

@@ -41,9 +41,12 @@ void run_launch_latency(const Context& ctx, CaseResult& result) {
   // The time metric is the figure: rename it to say what it is.
   result.metrics.front().name = "latency_s";
   set_status_from_measurement(result, *measured);
+  const std::string timer_check = result.method.timer_detail;  // set by set_status_from_measurement
   result.method.timer_detail =
-      form == "round_trip" ? "host steady_clock around enqueue + stream_synchronize, 1 call per sample"
-                           : "per launch within a back-to-back batch";
+      std::string(form == "round_trip"
+                      ? "host steady_clock around enqueue + stream_synchronize, 1 call per sample"
+                      : "per launch within a back-to-back batch") +
+      (timer_check.empty() ? "" : "; " + timer_check);
   Validation v;
   v.method = "noop has no output; only the physical bound (>= 1 ns per launch) is checked";
   v.passed = true;

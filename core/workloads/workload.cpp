@@ -118,6 +118,13 @@ void set_status_from_measurement(CaseResult& result, const measure::Measurement&
     result.status = CaseStatus::kOk;
     result.reason.clear();
   }
+  // The device timer held to the host clock (core/measure/timer_check.h), in every run.
+  if (const std::string summary = m.timer_check.summary(); !summary.empty())
+    result.method.timer_detail = summary;
+  if (m.timer_check.fault) {
+    result.status = CaseStatus::kImplausible;
+    result.reason = *m.timer_check.fault;
+  }
 }
 
 void apply_plausibility(CaseResult& result, const Device& device, const std::string& peak_key,

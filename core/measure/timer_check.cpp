@@ -1,0 +1,53 @@
+// The two physical rules between a device's timer and the host clock (timer_check.h).
+#include "core/measure/timer_check.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace cmeter::measure {
+
+std::string TimerCheck::summary() const {
+  if (samples == 0) return "";
+  if (long_samples == 0)
+    return fmt::format("device/host time per sample {:.3f}..{:.3f} over {} samples", min_ratio, max_ratio,
+                       samples);
+  return fmt::format(
+      "device/host time per sample: median {:.3f} over {} samples >= {:.0f} ms ({:.3f}..{:.3f} "
+      "over all {})",
+      median_long_ratio, long_samples, kLongSampleS * 1e3, min_ratio, max_ratio, samples);
+}
+
+TimerCheck check_device_timer(const std::vector<double>& device_s, const std::vector<double>& host_s) {
+  TimerCheck c;
+  const size_t n = std::min(device_s.size(), host_s.size());
+  std::vector<double> long_ratios;
+  for (size_t i = 0; i < n; ++i) {
+    const double d = device_s[i], h = host_s[i];
+    if (!(h > 0)) continue;
+    const double ratio = d / h;
+    c.min_ratio = c.samples == 0 ? ratio : std::min(c.min_ratio, ratio);
+    c.max_ratio = c.samples == 0 ? ratio : std::max(c.max_ratio, ratio);
+    ++c.samples;
+    if (!c.fault && d > h * 1.01 + 100e-6)
+      c.fault = fmt::format(
+          "the device timer reported {:.6g} s for a sampled batch that the host clock saw take {:.6g} s "
+          "(sample {}): more device time than passed is impossible, a timer fault",
+          d, h, i + 1);
+    if (h >= kLongSampleS) long_ratios.push_back(ratio);
+  }
+  c.long_samples = long_ratios.size();
+  if (!long_ratios.empty()) {
+    std::nth_element(long_ratios.begin(), long_ratios.begin() + static_cast<long>(long_ratios.size() / 2),
+                     long_ratios.end());
+    c.median_long_ratio = long_ratios[long_ratios.size() / 2];
+    if (!c.fault && c.median_long_ratio < kMinLongSampleRatio)
+      c.fault = fmt::format(
+          "the device timer reports a median {:.3g} of the host time around the same batches ({} samples of "
+          ">= {:.0f} ms host time): far below 1, a slow or scaled timer",
+          c.median_long_ratio, c.long_samples, kLongSampleS * 1e3);
+  }
+  return c;
+}
+
+}  // namespace cmeter::measure

@@ -1,0 +1,36 @@
+// Tests for the device-timer rules: honest timers pass, scaled and impossible ones are caught.
+#include "core/measure/timer_check.h"
+
+#include <doctest/doctest.h>
+
+namespace cmeter::measure {
+namespace {
+
+TEST_CASE("timer check: an honest device timer passes, and the summary gives the ratio") {
+  std::vector<double> host = {0.0101, 0.0102, 0.0100, 0.0103}, device = {0.0100, 0.0101, 0.0099, 0.0100};
+  auto c = check_device_timer(device, host);
+  CHECK_FALSE(c.fault);
+  CHECK(c.long_samples == 4);
+  CHECK(c.median_long_ratio == doctest::Approx(0.99).epsilon(0.01));
+  CHECK(c.summary().find("median 0.99") != std::string::npos);
+  // Short samples (launch-bound, host overhead dominates) may have any ratio below 1.
+  CHECK_FALSE(check_device_timer({1e-6, 1e-6}, {1e-4, 1e-4}).fault);
+}
+
+TEST_CASE("timer check: more device time than passed, or a timer scaled down, is a fault") {
+  auto more = check_device_timer({0.010, 0.025}, {0.0101, 0.0100});
+  REQUIRE(more.fault);
+  CHECK(more.fault->find("0.025 s for a sampled batch that the host clock saw take 0.01 s (sample 2)") !=
+        std::string::npos);
+  CHECK_FALSE(check_device_timer({0.01005}, {0.0100}).fault);  // within the clocks' granularity
+  for (double scale : {0.1, 1e-9}) {
+    std::vector<double> host(20, 0.01), device(20, 0.01 * scale);
+    auto c = check_device_timer(device, host);
+    REQUIRE(c.fault);
+    CHECK(c.fault->find("far below 1") != std::string::npos);
+  }
+  CHECK_FALSE(check_device_timer({}, {}).fault);
+}
+
+}  // namespace
+}  // namespace cmeter::measure

@@ -10,6 +10,8 @@
  * Switches: STUB_PLUGIN_NAME="name" (default "stub"), STUB_WRONG_GEMM, STUB_TOO_FAST,
  * STUB_ABI_MAJOR=n, STUB_SMALL_API, STUB_NULL_API, STUB_INIT_FAILS, STUB_TELEMETRY (device_telemetry with
  * a constant 100 W and an exact energy counter).
+ * Cheats, for the anti-cheat checks: STUB_TIMER_SCALE=x (event_elapsed reports x times the real time),
+ * STUB_NO_PEAKS (declares no peak.* attribute, so no declared-peak gate can fire).
  * Process faults, for the worker watchdog (the host must survive each; README.md): STUB_CRASH_IN_INIT,
  * STUB_CRASH_IN_ENQUEUE, STUB_CRASH_LATER (only stream.v1 crashes), STUB_ABORT, STUB_HANG_ENQUEUE (a
  * busy infinite loop), STUB_HANG_SYNC (stream_synchronize never returns and ignores SIGTERM),
@@ -225,7 +227,9 @@ static const CMTR_KeyValue g_device_attributes[] = {
     KV_STRING("kind", "other"),
     KV_INT("mem.bytes", STUB_MEM_BYTES),
     KV_INT("cache.llc.bytes", (int64_t)1 << 20),
-#ifdef STUB_TOO_FAST
+#if defined(STUB_NO_PEAKS)
+    /* no peak.* at all: only the core's own checks stand between a cheat and an `ok` */
+#elif defined(STUB_TOO_FAST)
     /* Peaks the honest loops stay below even in a sanitizer build (~0.1-1 GFLOP/s there) while the
      * 1000x claim always crosses them, so `implausible` does not depend on the machine's speed. */
     KV_DOUBLE("peak.flops.f32", 1e10),
@@ -234,8 +238,10 @@ static const CMTR_KeyValue g_device_attributes[] = {
     KV_DOUBLE("peak.flops.f32", 1e12),
     KV_DOUBLE("peak.flops.f64", 5e11),
 #endif
+#ifndef STUB_NO_PEAKS
     KV_DOUBLE("peak.mem.bytes_per_s", 1e12),
     KV_STRING("peak.source", "stub: declared"),
+#endif
     KV_STRING("timer.kind", "host.steady_clock in stream order"),
 };
 
@@ -524,6 +530,9 @@ static CMTR_Error* stub_event_elapsed(CMTR_Event_Elapsed_Args* args) {
   seconds = (double)(args->stop->ns - args->start->ns) * 1e-9;
 #ifdef STUB_TOO_FAST
   seconds /= 1000.0; /* the fault: claims 1000x the real speed */
+#endif
+#ifdef STUB_TIMER_SCALE
+  seconds *= STUB_TIMER_SCALE; /* the cheat: a timer that runs slow (0.1) or almost stands still (1e-9) */
 #endif
   args->elapsed_s = seconds;
   return NULL;

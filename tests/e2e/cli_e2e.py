@@ -175,6 +175,29 @@ def test_fault_plugins():
         check("fp32_flops_per_s" not in summary["wronggemm:0"], "invalid results never feed the summary")
 
 
+def test_cheats():
+    # Plugins that compute correctly but scale their timer (0.1, 1e-9) and declare no peaks, so no
+    # declared-peak gate can fire: the device timer held to the host clock makes every measured case
+    # implausible, naming the ratio; the honest stub in the same run stays measured.
+    with tempfile.TemporaryDirectory() as out:
+        profile = os.path.join(FIXTURES, "profiles", "cheats.yaml")
+        cheats = os.path.join(os.path.dirname(TEST_PLUGINS), "cheat-plugins")
+        run(["run", "--plugin", os.path.join(TEST_PLUGINS, "libcmeter-stub.so"), "--plugin-dir", cheats,
+             "--profile", profile, "-o", out, "-q"], expect_exit=3)
+        report, journal = load_single_report(out)
+        check_report_shape(report, journal)
+        validate_schema(report)
+        for dev in ("slowtimer:0", "frozentimer:0"):
+            for case_id in ("gemm", "stream", "launch"):
+                r = result(report, dev, case_id)
+                check(r["status"] == "implausible" and "far below 1" in r["reason"],
+                      f"{dev} {case_id}: implausible by the timer check ({r['status']}: {r['reason']})")
+        for case_id in ("gemm", "stream", "launch"):
+            r = result(report, "stub:0", case_id)
+            check(r["status"] in ("ok", "noisy") and "device/host time per sample" in r["method"]["timer_detail"],
+                  f"stub {case_id}: measured, the timer check recorded ({r['status']}: {r['method']['timer_detail']})")
+
+
 def test_strict_plugins():
     proc = run(["devices", "--plugin-dir", TEST_PLUGINS, "--strict-plugins"], expect_exit=2)
     check("error: plugin badmajor" in proc.stderr, "strict mode names the failing plugin")
@@ -267,7 +290,8 @@ def test_isolation():
         expect("cpu:0", planned, measured)
         expect("stub:0", planned, measured)
         expect("wronggemm:0", ["gemm"], "invalid", "outside tolerance")
-        expect("toofast:0", ["stream"], "implausible", "exceeds the declared peak.mem.bytes_per_s")
+        # toofast's timer reports 1/1000 of the time that passed: the host clock catches it first.
+        expect("toofast:0", ["stream"], "implausible", "far below 1, a slow or scaled timer")
         expect("crashenqueue:0", planned, "crashed", "signal 11 (SIGSEGV)", "NULL pointer in op_enqueue")
         expect("crashlater:0", ["gemm", "launch"], measured)
         expect("crashlater:0", ["stream"], "crashed", "signal 11 (SIGSEGV)", "op_enqueue of stream.v1")

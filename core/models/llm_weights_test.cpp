@@ -96,16 +96,18 @@ TEST_CASE("llm reference: top-1 margins against bf16 and f16 weight noise (measu
         noise.push_back(worst);
       }
     }
+    // Per token: is the reference margin above twice the change rounding made to that token's logits?
+    int64_t clear = 0;
+    for (size_t i = 0; i < margins.size(); ++i) clear += margins[i] > 2 * noise[i];
+    const double clear_fraction = static_cast<double>(clear) / static_cast<double>(margins.size());
     std::sort(margins.begin(), margins.end());
     std::sort(noise.begin(), noise.end());
-    const double noise_max = noise.back();
-    const auto clear =
-        std::count_if(margins.begin(), margins.end(), [&](double m) { return m > 2 * noise_max; });
-    const double clear_fraction = static_cast<double>(clear) / static_cast<double>(margins.size());
     MESSAGE(to_string(low) << ": top-1 margin p10 " << margins[margins.size() / 10] << ", median "
-                           << margins[margins.size() / 2] << "; max |logit change| from weight rounding "
-                           << noise_max << "; margins > 2x that: " << clear_fraction);
-    CHECK(clear_fraction > 0.7);
+                           << margins[margins.size() / 2]
+                           << "; max |logit change| from weight rounding, median " << noise[noise.size() / 2]
+                           << ", max " << noise.back()
+                           << "; tokens with margin > 2x their own change: " << clear_fraction);
+    CHECK(clear_fraction > 0.8);  // measured: bf16 0.86, f16 0.98 (llm-tiny, seed 11)
   }
 }
 

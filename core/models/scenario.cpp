@@ -118,7 +118,7 @@ class Runner {
   }
 
   Status server() {
-    // Arrivals are drawn in chunks; issuing stops once both minima hold at a scheduled arrival.
+    // Arrivals are drawn in chunks; issuing stops once both minima hold (see below).
     std::vector<double> arrivals;
     int64_t next = 0;
     std::deque<std::pair<int64_t, double>> waiting;  // (query, arrival)
@@ -129,12 +129,14 @@ class Runner {
           if (next >= static_cast<int64_t>(arrivals.size()))
             arrivals = poisson_arrivals(s_.seed, s_.server_qps, std::max<int64_t>(2 * next, 1024));
           const double a = arrivals[static_cast<size_t>(next)];
-          now_cached_ = a;
+          // Closed once the last issued query arrived at or after min_duration_s (so the run ends
+          // after it) and min_queries were issued.
+          now_cached_ = next > 0 ? arrivals[static_cast<size_t>(next - 1)] : 0.0;
           if (enough(next)) {
             closed = true;
             break;
           }
-          if (a > now()) break;
+          if (a > now() + 1e-9) break;  // (a clock at t0 + a may read a hair below a)
           waiting.emplace_back(next, a);
           ++next;
         }

@@ -319,7 +319,7 @@ TEST_CASE("profile: case ids are unique, also after sweep expansion") {
 TEST_CASE("profile: unknown workloads list the known ones") {
   CHECK(error_of("schema: 1\nname: t\nversion: 1\ncases:\n  - id: g\n    workload: gemmm\n") ==
         "t.yaml:6:15: unknown workload 'gemmm' in case 'g' (known: gemm, fma_peak, stream, transfer, "
-        "launch_latency, copy); did you mean 'gemm'?");
+        "launch_latency, copy, inference); did you mean 'gemm'?");
 }
 
 TEST_CASE("profile: statistics out of range") {
@@ -411,7 +411,7 @@ criteria:
   CHECK(error_of("schema: 1\nname: t\nversion: 1\ncases:\n  - {id: c, workload: cpy}\ncriteria:\n"
                  "  - {id: k, metric: c.x, comparison: \">\", threshold: 1}\n") ==
         "t.yaml:5:23: unknown workload 'cpy' in case 'c' (known: gemm, fma_peak, stream, transfer, "
-        "launch_latency, copy); did you mean 'copy'?");
+        "launch_latency, copy, inference); did you mean 'copy'?");
 }
 
 TEST_CASE("profile: every problem is reported, one line each, in file order") {
@@ -430,7 +430,7 @@ cases:
       e ==
       "t.yaml:4:16: 'noise' in the profile's stats must be between 0 and 1 (exclusive), got 2\n"
       "t.yaml:7:15: unknown workload 'nope' in case 'a' (known: gemm, fma_peak, stream, transfer, "
-      "launch_latency, copy)\n"
+      "launch_latency, copy, inference)\n"
       "t.yaml:10:5: unknown key 'colour' in case 'b' (expected one of: id, workload, params, sweep, devices, "
       "stats)");
 }
@@ -523,9 +523,6 @@ TEST_CASE("profile: resolve_profile_path") {
   fs::remove_all(root);
 }
 
-}  // namespace
-}  // namespace cmeter::profile
-
 TEST_CASE("profile: a bad inference model config or scenario names file:line:column") {
   const std::string head = "schema: 1\nname: t\nversion: 1\ncases:\n  - id: llm\n    workload: inference\n";
   CHECK(starts_with(error_of(head + "    params: {model: llm-3b}\n"), "t.yaml:7:21: unknown model 'llm-3b'"));
@@ -533,8 +530,13 @@ TEST_CASE("profile: a bad inference model config or scenario names file:line:col
                     "t.yaml:7:24: unknown scenario 'batch' (known: offline, single_stream, server)"));
   CHECK(starts_with(error_of(head + "    sweep: {scenario: [offline, burst]}\n"),
                     "t.yaml:7:33: unknown scenario 'burst'"));
-  CHECK(starts_with(error_of(head + "    params: {max_batch: 0}\n"), "t.yaml:7:25: param 'max_batch' must be"));
+  CHECK(
+      starts_with(error_of(head + "    params: {max_batch: 0}\n"), "t.yaml:7:25: param 'max_batch' must be"));
   // A combination no single key shows: heads 3 against llm-tiny's kv_heads 2, at the params mapping.
-  CHECK(starts_with(error_of(head + "    params: {heads: 3}\n"), "t.yaml:7:13: model heads (3) must be a multiple"));
+  CHECK(starts_with(error_of(head + "    params: {heads: 3}\n"),
+                    "t.yaml:7:13: model heads (3) must be a multiple"));
   CHECK(error_of(head + "    params: {model: llm-1b, scenario: server, ttft_bound_s: 0.5}\n").empty());
 }
+
+}  // namespace
+}  // namespace cmeter::profile

@@ -199,17 +199,18 @@ void cmeter_softmax(const __global ST* x, __global ST* y, const __global int* le
   for (ulong i = n + lid; i < cols; i += ROWL) ST1(y, base + i, 0.0f);
 }
 
-// rope.v1 in place: item (i, row*heads + h) rotates pair i of that head. The angle pos * f_i is
-// formed from f_i as a float pair (hi + lo, from the host in double): the rounding error of pos * hi
-// (an fma) and pos * lo are added to the angle's sine and cosine to first order, so the rotation is
-// as accurate as f32 storage allows even at large positions.
+// rope.v1 in place: item (i, row) rotates pair i of every head of the row (one sine and cosine per
+// pair and row, shared by the heads). The angle pos * f_i is formed from f_i as a float pair (hi + lo,
+// from the host in double): the rounding error of pos * hi (an fma) and pos * lo are added to the
+// angle's sine and cosine to first order, so the rotation is as accurate as f32 allows even at large
+// positions.
 __kernel void cmeter_rope(__global ST* x, const __global int* pos, const __global float* freq,
                           const ulong heads, const ulong head_dim, const int interleaved) {
   const ulong i = get_global_id(0);
   const ulong half_dim = head_dim / 2;
   if (i >= half_dim) return;
-  const ulong rh = get_global_id(1);
-  const int p = pos[rh / heads];
+  const ulong row = get_global_id(1);
+  const int p = pos[row];
   if (p < 0) return;
   const float pf = (float)p;
   const float hi = freq[i], lo = freq[half_dim + i];
@@ -218,11 +219,13 @@ __kernel void cmeter_rope(__global ST* x, const __global int* pos, const __globa
   float c;
   const float s0 = sincos(a_hi, &c);
   const float sn = fma(c, a_lo, s0), cs = fma(-s0, a_lo, c);
-  const ulong base = rh * head_dim;
-  const ulong ia = base + (interleaved ? 2 * i : i), ib = base + (interleaved ? 2 * i + 1 : i + half_dim);
-  const float a = LD1(x, ia), b = LD1(x, ib);
-  ST1(x, ia, a * cs - b * sn);
-  ST1(x, ib, a * sn + b * cs);
+  const ulong ia = interleaved ? 2 * i : i, ib = interleaved ? 2 * i + 1 : i + half_dim;
+  for (ulong h = 0; h < heads; ++h) {
+    const ulong base = (row * heads + h) * head_dim;
+    const float a = LD1(x, base + ia), b = LD1(x, base + ib);
+    ST1(x, base + ia, a * cs - b * sn);
+    ST1(x, base + ib, a * sn + b * cs);
+  }
 }
 
 // swiglu.v1: Y[r][i] = silu(GU[r][i]) * GU[r][dim + i]; item (v, r) does elements v*VW.. of row r.
@@ -302,7 +305,9 @@ void am_reduce(float* bv, int* bi, __local float* rv, __local int* ri) {
   *bi = ri[0];
 }
 // First level: work-group g of row r reduces columns [g*chunk, (g+1)*chunk) (chunk a multiple of VW)
-// to one candidate in PV/PI[r * chunks + g].
+// to one candidate in PV/PI[r * chunks + g]: the chunk's maximum by vector fmax (which ignores NaN),
+// then the lowest index holding it (a second read, from cache). A chunk of NaN gives (-inf, INT_MAX),
+// which any real candidate beats.
 __kernel __attribute__((reqd_work_group_size(ROWL, 1, 1)))
 void cmeter_argmax_part(const __global ST* x, __global float* pv, __global int* pi, const ulong cols,
                         const ulong chunk) {
@@ -311,29 +316,30 @@ void cmeter_argmax_part(const __global ST* x, __global float* pv, __global int* 
   const ulong lid = get_local_id(0), g = get_group_id(0), r = get_group_id(1), chunks = get_num_groups(0);
   const ulong begin = g * chunk, end = min(begin + chunk, cols);
   const ulong base = r * cols;
-  float bv = NAN;
-  int bi = INT_MAX;
+  FV mv = (FV)(-INFINITY);
   ulong i = begin + lid * VW;
-  for (; i + VW <= end; i += ROWL * VW) {
+  for (; i + VW <= end; i += ROWL * VW) mv = fmax(mv, LDV(x, base + i));
+  float m = HMAX(mv);
+  for (ulong j = i; j < end; ++j) m = fmax(m, LD1(x, base + j));  // a partial vector at the end
+  m = wg_max(m, rv);
+  int bi = INT_MAX;
+  for (i = begin + lid * VW; i + VW <= end && bi == INT_MAX; i += ROWL * VW) {
     const FV xv = LDV(x, base + i);
     const float vals[VW] = {LANES(xv)};
-    for (int l = 0; l < VW; ++l)
-      if (am_better(vals[l], (int)i + l, bv, bi)) {
-        bv = vals[l];
-        bi = (int)i + l;
-      }
+    for (int l = VW - 1; l >= 0; --l)
+      if (vals[l] == m) bi = (int)i + l;
   }
-  for (; i < end; ++i) {  // the one item that reaches the chunk's end with a partial vector
-    const float v = LD1(x, base + i);
-    if (am_better(v, (int)i, bv, bi)) {
-      bv = v;
-      bi = (int)i;
-    }
+  for (ulong j = i; j < end && bi == INT_MAX; ++j)
+    if (LD1(x, base + j) == m) bi = (int)j;
+  ri[lid] = bi;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int s = ROWL / 2; s > 0; s >>= 1) {
+    if (lid < s) ri[lid] = min(ri[lid], ri[lid + s]);
+    barrier(CLK_LOCAL_MEM_FENCE);
   }
-  am_reduce(&bv, &bi, rv, ri);
   if (lid == 0) {
-    pv[r * chunks + g] = bv;
-    pi[r * chunks + g] = bi;
+    pv[r * chunks + g] = m;
+    pi[r * chunks + g] = ri[0];
   }
 }
 // Second level: one work-group per row over its chunks' candidates.

@@ -192,12 +192,12 @@ class RopeOp final : public InferOp {
                               freq.data(), &err);
     if (err != CL_SUCCESS) return cl_failure(what() + " on " + dev().label, "clCreateBuffer", err);
     freq_.reset(m);
-    item_geometry(&l_, static_cast<uint64_t>(half), static_cast<uint64_t>(p_.rows * p_.heads));
+    item_geometry(&l_, static_cast<uint64_t>(half), static_cast<uint64_t>(p_.rows));
     MemPtr d;
     if (CMTR_Error* e = dummy(&d)) return e;
     if (CMTR_Error* e = set(d.get(), d.get(), 0)) return e;
     if (CMTR_Error* e = prime_launch(l_)) return e;
-    describe(std::string("one work item per rotated pair (") +
+    describe(std::string("one work item per pair index and row, rotating that pair in every head (") +
                  (p_.layout == sdk::RopeLayout::kHalf ? "half" : "interleaved") +
                  " layout), angles from a double-precision frequency table",
              l_);
@@ -357,9 +357,10 @@ class EmbeddingOp final : public InferOp {
 
 // ---- argmax.v1 ----
 
-// Two levels: `chunks_` work-groups per row each reduce a chunk of the row to a candidate (value,
-// index) in a buffer of the op's, then one work-group per row reduces the candidates. The chunk is
-// sized so that a row alone (decode: one row of the vocabulary) spreads over the device.
+// Two levels: `chunks_` work-groups per row each reduce a chunk of the row to a candidate (its maximum
+// and the lowest index holding it) in a buffer of the op's, then one work-group per row reduces the
+// candidates. The chunk is sized so that a row alone (decode: one row of the vocabulary) spreads over the
+// device.
 class ArgmaxOp final : public InferOp {
  public:
   ArgmaxOp(CMTR_Device* device, const sdk::ArgmaxParams& p, Elem type)

@@ -114,8 +114,8 @@ void st1_bf16(__global ushort* p, ulong i, float v) { p[i] = f2bf(v); }
 void stv_bf16(__global ushort* p, ulong i, FV v) { VSTORE(f2bfv(v), 0, p + i); }
 )CL";
 
-// The ops. ROWL is the row kernels' work-group size.
-constexpr const char* kOps = R"CL(
+// Tree reductions over a work-group of ROWL items (a power of two) in local memory.
+constexpr const char* kReductions = R"CL(
 // Tree reductions over the work-group (ROWL items, a power of two) in local memory.
 float wg_sum(float v, __local float* red) {
   const int lid = get_local_id(0);
@@ -142,6 +142,10 @@ float wg_max(float v, __local float* red) {
   return r;
 }
 
+)CL";
+
+// The ops. ROWL is the row kernels' work-group size.
+constexpr const char* kOps = R"CL(
 // rmsnorm.v1: Y = X * rsqrt(mean(X^2) + eps) * W, one work-group per row; Y may be X (each item
 // rewrites only what it read, after the reduction's barriers).
 __kernel __attribute__((reqd_work_group_size(ROWL, 1, 1)))
@@ -392,9 +396,61 @@ ELTWISE(cmeter_cast_f16, LDV(a, i), LD1(a, j), const __global ST* a, __global us
 ELTWISE(cmeter_cast_bf16, LDV(a, i), LD1(a, j), const __global ST* a, __global ushort* y)
 )CL";
 
+// attention.v1: work-group (h, r) computes head h of row r over positions 0..POS[r] of slot SLOT[r]
+// (KV head h / (heads / kv_heads)) with an online softmax per work item (its positions strided by
+// ROWL: running maximum, sum and HD accumulators in f32), merged across the work-group by rescaling to
+// the common maximum; rows with SLOT or POS out of range write zeros.
+constexpr const char* kAttention = R"CL(
+__kernel __attribute__((reqd_work_group_size(ROWL, 1, 1)))
+void cmeter_attention(const __global ST* q, const __global ST* kc, const __global ST* vc,
+                      const __global int* slot, const __global int* pos, __global ST* o, const ulong heads,
+                      const ulong kv_heads, const int slots, const int capacity, const float scale) {
+  __local float red[ROWL * HD];
+  __local float red1[ROWL];
+  const ulong lid = get_local_id(0), h = get_group_id(0), r = get_group_id(1);
+  const int s = slot[r], last = pos[r];
+  const ulong obase = (r * heads + h) * HD;
+  if (s < 0 || s >= slots || last < 0 || last >= capacity) {  // uniform over the work-group
+    for (ulong d = lid; d < HD; d += ROWL) ST1(o, obase + d, 0.0f);
+    return;
+  }
+  const ulong kvbase = ((ulong)s * kv_heads + h / (heads / kv_heads)) * (ulong)capacity * HD;
+  float qv[HD], acc[HD];
+  for (int d = 0; d < HD; ++d) {
+    qv[d] = LD1(q, obase + d);
+    acc[d] = 0.0f;
+  }
+  float m = -INFINITY, l = 0.0f;
+  for (ulong p = lid; p <= (ulong)last; p += ROWL) {
+    const ulong row = kvbase + p * HD;
+    float dot = 0.0f;
+    for (int d = 0; d < HD; ++d) dot = fma(qv[d], LD1(kc, row + d), dot);
+    const float sc = scale * dot;
+    const float mn = fmax(m, sc);
+    const float corr = exp(m - mn), e = exp(sc - mn);
+    l = l * corr + e;
+    for (int d = 0; d < HD; ++d) acc[d] = fma(e, LD1(vc, row + d), acc[d] * corr);
+    m = mn;
+  }
+  const float big = wg_max(m, red1);
+  const float c = m == -INFINITY ? 0.0f : exp(m - big);
+  const float total = wg_sum(l * c, red1);
+  for (int d = 0; d < HD; ++d) red[lid * HD + d] = acc[d] * c;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (ulong d = lid; d < HD; d += ROWL) {
+    float sum = 0.0f;
+    for (int i = 0; i < ROWL; ++i) sum += red[i * HD + d];
+    ST1(o, obase + d, sum / total);
+  }
+}
+)CL";
+
 }  // namespace
 
-std::string infer_source(const InferKernelConfig& c) {
+namespace {
+
+// Defines, conversions, typed loads/stores and reductions: what every program starts with.
+std::string prelude(const InferKernelConfig& c) {
   const std::string vw = std::to_string(c.vw);
   std::string src = "// The ABI 1.1 inference ops, storage " + std::string(type_suffix(c.type)) + ".\n";
   src += "#define VW " + vw + "\n#define ROWL " + std::to_string(c.row_local) + "\n";
@@ -412,8 +468,18 @@ std::string infer_source(const InferKernelConfig& c) {
     lanes += (l ? ", " : "") + lane;
   }
   src += "#define HSUM(v) (" + sum + ")\n#define HMAX(v) (" + max + ")\n#define LANES(v) " + lanes + "\n";
-  src += kOps;
+  src += kReductions;
   return src;
+}
+
+}  // namespace
+
+std::string infer_source(const InferKernelConfig& c) {
+  return prelude(c) + kOps;
+}
+
+std::string attention_source(const InferKernelConfig& c, int head_dim) {
+  return prelude(c) + "#define HD " + std::to_string(head_dim) + "\n" + kAttention;
 }
 
 }  // namespace cmeter::opencl

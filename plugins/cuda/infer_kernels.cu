@@ -111,9 +111,9 @@ template <class T>
 __global__ void rope_kernel(T* x, const int32_t* pos, int64_t heads, int64_t head_dim, double theta,
                             bool interleaved) {
   const int64_t half = head_dim / 2;
-  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t i = static_cast<int64_t>(blockIdx.y) * blockDim.x + threadIdx.x;
   if (i >= half) return;
-  const int64_t row = blockIdx.y;
+  const int64_t row = blockIdx.x;  // rows in x: y is limited to 65535
   const int32_t p = pos[row];
   if (p < 0) return;
   const double angle =
@@ -170,13 +170,13 @@ __global__ void embedding_kernel(const T* table, const int32_t* ids, T* y, int64
   }
 }
 
-// argmax, first level: block (g, r) reduces columns [g*chunk, (g+1)*chunk) of row r to its maximum
+// argmax, first level: block (r, g) reduces columns [g*chunk, (g+1)*chunk) of row r to its maximum
 // (fmaxf ignores NaN) and the lowest index holding it; a chunk of NaN gives (-inf, INT_MAX).
 template <class T>
 __global__ void argmax_part_kernel(const T* x, float* cv, int32_t* ci, int64_t cols, int64_t chunk) {
   __shared__ float shared[32];
   __shared__ int shared_i[32];
-  const int64_t g = blockIdx.x, r = blockIdx.y, chunks = gridDim.x;
+  const int64_t r = blockIdx.x, g = blockIdx.y, chunks = gridDim.y;  // rows in x: y is limited to 65535
   const int64_t begin = g * chunk, end = min(begin + chunk, cols);
   const size_t base = static_cast<size_t>(r) * cols;
   float m = -INFINITY;
@@ -269,7 +269,7 @@ cudaError_t launch_rope(cudaStream_t stream, Storage t, void* x, const int32_t* 
                         int64_t heads, int64_t head_dim, double theta, bool interleaved) {
   const int64_t half = head_dim / 2;
   const int threads = static_cast<int>(std::min<int64_t>(128, (half + 31) / 32 * 32));
-  const dim3 grid(static_cast<unsigned>((half + threads - 1) / threads), static_cast<unsigned>(rows));
+  const dim3 grid(static_cast<unsigned>(rows), static_cast<unsigned>((half + threads - 1) / threads));
   return with_type(t, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
     rope_kernel<T>
@@ -320,7 +320,7 @@ cudaError_t launch_argmax(cudaStream_t stream, Storage t, const void* x, int32_t
                           int32_t* cand_index, int64_t rows, int64_t cols) {
   const int64_t chunks = argmax_chunks(cols);
   const int64_t chunk = (cols + chunks - 1) / chunks;
-  const dim3 grid(static_cast<unsigned>(chunks), static_cast<unsigned>(rows));
+  const dim3 grid(static_cast<unsigned>(rows), static_cast<unsigned>(chunks));
   const cudaError_t st = with_type(t, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
     argmax_part_kernel<T>

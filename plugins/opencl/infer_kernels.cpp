@@ -36,7 +36,6 @@ constexpr const char* kHelpers = R"CL(
 #define AS_FV CAT(as_float, VW)
 #define AS_UV CAT(as_uint, VW)
 #define CONVERT_UV CAT(convert_uint, VW)
-#define CONVERT_UV_SAT_RTE CAT(CAT(convert_uint, VW), _sat_rte)
 #define CONVERT_SV CAT(convert_ushort, VW)
 
 // binary16 -> binary32, exact: exponent and mantissa moved into place and rescaled by 2^112 (also
@@ -50,27 +49,27 @@ float h2f(ushort h) {
 }
 FV h2fv(SV h) {
   UV u = CONVERT_UV(h);
-  UV em = (u & 0x7fffu) << 13;
-  FV f = AS_FV(em) * 0x1p112f;
-  f = select(f, AS_FV(em | 0x7f800000u), em >= 0x0f800000u);
-  return AS_FV(AS_UV(f) | ((u & 0x8000u) << 16));
+  UV o = ((u & 0x7fffu) << 13) + 0x38000000u;  // exponent rebiased (normal numbers)
+  UV e = u & 0x7c00u;
+  o = select(o, o + 0x38000000u, e == 0x7c00u);  // Inf/NaN: the all-ones exponent
+  o = select(o, AS_UV(AS_FV(o + 0x00800000u) - 0x1p-14f), e == 0u);  // zero and subnormals, exactly
+  return AS_FV(o | ((u & 0x8000u) << 16));
 }
-// binary32 -> binary16, round to nearest even: |x| >= 65520 is Inf, below 2^-14 the subnormal
-// quantum 2^-24 (an exact scaling, then an integer conversion rounding to even), NaN stays NaN.
+// binary32 -> binary16, round to nearest even, without conversions that PoCL scalarises: |x| >= 2^16
+// is Inf (NaN stays NaN); below 2^-14 the float addition of 0.5 rounds to the subnormal quantum 2^-24
+// (in hardware, to even) and the low bits are the result; otherwise the exponent is rebiased and the
+// 13 dropped bits rounded to even (a carry into the exponent is right, up to Inf from 65520).
 ushort f2h(float f) {
   uint x = as_uint(f);
   uint sign = (x >> 16) & 0x8000u;
   uint ax = x & 0x7fffffffu;
   uint r;
-  if (ax > 0x7f800000u) {
-    r = 0x7e00u | ((ax >> 13) & 0x3ffu);
-  } else if (ax >= 0x477ff000u) {
-    r = 0x7c00u;
+  if (ax >= 0x47800000u) {
+    r = ax > 0x7f800000u ? 0x7e00u : 0x7c00u;
   } else if (ax < 0x38800000u) {
-    r = convert_uint_sat_rte(as_float(ax) * 0x1p24f);
+    r = as_uint(as_float(ax) + 0.5f) - 0x3f000000u;
   } else {
-    r = ax - 0x38000000u;
-    r = (r + 0x0fffu + ((r >> 13) & 1u)) >> 13;
+    r = (ax - 0x38000000u + 0x0fffu + ((ax >> 13) & 1u)) >> 13;
   }
   return (ushort)(r | sign);
 }
@@ -78,11 +77,10 @@ SV f2hv(FV f) {
   UV x = AS_UV(f);
   UV sign = (x >> 16) & 0x8000u;
   UV ax = x & 0x7fffffffu;
-  UV n = ax - 0x38000000u;
-  n = (n + 0x0fffu + ((n >> 13) & 1u)) >> 13;
-  UV r = select(n, CONVERT_UV_SAT_RTE(AS_FV(ax) * 0x1p24f), ax < 0x38800000u);
-  r = select(r, (UV)(0x7c00u), ax >= 0x477ff000u);
-  r = select(r, (UV)(0x7e00u) | ((ax >> 13) & 0x3ffu), ax > 0x7f800000u);
+  UV r = (ax - 0x38000000u + 0x0fffu + ((ax >> 13) & 1u)) >> 13;
+  r = select(r, AS_UV(AS_FV(ax) + 0.5f) - 0x3f000000u, ax < 0x38800000u);
+  r = select(r, (UV)(0x7c00u), ax >= 0x47800000u);
+  r = select(r, (UV)(0x7e00u), ax > 0x7f800000u);
   return CONVERT_SV(r | sign);
 }
 // bfloat16: the top half of an f32, rounded to nearest even; NaN stays a (quiet) NaN.

@@ -130,44 +130,40 @@ __global__ void rope_kernel(T* x, const int32_t* pos, int64_t heads, int64_t hea
   }
 }
 
+// The element kernels run a 2-D grid: x over rows (no 65535 limit), y over blocks of a row's elements,
+// so no thread divides 64-bit indices.
 template <class T>
-__global__ void swiglu_kernel(const T* gu, T* y, int64_t rows, int64_t dim) {
-  const int64_t n = rows * dim;
-  for (int64_t k = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; k < n;
-       k += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t r = k / dim, i = k % dim;
-    const float g = ld(gu, r * 2 * dim + i), u = ld(gu, r * 2 * dim + dim + i);
-    st(y, k, g / (1.0f + expf(-g)) * u);
-  }
+__global__ void swiglu_kernel(const T* gu, T* y, int64_t dim) {
+  const int64_t i = static_cast<int64_t>(blockIdx.y) * blockDim.x + threadIdx.x;
+  if (i >= dim) return;
+  const int64_t r = blockIdx.x;
+  const float g = ld(gu, r * 2 * dim + i), u = ld(gu, r * 2 * dim + dim + i);
+  st(y, r * dim + i, g / (1.0f + expf(-g)) * u);
 }
 
 template <class T>
 __global__ void kv_append_kernel(const T* src, T* cache, const int32_t* slot, const int32_t* pos,
-                                 int64_t rows, int64_t kv_heads, int64_t head_dim, int64_t slots,
-                                 int64_t capacity) {
-  const int64_t per_row = kv_heads * head_dim, n = rows * per_row;
-  for (int64_t k = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; k < n;
-       k += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t r = k / per_row, h = (k % per_row) / head_dim, i = k % head_dim;
-    const int64_t s = slot[r], p = pos[r];
-    if (s < 0 || s >= slots || p < 0 || p >= capacity) continue;
-    cache[((s * kv_heads + h) * capacity + p) * head_dim + i] = src[k];
-  }
+                                 int64_t kv_heads, int64_t head_dim, int64_t slots, int64_t capacity) {
+  const int64_t k = static_cast<int64_t>(blockIdx.y) * blockDim.x + threadIdx.x;  // within the row
+  if (k >= kv_heads * head_dim) return;
+  const int64_t r = blockIdx.x;
+  const int64_t s = slot[r], p = pos[r];
+  if (s < 0 || s >= slots || p < 0 || p >= capacity) return;
+  const int32_t h = static_cast<int32_t>(k) / static_cast<int32_t>(head_dim);
+  const int32_t i = static_cast<int32_t>(k) - h * static_cast<int32_t>(head_dim);
+  cache[((s * kv_heads + h) * capacity + p) * head_dim + i] = src[r * kv_heads * head_dim + k];
 }
 
 template <class T>
-__global__ void embedding_kernel(const T* table, const int32_t* ids, T* y, int64_t rows, int64_t vocab,
-                                 int64_t dim) {
-  const int64_t n = rows * dim;
-  for (int64_t k = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; k < n;
-       k += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t r = k / dim, i = k % dim;
-    const int64_t id = ids[r];
-    if (id < 0 || id >= vocab)
-      st(y, k, 0.0f);
-    else
-      y[k] = table[id * dim + i];
-  }
+__global__ void embedding_kernel(const T* table, const int32_t* ids, T* y, int64_t vocab, int64_t dim) {
+  const int64_t i = static_cast<int64_t>(blockIdx.y) * blockDim.x + threadIdx.x;
+  if (i >= dim) return;
+  const int64_t r = blockIdx.x;
+  const int64_t id = ids[r];
+  if (id < 0 || id >= vocab)
+    st(y, r * dim + i, 0.0f);
+  else
+    y[r * dim + i] = table[id * dim + i];
 }
 
 // argmax, first level: block (r, g) reduces columns [g*chunk, (g+1)*chunk) of row r to its maximum
@@ -278,12 +274,18 @@ cudaError_t launch_rope(cudaStream_t stream, Storage t, void* x, const int32_t* 
   });
 }
 
+// Grid of the element kernels: rows x blocks of `per_row` elements.
+dim3 row_grid(int64_t rows, int64_t per_row) {
+  return dim3(static_cast<unsigned>(rows),
+              static_cast<unsigned>((per_row + kElemThreads - 1) / kElemThreads));
+}
+
 cudaError_t launch_swiglu(cudaStream_t stream, Storage t, const void* gu, void* y, int64_t rows,
                           int64_t dim) {
   return with_type(t, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    swiglu_kernel<T><<<elem_blocks(rows * dim), kElemThreads, 0, stream>>>(static_cast<const T*>(gu),
-                                                                           static_cast<T*>(y), rows, dim);
+    swiglu_kernel<T><<<row_grid(rows, dim), kElemThreads, 0, stream>>>(static_cast<const T*>(gu),
+                                                                       static_cast<T*>(y), dim);
     return cudaGetLastError();
   });
 }
@@ -293,9 +295,8 @@ cudaError_t launch_kv_append(cudaStream_t stream, Storage t, const void* src, vo
                              int64_t head_dim, int64_t slots, int64_t capacity) {
   return with_type(t, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    kv_append_kernel<T><<<elem_blocks(rows * kv_heads * head_dim), kElemThreads, 0, stream>>>(
-        static_cast<const T*>(src), static_cast<T*>(cache), slot, pos, rows, kv_heads, head_dim, slots,
-        capacity);
+    kv_append_kernel<T><<<row_grid(rows, kv_heads * head_dim), kElemThreads, 0, stream>>>(
+        static_cast<const T*>(src), static_cast<T*>(cache), slot, pos, kv_heads, head_dim, slots, capacity);
     return cudaGetLastError();
   });
 }
@@ -304,8 +305,8 @@ cudaError_t launch_embedding(cudaStream_t stream, Storage t, const void* table, 
                              int64_t rows, int64_t vocab, int64_t dim) {
   return with_type(t, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    embedding_kernel<T><<<elem_blocks(rows * dim), kElemThreads, 0, stream>>>(
-        static_cast<const T*>(table), ids, static_cast<T*>(y), rows, vocab, dim);
+    embedding_kernel<T><<<row_grid(rows, dim), kElemThreads, 0, stream>>>(static_cast<const T*>(table), ids,
+                                                                          static_cast<T*>(y), vocab, dim);
     return cudaGetLastError();
   });
 }

@@ -14,6 +14,7 @@
 
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -110,6 +111,30 @@ OpPlan plan_inference_op(CMTR_Device* /*device*/, std::string_view name, const C
     return p;
   }
   const std::string n(name);
+  // Launch limits: rows in grid x (< 2^31), a row's elements in grid y blocks of 256 (< 65536).
+  const auto too_large = [&](int64_t rows, int64_t row_elems) -> std::optional<OpPlan> {
+    if (rows < (int64_t{1} << 31) && row_elems <= int64_t{65535} * 256) return std::nullopt;
+    OpPlan plan;
+    plan.status = OpPlan::kUnsupported;
+    plan.reason = n + " on cuda: rows above 2^31-1 or rows of more than 65535*256 elements are not supported";
+    return plan;
+  };
+  std::optional<OpPlan> limit;
+  std::visit(
+      [&](const auto& q) {
+        using Q = std::decay_t<decltype(q)>;
+        if constexpr (std::is_same_v<Q, sdk::SwigluParams> || std::is_same_v<Q, sdk::EmbeddingParams> ||
+                      std::is_same_v<Q, sdk::RmsNormParams>)
+          limit = too_large(q.rows, q.dim);
+        else if constexpr (std::is_same_v<Q, sdk::KvAppendParams>)
+          limit = too_large(q.rows, q.kv_heads * q.head_dim);
+        else if constexpr (std::is_same_v<Q, sdk::SoftmaxParams> || std::is_same_v<Q, sdk::ArgmaxParams>)
+          limit = too_large(q.rows, 0);
+        else if constexpr (std::is_same_v<Q, sdk::RopeParams>)
+          limit = too_large(q.rows, q.head_dim);
+      },
+      parsed.value);
+  if (limit) return std::move(*limit);
   if (auto* p = std::get_if<sdk::RmsNormParams>(&parsed.value))
     return make<sdk::RmsNormParams>(
         "rmsnorm.v1", *p, create,
@@ -139,7 +164,7 @@ OpPlan plan_inference_op(CMTR_Device* /*device*/, std::string_view name, const C
         [](cudaStream_t s, const sdk::SwigluParams& q, Storage t, void* const* b, auto*) {
           return launch_swiglu(s, t, b[0], b[1], q.rows, q.dim);
         },
-        "elementwise, grid-stride");
+        "one thread per element, rows x element blocks");
   if (auto* p = std::get_if<sdk::KvAppendParams>(&parsed.value))
     return make<sdk::KvAppendParams>(
         "kv_append.v1", *p, create,
@@ -147,14 +172,14 @@ OpPlan plan_inference_op(CMTR_Device* /*device*/, std::string_view name, const C
           return launch_kv_append(s, t, b[0], b[1], idx(b[2]), idx(b[3]), q.rows, q.kv_heads, q.head_dim,
                                   q.slots, q.capacity);
         },
-        "a scatter copy, grid-stride");
+        "a scatter copy, one thread per element");
   if (auto* p = std::get_if<sdk::EmbeddingParams>(&parsed.value))
     return make<sdk::EmbeddingParams>(
         "embedding.v1", *p, create,
         [](cudaStream_t s, const sdk::EmbeddingParams& q, Storage t, void* const* b, auto*) {
           return launch_embedding(s, t, b[0], idx(b[1]), b[2], q.rows, q.vocab, q.dim);
         },
-        "a row gather, grid-stride");
+        "a row gather, one thread per element");
   if (auto* p = std::get_if<sdk::ArgmaxParams>(&parsed.value)) {
     const int64_t chunks = argmax_chunks(p->cols);
     OpPlan plan = make<sdk::ArgmaxParams>(

@@ -191,6 +191,24 @@ void cmeter_softmax(const __global ST* x, __global ST* y, const __global int* le
   for (ulong i = nv * VW + lid; i < n; i += ROWL) m = fmax(m, scale * LD1(x, base + i));
   m = wg_max(m, red);
   FV sv = (FV)(0.0f);
+#if STORAGE_F32
+  // f32 storage: the exponentials go to Y (an f32 store of an f32 value: no extra rounding) and are
+  // read back for the scaling, one exp per element instead of two. Each item rereads what it wrote.
+  for (ulong v = lid; v < nv; v += ROWL) {
+    const FV e = exp(scale * LDV(x, base + v * VW) - m);
+    STV(y, base + v * VW, e);
+    sv += e;
+  }
+  float s = HSUM(sv);
+  for (ulong i = nv * VW + lid; i < n; i += ROWL) {
+    const float e = exp(scale * LD1(x, base + i) - m);
+    ST1(y, base + i, e);
+    s += e;
+  }
+  const float inv = 1.0f / wg_sum(s, red);
+  for (ulong v = lid; v < nv; v += ROWL) STV(y, base + v * VW, LDV(y, base + v * VW) * inv);
+  for (ulong i = nv * VW + lid; i < n; i += ROWL) ST1(y, base + i, LD1(y, base + i) * inv);
+#else
   for (ulong v = lid; v < nv; v += ROWL) sv += exp(scale * LDV(x, base + v * VW) - m);
   float s = HSUM(sv);
   for (ulong i = nv * VW + lid; i < n; i += ROWL) s += exp(scale * LD1(x, base + i) - m);
@@ -198,6 +216,7 @@ void cmeter_softmax(const __global ST* x, __global ST* y, const __global int* le
   for (ulong v = lid; v < nv; v += ROWL)
     STV(y, base + v * VW, exp(scale * LDV(x, base + v * VW) - m) * inv);
   for (ulong i = nv * VW + lid; i < n; i += ROWL) ST1(y, base + i, exp(scale * LD1(x, base + i) - m) * inv);
+#endif
   for (ulong i = n + lid; i < cols; i += ROWL) ST1(y, base + i, 0.0f);
 }
 
@@ -455,6 +474,7 @@ std::string prelude(const InferKernelConfig& c) {
   src += kHelpers;
   const std::string t = type_suffix(c.type);
   src += std::string("#define ST ") + (c.type == Elem::kF32 ? "float" : "ushort") + "\n";
+  src += std::string("#define STORAGE_F32 ") + (c.type == Elem::kF32 ? "1" : "0") + "\n";
   src += "#define LD1 ld1_" + t + "\n#define LDV ldv_" + t + "\n#define ST1 st1_" + t + "\n#define STV stv_" +
          t + "\n";
   // Horizontal reductions and the lane list of a VW vector, spelled out (.s0 .. .sF).

@@ -415,9 +415,14 @@ class EltwiseOp final : public Op {
     constexpr int64_t kBlock = 1024;
     const int64_t blocks = (p_.n + kBlock - 1) / kBlock;
     const float scalar = static_cast<float>(p_.scalar);
-    parallel_chunks(rt_, blocks, 16, [&](int64_t first, int64_t last) {
+    // A cast in place between types of different sizes moves data across blocks: narrowing runs
+    // blocks in order (each block's writes only cover input already read), widening in reverse.
+    const bool in_place_resize = a == y && in_.size() != out_.size();
+    const bool reverse = in_place_resize && out_.size() > in_.size();
+    auto body = [&](int64_t first, int64_t last) {
       float ta[kBlock], tb[kBlock], ty[kBlock];
-      for (int64_t blk = first; blk < last; ++blk) {
+      for (int64_t i = first; i < last; ++i) {
+        const int64_t blk = reverse ? blocks - 1 - i : i;
         const int64_t at = blk * kBlock;
         const size_t n = static_cast<size_t>(std::min(kBlock, p_.n - at));
         const float* va = in_.in(a, at, n, ta);
@@ -439,7 +444,11 @@ class EltwiseOp final : public Op {
         }
         out_.out(vy, y, at, n);
       }
-    });
+    };
+    if (in_place_resize)
+      body(0, blocks);
+    else
+      parallel_chunks(rt_, blocks, 16, body);
     return nullptr;
   }
 
@@ -466,8 +475,14 @@ class AttentionOp final : public Op {
     const size_t hd = static_cast<size_t>(p_.head_dim);
     const int64_t group = p_.heads / p_.kv_heads;
     const float scale = static_cast<float>(p_.scale);
-    // Work of one (row, head): about (POS + 1) * head_dim * 2 elements; grain by the longest.
-    parallel_chunks(rt_, p_.rows * p_.heads, 1, [&](int64_t first, int64_t last) {
+    // Work of one (row, head): about (POS + 1) * head_dim * 2 elements; small calls stay on this thread.
+    int64_t work = 0;
+    for (int64_t r = 0; r < p_.rows; ++r) {
+      const int32_t pos = index_at(buffers, 4, r);
+      if (pos >= 0 && pos < p_.capacity) work += (int64_t{pos} + 1) * p_.heads * p_.head_dim * 2;
+    }
+    const int64_t tasks = p_.rows * p_.heads;
+    parallel_chunks(rt_, tasks, work < (int64_t{64} << 10) ? tasks : 1, [&](int64_t first, int64_t last) {
       std::vector<float> q(hd), o(hd), kb(static_cast<size_t>(kBlock) * hd),
           vb(static_cast<size_t>(kBlock) * hd), sc(static_cast<size_t>(kBlock)), tmp(hd);
       for (int64_t t = first; t < last; ++t) {

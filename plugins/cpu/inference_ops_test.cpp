@@ -473,6 +473,12 @@ void check_eltwise(const std::string& t) {
     Op op("eltwise.v1", p);
     op.run({ba->h, by.h});
     CHECK(download(by, to) == rounded(to, a.values));  // one rounding of an exact value: exact
+    // In place (Y = A), in a buffer large enough for both: narrowing and widening casts too.
+    Buf both(static_cast<uint64_t>(n) * 4);
+    both.write(a.bytes.data(), a.bytes.size());
+    op.run({both.h, both.h});
+    std::vector<uint8_t> y_bytes = both.read<uint8_t>(static_cast<size_t>(n) * elem_bytes(to));
+    CHECK(decode(to, y_bytes) == rounded(to, a.values));
   }
 }
 

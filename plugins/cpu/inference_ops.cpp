@@ -465,9 +465,11 @@ class AttentionOp final : public Op {
   static constexpr int64_t kBlock = 64;  // cache positions per step of the online softmax
 
   AttentionOp(const Runtime& rt, const sdk::AttentionParams& p) : rt_(rt), p_(p), s_{rt.kernels, p.dtype} {
-    attributes.set("impl", describe(rt, p.dtype,
-                                    "fused attention: per row and head, online softmax over blocks of " +
-                                        std::to_string(kBlock) + " cached positions; tbb over rows x heads"));
+    attributes.set("impl",
+                   describe(rt, p.dtype,
+                            "fused attention: per row and KV head group, online softmax over blocks of " +
+                                std::to_string(kBlock) +
+                                " cached positions (each block loaded once per group); tbb over tasks"));
   }
   CMTR_Error* run(CMTR_Buffer* const* buffers, size_t num_buffers) override {
     if (CMTR_Error* e = check_buffers("attention.v1", buffers, num_buffers, p_.buffer_needs())) return e;
@@ -481,42 +483,55 @@ class AttentionOp final : public Op {
       const int32_t pos = index_at(buffers, 4, r);
       if (pos >= 0 && pos < p_.capacity) work += (int64_t{pos} + 1) * p_.heads * p_.head_dim * 2;
     }
-    const int64_t tasks = p_.rows * p_.heads;
+    // A task is one row and a run of query heads sharing one KV head (all `group` of them when there
+    // are enough tasks for the cores: each K/V block is then loaded and converted once for the group).
+    const int64_t per_task = p_.rows * p_.kv_heads >= 2 * int64_t{rt_.threads} ? group : 1;
+    const int64_t tasks = p_.rows * (p_.heads / per_task);
     parallel_chunks(rt_, tasks, work < (int64_t{64} << 10) ? tasks : 1, [&](int64_t first, int64_t last) {
-      std::vector<float> q(hd), o(hd), kb(static_cast<size_t>(kBlock) * hd),
-          vb(static_cast<size_t>(kBlock) * hd), sc(static_cast<size_t>(kBlock)), tmp(hd);
+      const size_t g_n = static_cast<size_t>(per_task);
+      std::vector<float> q(g_n * hd), o(g_n * hd), kb(static_cast<size_t>(kBlock) * hd),
+          vb(static_cast<size_t>(kBlock) * hd), sc(g_n * static_cast<size_t>(kBlock)), tmp(hd), m(g_n),
+          l(g_n);
       for (int64_t t = first; t < last; ++t) {
-        const int64_t r = t / p_.heads, h = t % p_.heads;
-        const int64_t q_at = (r * p_.heads + h) * p_.head_dim;
+        const int64_t r = t / (p_.heads / per_task), h0 = t % (p_.heads / per_task) * per_task;
         const int32_t slot = index_at(buffers, 3, r), pos = index_at(buffers, 4, r);
+        std::fill(o.begin(), o.end(), 0.0f);
         if (slot < 0 || slot >= p_.slots || pos < 0 || pos >= p_.capacity) {
-          std::fill(o.begin(), o.end(), 0.0f);
-          s_.out(o.data(), buffers[5]->data, q_at, hd);  // a copy from o for f32 too
+          for (int64_t g = 0; g < per_task; ++g)  // zeros (a copy from o for f32 too)
+            s_.out(o.data(), buffers[5]->data, (r * p_.heads + h0 + g) * p_.head_dim, hd);
           continue;
         }
-        k.scale(s_.in(buffers[0]->data, q_at, hd, tmp.data()), scale, q.data(), hd);
-        std::fill(o.begin(), o.end(), 0.0f);
+        for (int64_t g = 0; g < per_task; ++g) {
+          const int64_t q_at = (r * p_.heads + h0 + g) * p_.head_dim;
+          k.scale(s_.in(buffers[0]->data, q_at, hd, tmp.data()), scale, q.data() + g * p_.head_dim, hd);
+        }
+        std::fill(m.begin(), m.end(), -INFINITY);
+        std::fill(l.begin(), l.end(), 0.0f);
         const int64_t base =
-            (static_cast<int64_t>(slot) * p_.kv_heads + h / group) * p_.capacity * p_.head_dim;
-        float m = -INFINITY, l = 0.0f;
+            (static_cast<int64_t>(slot) * p_.kv_heads + h0 / group) * p_.capacity * p_.head_dim;
         for (int64_t p0 = 0; p0 <= pos; p0 += kBlock) {
           const int64_t nb = std::min<int64_t>(kBlock, pos + 1 - p0);
           const size_t block_elems = static_cast<size_t>(nb) * hd;
           const float* kp = s_.in(buffers[1]->data, base + p0 * p_.head_dim, block_elems, kb.data());
           const float* vp = s_.in(buffers[2]->data, base + p0 * p_.head_dim, block_elems, vb.data());
-          for (int64_t j = 0; j < nb; ++j)
-            sc[static_cast<size_t>(j)] = k.dot(q.data(), kp + j * p_.head_dim, hd);
-          const float bm = k.max(sc.data(), static_cast<size_t>(nb));
-          const float m_new = std::max(m, bm);
-          const float corr = m == -INFINITY ? 0.0f : std::exp(m - m_new);
-          l = l * corr + k.exp_shift(sc.data(), 1.0f, m_new, sc.data(), static_cast<size_t>(nb));
-          if (corr != 1.0f) k.scale(o.data(), corr, o.data(), hd);
-          for (int64_t j = 0; j < nb; ++j)
-            k.scale_add(o.data(), 1.0f, sc[static_cast<size_t>(j)], vp + j * p_.head_dim, hd);
-          m = m_new;
+          for (size_t g = 0; g < g_n; ++g) {
+            float* sg = sc.data() + g * static_cast<size_t>(kBlock);
+            float* og = o.data() + g * hd;
+            const float* qg = q.data() + g * hd;
+            for (int64_t j = 0; j < nb; ++j) sg[j] = k.dot(qg, kp + j * p_.head_dim, hd);
+            const float m_new = std::max(m[g], k.max(sg, static_cast<size_t>(nb)));
+            const float corr = m[g] == -INFINITY ? 0.0f : std::exp(m[g] - m_new);
+            l[g] = l[g] * corr + k.exp_shift(sg, 1.0f, m_new, sg, static_cast<size_t>(nb));
+            if (corr != 1.0f) k.scale(og, corr, og, hd);
+            for (int64_t j = 0; j < nb; ++j) k.scale_add(og, 1.0f, sg[j], vp + j * p_.head_dim, hd);
+            m[g] = m_new;
+          }
         }
-        k.scale(o.data(), 1.0f / l, o.data(), hd);
-        s_.out(o.data(), buffers[5]->data, q_at, hd);
+        for (int64_t g = 0; g < per_task; ++g) {
+          float* og = o.data() + g * p_.head_dim;
+          k.scale(og, 1.0f / l[static_cast<size_t>(g)], og, hd);
+          s_.out(og, buffers[5]->data, (r * p_.heads + h0 + g) * p_.head_dim, hd);
+        }
       }
     });
     return nullptr;

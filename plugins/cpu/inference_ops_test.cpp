@@ -482,9 +482,23 @@ void check_eltwise(const std::string& t) {
   }
 }
 
+void check_attention_case(const std::string& t, int64_t heads, int64_t kv_heads, int64_t head_dim,
+                          int64_t slots, int64_t capacity, const std::vector<int32_t>& slot,
+                          const std::vector<int32_t>& pos);
+
+// Causal GQA attention: rows x heads tasks grouped by KV head when there are enough of them (the first
+// call), one head per task otherwise (the second: one row, one KV head for three query heads).
 void check_attention(const std::string& t) {
-  const int64_t heads = 4, kv_heads = 2, head_dim = 37, slots = 2, capacity = 150;
-  const std::vector<int32_t> slot = {0, 1, 1, 2, 0, -1}, pos = {130, 0, 149, 3, 150, 4};  // rows 3-5: zeros
+  check_attention_case(t, 4, 2, 37, 2, 150, {0, 1, 1, 2, 0, -1},
+                       {130, 0, 149, 3, 150, 4});  // rows 3-5: zeros
+  check_attention_case(t, 3, 1, 8, 1, 70, {0}, {69});
+}
+
+void check_attention_case(const std::string& t, int64_t heads, int64_t kv_heads, int64_t head_dim,
+                          int64_t slots, int64_t capacity, const std::vector<int32_t>& slot,
+                          const std::vector<int32_t>& pos) {
+  CAPTURE(heads);
+  CAPTURE(kv_heads);
   const int64_t rows = static_cast<int64_t>(slot.size());
   Tensor q(t, random_values(static_cast<size_t>(rows * heads * head_dim), -1, 1, 11));
   Tensor kc(t, random_values(static_cast<size_t>(slots * kv_heads * capacity * head_dim), -1, 1, 12));
@@ -507,7 +521,12 @@ void check_attention(const std::string& t) {
                  1.0 / std::sqrt(static_cast<double>(head_dim)));
   const std::vector<double> got = download(bo, t);
   check_close(got, rounded(t, want), t);
-  for (size_t i = static_cast<size_t>(3 * heads * head_dim); i < got.size(); ++i) REQUIRE(got[i] == 0.0);
+  for (int64_t r = 0; r < rows; ++r) {
+    const size_t ri = static_cast<size_t>(r);
+    if (slot[ri] >= 0 && slot[ri] < slots && pos[ri] >= 0 && pos[ri] < capacity) continue;
+    for (int64_t i = r * heads * head_dim; i < (r + 1) * heads * head_dim; ++i)
+      REQUIRE(got[static_cast<size_t>(i)] == 0.0);
+  }
   check_too_small(op, {bq.get(), bk.get(), bv.get(), bs.get(), bp.get(), &bo}, 2);
 }
 

@@ -331,20 +331,19 @@ void gemm_dtypes(bool quick) {
     for (const Row& row : rows) {
       std::printf("  %s\n", row.dtype);
       double best_direct = 0, plugin_rate = 0;
-      auto show = [&](size_t i, bool direct_call) {
+      // role: 0 the plugin, 1 a direct call of this dtype, 2 a reference shown only (sgemm for bf16).
+      auto show = [&](size_t i, int role) {
         const Contender& c = cs[i];
         const double rate = flop / median_of(c.samples_s);
         const auto [lo, hi] = std::minmax_element(c.samples_s.begin(), c.samples_s.end());
         std::printf("    %9.1f G/s (min..max %.1f..%.1f)  %s\n", rate / 1e9, flop / *hi / 1e9,
                     flop / *lo / 1e9, c.label.c_str());
-        if (direct_call)
-          best_direct = std::max(best_direct, rate);
-        else
-          plugin_rate = rate;
+        if (role == 0) plugin_rate = rate;
+        if (role == 1) best_direct = std::max(best_direct, rate);
       };
-      for (size_t i : row.plugin) show(i, false);
-      for (size_t i : row.onednn) show(i, true);
-      for (size_t i : row.openblas) show(i, std::string(row.dtype) == "f32");
+      for (size_t i : row.plugin) show(i, 0);
+      for (size_t i : row.onednn) show(i, 1);
+      for (size_t i : row.openblas) show(i, std::string(row.dtype) == "f32" ? 1 : 2);
       if (best_direct > 0)
         std::printf("    plugin / faster direct call of this dtype = %.3f\n", plugin_rate / best_direct);
     }

@@ -21,8 +21,8 @@
 //    and subtracts 128·rowsum(op(A)) itself in wrapping 32-bit arithmetic (exact whenever C fits
 //    i32, even when the u8 x s8 sums wrap);
 //  - alpha != 1 or beta != 0: C = alpha·acc + beta·C in 64-bit integers, saturated to i32.
-// The plugin's passes (shift, row sums, C update) are O(n²) next to the O(n³) product and run on the
-// plugin's TBB arena; they are part of every timed call.
+// The plugin's passes (shift, row sums, C update) are O(n²) next to the O(n³) product and run on
+// oneDNN's OpenMP threads (TBB where built without OpenMP); they are part of every timed call.
 //
 // Which implementation. For each request the candidates are the batched (3-D) primitive and one 2-D
 // primitive run per batch matrix; the first for which oneDNN picks its brgemm kernels (tight leading
@@ -237,7 +237,11 @@ class OneDnnGemmOp final : public Op {
         impl += "; k > 512: u8 copy of B + 128, u8xs8, 128*rowsum(A) subtracted in int32 (exact)";
       if (g.alpha != 1 || g.beta != 0) impl += "; C = alpha*acc + beta*C in int64";
       if (choice_.exact_epilogue || choice_.shift_src)
+#ifdef _OPENMP
+        impl += "; plugin passes on oneDNN's OpenMP threads";
+#else
         impl += "; plugin passes on tbb over " + std::to_string(rt.threads) + " cores";
+#endif
     } else {
       if (g.alpha != 1) impl += "; alpha as output scale";
       if (g.beta != 0) impl += "; beta as sum post-op";
@@ -297,8 +301,10 @@ class OneDnnGemmOp final : public Op {
         std::clamp<int64_t>(v, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()));
   }
 
-  // Runs body(first, last) over [0, count) items of `item_work` elements each, on the TBB arena in
-  // chunks of >= ~32K elements.
+  // Runs body(first, last) over [0, count) items of `item_work` elements each, in chunks of >= ~32K
+  // elements: on oneDNN's own OpenMP threads where this file is built with OpenMP (GCC: the libgomp
+  // libdnnl uses), so the passes next to a matmul do not hand the cores over to another pool; else
+  // on the plugin's TBB arena.
   template <class F>
   void parallel(int64_t count, int64_t item_work, F&& body) const {
     const int64_t grain = std::max<int64_t>(1, (int64_t{32} << 10) / std::max<int64_t>(1, item_work));
@@ -306,6 +312,12 @@ class OneDnnGemmOp final : public Op {
       body(int64_t{0}, count);
       return;
     }
+#ifdef _OPENMP
+    const int64_t chunks = (count + grain - 1) / grain;
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < chunks; ++c) body(c * grain, std::min(count, (c + 1) * grain));
+    return;
+#endif
     rt_.arena->execute([&] {
       tbb::parallel_for(tbb::blocked_range<int64_t>(0, count, grain),
                         [&](const tbb::blocked_range<int64_t>& r) { body(r.begin(), r.end()); });

@@ -43,10 +43,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <optional>
+#include <tuple>
 #include <vector>
 #endif
 
@@ -273,8 +275,9 @@ class OneDnnGemmOp final : public Op {
     for (int64_t i = 0; i < runs; ++i) {
       char* ci = c + i * g_.stride_c * out_bytes;
       if (choice_.shift_src) {
-        shift_b(reinterpret_cast<const int8_t*>(b + i * g_.stride_b));
-        row_sums(reinterpret_cast<const int8_t*>(a + i * g_.stride_a));
+        const Job shift = shift_b(reinterpret_cast<const int8_t*>(b + i * g_.stride_b));
+        const Job sums = row_sums(reinterpret_cast<const int8_t*>(a + i * g_.stride_a));
+        run_jobs({&shift, &sums});
         src_.set_data_handle(src_u8_.get());
       } else {
         src_.set_data_handle(b + i * g_.stride_b * in_bytes);
@@ -301,71 +304,89 @@ class OneDnnGemmOp final : public Op {
         std::clamp<int64_t>(v, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()));
   }
 
-  // Runs body(first, last) over [0, count) items of `item_work` elements each, in chunks of >= ~32K
-  // elements: on oneDNN's own OpenMP threads where this file is built with OpenMP (GCC: the libgomp
-  // libdnnl uses), so the passes next to a matmul do not hand the cores over to another pool; else
-  // on the plugin's TBB arena.
-  template <class F>
-  void parallel(int64_t count, int64_t item_work, F&& body) const {
-    const int64_t grain = std::max<int64_t>(1, (int64_t{32} << 10) / std::max<int64_t>(1, item_work));
-    if (rt_.threads == 1 || count <= grain) {
-      body(int64_t{0}, count);
+  // A pass over [0, count) items, run as body(first, last) on chunks of `grain` items.
+  struct Job {
+    int64_t count = 0, grain = 1;
+    std::function<void(int64_t, int64_t)> body;
+  };
+  // Chunks of >= ~32K elements for items of `item_work` elements.
+  static int64_t grain_for(int64_t item_work) {
+    return std::max<int64_t>(1, (int64_t{32} << 10) / std::max<int64_t>(1, item_work));
+  }
+
+  // Runs the jobs' chunks in one parallel region: on oneDNN's own OpenMP threads where this file is
+  // built with OpenMP (GCC: the libgomp libdnnl uses), so the passes next to a matmul do not hand the
+  // cores over to another pool; else on the plugin's TBB arena.
+  void run_jobs(std::initializer_list<const Job*> jobs) const {
+    std::vector<std::tuple<const Job*, int64_t, int64_t> > chunks;
+    for (const Job* j : jobs)
+      for (int64_t first = 0; first < j->count; first += j->grain)
+        chunks.emplace_back(j, first, std::min(j->count, first + j->grain));
+    const auto n = static_cast<int64_t>(chunks.size());
+    auto one = [&](int64_t c) {
+      const auto& [j, first, last] = chunks[static_cast<size_t>(c)];
+      j->body(first, last);
+    };
+    if (rt_.threads == 1 || n <= 1) {
+      for (int64_t c = 0; c < n; ++c) one(c);
       return;
     }
 #ifdef _OPENMP
-    const int64_t chunks = (count + grain - 1) / grain;
 #pragma omp parallel for schedule(static)
-    for (int64_t c = 0; c < chunks; ++c) body(c * grain, std::min(count, (c + 1) * grain));
-    return;
-#endif
+    for (int64_t c = 0; c < n; ++c) one(c);
+#else
     rt_.arena->execute([&] {
-      tbb::parallel_for(tbb::blocked_range<int64_t>(0, count, grain),
-                        [&](const tbb::blocked_range<int64_t>& r) { body(r.begin(), r.end()); });
+      tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, 1), [&](const tbb::blocked_range<int64_t>& r) {
+        for (int64_t c = r.begin(); c != r.end(); ++c) one(c);
+      });
     });
+#endif
   }
 
   // src_u8_ (n x k, row-major) = op(B)ᵀ + 128: row j is column j of op(B).
-  void shift_b(const int8_t* b) {
+  Job shift_b(const int8_t* b) const {
     const int64_t k = g_.k, ldb = g_.ldb;
     uint8_t* out = src_u8_.get();
-    parallel(g_.n, k, [&](int64_t first, int64_t last) {
-      for (int64_t j = first; j < last; ++j) {
-        uint8_t* row = out + j * k;
-        if (!g_.trans_b) {  // op(B)[q][j] = B[q + j ldb]: contiguous
-          const int8_t* col = b + j * ldb;
-          for (int64_t q = 0; q < k; ++q) row[q] = static_cast<uint8_t>(static_cast<uint8_t>(col[q]) ^ 0x80u);
-        } else {  // op(B)[q][j] = B[j + q ldb]
-          for (int64_t q = 0; q < k; ++q)
-            row[q] = static_cast<uint8_t>(static_cast<uint8_t>(b[j + q * ldb]) ^ 0x80u);
-        }
-      }
-    });
+    const bool trans_b = g_.trans_b;
+    return {g_.n, grain_for(k), [=](int64_t first, int64_t last) {
+              for (int64_t j = first; j < last; ++j) {
+                uint8_t* row = out + j * k;
+                if (!trans_b) {  // op(B)[q][j] = B[q + j ldb]: contiguous
+                  const int8_t* col = b + j * ldb;
+                  for (int64_t q = 0; q < k; ++q)
+                    row[q] = static_cast<uint8_t>(static_cast<uint8_t>(col[q]) ^ 0x80u);
+                } else {  // op(B)[q][j] = B[j + q ldb]
+                  for (int64_t q = 0; q < k; ++q)
+                    row[q] = static_cast<uint8_t>(static_cast<uint8_t>(b[j + q * ldb]) ^ 0x80u);
+                }
+              }
+            }};
   }
 
   // comp_[i] = 128 · sum over q of op(A)[i][q], modulo 2^32 (|sum| <= 128 k fits int32 for any k a
   // buffer can hold with this op's 32-bit sums).
-  void row_sums(const int8_t* a) {
+  Job row_sums(const int8_t* a) const {
     const int64_t m = g_.m, k = g_.k, lda = g_.lda;
     uint32_t* comp = comp_.get();
     if (g_.trans_a) {  // op(A)[i][q] = A[q + i lda]: contiguous per i
-      parallel(m, k, [&](int64_t first, int64_t last) {
-        for (int64_t i = first; i < last; ++i) {
-          int32_t sum = 0;
-          for (int64_t q = 0; q < k; ++q) sum += a[q + i * lda];
-          comp[i] = static_cast<uint32_t>(sum) * 128u;
-        }
-      });
-    } else {  // op(A)[i][q] = A[i + q lda]: add column q to a block of rows (1024 rows per task)
-      parallel(m, 32, [&](int64_t first, int64_t last) {
-        std::vector<int32_t> sum(static_cast<size_t>(last - first), 0);
-        for (int64_t q = 0; q < k; ++q) {
-          const int8_t* col = a + q * lda + first;
-          for (int64_t i = 0; i < last - first; ++i) sum[static_cast<size_t>(i)] += col[i];
-        }
-        for (int64_t i = first; i < last; ++i)
-          comp[i] = static_cast<uint32_t>(sum[static_cast<size_t>(i - first)]) * 128u;
-      });
+      return {m, grain_for(k), [=](int64_t first, int64_t last) {
+                for (int64_t i = first; i < last; ++i) {
+                  int32_t sum = 0;
+                  for (int64_t q = 0; q < k; ++q) sum += a[q + i * lda];
+                  comp[i] = static_cast<uint32_t>(sum) * 128u;
+                }
+              }};
     }
+    // op(A)[i][q] = A[i + q lda]: add column q to a block of rows (1024 rows per chunk)
+    return {m, 1024, [=](int64_t first, int64_t last) {
+              std::vector<int32_t> sum(static_cast<size_t>(last - first), 0);
+              for (int64_t q = 0; q < k; ++q) {
+                const int8_t* col = a + q * lda + first;
+                for (int64_t i = 0; i < last - first; ++i) sum[static_cast<size_t>(i)] += col[i];
+              }
+              for (int64_t i = first; i < last; ++i)
+                comp[i] = static_cast<uint32_t>(sum[static_cast<size_t>(i - first)]) * 128u;
+            }};
   }
 
   // One batch matrix of C: the products (in the scratch when beta != 0, else already in C), less the
@@ -375,23 +396,24 @@ class OneDnnGemmOp final : public Op {
     const int32_t* acc = scratch_.get();
     const uint32_t* comp = comp_.get();
     const int64_t m = g_.m, ldc = g_.ldc;
-    parallel(g_.n, m, [&](int64_t first, int64_t last) {
-      for (int64_t j = first; j < last; ++j) {
-        int32_t* col = c + j * ldc;
-        const int32_t* from = acc != nullptr ? acc + j * m : col;
-        if (comp != nullptr && alpha == 1 && beta == 0) {  // the common case, vectorised
-          // Wrapping: exact modulo 2^32, so exact whenever the true product fits i32.
-          for (int64_t i = 0; i < m; ++i)
-            col[i] = static_cast<int32_t>(static_cast<uint32_t>(from[i]) - comp[i]);
-          continue;
-        }
-        for (int64_t i = 0; i < m; ++i) {
-          int32_t x = from[i];
-          if (comp != nullptr) x = static_cast<int32_t>(static_cast<uint32_t>(x) - comp[i]);
-          col[i] = combine(alpha, x, acc != nullptr ? beta : 0, col[i]);
-        }
-      }
-    });
+    const Job job{g_.n, grain_for(m), [&](int64_t first, int64_t last) {
+                    for (int64_t j = first; j < last; ++j) {
+                      int32_t* col = c + j * ldc;
+                      const int32_t* from = acc != nullptr ? acc + j * m : col;
+                      if (comp != nullptr && alpha == 1 && beta == 0) {  // the common case, vectorised
+                        // Wrapping: exact modulo 2^32, so exact whenever the true product fits i32.
+                        for (int64_t i = 0; i < m; ++i)
+                          col[i] = static_cast<int32_t>(static_cast<uint32_t>(from[i]) - comp[i]);
+                        continue;
+                      }
+                      for (int64_t i = 0; i < m; ++i) {
+                        int32_t x = from[i];
+                        if (comp != nullptr) x = static_cast<int32_t>(static_cast<uint32_t>(x) - comp[i]);
+                        col[i] = combine(alpha, x, acc != nullptr ? beta : 0, col[i]);
+                      }
+                    }
+                  }};
+    run_jobs({&job});
   }
 
   const Runtime& rt_;

@@ -206,6 +206,36 @@ OpPlan answer(OpPlan::Status status, std::string reason) {
   return p;
 }
 
+// The exact-i8 passes' inner loops: restrict-qualified so they vectorise without alias checks, and
+// under GCC compiled for x86-64-v4 (AVX-512) and v3 (AVX2) too, picked at load time (ifunc); the file
+// is built with -O3 so that GCC vectorises loops of unknown length.
+#if defined(__GNUC__) && !defined(__clang__)
+#define CMETER_CPU_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CMETER_CPU_CLONES
+#endif
+
+// out[q] = in[q] + 128 as u8 (flipping the sign bit).
+CMETER_CPU_CLONES void shift_to_u8(const int8_t* __restrict in, uint8_t* __restrict out, int64_t n) {
+  for (int64_t q = 0; q < n; ++q) out[q] = static_cast<uint8_t>(static_cast<uint8_t>(in[q]) ^ 0x80u);
+}
+
+// acc[i] += in[i].
+CMETER_CPU_CLONES void add_i8(const int8_t* __restrict in, int32_t* __restrict acc, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) acc[i] += in[i];
+}
+
+CMETER_CPU_CLONES int32_t sum_i8(const int8_t* __restrict in, int64_t n) {
+  int32_t sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += in[i];
+  return sum;
+}
+
+// c[i] -= comp[i], wrapping modulo 2^32.
+CMETER_CPU_CLONES void subtract_wrapping(int32_t* __restrict c, const uint32_t* __restrict comp, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) c[i] = static_cast<int32_t>(static_cast<uint32_t>(c[i]) - comp[i]);
+}
+
 struct AlignedFree {
   void operator()(void* p) const { std::free(p); }
 };
@@ -353,8 +383,7 @@ class OneDnnGemmOp final : public Op {
                 uint8_t* row = out + j * k;
                 if (!trans_b) {  // op(B)[q][j] = B[q + j ldb]: contiguous
                   const int8_t* col = b + j * ldb;
-                  for (int64_t q = 0; q < k; ++q)
-                    row[q] = static_cast<uint8_t>(static_cast<uint8_t>(col[q]) ^ 0x80u);
+                  shift_to_u8(col, row, k);
                 } else {  // op(B)[q][j] = B[j + q ldb]
                   for (int64_t q = 0; q < k; ++q)
                     row[q] = static_cast<uint8_t>(static_cast<uint8_t>(b[j + q * ldb]) ^ 0x80u);
@@ -372,7 +401,7 @@ class OneDnnGemmOp final : public Op {
       return {m, grain_for(k), [=](int64_t first, int64_t last) {
                 for (int64_t i = first; i < last; ++i) {
                   int32_t sum = 0;
-                  for (int64_t q = 0; q < k; ++q) sum += a[q + i * lda];
+                  sum = sum_i8(a + i * lda, k);
                   comp[i] = static_cast<uint32_t>(sum) * 128u;
                 }
               }};
@@ -382,7 +411,7 @@ class OneDnnGemmOp final : public Op {
               std::vector<int32_t> sum(static_cast<size_t>(last - first), 0);
               for (int64_t q = 0; q < k; ++q) {
                 const int8_t* col = a + q * lda + first;
-                for (int64_t i = 0; i < last - first; ++i) sum[static_cast<size_t>(i)] += col[i];
+                add_i8(col, sum.data(), last - first);
               }
               for (int64_t i = first; i < last; ++i)
                 comp[i] = static_cast<uint32_t>(sum[static_cast<size_t>(i - first)]) * 128u;
@@ -402,8 +431,7 @@ class OneDnnGemmOp final : public Op {
                       const int32_t* from = acc != nullptr ? acc + j * m : col;
                       if (comp != nullptr && alpha == 1 && beta == 0) {  // the common case, vectorised
                         // Wrapping: exact modulo 2^32, so exact whenever the true product fits i32.
-                        for (int64_t i = 0; i < m; ++i)
-                          col[i] = static_cast<int32_t>(static_cast<uint32_t>(from[i]) - comp[i]);
+                        subtract_wrapping(col, comp, m);  // from == col: beta == 0
                         continue;
                       }
                       for (int64_t i = 0; i < m; ++i) {

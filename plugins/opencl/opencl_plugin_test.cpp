@@ -143,6 +143,11 @@ float bf16_to_f32(uint16_t h) {
 
 }  // namespace
 
+// For the other test files of this binary (infer_ops_test.cpp).
+const Plugin& opencl_test_plugin() {
+  return *g_plugin;
+}
+
 // ---- enumeration and attributes ----
 
 TEST_CASE("the plugin names itself and enumerates devices with attributes") {

@@ -393,12 +393,17 @@ void check_gemm_i8() {
       for (auto& x : a) x = static_cast<int8_t>(big ? in(rng) : in(rng));
       for (auto& x : b) x = static_cast<int8_t>(big ? -in(rng) : in(rng));
       for (auto& x : c0) x = out(rng);
+      // The alpha/beta variant also starts each matrix at an element offset (ABI 1.1 offset_a/b/c).
+      const int64_t off = alpha == 2 ? 3 : 0;
+      const auto uoff = static_cast<uint64_t>(off);
       Stream s;
-      Buffer A(na), B(nb), C(nc * 4);
-      A.write(s, a);
-      B.write(s, b);
-      C.write(s, c0);
+      Buffer A(na + uoff), B(nb + uoff), C((nc + uoff) * 4);
+      A.write(s, a, uoff);
+      B.write(s, b, uoff);
+      C.write(s, c0, uoff * 4);
       Params params = gemm_params(g, "i8", "i32");
+      if (off > 0) params.i("offset_a", off).i("offset_b", off).i("offset_c", off);
+      CAPTURE(off);
       QueryResult q = query("gemm.v1", params);
       REQUIRE(q.error == 0);
       REQUIRE_MESSAGE(q.supported, q.reason);
@@ -406,7 +411,7 @@ void check_gemm_i8() {
       REQUIRE_MESSAGE(op.error == 0, op.message);
       CHECK_MESSAGE(op.impl().rfind("onednn.matmul s8xs8->s32", 0) == 0, op.impl());
       REQUIRE(op.enqueue(s, {A.handle, B.handle, C.handle}) == 0);
-      const std::vector<int32_t> got = C.read<int32_t>(s, nc);
+      const std::vector<int32_t> got = C.read<int32_t>(s, nc, uoff * 4);
       std::vector<double> ad(a.begin(), a.end()), bd(b.begin(), b.end());
       int bad = 0;
       std::vector<bool> covered(nc, false);

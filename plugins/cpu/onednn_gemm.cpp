@@ -296,11 +296,12 @@ class OneDnnGemmOp final : public Op {
         return e;
       if (CMTR_Error* e = sdk::check_buffer_size("gemm.v1", i, needs[i], buffers[i]->size_bytes)) return e;
     }
-    auto* a = static_cast<char*>(buffers[0]->data);
-    auto* b = static_cast<char*>(buffers[1]->data);
-    auto* c = static_cast<char*>(buffers[2]->data);
     const int64_t in_bytes = static_cast<int64_t>(sdk::dtype_size_bytes(g_.a));
     const int64_t out_bytes = static_cast<int64_t>(sdk::dtype_size_bytes(g_.c));
+    // The first matrices start at the offsets (ABI 1.1; parse_gemm counted them in the sizes).
+    auto* a = static_cast<char*>(buffers[0]->data) + g_.offset_a * in_bytes;
+    auto* b = static_cast<char*>(buffers[1]->data) + g_.offset_b * in_bytes;
+    auto* c = static_cast<char*>(buffers[2]->data) + g_.offset_c * out_bytes;
     const int64_t runs = choice_.cand.batched ? 1 : g_.batch;
     for (int64_t i = 0; i < runs; ++i) {
       char* ci = c + i * g_.stride_c * out_bytes;

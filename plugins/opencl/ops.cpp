@@ -392,6 +392,11 @@ OpPlan plan_op(CMTR_Device* device, std::string_view name, const CMTR_KeyValue* 
   if (name == "stream.v1") return plan_stream(device, params, num_params, create);
   if (name == "copy.v1") return plan_copy(device, params, num_params, create);
   if (name == "noop.v1") return plan_noop(device, params, num_params, create);
+  if (sdk::is_inference_op(name)) {
+    // ABI 1.1 inference ops: malformed requests are invalid as everywhere, the rest not offered yet.
+    auto [status, reason] = sdk::inference_op_not_implemented(name, params, num_params, "opencl");
+    return answer(status, reason);
+  }
   return answer(OpPlan::kUnknownOp,
                 "unknown op '" + std::string(name) + "' (the opencl plugin implements " + op_names() + ")");
 }

@@ -809,7 +809,8 @@ void check_gemm_offsets(Session& s, CheckContext& ctx) {
   int claimed = 0;
   for (DType t : kDTypes) {
     const DType out = DType::kF32;  // f16/bf16 inputs with f32 output: the composed attention's scores
-    for (size_t ci = 0; ci < cases.size() && (ci == 0 || s.full()); ++ci) {
+    // f16/bf16 inputs: the base case only (each shape is a kernel build on some devices).
+    for (size_t ci = 0; ci < cases.size() && (ci == 0 || (s.full() && t == DType::kF32)); ++ci) {
       const OffCase& k = cases[ci];
       const std::string label =
           fmt::format("gemm {}->{} m={} n={} k={} offset_a={} offset_b={} offset_c={}{}{}", dt(t), dt(out),

@@ -7,7 +7,7 @@ fault plugin (plugins/testing) fails exactly the checks its fault should fail, i
 faults (crash, abort, hang, leak) that only the worker isolation survives.
 
 Usage: plugin_check_e2e.py CMETER BUILD_DIR TEST [PLUGIN [INFERENCE]]
-  TEST: shipped PLUGIN [required|optional] | stub | load_faults | process_faults | leak | inference_proxies CPU_PLUGIN
+  TEST: shipped PLUGIN [required|optional] | stub | load_faults | process_faults | leak | inference_proxies TARGET_PLUGIN
   INFERENCE (shipped): `required`: the ABI 1.1 inference ops must be offered and pass; `optional`
   (default): they must pass where offered, and their absence is reported as a skip message.
 """
@@ -97,14 +97,17 @@ def test_shipped(cmeter, build, plugin, inference="optional"):
     print(f"  inference checks passed: {len(passed)} of {len(inference_ids())} ({', '.join(passed)})")
 
 
-def test_inference_proxies(cmeter, build, cpu_plugin):
-    """The proxies of the CPU plugin (plugins/testing/proxy_plugin.cpp): rope off by one position fails
-    exactly the rope checks the real CPU plugin passes, naming rope; a withheld swiglu.v1 is reported missing."""
+def test_inference_proxies(cmeter, build, target):
+    """The proxies (plugins/testing/proxy_plugin.cpp) over TARGET (CMETER_PROXY_TARGET): rope off by one
+    position fails exactly the rope checks the real plugin passes, naming rope; a withheld swiglu.v1 is
+    reported missing."""
+    os.environ["CMETER_PROXY_TARGET"] = target
     only = ("--only", "op.inference_set,op.rope.v1.*,op.swiglu.v1.*,op.rmsnorm.v1.*")
-    _, real = run_check(cmeter, cpu_plugin, "--level", "full", *only)
+    _, real = run_check(cmeter, target, "--level", "full", *only)
     rope_pass = {i for i in inference_ids(["rope"]) if by_id(real, i)["status"] == "PASS"}
     if not rope_pass or by_id(real, "op.inference_set")["status"] != "PASS":
-        print("SKIP: the CPU plugin does not offer the inference op set yet; the proxies have nothing to break")
+        print(f"SKIP: {os.path.basename(target)} does not offer the inference op set yet; the proxies have nothing "
+              "to break")
         sys.exit(77)
     proxies = os.path.join(build, "lib/cmeter/proxy-plugins")
     _, report = run_check(cmeter, os.path.join(proxies, "libcmeter-rope_off_by_one.so"), "--level", "full", *only,

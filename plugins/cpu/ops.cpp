@@ -7,6 +7,7 @@
 // not oversubscribe the cores.
 #include "ops.hpp"
 #include "cpu_level.hpp"
+#include "inference_ops.hpp"
 
 #include <cblas.h>
 #include <tbb/blocked_range.h>
@@ -469,7 +470,8 @@ OpPlan plan_noop(const CMTR_KeyValue* params, size_t num_params, bool create) {
 }  // namespace
 
 const char* op_names() {
-  return "gemm.v1, fma_peak.v1, stream.v1, copy.v1, noop.v1";
+  return "gemm.v1, fma_peak.v1, stream.v1, copy.v1, noop.v1 and the ABI 1.1 inference ops (rmsnorm.v1, "
+         "rope.v1, softmax.v1, swiglu.v1, kv_append.v1, embedding.v1, argmax.v1, eltwise.v1, attention.v1)";
 }
 
 OpPlan plan_op(const Runtime& rt, std::string_view name, const CMTR_KeyValue* params, size_t num_params,
@@ -480,8 +482,7 @@ OpPlan plan_op(const Runtime& rt, std::string_view name, const CMTR_KeyValue* pa
   if (name == "copy.v1") return plan_copy(rt, params, num_params, create);
   if (name == "noop.v1") return plan_noop(params, num_params, create);
   if (sdk::is_inference_op(name)) {
-    auto [status, reason] = sdk::inference_op_not_implemented(name, params, num_params, "cpu");
-    return answer(status, reason);
+    return plan_inference_op(rt, name, params, num_params, create);
   }
   return answer(OpPlan::kUnknownOp,
                 "unknown op '" + std::string(name) + "' (the cpu plugin implements " + op_names() + ")");

@@ -19,6 +19,7 @@ FLOORS = [
     ["util"],                          # no domain: results, subprocess, files, clocks, hashing
     ["validate"],                      # no domain: dtypes, half floats, tolerances, references
     ["model"],                         # plain data: results, devices, plugin rows, key/values, headlines
+    ["models"],                        # host side of the model workloads: config, weights, reference, scenarios
     ["profile"],                       # YAML -> validated Profile (cases, stats settings, criteria)
     ["plugin", "topology", "report"],  # ABI host; hwloc; journal, summary, criteria, report build
     ["measure"],                       # measurement loop, stop rules, statistics, telemetry

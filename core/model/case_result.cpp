@@ -152,6 +152,7 @@ nlohmann::json to_json(const CaseResult& r) {
   j["plausibility"] =
       r.peak ? nlohmann::json{{"peak_key", r.peak_key}, {"peak", number(*r.peak)}} : nlohmann::json(nullptr);
   j["telemetry"] = r.telemetry.is_null() ? nlohmann::json(nullptr) : r.telemetry;
+  if (r.inference) j["inference"] = to_json(*r.inference);
   return j;
 }
 
@@ -209,6 +210,11 @@ Result<CaseResult> case_result_from_json(const nlohmann::json& j) {
       r.peak = read_number(j["plausibility"], "peak");
     }
     if (j.contains("telemetry")) r.telemetry = j["telemetry"];
+    if (j.contains("inference") && j["inference"].is_object()) {
+      auto inference = inference_result_from_json(j["inference"]);
+      if (!inference) return inference.error();
+      r.inference = std::move(inference).value();
+    }
     r.started_utc = j.value("started_utc", "");
     r.wall_s = read_number(j, "wall_s");
   } catch (const nlohmann::json::exception& e) {

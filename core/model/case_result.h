@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/model/inference_result.h"
 #include "core/model/key_values.h"
 #include "core/model/statistics.h"
 #include "core/util/result.h"
@@ -74,8 +75,9 @@ struct CaseResult {
   std::optional<Validation> validation;
   std::optional<double> peak;  // declared peak the plausibility gate used
   std::string peak_key;
-  std::vector<double> samples_s;  // seconds per call, one per sample
-  nlohmann::json telemetry;       // summary, when the plugin offers telemetry
+  std::vector<double> samples_s;             // seconds per call, one per sample
+  nlohmann::json telemetry;                  // summary, when the plugin offers telemetry
+  std::optional<InferenceResult> inference;  // the inference workload only (absent elsewhere)
   std::string started_utc;
   double wall_s = 0;
 

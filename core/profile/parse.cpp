@@ -19,6 +19,7 @@
 
 #include <fmt/ranges.h>
 
+#include "core/models/llm_config.h"
 #include "core/profile/profile.h"
 #include "core/util/sha256.h"
 
@@ -276,6 +277,8 @@ class Parser {
   void parse_case_devices(const Entry& e, const std::string& context, Case& c);
   void parse_case_params(const Entry& e, const std::string& context, Case& c);
   void parse_sweep(const Entry& e, const std::string& context, std::vector<SweepAxis>& axes);
+  void check_inference_case(const Entry* params, const Entry* sweep, const std::string& context,
+                            const Case& c);
   std::optional<SweepAxis> parse_sweep_axis(const Entry& s, const std::string& context);
   void expand_sweep(const YAML::Node& node, const std::string& context, const Case& base,
                     const std::vector<SweepAxis>& axes, Profile& profile);
@@ -470,7 +473,11 @@ void Parser::parse_case(const YAML::Node& node, size_t index, const StatsSetting
   base.stats = defaults;
   base.where = location(node.Mark());
   std::vector<SweepAxis> axes;
+  const Entry* params_entry = nullptr;
+  const Entry* sweep_entry = nullptr;
   for (const Entry& e : keys) {
+    if (e.key == "params") params_entry = &e;
+    if (e.key == "sweep") sweep_entry = &e;
     if (e.key == "id") {
       parse_case_id(e, context, base);
     } else if (e.key == "workload") {
@@ -486,12 +493,45 @@ void Parser::parse_case(const YAML::Node& node, size_t index, const StatsSetting
       parse_sweep(e, context, axes);
     }
   }
+  if (base.workload == "inference" && diagnostics_.size() == errors_before)
+    check_inference_case(params_entry, sweep_entry, context, base);
 
   if (diagnostics_.size() != errors_before) {
     if (peeked_id) broken_case_ids_.insert(*peeked_id);
     return;
   }
   expand_sweep(node, context, base, axes, profile);
+}
+
+// The inference workload's params are checked here (models/llm_config.h), so a bad model config or
+// scenario names its file:line:column before anything runs.
+void Parser::check_inference_case(const Entry* params, const Entry* sweep, const std::string& context,
+                                  const Case& c) {
+  const size_t errors_before = diagnostics_.size();
+  if (params != nullptr && params->value.IsMap()) {
+    for (const auto& kv : params->value) {
+      const std::optional<ParamValue> v = resolve_scalar(kv.second);
+      if (!v) continue;
+      if (std::string problem = models::check_inference_param(kv.first.Scalar(), *v); !problem.empty())
+        error(kv.second.Mark(), "{} {}", problem, context);
+    }
+  }
+  if (sweep != nullptr && sweep->value.IsMap()) {
+    for (const auto& axis : sweep->value) {
+      if (!axis.second.IsSequence()) continue;
+      for (const YAML::Node& item : axis.second) {
+        const std::optional<ParamValue> v = resolve_scalar(item);
+        if (!v) continue;
+        if (std::string problem = models::check_inference_param(axis.first.Scalar(), *v); !problem.empty())
+          error(item.Mark(), "{} {}", problem, context);
+      }
+    }
+  }
+  if (diagnostics_.size() != errors_before || sweep != nullptr) return;
+  KeyValues values(c.params.begin(), c.params.end());
+  if (auto config = models::config_from_params(values); !config)
+    error(params != nullptr ? params->value_mark() : YAML::Mark::null_mark(), "{} {}", config.error().message,
+          context);
 }
 
 void Parser::parse_case_id(const Entry& e, const std::string& context, Case& c) {

@@ -448,7 +448,8 @@ TEST_CASE("profile: the shipped quick and standard profiles load") {
   std::set<std::string> workloads;
   for (const Case& c : quick->cases) workloads.insert(c.workload);
   CHECK(workloads.size() == known_workloads().size());
-  CHECK(quick->cases.size() == 18);
+  CHECK(quick->cases.size() == 19);
+  CHECK(find_case(*quick, "llm-tiny-offline") != nullptr);
   REQUIRE(find_case(*quick, "gemm[dtype=bf16]") != nullptr);
   CHECK(std::get<int64_t>(find_case(*quick, "gemm[dtype=bf16]")->params.at("k")) == 512);
   CHECK(find_case(*quick, "transfer[direction=d2h,memory=pageable]") != nullptr);
@@ -524,3 +525,16 @@ TEST_CASE("profile: resolve_profile_path") {
 
 }  // namespace
 }  // namespace cmeter::profile
+
+TEST_CASE("profile: a bad inference model config or scenario names file:line:column") {
+  const std::string head = "schema: 1\nname: t\nversion: 1\ncases:\n  - id: llm\n    workload: inference\n";
+  CHECK(starts_with(error_of(head + "    params: {model: llm-3b}\n"), "t.yaml:7:21: unknown model 'llm-3b'"));
+  CHECK(starts_with(error_of(head + "    params: {scenario: batch}\n"),
+                    "t.yaml:7:24: unknown scenario 'batch' (known: offline, single_stream, server)"));
+  CHECK(starts_with(error_of(head + "    sweep: {scenario: [offline, burst]}\n"),
+                    "t.yaml:7:33: unknown scenario 'burst'"));
+  CHECK(starts_with(error_of(head + "    params: {max_batch: 0}\n"), "t.yaml:7:25: param 'max_batch' must be"));
+  // A combination no single key shows: heads 3 against llm-tiny's kv_heads 2, at the params mapping.
+  CHECK(starts_with(error_of(head + "    params: {heads: 3}\n"), "t.yaml:7:13: model heads (3) must be a multiple"));
+  CHECK(error_of(head + "    params: {model: llm-1b, scenario: server, ttft_bound_s: 0.5}\n").empty());
+}

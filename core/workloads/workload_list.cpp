@@ -10,6 +10,7 @@ WorkloadFn find_workload(std::string_view name) {
   if (name == "copy") return run_copy;
   if (name == "transfer") return run_transfer;
   if (name == "launch_latency") return run_launch_latency;
+  if (name == "inference") return run_inference;
   return nullptr;
 }
 

@@ -1,0 +1,154 @@
+// The scenarios on a synthetic engine with known costs (prefill p seconds, a decode step d seconds on
+// a virtual clock): latency, TTFT and TPOT come out as the policy says, both end conditions hold, the
+// Server search brackets the highest passing rate of a synthetic latency model, and the percentile,
+// CDF and arrival maths.
+#include "core/models/scenario.h"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+namespace cmeter::models {
+namespace {
+
+class FakeEngine : public Engine {
+ public:
+  FakeEngine(int64_t slots, double prefill_s, double decode_s) : slots_(slots), p_(prefill_s), d_(decode_s) {}
+  int64_t slots() const override { return slots_; }
+  Status prefill(int64_t slot, int64_t) override {
+    CHECK(slot >= 0);
+    CHECK(slot < slots_);
+    t_ += p_;
+    ++prefills;
+    return {};
+  }
+  Status decode(const std::vector<bool>& active) override {
+    CHECK(static_cast<int64_t>(active.size()) == slots_);
+    t_ += d_;
+    ++decodes;
+    return {};
+  }
+  double now_s() override { return t_; }
+  void wait_until(double t) override { t_ = std::max(t_, t); }
+  int64_t prefills = 0, decodes = 0;
+
+ private:
+  int64_t slots_;
+  double p_, d_, t_ = 100.0;
+};
+
+TEST_CASE("scenario: single stream latency = prefill + (L-1) decode steps; TTFT, TPOT exact") {
+  FakeEngine e(4, 0.02, 0.005);
+  ScenarioSettings s;
+  s.scenario = Scenario::kSingleStream;
+  s.output_len = 9;
+  s.prompt_len = 32;
+  s.min_queries = 5;
+  s.min_duration_s = 0.5;  // 5 queries take 0.3 s: the duration decides
+  auto run = run_scenario(e, s);
+  REQUIRE(run);
+  const double q = 0.02 + 8 * 0.005;
+  CHECK(run->queries.size() == static_cast<size_t>(std::ceil(0.5 / q - 1e-9)));
+  const ScenarioStats st = scenario_stats(*run, s.prompt_len, s.output_len);
+  for (size_t i = 0; i < st.latency_s.size(); ++i) {
+    CHECK(st.latency_s[i] == doctest::Approx(q));
+    CHECK(st.ttft_s[i] == doctest::Approx(0.02));
+    CHECK(st.tpot_s[i] == doctest::Approx(0.005));
+  }
+  CHECK(run->duration_s >= 0.5);
+  CHECK(st.output_tokens_per_s == doctest::Approx(9 / q));
+}
+
+TEST_CASE("scenario: offline serves static batches; the query count decides when it is larger") {
+  FakeEngine e(4, 0.01, 0.002);
+  ScenarioSettings s;
+  s.scenario = Scenario::kOffline;
+  s.output_len = 5;
+  s.min_queries = 10;
+  s.min_duration_s = 0.0;
+  auto run = run_scenario(e, s);
+  REQUIRE(run);
+  CHECK(run->queries.size() == 12);  // three full batches of 4
+  CHECK(e.decodes == 3 * 4);
+  CHECK(run->decode_rows == 12 * 4);
+  // Arrival at 0: the last batch's TTFT includes the two batches before it.
+  const ScenarioStats st = scenario_stats(*run, 16, 5);
+  const double batch = 4 * 0.01 + 4 * 0.002;
+  CHECK(st.ttft_s.back() == doctest::Approx(2 * batch + 4 * 0.01));
+  CHECK(run->duration_s == doctest::Approx(3 * batch));
+  CHECK(st.output_tokens_per_s == doctest::Approx(12 * 5 / (3 * batch)));
+}
+
+TEST_CASE("scenario: server at a low rate has TTFT = prefill; issuing stops only after both minima") {
+  FakeEngine e(2, 0.01, 0.001);
+  ScenarioSettings s;
+  s.scenario = Scenario::kServer;
+  s.output_len = 4;
+  s.min_queries = 20;
+  s.min_duration_s = 10;
+  s.server_qps = 5;  // one query every 0.2 s, each busy 0.013 s: nearly never queued
+  s.seed = 7;
+  auto run = run_scenario(e, s);
+  REQUIRE(run);
+  CHECK(run->queries.size() >= 40);  // 10 s at 5 qps
+  const ScenarioStats st = scenario_stats(*run, 8, 4);
+  CHECK(percentile(st.ttft_s, 0.5) == doctest::Approx(0.01));
+  CHECK(run->duration_s >= 10);
+  // At a rate far above capacity the queue grows and TTFT p99 explodes.
+  FakeEngine busy(2, 0.01, 0.001);
+  s.server_qps = 1000;
+  s.min_duration_s = 0.1;
+  s.min_queries = 200;
+  auto flooded = run_scenario(busy, s);
+  REQUIRE(flooded);
+  CHECK(percentile(scenario_stats(*flooded, 8, 4).ttft_s, 0.99) > 0.5);
+}
+
+TEST_CASE("scenario: the server search brackets the highest passing rate of a latency model") {
+  const double capacity = 7.3;
+  auto probe = [&](double qps) -> Result<ServerSearchStep> {
+    return ServerSearchStep{qps, qps < capacity ? 0.1 : 5.0, 0.01, qps <= capacity};
+  };
+  const auto steps = search_server_rate(probe, 1.0, 10);
+  REQUIRE(steps.size() == 10);
+  double best = 0, lowest_fail = 1e9;
+  for (const auto& s : steps) {
+    if (s.passed)
+      best = std::max(best, s.qps);
+    else
+      lowest_fail = std::min(lowest_fail, s.qps);
+  }
+  CHECK(best <= capacity);
+  CHECK(best > 0.9 * capacity);
+  CHECK(lowest_fail > capacity);
+  // Starting too high halves down.
+  const auto down = search_server_rate(probe, 100.0, 8);
+  CHECK(!down.front().passed);
+  bool any_pass = false;
+  for (const auto& s : down) any_pass |= s.passed;
+  CHECK(any_pass);
+}
+
+TEST_CASE("scenario: percentiles (type 7), CDF bounded to 100 points, Poisson gaps of mean 1/qps") {
+  CHECK(percentile({1, 2, 3, 4}, 0.5) == doctest::Approx(2.5));
+  CHECK(percentile({5}, 0.99) == 5);
+  CHECK(percentile({}, 0.5) == 0);
+  std::vector<double> v;
+  for (int i = 1; i <= 1000; ++i) v.push_back(i);
+  CHECK(percentile(v, 0.99) == doctest::Approx(990.01));
+  const auto cdf = empirical_cdf(v);
+  CHECK(cdf.size() == 100);
+  CHECK(cdf.back().first == 1000);
+  CHECK(cdf.back().second == 1.0);
+  CHECK(cdf.front().second == doctest::Approx(0.01));
+  CHECK(empirical_cdf({3, 1, 2}).size() == 3);
+  const auto a = poisson_arrivals(1, 4.0, 20000);
+  CHECK(a.back() / 20000 == doctest::Approx(0.25).epsilon(0.03));
+  CHECK(poisson_arrivals(1, 4.0, 10) == poisson_arrivals(1, 4.0, 10));
+  CHECK(poisson_arrivals(2, 4.0, 10) != poisson_arrivals(1, 4.0, 10));
+  CHECK(!parse_scenario("batch"));
+  CHECK(parse_scenario("server").value() == Scenario::kServer);
+}
+
+}  // namespace
+}  // namespace cmeter::models

@@ -533,8 +533,10 @@ TEST_CASE("profile: a bad inference model config or scenario names file:line:col
                     "t.yaml:7:24: unknown scenario 'batch' (known: offline, single_stream, server)"));
   CHECK(starts_with(error_of(head + "    sweep: {scenario: [offline, burst]}\n"),
                     "t.yaml:7:33: unknown scenario 'burst'"));
-  CHECK(starts_with(error_of(head + "    params: {max_batch: 0}\n"), "t.yaml:7:25: param 'max_batch' must be"));
+  CHECK(
+      starts_with(error_of(head + "    params: {max_batch: 0}\n"), "t.yaml:7:25: param 'max_batch' must be"));
   // A combination no single key shows: heads 3 against llm-tiny's kv_heads 2, at the params mapping.
-  CHECK(starts_with(error_of(head + "    params: {heads: 3}\n"), "t.yaml:7:13: model heads (3) must be a multiple"));
+  CHECK(starts_with(error_of(head + "    params: {heads: 3}\n"),
+                    "t.yaml:7:13: model heads (3) must be a multiple"));
   CHECK(error_of(head + "    params: {model: llm-1b, scenario: server, ttft_bound_s: 0.5}\n").empty());
 }

@@ -229,7 +229,7 @@ static const CMTR_KeyValue g_device_attributes[] = {
     KV_INT("mem.bytes", STUB_MEM_BYTES),
     KV_INT("cache.llc.bytes", (int64_t)1 << 20),
 #if defined(STUB_NO_PEAKS)
-    /* no peak.* at all: only the core's own checks stand between a cheat and an `ok` */
+/* no peak.* at all: only the core's own checks stand between a cheat and an `ok` */
 #elif defined(STUB_HUGE_PEAKS)
     /* peaks no device reaches: they must not serve as a gate or an efficiency base */
     KV_DOUBLE("peak.flops.f32", 1e30),

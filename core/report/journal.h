@@ -3,6 +3,12 @@
 // killed at any point loses at most the case in flight. The first line describes the run; the final
 // report is built from the journal's results, and `cmeter run --resume` reopens it to append the
 // cases still to do.
+//
+// Every line after the header carries "chain": SHA-256 (hex) of the previous line's chain value (the
+// header's: SHA-256 of its text) and this line's text without its chain member. Editing, inserting,
+// removing or reordering a line breaks the chain from that line on, and read_journal refuses it
+// naming the line; the head (the last line's chain) goes into the report (run.settings.journal_chain),
+// so a signed report also pins down the journal it was built from.
 #pragma once
 
 #include <string>
@@ -21,7 +27,9 @@ class Journal {
   static Result<Journal> create(const std::string& path, const nlohmann::json& header);
   // Opens an existing journal to append (resume). A torn last line (the writer was killed mid-line)
   // is cut off first, so the next line starts clean; `torn_bytes_removed` says how much was cut.
-  static Result<Journal> open_append(const std::string& path, size_t* torn_bytes_removed = nullptr);
+  // `chain_head` is the chain value of the journal's last whole line (JournalContents::chain_head).
+  static Result<Journal> open_append(const std::string& path, const std::string& chain_head,
+                                     size_t* torn_bytes_removed = nullptr);
   Journal(Journal&& other) noexcept;
   Journal& operator=(Journal&&) = delete;
   ~Journal();
@@ -30,20 +38,33 @@ class Journal {
   // Appends a line that is not a result (e.g. {"type":"resume",...}); read_journal keeps it in events.
   Status append_event(const nlohmann::json& event);
   const std::string& path() const { return path_; }
+  // The chain value of the last line written (the header's digest before any result).
+  const std::string& chain_head() const { return chain_; }
 
  private:
   Journal(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
   Status write_line(const nlohmann::json& j);
+  Status write_chained_line(nlohmann::json j);
   std::string path_;
   int fd_ = -1;
+  std::string chain_;
 };
+
+// The chain value of a line (journal.h, above): from the previous value and the line without "chain".
+std::string journal_chain_next(const std::string& previous, const nlohmann::json& line_without_chain);
+// The one text form of a journal line.
+std::string journal_line_text(const nlohmann::json& line);
 
 struct JournalContents {
   nlohmann::json header;
   std::vector<CaseResult> results;
+  std::vector<int> result_lines;       // the line number of each result (1-based, the header is 1)
   std::vector<nlohmann::json> events;  // lines whose type is not "result", in order
   int skipped_lines = 0;               // a torn last line (killed mid-write) is skipped, not fatal
+  std::string chain_head;              // the chain value of the last whole line
 };
+// Refuses (naming the file and line) a journal whose chain breaks or whose middle holds a line that is
+// not JSON; only the last line may be torn.
 Result<JournalContents> read_journal(const std::string& path);
 
 }  // namespace cmeter

@@ -1,5 +1,6 @@
 // Headline selection rules: which workload, params and metric feed each headline.
 #include "core/report/summary.h"
+#include "core/model/ceilings.h"
 
 #include <functional>
 #include <set>
@@ -66,7 +67,8 @@ std::vector<DeviceSummary> summarize(const std::vector<CaseResult>& results,
           if (best->peak && *best->peak > 0 && !best->peak_key.empty()) {
             h.efficiency = h.value / *best->peak;
             h.peak_key = best->peak_key;
-          } else if (auto peak = get_number(dev.attributes, rule.peak_key); peak && *peak > 0) {
+          } else if (auto peak = get_number(dev.attributes, rule.peak_key);
+                     peak && *peak > 0 && !untrusted_peak_reason(dev.attributes, rule.peak_key)) {
             h.efficiency = h.value / *peak;
             h.peak_key = rule.peak_key;
           }

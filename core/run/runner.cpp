@@ -3,9 +3,11 @@
 // the run (directory, journal) -> locate the devices -> execute -> summarise -> report.
 #include "core/run/runner.h"
 
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <random>
+#include <set>
 
 #include <fmt/ranges.h>
 
@@ -15,6 +17,7 @@
 #include "core/report/summary.h"
 #include "core/util/clock.h"
 #include "core/util/files.h"
+#include "core/workloads/workload.h"
 
 namespace cmeter::run {
 namespace fs = std::filesystem;
@@ -39,13 +42,53 @@ Result<Resumed> read_for_resume(const std::string& journal_path) {
                         dev.error().message);
     r.devices.push_back(std::move(dev).value());
   }
-  for (auto& res : contents->results) {
+  for (size_t i = 0; i < contents->results.size(); ++i) {
+    auto& res = contents->results[i];
+    const int line = contents->result_lines[i];
     auto key = std::make_pair(res.device, res.case_id);
-    r.done.insert_or_assign(key, std::move(res));
+    if (auto seen = r.done_lines.find(key); seen != r.done_lines.end())
+      return make_error(ErrorCode::kInvalidArgument,
+                        "cannot resume: {}:{}: a second result for case {} on {} (the first is on line {})",
+                        journal_path, line, res.case_id, res.device, seen->second);
+    r.done_lines[key] = line;
+    r.done.emplace(key, std::move(res));
   }
   r.events = std::move(contents->events);
   r.skipped_lines = contents->skipped_lines;
+  r.journal_path = journal_path;
+  r.chain_head = contents->chain_head;
   return r;
+}
+
+Status recheck_resumed(const Resumed& resumed, const std::vector<PlannedCase>& plan,
+                       const std::vector<DeviceFacts>& live_devices) {
+  std::set<std::pair<std::string, std::string>> planned;
+  for (const auto& p : plan) planned.insert({p.device->id, p.spec->id});
+  for (const auto& [key, r] : resumed.done) {
+    const std::string where = fmt::format("{}:{}", resumed.journal_path, resumed.done_lines.at(key));
+    auto refuse = [&](const std::string& why) {
+      return make_error(ErrorCode::kInvalidArgument, "cannot resume: {}: result {} on {}: {}", where,
+                        r.case_id, r.device, why);
+    };
+    if (!planned.count(key)) return refuse("not a case this run plans");
+    if (counts_in_summary(r.status) && (!r.validation || !r.validation->passed))
+      return refuse(fmt::format("status {} without a passed validation", to_string(r.status)));
+    if (r.peak_key.empty() || !r.peak) continue;
+    const DeviceFacts* live = nullptr;
+    for (const auto& d : live_devices)
+      if (d.id == r.device) live = &d;
+    if (live == nullptr) continue;  // the device is gone: its results stay as recorded (said on resume)
+    const auto declared = get_number(live->attributes, r.peak_key);
+    if (!declared || std::abs(*declared - *r.peak) > 1e-9 * std::abs(*declared))
+      return refuse(fmt::format("recorded against {} = {:.6g}, but the device declares {} now", r.peak_key,
+                                *r.peak, declared ? fmt::format("{:.6g}", *declared) : std::string("none")));
+    if (counts_in_summary(r.status) && !r.metrics.empty() && r.metrics.front().higher_is_better &&
+        r.metrics.front().stats.median > *declared * (1 + workloads::kPlausibilityMargin))
+      return refuse(fmt::format("median {:.6g} {} exceeds the declared {} = {:.6g}: not a plausible result",
+                                r.metrics.front().stats.median, r.metrics.front().unit, r.peak_key,
+                                *declared));
+  }
+  return {};
 }
 
 Result<DeviceChoice> select_devices(const std::string& selector, const std::vector<DeviceFacts>& found,
@@ -150,7 +193,7 @@ Result<OpenedRun> open_run(const RunOptions& options, const profile::Profile& pr
     out.run_dir = options.resume_dir;
     out.journal_path = (fs::path(out.run_dir) / "journal.jsonl").string();
     size_t torn = 0;
-    auto j = Journal::open_append(out.journal_path, &torn);
+    auto j = Journal::open_append(out.journal_path, resumed->chain_head, &torn);
     CMETER_TRY(j);
     opened.journal.emplace(std::move(j).value());
     if (torn > 0)
@@ -324,6 +367,7 @@ Result<RunOutcome> execute_run(const RunOptions& options, CaseExecutor& executor
   for (auto& w : choice->warnings) out.warnings.push_back(std::move(w));
   const std::vector<DeviceFacts>& selected = choice->selected;
   const std::vector<PlannedCase> plan = plan_cases(selected, *prof);
+  if (resuming) CMETER_TRY(recheck_resumed(*resuming, plan, executor.devices()));
   if (options.max_planned_cases > 0 && static_cast<int64_t>(plan.size()) > options.max_planned_cases)
     return make_error(
         ErrorCode::kInvalidArgument,
@@ -342,14 +386,12 @@ Result<RunOutcome> execute_run(const RunOptions& options, CaseExecutor& executor
   std::vector<CaseResult> results =
       execute_plan(options, plan, resuming ? &resuming->done : nullptr, executor, *opened->journal,
                    located.locality, opened->seed, out);
+  run["settings"]["journal_chain"] = opened->journal->chain_head();
   if (resuming) {
-    // Results the journal holds for cases no longer planned (cannot happen with an unchanged profile
-    // and device list; kept rather than lost if it does).
-    for (auto& [key, r] : resuming->done) {
-      out.warnings.push_back(
-          fmt::format("journal result {} on {} is not in the plan; kept", key.second, key.first));
-      results.push_back(std::move(r));
-    }
+    // Which results came from the resumed journal (every one re-checked by recheck_resumed).
+    nlohmann::json from_journal = nlohmann::json::array();
+    for (const auto& [key, line] : resuming->done_lines) from_journal.push_back({key.first, key.second});
+    run["settings"]["resumed_results"] = from_journal;
     nlohmann::json resumes = nlohmann::json::array();
     for (const auto& e : resuming->events)
       if (e.value("type", "") == "resume")

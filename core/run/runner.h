@@ -79,9 +79,13 @@ struct Resumed {
   nlohmann::json run;                // the header's run object
   std::vector<DeviceFacts> devices;  // as selected when the run started
   ResumedResults done;
+  std::map<std::pair<std::string, std::string>, int> done_lines;  // journal line of each result
   std::vector<nlohmann::json> events;
   int skipped_lines = 0;
+  std::string journal_path;
+  std::string chain_head;  // the journal's hash chain head (journal.h)
 };
+// Refuses a journal whose chain breaks, or that holds two results for one case on one device.
 Result<Resumed> read_for_resume(const std::string& journal_path);
 
 // Devices: those the selector matches among `found`; on resume (resumed != nullptr) those selected
@@ -100,6 +104,14 @@ struct PlannedCase {
   const DeviceFacts* device;
   const profile::Case* spec;
 };
+// Re-checks every result a resumed journal holds, as if it had just been measured, before anything
+// runs: each must be a planned case; a result counted as measured (ok, noisy) must carry a passed
+// validation; its recorded peak must be what the live plugin's device declares now, and its figure
+// must stand under that peak (the workloads' plausibility margin). The first problem is an error
+// naming the journal line.
+Status recheck_resumed(const Resumed& resumed, const std::vector<PlannedCase>& plan,
+                       const std::vector<DeviceFacts>& live_devices);
+
 std::vector<PlannedCase> plan_cases(const std::vector<DeviceFacts>& devices, const profile::Profile& profile);
 
 // Resume matching: how many planned cases the journal already holds, and taking one's result out

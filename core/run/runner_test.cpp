@@ -49,6 +49,12 @@ class ScriptedExecutor : public CaseExecutor {
     r.device = device.id;
     r.params = spec.params;
     r.status = timeouts.count(calls.back()) ? CaseStatus::kTimeout : CaseStatus::kOk;
+    if (r.status == CaseStatus::kOk) {
+      Validation v;
+      v.method = "scripted";
+      v.passed = true;
+      r.validation = v;
+    }
     r.started_utc = fmt::format("call {} seed {}", calls.size(), seed);
     return r;
   }
@@ -105,7 +111,7 @@ TEST_CASE("runner: resume runs only the unfinished cases and keeps the report's 
   resume.argv = {"cmeter", "run", "--resume", full->run_dir};
   ScriptedExecutor second;
   auto resumed = execute_run(resume, second, nullptr);
-  REQUIRE(resumed.ok());
+  REQUIRE_MESSAGE(resumed.ok(), (resumed.ok() ? "" : resumed.error().message));
   CHECK(second.calls == std::vector<std::string>{"fake:1/a", "fake:1/b", "fake:1/c"});
   CHECK(resumed->cases_resumed == 2);
   CHECK(resumed->cases_run == 3);
@@ -219,6 +225,98 @@ TEST_CASE("runner: more planned cases than the cap is refused before anything ru
   CHECK(executor.calls.empty());
   options.max_planned_cases = 8;
   CHECK(execute_run(options, executor, nullptr).ok());
+}
+
+// Appends `r` to the journal of a finished run (a well-chained line: what a forger with the code could
+// write), then resumes that run; the resume's error message, or "" when it was accepted.
+std::string resume_with_appended(const RunOutcome& run, const CaseResult& r) {
+  auto contents = read_journal(run.journal_path);
+  REQUIRE(contents.ok());
+  {
+    auto j = Journal::open_append(run.journal_path, contents->chain_head);
+    REQUIRE(j.ok());
+    REQUIRE(j->append(r).ok());
+  }
+  RunOptions resume;
+  resume.resume_dir = run.run_dir;
+  ScriptedExecutor again;
+  auto out = execute_run(resume, again, nullptr);
+  return out.ok() ? "" : out.error().message;
+}
+
+TEST_CASE(
+    "runner: a resumed journal is re-checked; duplicates, unplanned, unvalidated and unbacked results are "
+    "refused") {
+  auto fresh_run = [](const std::string& label) {
+    RunOptions options = options_for_cases(label, 2);
+    ScriptedExecutor executor;
+    auto out = execute_run(options, executor, nullptr);
+    REQUIRE(out.ok());
+    CHECK(out->report["run"]["settings"]["journal_chain"].is_string());
+    return std::move(out).value();
+  };
+  auto scripted = [](const std::string& case_id) {
+    CaseResult r;
+    r.case_id = case_id;
+    r.workload = "launch_latency";
+    r.device = "fake:0";
+    r.status = CaseStatus::kOk;
+    Validation v;
+    v.passed = true;
+    r.validation = v;
+    return r;
+  };
+  RunOutcome run = fresh_run("dup");
+  std::string error = resume_with_appended(run, scripted("c1"));
+  CHECK(error.find("journal.jsonl:4: a second result for case c1 on fake:0 (the first is on line 3)") !=
+        std::string::npos);
+  run = fresh_run("unplanned");
+  error = resume_with_appended(run, scripted("zz"));
+  CHECK(error.find("journal.jsonl:4: result zz on fake:0: not a case this run plans") != std::string::npos);
+  // A result that says ok without a passed validation: the first line rewritten through the API.
+  run = fresh_run("unvalidated");
+  {
+    auto contents = read_journal(run.journal_path);
+    REQUIRE(contents.ok());
+    std::ifstream in(run.journal_path);
+    std::string header;
+    std::getline(in, header);
+    in.close();
+    auto j = Journal::create(run.journal_path, nlohmann::json::parse(header));
+    REQUIRE(j.ok());
+    CaseResult bare = contents->results[0];
+    bare.validation.reset();
+    REQUIRE(j->append(bare).ok());
+  }
+  RunOptions resume;
+  resume.resume_dir = run.run_dir;
+  ScriptedExecutor again;
+  auto out = execute_run(resume, again, nullptr);
+  REQUIRE_FALSE(out.ok());
+  CHECK(out.error().message.find(
+            "journal.jsonl:2: result c0 on fake:0: status ok without a passed validation") !=
+        std::string::npos);
+  // A result recorded against a peak the live device does not declare.
+  run = fresh_run("peak");
+  {
+    std::ifstream in(run.journal_path);
+    std::string header;
+    std::getline(in, header);
+    in.close();
+    auto j = Journal::create(run.journal_path, nlohmann::json::parse(header));
+    REQUIRE(j.ok());
+    CaseResult fast = scripted("c0");
+    fast.peak = 1e12;
+    fast.peak_key = "peak.flops.f32";
+    REQUIRE(j->append(fast).ok());
+  }
+  ScriptedExecutor third;
+  resume.resume_dir = run.run_dir;
+  out = execute_run(resume, third, nullptr);
+  REQUIRE_FALSE(out.ok());
+  CHECK(
+      out.error().message.find("recorded against peak.flops.f32 = 1e+12, but the device declares none now") !=
+      std::string::npos);
 }
 
 TEST_CASE("runner: the watchdog deadline is the profile's timeout_s, else scaled by the case's budget") {

@@ -57,8 +57,11 @@ void record_measurement(CaseResult& result, const measure::Measurement& m, doubl
 void set_status_from_measurement(CaseResult& result, const measure::Measurement& m);
 // Marks the result implausible when the median throughput of `metric_name` exceeds the device
 // attribute `peak_key` by more than `margin`; records the peak used. No attribute: no gate (said).
+// How far above its declared peak a measured figure may be before it is implausible (clock boost and
+// rounding of declared peaks); the resume re-check uses the same.
+inline constexpr double kPlausibilityMargin = 0.05;
 void apply_plausibility(CaseResult& result, const Device& device, const std::string& peak_key,
-                        const std::string& metric_name, double margin = 0.05);
+                        const std::string& metric_name, double margin = kPlausibilityMargin);
 // A failure with a reason, keeping whatever was measured.
 CaseResult& fail(CaseResult& result, CaseStatus status, std::string reason);
 

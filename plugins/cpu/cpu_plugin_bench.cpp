@@ -6,7 +6,9 @@
 // the plugin vs a direct cblas_sgemm (same OpenBLAS build and kernels, linked into this program the
 // same way), f16/bf16-input GEMM vs f32, STREAM triad/copy, and noop launch time. Each figure is the
 // median of `reps` samples (default 7); a sample is enough back-to-back calls to last >= 0.1 s.
-// Not a test: it asserts nothing. Usage: cmeter_cpu_plugin_bench [reps] [--quick] [--stream-sweep]
+// The ABI 1.1 inference ops (Llama-8B-like shapes, f32 and bf16) report GB/s as the catalogue counts
+// bytes, to compare with STREAM. Not a test: it asserts nothing.
+// Usage: cmeter_cpu_plugin_bench [reps] [--quick] [--stream-sweep] [--inference (only those)]
 #include <cblas.h>
 #include <cmeter/plugin_client.hpp>
 
@@ -132,6 +134,117 @@ void report(const char* what, double per_call_work, const Timing& t, const char*
   std::printf("\n");
 }
 
+// A buffer of i32 values (positions, slots, ids, lengths).
+CMTR_Buffer* make_i32_buffer(const std::vector<int32_t>& v) {
+  CMTR_Buffer* b = make_buffer(v.size() * 4, 0);
+  CMTR_Buffer_Host_Pointer_Args hp{};
+  hp.struct_size = CMTR_STRUCT_SIZE(CMTR_Buffer_Host_Pointer_Args, host_pointer);
+  hp.buffer = b;
+  die("buffer_host_pointer", api->buffer_host_pointer(&hp));
+  std::memcpy(hp.host_pointer, v.data(), v.size() * 4);
+  return b;
+}
+
+// One line per inference op and dtype: GB/s of the catalogue's byte count (docs/abi-keys.md).
+void bench_inference() {
+  std::printf("\ninference ops (GB/s as the catalogue counts bytes; shapes of a Llama-8B-like layer):\n");
+  for (const char* dtype : {"f32", "bf16"}) {
+    const double size = std::string(dtype) == "f32" ? 4 : 2;
+    auto run = [&](const char* label, const char* op_name, Params p, std::vector<CMTR_Buffer*> bufs,
+                   double bytes) {
+      p.s("dtype", dtype);
+      Op op(op_name, p);
+      const Timing t = time_calls([&] { op.enqueue(bufs); });
+      const std::string what = std::string(label) + " " + dtype;
+      report(what.c_str(), bytes, t, "GB/s", 1e9);
+      std::printf("      impl: %s\n", op.impl.c_str());
+      for (auto* b : bufs) free_buffer(b);
+    };
+    auto buf = [&](double elems) { return make_buffer(static_cast<uint64_t>(elems * size), 0x3f); };
+    {
+      const int64_t rows = 512, dim = 4096;
+      Params p;
+      p.i("rows", rows).i("dim", dim);
+      run("rmsnorm 512x4096", "rmsnorm.v1", std::move(p), {buf(rows * dim), buf(dim), buf(rows * dim)},
+          (2.0 * rows * dim + dim) * size);
+    }
+    {
+      const int64_t rows = 512, heads = 32, hd = 128;
+      std::vector<int32_t> pos(rows);
+      for (int64_t r = 0; r < rows; ++r) pos[static_cast<size_t>(r)] = static_cast<int32_t>(r);
+      Params p;
+      p.i("rows", rows).i("heads", heads).i("head_dim", hd);
+      run("rope 512x32x128", "rope.v1", std::move(p), {buf(rows * heads * hd), make_i32_buffer(pos)},
+          2.0 * rows * heads * hd * size + 4.0 * rows);
+    }
+    {
+      const int64_t rows = 512, cols = 4096;
+      Params p;
+      p.i("rows", rows).i("cols", cols);
+      run("softmax 512x4096", "softmax.v1", std::move(p), {buf(rows * cols), buf(rows * cols)},
+          2.0 * rows * cols * size);
+    }
+    {
+      const int64_t rows = 512, dim = 14336;
+      Params p;
+      p.i("rows", rows).i("dim", dim);
+      run("swiglu 512x14336", "swiglu.v1", std::move(p), {buf(2.0 * rows * dim), buf(rows * dim)},
+          3.0 * rows * dim * size);
+    }
+    {
+      const int64_t rows = 512, kvh = 8, hd = 128, slots = 1, cap = 4096;
+      std::vector<int32_t> slot(rows, 0), pos(rows);
+      for (int64_t r = 0; r < rows; ++r) pos[static_cast<size_t>(r)] = static_cast<int32_t>(r);
+      Params p;
+      p.i("rows", rows).i("kv_heads", kvh).i("head_dim", hd).i("slots", slots).i("capacity", cap);
+      run("kv_append 512x8x128", "kv_append.v1", std::move(p),
+          {buf(rows * kvh * hd), buf(slots * kvh * cap * hd), make_i32_buffer(slot), make_i32_buffer(pos)},
+          2.0 * rows * kvh * hd * size + 8.0 * rows);
+    }
+    {
+      const int64_t rows = 512, vocab = 8192, dim = 4096;
+      std::vector<int32_t> ids(rows);
+      for (int64_t r = 0; r < rows; ++r)
+        ids[static_cast<size_t>(r)] = static_cast<int32_t>((r * 2654435761u) % vocab);
+      Params p;
+      p.i("rows", rows).i("vocab", vocab).i("dim", dim);
+      run("embedding 512x4096", "embedding.v1", std::move(p),
+          {buf(vocab * dim), make_i32_buffer(ids), buf(rows * dim)}, 2.0 * rows * dim * size + 4.0 * rows);
+    }
+    {
+      const int64_t rows = 64, cols = 128256;
+      Params p;
+      p.i("rows", rows).i("cols", cols);
+      run("argmax 64x128256", "argmax.v1", std::move(p), {buf(rows * cols), make_buffer(rows * 4, 0)},
+          1.0 * rows * cols * size + 4.0 * rows);
+    }
+    {
+      const int64_t n = int64_t{1} << 24;
+      Params p;
+      p.s("kind", "add").i("n", n);
+      run("eltwise add 2^24", "eltwise.v1", std::move(p), {buf(n), buf(n), buf(n)}, 3.0 * n * size);
+    }
+    {
+      // Decode: 16 sequences at position 2047 each (GQA 32/8 heads, head_dim 128).
+      const int64_t rows = 16, heads = 32, kvh = 8, hd = 128, slots = 16, cap = 2048;
+      std::vector<int32_t> slot(rows), pos(rows, static_cast<int32_t>(cap - 1));
+      for (int64_t r = 0; r < rows; ++r) slot[static_cast<size_t>(r)] = static_cast<int32_t>(r);
+      Params p;
+      p.i("rows", rows)
+          .i("heads", heads)
+          .i("kv_heads", kvh)
+          .i("head_dim", hd)
+          .i("slots", slots)
+          .i("capacity", cap);
+      const double cache = static_cast<double>(slots * kvh * cap * hd);
+      run("attention decode 16 seq x 2048", "attention.v1", std::move(p),
+          {buf(rows * heads * hd), buf(cache), buf(cache), make_i32_buffer(slot), make_i32_buffer(pos),
+           buf(rows * heads * hd)},
+          2.0 * rows * heads * hd * size + 2.0 * kvh * hd * size * static_cast<double>(rows * cap));
+    }
+  }
+}
+
 double attribute_double(const std::vector<CMTR_KeyValue>& kv, const char* key) {
   for (const auto& e : kv)
     if (std::string(e.key.data, e.key.size) == key)
@@ -174,12 +287,14 @@ double gemm_direct(int64_t n) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false, sweep = false;
+  bool quick = false, sweep = false, inference_only = false;
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--quick")
       quick = true;
     else if (std::string(argv[i]) == "--stream-sweep")
       sweep = true;
+    else if (std::string(argv[i]) == "--inference")
+      inference_only = true;
     else
       g_reps = std::max(1, std::atoi(argv[i]));
   }
@@ -246,6 +361,11 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  if (inference_only) {
+    bench_inference();
+    return 0;
+  }
+
   std::printf("\nfma_peak.v1 (items 65536, iters 2048):\n");
   for (const char* dtype : {"f32", "f64"})
     for (int lanes : {8, 16, 32}) {
@@ -292,6 +412,8 @@ int main(int argc, char** argv) {
       report(label.c_str(), counted, t, "GB/s", 1e9);
       for (auto* b : bufs) free_buffer(b);
     }
+
+  bench_inference();
 
   std::printf("\nnoop.v1:\n");
   {

@@ -7,6 +7,7 @@
 // not oversubscribe the cores.
 #include "ops.hpp"
 #include "cpu_level.hpp"
+#include "inference_ops.hpp"
 
 #include <cblas.h>
 #include <tbb/blocked_range.h>
@@ -133,15 +134,15 @@ class GemmOp final : public Op {
                ldc = static_cast<blasint>(cfg_.ldc);
     for (int64_t i = 0; i < cfg_.batch; ++i) {
       if (cfg_.in == DType::kF32) {
-        const float* a = static_cast<const float*>(buffers[0]->data) + i * cfg_.stride_a;
-        const float* b = static_cast<const float*>(buffers[1]->data) + i * cfg_.stride_b;
-        float* c = static_cast<float*>(buffers[2]->data) + i * cfg_.stride_c;
+        const float* a = static_cast<const float*>(buffers[0]->data) + cfg_.offset_a + i * cfg_.stride_a;
+        const float* b = static_cast<const float*>(buffers[1]->data) + cfg_.offset_b + i * cfg_.stride_b;
+        float* c = static_cast<float*>(buffers[2]->data) + cfg_.offset_c + i * cfg_.stride_c;
         cblas_sgemm(CblasColMajor, ta, tb, m, n, k, static_cast<float>(cfg_.alpha), a, lda, b, ldb,
                     static_cast<float>(cfg_.beta), c, ldc);
       } else if (cfg_.in == DType::kF64) {
-        const double* a = static_cast<const double*>(buffers[0]->data) + i * cfg_.stride_a;
-        const double* b = static_cast<const double*>(buffers[1]->data) + i * cfg_.stride_b;
-        double* c = static_cast<double*>(buffers[2]->data) + i * cfg_.stride_c;
+        const double* a = static_cast<const double*>(buffers[0]->data) + cfg_.offset_a + i * cfg_.stride_a;
+        const double* b = static_cast<const double*>(buffers[1]->data) + cfg_.offset_b + i * cfg_.stride_b;
+        double* c = static_cast<double*>(buffers[2]->data) + cfg_.offset_c + i * cfg_.stride_c;
         cblas_dgemm(CblasColMajor, ta, tb, m, n, k, cfg_.alpha, a, lda, b, ldb, cfg_.beta, c, ldc);
       } else {
         run_half(buffers, i, ta, tb);
@@ -158,11 +159,12 @@ class GemmOp final : public Op {
     const bool f16 = cfg_.in == DType::kF16;
     auto to_f32 = f16 ? kt.f16_to_f32 : kt.bf16_to_f32;
     auto from_f32 = f16 ? kt.f32_to_f16 : kt.f32_to_bf16;
-    const uint16_t* a = static_cast<const uint16_t*>(buffers[0]->data) + i * cfg_.stride_a;
-    const uint16_t* b = static_cast<const uint16_t*>(buffers[1]->data) + i * cfg_.stride_b;
+    const uint16_t* a = static_cast<const uint16_t*>(buffers[0]->data) + cfg_.offset_a + i * cfg_.stride_a;
+    const uint16_t* b = static_cast<const uint16_t*>(buffers[1]->data) + cfg_.offset_b + i * cfg_.stride_b;
     const bool c_half = cfg_.out != DType::kF32;
     const bool read_c = c_half && cfg_.beta != 0;
-    uint16_t* c_h = c_half ? static_cast<uint16_t*>(buffers[2]->data) + i * cfg_.stride_c : nullptr;
+    uint16_t* c_h =
+        c_half ? static_cast<uint16_t*>(buffers[2]->data) + cfg_.offset_c + i * cfg_.stride_c : nullptr;
     float* a32 = a32_.get();
     float* b32 = b32_.get();
     float* c32 = c32_.get();
@@ -183,7 +185,7 @@ class GemmOp final : public Op {
     };
     parallel_columns(cols_total, std::max<int64_t>({cfg_.rows_a, cfg_.rows_b, cfg_.m}), convert_cols);
 
-    float* c_out = c_half ? c32 : static_cast<float*>(buffers[2]->data) + i * cfg_.stride_c;
+    float* c_out = c_half ? c32 : static_cast<float*>(buffers[2]->data) + cfg_.offset_c + i * cfg_.stride_c;
     const auto ldc_out = static_cast<blasint>(c_half ? cfg_.m : cfg_.ldc);
     cblas_sgemm(CblasColMajor, ta, tb, static_cast<blasint>(cfg_.m), static_cast<blasint>(cfg_.n),
                 static_cast<blasint>(cfg_.k), static_cast<float>(cfg_.alpha), a32,
@@ -468,7 +470,8 @@ OpPlan plan_noop(const CMTR_KeyValue* params, size_t num_params, bool create) {
 }  // namespace
 
 const char* op_names() {
-  return "gemm.v1, fma_peak.v1, stream.v1, copy.v1, noop.v1";
+  return "gemm.v1, fma_peak.v1, stream.v1, copy.v1, noop.v1 and the ABI 1.1 inference ops (rmsnorm.v1, "
+         "rope.v1, softmax.v1, swiglu.v1, kv_append.v1, embedding.v1, argmax.v1, eltwise.v1, attention.v1)";
 }
 
 OpPlan plan_op(const Runtime& rt, std::string_view name, const CMTR_KeyValue* params, size_t num_params,
@@ -478,6 +481,9 @@ OpPlan plan_op(const Runtime& rt, std::string_view name, const CMTR_KeyValue* pa
   if (name == "stream.v1") return plan_stream(rt, params, num_params, create);
   if (name == "copy.v1") return plan_copy(rt, params, num_params, create);
   if (name == "noop.v1") return plan_noop(params, num_params, create);
+  if (sdk::is_inference_op(name)) {
+    return plan_inference_op(rt, name, params, num_params, create);
+  }
   return answer(OpPlan::kUnknownOp,
                 "unknown op '" + std::string(name) + "' (the cpu plugin implements " + op_names() + ")");
 }

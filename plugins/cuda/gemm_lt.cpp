@@ -43,7 +43,8 @@ std::optional<ElementType> element_type(const std::string& name) {
 
 struct Matrix {
   int64_t rows = 0, cols = 0, ld = 0, stride = 0;
-  uint64_t bytes = 0;  // smallest buffer holding every batch
+  uint64_t bytes = 0;         // smallest buffer holding every batch (offset included)
+  uint64_t offset_bytes = 0;  // gemm.v1 offset (ABI 1.1): where the first matrix starts in its buffer
   uint32_t alignment = 256;
 };
 
@@ -70,13 +71,16 @@ uint32_t alignment_of(uint64_t bytes) {
 
 // Fills a matrix's shape from the parsed contract (ld and stride resolved, bytes batch included).
 void layout(Matrix& x, int64_t rows, int64_t cols, int64_t ld, int64_t stride, uint64_t bytes, int64_t batch,
-            uint64_t elem) {
+            uint64_t elem, int64_t offset) {
   x.rows = rows;
   x.cols = cols;
   x.ld = ld;
   x.stride = stride;
   x.bytes = bytes;
   x.alignment = batch > 1 ? alignment_of(static_cast<uint64_t>(x.stride) * elem) : 256;
+  // The offset pointer is only as aligned as the offset's bytes (the heuristic must know).
+  x.offset_bytes = static_cast<uint64_t>(offset) * elem;
+  x.alignment = std::min(x.alignment, alignment_of(x.offset_bytes));
 }
 
 void store_scale(cudaDataType_t scale, double v, unsigned char* out) {
@@ -156,9 +160,9 @@ ParseOutcome parse(const CMTR_KeyValue* params, size_t count, Config& c) {
   }
   store_scale(c.scale, c.alpha, c.alpha_bytes);
   store_scale(c.scale, c.beta, c.beta_bytes);
-  layout(c.ma, g.rows_a, g.cols_a, g.lda, g.stride_a, g.a_bytes, c.batch, c.a.bytes);
-  layout(c.mb, g.rows_b, g.cols_b, g.ldb, g.stride_b, g.b_bytes, c.batch, c.a.bytes);
-  layout(c.mc, c.m, c.n, g.ldc, g.stride_c, g.c_bytes, c.batch, c.c.bytes);
+  layout(c.ma, g.rows_a, g.cols_a, g.lda, g.stride_a, g.a_bytes, c.batch, c.a.bytes, g.offset_a);
+  layout(c.mb, g.rows_b, g.cols_b, g.ldb, g.stride_b, g.b_bytes, c.batch, c.a.bytes, g.offset_b);
+  layout(c.mc, c.m, c.n, g.ldc, g.stride_c, g.c_bytes, c.batch, c.c.bytes, g.offset_c);
   return {};
 }
 
@@ -261,8 +265,12 @@ class GemmOp : public OpImpl {
     workspace_ = workspace;
     workspace_bytes_ = workspace_bytes;
   }
-  cublasStatus_t run(cudaStream_t stream, const void* a, const void* b, void* c,
+  // a, b, c: the buffers' starts; the gemm.v1 offsets are added here.
+  cublasStatus_t run(cudaStream_t stream, const void* a_buffer, const void* b_buffer, void* c_buffer,
                      const cublasLtMatmulAlgo_t& algo) {
+    const void* a = static_cast<const char*>(a_buffer) + c_.ma.offset_bytes;
+    const void* b = static_cast<const char*>(b_buffer) + c_.mb.offset_bytes;
+    void* c = static_cast<char*>(c_buffer) + c_.mc.offset_bytes;
     return cublasLtMatmul(lt_, d_.op, c_.alpha_bytes, a, d_.a, b, d_.b, c_.beta_bytes, c, d_.c, c, d_.c,
                           &algo, workspace_, workspace_bytes_, stream);
   }

@@ -151,12 +151,15 @@ class TiledGemm final : public GemmImpl {
                    ldc = static_cast<cl_ulong>(cfg_.ldc);
     const cl_ulong sa = static_cast<cl_ulong>(cfg_.stride_a), sb = static_cast<cl_ulong>(cfg_.stride_b),
                    sc = static_cast<cl_ulong>(cfg_.stride_c);
+    const cl_ulong oa = static_cast<cl_ulong>(cfg_.offset_a), ob = static_cast<cl_ulong>(cfg_.offset_b),
+                   oc = static_cast<cl_ulong>(cfg_.offset_c);
     cl_int err;
     if (cfg_.in == Elem::kF64)
-      err = set_args(kernel_.get(), m, n, k, cfg_.alpha, cfg_.beta, a, lda, sa, b, ldb, sb, c, ldc, sc);
+      err = set_args(kernel_.get(), m, n, k, cfg_.alpha, cfg_.beta, a, lda, sa, oa, b, ldb, sb, ob, c, ldc,
+                     sc, oc);
     else
       err = set_args(kernel_.get(), m, n, k, static_cast<float>(cfg_.alpha), static_cast<float>(cfg_.beta), a,
-                     lda, sa, b, ldb, sb, c, ldc, sc);
+                     lda, sa, oa, b, ldb, sb, ob, c, ldc, sc, oc);
     if (err != CL_SUCCESS) return cl_failure("gemm.v1", "clSetKernelArg", err);
     return nullptr;
   }
@@ -182,13 +185,15 @@ class ClblastGemm final : public GemmImpl {
       const clblast::StatusCode st =
           cfg_.in == Elem::kF64
               ? clblast::GemmTempBufferSize<double>(
-                    clblast::Layout::kColMajor, ta(), tb(), m(), n(), k(), off(i, cfg_.stride_a),
-                    static_cast<size_t>(cfg_.lda), off(i, cfg_.stride_b), static_cast<size_t>(cfg_.ldb),
-                    off(i, cfg_.stride_c), static_cast<size_t>(cfg_.ldc), &q, bytes)
+                    clblast::Layout::kColMajor, ta(), tb(), m(), n(), k(),
+                    off(i, cfg_.stride_a, cfg_.offset_a), static_cast<size_t>(cfg_.lda),
+                    off(i, cfg_.stride_b, cfg_.offset_b), static_cast<size_t>(cfg_.ldb),
+                    off(i, cfg_.stride_c, cfg_.offset_c), static_cast<size_t>(cfg_.ldc), &q, bytes)
               : clblast::GemmTempBufferSize<float>(
-                    clblast::Layout::kColMajor, ta(), tb(), m(), n(), k(), off(i, cfg_.stride_a),
-                    static_cast<size_t>(cfg_.lda), off(i, cfg_.stride_b), static_cast<size_t>(cfg_.ldb),
-                    off(i, cfg_.stride_c), static_cast<size_t>(cfg_.ldc), &q, bytes);
+                    clblast::Layout::kColMajor, ta(), tb(), m(), n(), k(),
+                    off(i, cfg_.stride_a, cfg_.offset_a), static_cast<size_t>(cfg_.lda),
+                    off(i, cfg_.stride_b, cfg_.offset_b), static_cast<size_t>(cfg_.ldb),
+                    off(i, cfg_.stride_c, cfg_.offset_c), static_cast<size_t>(cfg_.ldc), &q, bytes);
       if (st != clblast::StatusCode::kSuccess) return status_error("GemmTempBufferSize", st);
       temp_bytes = std::max(temp_bytes, bytes);
     }
@@ -209,16 +214,18 @@ class ClblastGemm final : public GemmImpl {
       cl_command_queue q = queue;
       clblast::StatusCode st;
       if (cfg_.in == Elem::kF64)
-        st = clblast::Gemm<double>(
-            clblast::Layout::kColMajor, ta(), tb(), m(), n(), k(), cfg_.alpha, a, off(i, cfg_.stride_a),
-            static_cast<size_t>(cfg_.lda), b, off(i, cfg_.stride_b), static_cast<size_t>(cfg_.ldb), cfg_.beta,
-            c, off(i, cfg_.stride_c), static_cast<size_t>(cfg_.ldc), &q, nullptr, temp_.get());
+        st = clblast::Gemm<double>(clblast::Layout::kColMajor, ta(), tb(), m(), n(), k(), cfg_.alpha, a,
+                                   off(i, cfg_.stride_a, cfg_.offset_a), static_cast<size_t>(cfg_.lda), b,
+                                   off(i, cfg_.stride_b, cfg_.offset_b), static_cast<size_t>(cfg_.ldb),
+                                   cfg_.beta, c, off(i, cfg_.stride_c, cfg_.offset_c),
+                                   static_cast<size_t>(cfg_.ldc), &q, nullptr, temp_.get());
       else
-        st = clblast::Gemm<float>(
-            clblast::Layout::kColMajor, ta(), tb(), m(), n(), k(), static_cast<float>(cfg_.alpha), a,
-            off(i, cfg_.stride_a), static_cast<size_t>(cfg_.lda), b, off(i, cfg_.stride_b),
-            static_cast<size_t>(cfg_.ldb), static_cast<float>(cfg_.beta), c, off(i, cfg_.stride_c),
-            static_cast<size_t>(cfg_.ldc), &q, nullptr, temp_.get());
+        st = clblast::Gemm<float>(clblast::Layout::kColMajor, ta(), tb(), m(), n(), k(),
+                                  static_cast<float>(cfg_.alpha), a, off(i, cfg_.stride_a, cfg_.offset_a),
+                                  static_cast<size_t>(cfg_.lda), b, off(i, cfg_.stride_b, cfg_.offset_b),
+                                  static_cast<size_t>(cfg_.ldb), static_cast<float>(cfg_.beta), c,
+                                  off(i, cfg_.stride_c, cfg_.offset_c), static_cast<size_t>(cfg_.ldc), &q,
+                                  nullptr, temp_.get());
       if (st != clblast::StatusCode::kSuccess) return status_error("Gemm", st);
     }
     return nullptr;
@@ -235,7 +242,10 @@ class ClblastGemm final : public GemmImpl {
   size_t m() const { return static_cast<size_t>(cfg_.m); }
   size_t n() const { return static_cast<size_t>(cfg_.n); }
   size_t k() const { return static_cast<size_t>(cfg_.k); }
-  static size_t off(int64_t i, int64_t stride) { return static_cast<size_t>(i * stride); }
+  // Element offset of batch matrix i: the gemm.v1 offset (ABI 1.1) plus i strides.
+  static size_t off(int64_t i, int64_t stride, int64_t offset) {
+    return static_cast<size_t>(offset + i * stride);
+  }
   CMTR_Error* status_error(const char* call, clblast::StatusCode st) const {
     const int code = static_cast<int>(st);
     // CLBlast passes OpenCL errors through as their (negative) codes.

@@ -279,14 +279,16 @@ std::string gemm_source(const GemmKernelConfig& c) {
 
   src += "__kernel void cmeter_gemm(const int m, const int n, const int k, const " + acc + " alpha, const " +
          acc + " beta,\n    __global const " + tin +
-         "* A, const ulong lda, const ulong stride_a,\n    __global const " + tin +
-         "* B, const ulong ldb, const ulong stride_b,\n    __global " + tout +
-         "* C, const ulong ldc, const ulong stride_c) {\n";
+         "* A, const ulong lda, const ulong stride_a, const ulong offset_a,\n    __global const " + tin +
+         "* B, const ulong ldb, const ulong stride_b, const ulong offset_b,\n    __global " + tout +
+         "* C, const ulong ldc, const ulong stride_c, const ulong offset_c) {\n";
   src += "  const int j0 = (int)get_global_id(0) * " + S(c.tn) + ";\n";
   src += "  const int i0 = (int)get_global_id(1) * " + S(tm) + ";\n";
   src += "  if (i0 >= m || j0 >= n) return;\n";
   src += "  const ulong batch = get_global_id(2);\n";
-  src += "  A += batch * stride_a;\n  B += batch * stride_b;\n  C += batch * stride_c;\n";
+  src +=
+      "  A += offset_a + batch * stride_a;\n  B += offset_b + batch * stride_b;\n  C += offset_c + batch * "
+      "stride_c;\n";
   // Fast path: the whole tile inside C.
   src += "  if (i0 + " + S(tm) + " <= m && j0 + " + S(c.tn) + " <= n) {\n";
   for (int r = 0; r < c.mv; ++r)

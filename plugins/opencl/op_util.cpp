@@ -108,8 +108,10 @@ CMTR_Error* launch(cl_command_queue queue, const char* what, cl_kernel kernel, c
 }
 
 // Checks count, handles, device and sizes of an enqueue's buffers; errors name the offending buffer.
-CMTR_Error* check_buffers(const char* op, const CMTR_Device* device, CMTR_Buffer* const* buffers,
-                          size_t num_buffers, std::initializer_list<sdk::BufferNeed> needs) {
+namespace {
+template <class Needs>
+CMTR_Error* check_buffer_list(const char* op, const CMTR_Device* device, CMTR_Buffer* const* buffers,
+                              size_t num_buffers, const Needs& needs) {
   if (CMTR_Error* e = sdk::check_buffer_count(op, buffers, num_buffers, needs)) return e;
   size_t i = 0;
   for (const auto& need : needs) {
@@ -125,6 +127,16 @@ CMTR_Error* check_buffers(const char* op, const CMTR_Device* device, CMTR_Buffer
     ++i;
   }
   return nullptr;
+}
+}  // namespace
+
+CMTR_Error* check_buffers(const char* op, const CMTR_Device* device, CMTR_Buffer* const* buffers,
+                          size_t num_buffers, std::initializer_list<sdk::BufferNeed> needs) {
+  return check_buffer_list(op, device, buffers, num_buffers, needs);
+}
+CMTR_Error* check_buffers(const char* op, const CMTR_Device* device, CMTR_Buffer* const* buffers,
+                          size_t num_buffers, const std::vector<sdk::BufferNeed>& needs) {
+  return check_buffer_list(op, device, buffers, num_buffers, needs);
 }
 
 // A zero-filled scratch buffer (for candidate timing at op_create).

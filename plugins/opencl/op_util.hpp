@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include <cmeter/plugin_ops.hpp>
 
@@ -71,6 +72,8 @@ CMTR_Error* launch(cl_command_queue queue, const char* what, cl_kernel kernel, c
 // Checks count, handles, device, memory kind and sizes of an enqueue's buffers; errors name the buffer.
 CMTR_Error* check_buffers(const char* op, const CMTR_Device* device, CMTR_Buffer* const* buffers,
                           size_t num_buffers, std::initializer_list<sdk::BufferNeed> needs);
+CMTR_Error* check_buffers(const char* op, const CMTR_Device* device, CMTR_Buffer* const* buffers,
+                          size_t num_buffers, const std::vector<sdk::BufferNeed>& needs);
 // A zero-filled buffer of at least `size_bytes` (scratch for priming and candidate timing).
 CMTR_Error* scratch_buffer(DeviceState& dev, const std::string& what, uint64_t size_bytes, MemPtr* out);
 

@@ -19,6 +19,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "infer_ops.hpp"
 #include "kernels.hpp"
 #include "op_util.hpp"
 
@@ -382,7 +383,8 @@ OpPlan plan_noop(CMTR_Device* device, const CMTR_KeyValue* params, size_t num_pa
 OpPlan plan_gemm(CMTR_Device* device, const CMTR_KeyValue* params, size_t num_params, bool create);
 
 const char* op_names() {
-  return "gemm.v1, fma_peak.v1, stream.v1, copy.v1, noop.v1";
+  return "gemm.v1, fma_peak.v1, stream.v1, copy.v1, noop.v1, rmsnorm.v1, rope.v1, softmax.v1, swiglu.v1, "
+         "kv_append.v1, embedding.v1, argmax.v1, eltwise.v1, attention.v1";
 }
 
 OpPlan plan_op(CMTR_Device* device, std::string_view name, const CMTR_KeyValue* params, size_t num_params,
@@ -392,6 +394,7 @@ OpPlan plan_op(CMTR_Device* device, std::string_view name, const CMTR_KeyValue* 
   if (name == "stream.v1") return plan_stream(device, params, num_params, create);
   if (name == "copy.v1") return plan_copy(device, params, num_params, create);
   if (name == "noop.v1") return plan_noop(device, params, num_params, create);
+  if (sdk::is_inference_op(name)) return plan_inference_op(device, name, params, num_params, create);
   return answer(OpPlan::kUnknownOp,
                 "unknown op '" + std::string(name) + "' (the opencl plugin implements " + op_names() + ")");
 }

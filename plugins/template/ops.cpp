@@ -38,6 +38,10 @@ Plan plan_op(std::string_view name, const CMTR_KeyValue* params, size_t count) {
   if (name == "copy.v1")
     return plan_parsed(sdk::parse_copy(params, count, /*knows_engine=*/false), "copy.v1");
   if (name == "noop.v1") return plan_parsed(sdk::parse_noop(params, count), "noop.v1");
+  // ABI 1.1 inference ops (rmsnorm.v1, rope.v1, ...): parse_inference_op checks the contract;
+  // sdk::buffer_needs(parsed.value) gives each buffer's least size for op_enqueue.
+  if (sdk::is_inference_op(name))
+    return plan_parsed(sdk::parse_inference_op(name, params, count), std::string(name).c_str());
   return {OpStatus::kUnknownOp, std::string(kPluginName) + ": unknown op '" + std::string(name) + "'"};
 }
 

@@ -11,7 +11,8 @@
  * STUB_ABI_MAJOR=n, STUB_SMALL_API, STUB_NULL_API, STUB_INIT_FAILS, STUB_TELEMETRY (device_telemetry with
  * a constant 100 W and an exact energy counter).
  * Cheats, for the anti-cheat checks: STUB_TIMER_SCALE=x (event_elapsed reports x times the real time),
- * STUB_NO_PEAKS (declares no peak.* attribute, so no declared-peak gate can fire).
+ * STUB_NO_PEAKS (declares no peak.* attribute, so no declared-peak gate can fire), STUB_HUGE_PEAKS
+ * (declares peaks of 1e30 FLOP/s and 1e20 B/s, above any physical ceiling).
  * Process faults, for the worker watchdog (the host must survive each; README.md): STUB_CRASH_IN_INIT,
  * STUB_CRASH_IN_ENQUEUE, STUB_CRASH_LATER (only stream.v1 crashes), STUB_ABORT, STUB_HANG_ENQUEUE (a
  * busy infinite loop), STUB_HANG_SYNC (stream_synchronize never returns and ignores SIGTERM),
@@ -229,6 +230,10 @@ static const CMTR_KeyValue g_device_attributes[] = {
     KV_INT("cache.llc.bytes", (int64_t)1 << 20),
 #if defined(STUB_NO_PEAKS)
     /* no peak.* at all: only the core's own checks stand between a cheat and an `ok` */
+#elif defined(STUB_HUGE_PEAKS)
+    /* peaks no device reaches: they must not serve as a gate or an efficiency base */
+    KV_DOUBLE("peak.flops.f32", 1e30),
+    KV_DOUBLE("peak.flops.f64", 1e30),
 #elif defined(STUB_TOO_FAST)
     /* Peaks the honest loops stay below even in a sanitizer build (~0.1-1 GFLOP/s there) while the
      * 1000x claim always crosses them, so `implausible` does not depend on the machine's speed. */
@@ -238,7 +243,10 @@ static const CMTR_KeyValue g_device_attributes[] = {
     KV_DOUBLE("peak.flops.f32", 1e12),
     KV_DOUBLE("peak.flops.f64", 5e11),
 #endif
-#ifndef STUB_NO_PEAKS
+#if defined(STUB_HUGE_PEAKS)
+    KV_DOUBLE("peak.mem.bytes_per_s", 1e20),
+    KV_STRING("peak.source", "stub: declared absurdly high"),
+#elif !defined(STUB_NO_PEAKS)
     KV_DOUBLE("peak.mem.bytes_per_s", 1e12),
     KV_STRING("peak.source", "stub: declared"),
 #endif

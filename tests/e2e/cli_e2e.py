@@ -192,6 +192,12 @@ def test_cheats():
                 r = result(report, dev, case_id)
                 check(r["status"] == "implausible" and "far below 1" in r["reason"],
                       f"{dev} {case_id}: implausible by the timer check ({r['status']}: {r['reason']})")
+        for case_id in ("gemm", "stream"):
+            r = result(report, "hugepeaks:0", case_id)
+            check(r["status"] in ("ok", "noisy") and "untrusted peak" in r["reason"] and "exceeds the ceiling" in r["reason"]
+                  and not r["plausibility"], f"hugepeaks {case_id}: measured, its declared peak untrusted ({r['reason']})")
+        huge = next(d for d in report["summary"]["devices"] if d["device"] == "hugepeaks:0")
+        check(all(m.get("efficiency") is None for m in huge["metrics"].values()), f"no efficiency from untrusted peaks: {huge}")
         for case_id in ("gemm", "stream", "launch"):
             r = result(report, "stub:0", case_id)
             check(r["status"] in ("ok", "noisy") and "device/host time per sample" in r["method"]["timer_detail"],

@@ -114,6 +114,22 @@ Params gemm(int64_t m = 8) {
   return p;
 }
 
+// A well-formed request of each ABI 1.1 inference op (small, f32), to be spoiled by one change.
+Params inference(const std::string& op, const std::string& dtype = "f32") {
+  Params p;
+  if (op == "rmsnorm.v1") p.i("rows", 4).i("dim", 8);
+  if (op == "rope.v1") p.i("rows", 4).i("heads", 2).i("head_dim", 8);
+  if (op == "softmax.v1" || op == "argmax.v1") p.i("rows", 4).i("cols", 8);
+  if (op == "swiglu.v1") p.i("rows", 4).i("dim", 8);
+  if (op == "kv_append.v1") p.i("rows", 4).i("kv_heads", 2).i("head_dim", 8).i("slots", 2).i("capacity", 16);
+  if (op == "embedding.v1") p.i("rows", 4).i("vocab", 32).i("dim", 8);
+  if (op == "eltwise.v1") p.s("kind", "add").i("n", 64);
+  if (op == "attention.v1")
+    p.i("rows", 4).i("heads", 4).i("kv_heads", 2).i("head_dim", 8).i("slots", 2).i("capacity", 16);
+  p.s("dtype", dtype);
+  return p;
+}
+
 Answer write(Fixture& f, CMTR_Stream* s, CMTR_Buffer* b, uint64_t offset, const void* host, uint64_t size) {
   return code_of(f.plugin->write(s, b, offset, host, size));
 }
@@ -341,6 +357,141 @@ std::vector<Case> cases() {
          p.i("x", 1);
          return p;
        }},
+      // ABI 1.1: gemm.v1 offsets and the inference ops.
+      {"gemm.v1 negative offset_a", "gemm.v1", [] { return std::move(gemm().i("offset_a", -1)); }},
+      {"gemm.v1 offset_c overflows", "gemm.v1",
+       [] { return std::move(gemm().i("offset_c", int64_t{1} << 61)); }},
+      {"rmsnorm.v1 unknown key", "rmsnorm.v1",
+       [] { return std::move(inference("rmsnorm.v1").i("frob", 1)); }},
+      {"rmsnorm.v1 missing dim", "rmsnorm.v1",
+       [] {
+         Params p;
+         p.i("rows", 4).s("dtype", "f32");
+         return p;
+       }},
+      {"rmsnorm.v1 eps negative", "rmsnorm.v1",
+       [] { return std::move(inference("rmsnorm.v1").d("eps", -1)); }},
+      {"rmsnorm.v1 eps NaN", "rmsnorm.v1",
+       [] { return std::move(inference("rmsnorm.v1").d("eps", std::nan(""))); }},
+      {"rmsnorm.v1 dtype f8", "rmsnorm.v1",
+       [] {
+         Params p;
+         p.i("rows", 4).i("dim", 8).s("dtype", "f8");
+         return p;
+       }},
+      {"rmsnorm.v1 sizes overflow", "rmsnorm.v1",
+       [] {
+         Params p;
+         p.i("rows", int64_t{1} << 40).i("dim", int64_t{1} << 40).s("dtype", "f32");
+         return p;
+       }},
+      {"rope.v1 odd head_dim", "rope.v1",
+       [] {
+         Params p;
+         p.i("rows", 4).i("heads", 2).i("head_dim", 7).s("dtype", "f32");
+         return p;
+       }},
+      {"rope.v1 layout bogus", "rope.v1",
+       [] { return std::move(inference("rope.v1").s("layout", "bogus")); }},
+      {"rope.v1 theta 1", "rope.v1", [] { return std::move(inference("rope.v1").d("theta", 1)); }},
+      {"rope.v1 heads 0", "rope.v1",
+       [] {
+         Params p;
+         p.i("rows", 4).i("heads", 0).i("head_dim", 8).s("dtype", "f32");
+         return p;
+       }},
+      {"softmax.v1 mask bogus", "softmax.v1",
+       [] { return std::move(inference("softmax.v1").s("mask", "causal")); }},
+      {"softmax.v1 scale infinite", "softmax.v1",
+       [] { return std::move(inference("softmax.v1").d("scale", INFINITY)); }},
+      {"softmax.v1 missing cols", "softmax.v1",
+       [] {
+         Params p;
+         p.i("rows", 4).s("dtype", "f32");
+         return p;
+       }},
+      {"swiglu.v1 dim given twice", "swiglu.v1",
+       [] { return std::move(inference("swiglu.v1").i("dim", 8)); }},
+      {"swiglu.v1 missing dtype", "swiglu.v1",
+       [] {
+         Params p;
+         p.i("rows", 4).i("dim", 8);
+         return p;
+       }},
+      {"kv_append.v1 slots 0", "kv_append.v1",
+       [] {
+         Params p;
+         p.i("rows", 4).i("kv_heads", 2).i("head_dim", 8).i("slots", 0).i("capacity", 16).s("dtype", "f32");
+         return p;
+       }},
+      {"kv_append.v1 missing capacity", "kv_append.v1",
+       [] {
+         Params p;
+         p.i("rows", 4).i("kv_heads", 2).i("head_dim", 8).i("slots", 2).s("dtype", "f32");
+         return p;
+       }},
+      {"embedding.v1 vocab -1", "embedding.v1",
+       [] {
+         Params p;
+         p.i("rows", 4).i("vocab", -1).i("dim", 8).s("dtype", "f32");
+         return p;
+       }},
+      {"embedding.v1 unknown key", "embedding.v1",
+       [] { return std::move(inference("embedding.v1").i("padding_idx", 0)); }},
+      {"argmax.v1 cols 0", "argmax.v1",
+       [] {
+         Params p;
+         p.i("rows", 4).i("cols", 0).s("dtype", "f32");
+         return p;
+       }},
+      {"argmax.v1 rows is a string", "argmax.v1",
+       [] {
+         Params p;
+         p.s("rows", "four").i("cols", 8).s("dtype", "f32");
+         return p;
+       }},
+      {"eltwise.v1 dtype_out on add", "eltwise.v1",
+       [] { return std::move(inference("eltwise.v1").s("dtype_out", "f16")); }},
+      {"eltwise.v1 scalar on add", "eltwise.v1",
+       [] { return std::move(inference("eltwise.v1").d("scalar", 2)); }},
+      {"eltwise.v1 kind bogus", "eltwise.v1",
+       [] {
+         Params p;
+         p.s("kind", "sub").i("n", 64).s("dtype", "f32");
+         return p;
+       }},
+      {"eltwise.v1 scale with scalar NaN", "eltwise.v1",
+       [] {
+         Params p;
+         p.s("kind", "scale").i("n", 64).s("dtype", "f32").d("scalar", std::nan(""));
+         return p;
+       }},
+      {"eltwise.v1 cast to f8", "eltwise.v1",
+       [] {
+         Params p;
+         p.s("kind", "cast").i("n", 64).s("dtype", "f32").s("dtype_out", "f8");
+         return p;
+       }},
+      {"attention.v1 heads not a multiple of kv_heads", "attention.v1",
+       [] {
+         Params p;
+         p.i("rows", 4)
+             .i("heads", 3)
+             .i("kv_heads", 2)
+             .i("head_dim", 8)
+             .i("slots", 2)
+             .i("capacity", 16)
+             .s("dtype", "f32");
+         return p;
+       }},
+      {"attention.v1 scale NaN", "attention.v1",
+       [] { return std::move(inference("attention.v1").d("scale", std::nan(""))); }},
+      {"attention.v1 missing slots", "attention.v1",
+       [] {
+         Params p;
+         p.i("rows", 4).i("heads", 4).i("kv_heads", 2).i("head_dim", 8).i("capacity", 16).s("dtype", "f32");
+         return p;
+       }},
   };
   for (const Bad& b : malformed) {
     for (bool is_create : {false, true}) {
@@ -352,6 +503,17 @@ std::vector<Case> cases() {
                      return is_create ? create(f, op, p) : query(f, op, p);
                    }});
     }
+  }
+
+  // Well-formed inference ops: every plugin answers op_query without an error (supported or not);
+  // another catalogue dtype (f64, i32) is unsupported everywhere: op_create UNIMPLEMENTED.
+  for (const char* op : {"rmsnorm.v1", "rope.v1", "softmax.v1", "swiglu.v1", "kv_append.v1", "embedding.v1",
+                         "argmax.v1", "eltwise.v1", "attention.v1"}) {
+    const std::string name = op;
+    c.push_back({"op_query " + name + " well-formed", Needs::kDevice, "OK",
+                 [=](Fixture& f) { return query(f, name, inference(name)); }});
+    c.push_back({"op_create " + name + " dtype f64 (not offered)", Needs::kDevice, "UNIMPLEMENTED",
+                 [=](Fixture& f) { return create(f, name, inference(name, "f64")); }});
   }
 
   // ---- Device level: copies (a stream and a 4096-byte buffer) ----
@@ -408,6 +570,56 @@ std::vector<Case> cases() {
                  if (!small) return "setup: " + code_of(o);
                  return code_of(f.plugin->enqueue(f.op.get(), f.stream.get(),
                                                   {small.get(), f.buffer.get(), f.buffer.get()}));
+               }});
+  // ABI 1.1 gemm.v1 offsets: the buffer must hold offset + matrices (8x8 f32 = 256 bytes; an offset of
+  // 960 elements needs 4096 bytes, 961 one more element than the 4096-byte buffer holds).
+  c.push_back({"op_enqueue gemm.v1 offset_a past the buffer", Needs::kStreamAndBuffer, "INVALID_ARGUMENT",
+               [](Fixture& f) {
+                 Outcome o;
+                 auto op = f.plugin->make_op(f.device, "gemm.v1", std::move(gemm().i("offset_a", 961)), &o);
+                 if (!op) return "setup: " + code_of(o);
+                 return code_of(f.plugin->enqueue(op.get(), f.stream.get(),
+                                                  {f.buffer.get(), f.buffer.get(), f.buffer.get()}));
+               }});
+  // Offsets honoured, not ignored: 2x2 f32 A = [1 2; 3 4] at element 3 of its buffer, B = I at 9, C at
+  // 17; C's buffer must then hold A there and be untouched elsewhere.
+  c.push_back({"gemm.v1 offsets honoured (2x2 f32)", Needs::kStreamAndBuffer, "OK", [](Fixture& f) {
+                 Outcome o;
+                 Params p;
+                 p.i("m", 2)
+                     .i("n", 2)
+                     .i("k", 2)
+                     .s("dtype_a", "f32")
+                     .i("offset_a", 3)
+                     .i("offset_b", 9)
+                     .i("offset_c", 17);
+                 auto op = f.plugin->make_op(f.device, "gemm.v1", p, &o);
+                 if (!op) return "setup: " + code_of(o);
+                 auto bb = f.plugin->make_buffer(f.device, kBufferBytes, CMTR_MEMORY_DEVICE, &o);
+                 auto cb = f.plugin->make_buffer(f.device, kBufferBytes, CMTR_MEMORY_DEVICE, &o);
+                 if (!bb || !cb) return "setup: " + code_of(o);
+                 const float a[4] = {1, 3, 2, 4}, b[4] = {1, 0, 0, 1};  // column-major
+                 std::vector<float> fill(kBufferBytes / 4, -7.0f), ha = fill, hb = fill;
+                 std::memcpy(&ha[3], a, sizeof a);
+                 std::memcpy(&hb[9], b, sizeof b);
+                 CMTR_Stream* s = f.stream.get();
+                 if (!f.plugin->write(s, f.buffer.get(), 0, ha.data(), kBufferBytes).ok() ||
+                     !f.plugin->write(s, bb.get(), 0, hb.data(), kBufferBytes).ok() ||
+                     !f.plugin->write(s, cb.get(), 0, fill.data(), kBufferBytes).ok())
+                   return Answer("write failed");
+                 Outcome e = f.plugin->enqueue(op.get(), s, {f.buffer.get(), bb.get(), cb.get()});
+                 if (!e.ok()) return "enqueue: " + code_of(e);
+                 std::vector<float> back(kBufferBytes / 4, 0.0f);
+                 if (!f.plugin->read(s, cb.get(), 0, back.data(), kBufferBytes).ok() ||
+                     !f.plugin->sync(s).ok())
+                   return Answer("read failed");
+                 for (size_t i = 0; i < back.size(); ++i) {
+                   const float want = i >= 17 && i < 21 ? a[i - 17] : -7.0f;
+                   if (back[i] != want)
+                     return "wrong C element " + std::to_string(i) + ": " + std::to_string(back[i]) +
+                            " (want " + std::to_string(want) + ")";
+                 }
+                 return Answer("OK");
                }});
   return c;
 }

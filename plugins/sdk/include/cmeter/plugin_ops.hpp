@@ -24,6 +24,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
 
 namespace cmeter::sdk {
 
@@ -116,8 +119,10 @@ struct GemmParams {
   double alpha = 1, beta = 0;
   // Stored shapes: A is rows_a x cols_a (k x m when trans_a), B rows_b x cols_b.
   int64_t rows_a = 0, cols_a = 0, rows_b = 0, cols_b = 0;
-  // Bytes each buffer must hold, batch included.
+  // Bytes each buffer must hold, batch included (and the offsets, ABI 1.1).
   uint64_t a_bytes = 0, b_bytes = 0, c_bytes = 0;
+  // ABI 1.1: elements before the first matrix of A, B and C in their buffers (0 when not given).
+  int64_t offset_a = 0, offset_b = 0, offset_c = 0;
 };
 
 inline Parsed<GemmParams> parse_gemm(const CMTR_KeyValue* params, size_t num_params) {
@@ -128,8 +133,9 @@ inline Parsed<GemmParams> parse_gemm(const CMTR_KeyValue* params, size_t num_par
     return out;
   };
   Params p(params, num_params,
-           {"m", "n", "k", "dtype_a", "dtype_b", "dtype_c", "compute", "trans_a", "trans_b", "lda", "ldb",
-            "ldc", "alpha", "beta", "batch", "stride_a", "stride_b", "stride_c"});
+           {"m",       "n",        "k",        "dtype_a",  "dtype_b",  "dtype_c",  "compute",
+            "trans_a", "trans_b",  "lda",      "ldb",      "ldc",      "alpha",    "beta",
+            "batch",   "stride_a", "stride_b", "stride_c", "offset_a", "offset_b", "offset_c"});
   g.m = p.require_int("m");
   g.n = p.require_int("n");
   g.k = p.require_int("k");
@@ -148,6 +154,9 @@ inline Parsed<GemmParams> parse_gemm(const CMTR_KeyValue* params, size_t num_par
   g.stride_a = p.int_or("stride_a", 0);
   g.stride_b = p.int_or("stride_b", 0);
   g.stride_c = p.int_or("stride_c", 0);
+  g.offset_a = p.int_or("offset_a", 0);
+  g.offset_b = p.int_or("offset_b", 0);
+  g.offset_c = p.int_or("offset_c", 0);
   if (!p.ok()) return fail(p.error());
   const auto a = parse_dtype(g.a_name), b = parse_dtype(g.b_name), c = parse_dtype(g.c_name);
   if (!a) return fail("unknown dtype_a '" + g.a_name + "'");
@@ -191,6 +200,16 @@ inline Parsed<GemmParams> parse_gemm(const CMTR_KeyValue* params, size_t num_par
       !matrix_span_bytes(g.batch, g.stride_b, g.ldb, g.rows_b, g.cols_b, b_bytes, &g.b_bytes) ||
       !matrix_span_bytes(g.batch, g.stride_c, g.ldc, g.m, g.n, out_bytes, &g.c_bytes))
     return fail("the matrices' sizes overflow 64-bit byte counts");
+  if (g.offset_a < 0 || g.offset_b < 0 || g.offset_c < 0) return fail("offsets must be >= 0");
+  auto add_offset = [](int64_t offset, size_t elem_bytes, uint64_t* span_bytes) {
+    uint64_t off_bytes = 0;
+    return !__builtin_mul_overflow(static_cast<uint64_t>(offset), static_cast<uint64_t>(elem_bytes),
+                                   &off_bytes) &&
+           !__builtin_add_overflow(*span_bytes, off_bytes, span_bytes) && *span_bytes < (uint64_t{1} << 62);
+  };
+  if (!add_offset(g.offset_a, in_bytes, &g.a_bytes) || !add_offset(g.offset_b, b_bytes, &g.b_bytes) ||
+      !add_offset(g.offset_c, out_bytes, &g.c_bytes))
+    return fail("the offsets and matrices' sizes overflow 64-bit byte counts");
   return out;
 }
 
@@ -310,17 +329,439 @@ inline Parsed<int> parse_noop(const CMTR_KeyValue* params, size_t num_params) {
   return out;
 }
 
-// ---- Buffers of an enqueue ----
+// ---- Op catalogue 1.1: the inference op set ----
+//
+// One parse_* per op, as above: values with defaults resolved, or the invalid reason. Every struct
+// has buffer_needs(): the buffers op_enqueue takes, in order, with the bytes each must hold, so a
+// plugin rejects a too-small buffer with check_buffer_count/check_buffer_size (INVALID_ARGUMENT).
+// The `dtype` is any catalogue dtype: the ops are defined for f16, bf16 and f32
+// (is_inference_dtype); another catalogue dtype is well-formed, and a plugin answers it unsupported.
 
 struct BufferNeed {
   const char* role;     // "A", "OUT", ...
   uint64_t size_bytes;  // the least the buffer must hold
 };
 
+// The dtypes the inference ops are defined for (others are unsupported, not malformed).
+inline bool is_inference_dtype(DType t) {
+  return t == DType::kF16 || t == DType::kBF16 || t == DType::kF32;
+}
+
+// Bytes of a dense tensor: the product of `dims` times elem_bytes; false when it overflows or reaches
+// 2^62 (as matrix_span_bytes).
+inline bool tensor_bytes(std::initializer_list<int64_t> dims, size_t elem_bytes, uint64_t* out) {
+  uint64_t total = elem_bytes;
+  for (int64_t d : dims)
+    if (d < 0 || __builtin_mul_overflow(total, static_cast<uint64_t>(d), &total)) return false;
+  *out = total;
+  return total < (uint64_t{1} << 62);
+}
+
+namespace detail {
+
+// Shared steps of the inference parsers: the op's name prefix on the reason, and the dtype.
+struct InferenceParse {
+  const char* op;
+  std::string* reason;
+  bool fail(const std::string& why) {
+    if (reason->empty()) *reason = std::string(op) + ": " + why;
+    return false;
+  }
+  // Sizes given must be >= 1.
+  bool positive(std::initializer_list<std::pair<const char*, int64_t>> sizes) {
+    for (const auto& [key, v] : sizes)
+      if (v < 1) return fail(std::string(key) + " must be >= 1, got " + std::to_string(v));
+    return true;
+  }
+  bool dtype(const std::string& name, const char* key, DType* out) {
+    auto t = parse_dtype(name);
+    if (!t) return fail("unknown " + std::string(key) + " '" + name + "'");
+    *out = *t;
+    return true;
+  }
+  bool bytes(std::initializer_list<int64_t> dims, size_t elem_bytes, uint64_t* out) {
+    if (!tensor_bytes(dims, elem_bytes, out)) return fail("the tensors' sizes overflow 64-bit byte counts");
+    return true;
+  }
+};
+
+}  // namespace detail
+
+// rmsnorm.v1: Y = X / sqrt(mean(X^2) + eps) * W per row. Buffers [X, W, Y]; in place allowed.
+struct RmsNormParams {
+  int64_t rows = 0, dim = 0;
+  DType dtype = DType::kF32;
+  double eps = 1e-5;
+  uint64_t x_bytes = 0, w_bytes = 0;  // Y as X
+  std::vector<BufferNeed> buffer_needs() const { return {{"X", x_bytes}, {"W", w_bytes}, {"Y", x_bytes}}; }
+};
+
+inline Parsed<RmsNormParams> parse_rmsnorm(const CMTR_KeyValue* params, size_t num_params) {
+  Parsed<RmsNormParams> out;
+  RmsNormParams& r = out.value;
+  detail::InferenceParse c{"rmsnorm.v1", &out.invalid_reason};
+  Params p(params, num_params, {"rows", "dim", "dtype", "eps"});
+  r.rows = p.require_int("rows");
+  r.dim = p.require_int("dim");
+  const std::string dtype = p.require_string("dtype");
+  r.eps = p.double_or("eps", 1e-5);
+  if (!p.ok()) return c.fail(p.error()), out;
+  if (!c.dtype(dtype, "dtype", &r.dtype) || !c.positive({{"rows", r.rows}, {"dim", r.dim}})) return out;
+  if (!std::isfinite(r.eps) || r.eps < 0) return c.fail("eps must be finite and >= 0"), out;
+  const size_t e = dtype_size_bytes(r.dtype);
+  c.bytes({r.rows, r.dim}, e, &r.x_bytes) && c.bytes({r.dim}, e, &r.w_bytes);
+  return out;
+}
+
+// rope.v1: rotary position embedding in place. Buffers [X, POS].
+enum class RopeLayout { kHalf, kInterleaved };
+
+struct RopeParams {
+  int64_t rows = 0, heads = 0, head_dim = 0;
+  DType dtype = DType::kF32;
+  RopeLayout layout = RopeLayout::kHalf;
+  double theta = 10000;
+  uint64_t x_bytes = 0, pos_bytes = 0;
+  std::vector<BufferNeed> buffer_needs() const { return {{"X", x_bytes}, {"POS", pos_bytes}}; }
+};
+
+inline Parsed<RopeParams> parse_rope(const CMTR_KeyValue* params, size_t num_params) {
+  Parsed<RopeParams> out;
+  RopeParams& r = out.value;
+  detail::InferenceParse c{"rope.v1", &out.invalid_reason};
+  Params p(params, num_params, {"rows", "heads", "head_dim", "dtype", "layout", "theta"});
+  r.rows = p.require_int("rows");
+  r.heads = p.require_int("heads");
+  r.head_dim = p.require_int("head_dim");
+  const std::string dtype = p.require_string("dtype");
+  const std::string layout = p.string_or("layout", "half");
+  r.theta = p.double_or("theta", 10000.0);
+  if (!p.ok()) return c.fail(p.error()), out;
+  if (!c.dtype(dtype, "dtype", &r.dtype) ||
+      !c.positive({{"rows", r.rows}, {"heads", r.heads}, {"head_dim", r.head_dim}}))
+    return out;
+  if (r.head_dim % 2 != 0) return c.fail("head_dim must be even, got " + std::to_string(r.head_dim)), out;
+  if (layout == "half")
+    r.layout = RopeLayout::kHalf;
+  else if (layout == "interleaved")
+    r.layout = RopeLayout::kInterleaved;
+  else
+    return c.fail("layout must be half or interleaved, got '" + layout + "'"), out;
+  if (!std::isfinite(r.theta) || !(r.theta > 1)) return c.fail("theta must be finite and > 1"), out;
+  c.bytes({r.rows, r.heads, r.head_dim}, dtype_size_bytes(r.dtype), &r.x_bytes) &&
+      c.bytes({r.rows}, 4, &r.pos_bytes);
+  return out;
+}
+
+// softmax.v1: Y = softmax(scale * X) per row (over LEN[r] columns with mask = lengths). Buffers
+// [X, Y] or [X, Y, LEN]; in place allowed.
+struct SoftmaxParams {
+  int64_t rows = 0, cols = 0;
+  DType dtype = DType::kF32;
+  double scale = 1;
+  bool lengths = false;  // mask = lengths
+  uint64_t x_bytes = 0, len_bytes = 0;
+  std::vector<BufferNeed> buffer_needs() const {
+    if (lengths) return {{"X", x_bytes}, {"Y", x_bytes}, {"LEN", len_bytes}};
+    return {{"X", x_bytes}, {"Y", x_bytes}};
+  }
+};
+
+inline Parsed<SoftmaxParams> parse_softmax(const CMTR_KeyValue* params, size_t num_params) {
+  Parsed<SoftmaxParams> out;
+  SoftmaxParams& r = out.value;
+  detail::InferenceParse c{"softmax.v1", &out.invalid_reason};
+  Params p(params, num_params, {"rows", "cols", "dtype", "scale", "mask"});
+  r.rows = p.require_int("rows");
+  r.cols = p.require_int("cols");
+  const std::string dtype = p.require_string("dtype");
+  r.scale = p.double_or("scale", 1.0);
+  const std::string mask = p.string_or("mask", "none");
+  if (!p.ok()) return c.fail(p.error()), out;
+  if (!c.dtype(dtype, "dtype", &r.dtype) || !c.positive({{"rows", r.rows}, {"cols", r.cols}})) return out;
+  if (!std::isfinite(r.scale)) return c.fail("scale must be finite"), out;
+  if (mask == "lengths")
+    r.lengths = true;
+  else if (mask != "none")
+    return c.fail("mask must be none or lengths, got '" + mask + "'"), out;
+  c.bytes({r.rows, r.cols}, dtype_size_bytes(r.dtype), &r.x_bytes) && c.bytes({r.rows}, 4, &r.len_bytes);
+  return out;
+}
+
+// swiglu.v1: Y = silu(G) * U, GU rows x (2 dim) (gate then up per row). Buffers [GU, Y].
+struct SwigluParams {
+  int64_t rows = 0, dim = 0;
+  DType dtype = DType::kF32;
+  uint64_t gu_bytes = 0, y_bytes = 0;
+  std::vector<BufferNeed> buffer_needs() const { return {{"GU", gu_bytes}, {"Y", y_bytes}}; }
+};
+
+inline Parsed<SwigluParams> parse_swiglu(const CMTR_KeyValue* params, size_t num_params) {
+  Parsed<SwigluParams> out;
+  SwigluParams& r = out.value;
+  detail::InferenceParse c{"swiglu.v1", &out.invalid_reason};
+  Params p(params, num_params, {"rows", "dim", "dtype"});
+  r.rows = p.require_int("rows");
+  r.dim = p.require_int("dim");
+  const std::string dtype = p.require_string("dtype");
+  if (!p.ok()) return c.fail(p.error()), out;
+  if (!c.dtype(dtype, "dtype", &r.dtype) || !c.positive({{"rows", r.rows}, {"dim", r.dim}})) return out;
+  const size_t e = dtype_size_bytes(r.dtype);
+  c.bytes({r.rows, r.dim, 2}, e, &r.gu_bytes) && c.bytes({r.rows, r.dim}, e, &r.y_bytes);
+  return out;
+}
+
+// kv_append.v1: CACHE[SLOT[r]][h][POS[r]] = SRC[r][h]. Buffers [SRC, CACHE, SLOT, POS].
+struct KvAppendParams {
+  int64_t rows = 0, kv_heads = 0, head_dim = 0, slots = 0, capacity = 0;
+  DType dtype = DType::kF32;
+  uint64_t src_bytes = 0, cache_bytes = 0, index_bytes = 0;  // index: SLOT and POS each
+  std::vector<BufferNeed> buffer_needs() const {
+    return {{"SRC", src_bytes}, {"CACHE", cache_bytes}, {"SLOT", index_bytes}, {"POS", index_bytes}};
+  }
+};
+
+inline Parsed<KvAppendParams> parse_kv_append(const CMTR_KeyValue* params, size_t num_params) {
+  Parsed<KvAppendParams> out;
+  KvAppendParams& r = out.value;
+  detail::InferenceParse c{"kv_append.v1", &out.invalid_reason};
+  Params p(params, num_params, {"rows", "kv_heads", "head_dim", "slots", "capacity", "dtype"});
+  r.rows = p.require_int("rows");
+  r.kv_heads = p.require_int("kv_heads");
+  r.head_dim = p.require_int("head_dim");
+  r.slots = p.require_int("slots");
+  r.capacity = p.require_int("capacity");
+  const std::string dtype = p.require_string("dtype");
+  if (!p.ok()) return c.fail(p.error()), out;
+  if (!c.dtype(dtype, "dtype", &r.dtype) || !c.positive({{"rows", r.rows},
+                                                         {"kv_heads", r.kv_heads},
+                                                         {"head_dim", r.head_dim},
+                                                         {"slots", r.slots},
+                                                         {"capacity", r.capacity}}))
+    return out;
+  const size_t e = dtype_size_bytes(r.dtype);
+  c.bytes({r.rows, r.kv_heads, r.head_dim}, e, &r.src_bytes) &&
+      c.bytes({r.slots, r.kv_heads, r.capacity, r.head_dim}, e, &r.cache_bytes) &&
+      c.bytes({r.rows}, 4, &r.index_bytes);
+  return out;
+}
+
+// embedding.v1: Y[r] = TABLE[IDS[r]] (zeros for an id outside [0, vocab)). Buffers [TABLE, IDS, Y].
+struct EmbeddingParams {
+  int64_t rows = 0, vocab = 0, dim = 0;
+  DType dtype = DType::kF32;
+  uint64_t table_bytes = 0, ids_bytes = 0, y_bytes = 0;
+  std::vector<BufferNeed> buffer_needs() const {
+    return {{"TABLE", table_bytes}, {"IDS", ids_bytes}, {"Y", y_bytes}};
+  }
+};
+
+inline Parsed<EmbeddingParams> parse_embedding(const CMTR_KeyValue* params, size_t num_params) {
+  Parsed<EmbeddingParams> out;
+  EmbeddingParams& r = out.value;
+  detail::InferenceParse c{"embedding.v1", &out.invalid_reason};
+  Params p(params, num_params, {"rows", "vocab", "dim", "dtype"});
+  r.rows = p.require_int("rows");
+  r.vocab = p.require_int("vocab");
+  r.dim = p.require_int("dim");
+  const std::string dtype = p.require_string("dtype");
+  if (!p.ok()) return c.fail(p.error()), out;
+  if (!c.dtype(dtype, "dtype", &r.dtype) ||
+      !c.positive({{"rows", r.rows}, {"vocab", r.vocab}, {"dim", r.dim}}))
+    return out;
+  const size_t e = dtype_size_bytes(r.dtype);
+  c.bytes({r.vocab, r.dim}, e, &r.table_bytes) && c.bytes({r.rows}, 4, &r.ids_bytes) &&
+      c.bytes({r.rows, r.dim}, e, &r.y_bytes);
+  return out;
+}
+
+// argmax.v1: OUT[r] = index of row r's largest value (lowest on ties, NaN never wins). Buffers
+// [X, OUT].
+struct ArgmaxParams {
+  int64_t rows = 0, cols = 0;
+  DType dtype = DType::kF32;
+  uint64_t x_bytes = 0, out_bytes = 0;
+  std::vector<BufferNeed> buffer_needs() const { return {{"X", x_bytes}, {"OUT", out_bytes}}; }
+};
+
+inline Parsed<ArgmaxParams> parse_argmax(const CMTR_KeyValue* params, size_t num_params) {
+  Parsed<ArgmaxParams> out;
+  ArgmaxParams& r = out.value;
+  detail::InferenceParse c{"argmax.v1", &out.invalid_reason};
+  Params p(params, num_params, {"rows", "cols", "dtype"});
+  r.rows = p.require_int("rows");
+  r.cols = p.require_int("cols");
+  const std::string dtype = p.require_string("dtype");
+  if (!p.ok()) return c.fail(p.error()), out;
+  if (!c.dtype(dtype, "dtype", &r.dtype) || !c.positive({{"rows", r.rows}, {"cols", r.cols}})) return out;
+  if (r.cols > (int64_t{1} << 31) - 1) return c.fail("cols must fit an i32 index"), out;
+  c.bytes({r.rows, r.cols}, dtype_size_bytes(r.dtype), &r.x_bytes) && c.bytes({r.rows}, 4, &r.out_bytes);
+  return out;
+}
+
+// eltwise.v1: add, mul, scale, cast. Buffers [A, B, Y] (add, mul) or [A, Y] (scale, cast).
+enum class EltwiseKind { kAdd, kMul, kScale, kCast };
+
+struct EltwiseParams {
+  EltwiseKind kind = EltwiseKind::kAdd;
+  std::string kind_name;
+  int64_t n = 0;
+  DType dtype = DType::kF32, dtype_out = DType::kF32;
+  double scalar = 1;
+  uint64_t in_bytes = 0, out_bytes = 0;
+  std::vector<BufferNeed> buffer_needs() const {
+    if (kind == EltwiseKind::kAdd || kind == EltwiseKind::kMul)
+      return {{"A", in_bytes}, {"B", in_bytes}, {"Y", out_bytes}};
+    return {{"A", in_bytes}, {"Y", out_bytes}};
+  }
+};
+
+inline Parsed<EltwiseParams> parse_eltwise(const CMTR_KeyValue* params, size_t num_params) {
+  Parsed<EltwiseParams> out;
+  EltwiseParams& r = out.value;
+  detail::InferenceParse c{"eltwise.v1", &out.invalid_reason};
+  Params p(params, num_params, {"kind", "n", "dtype", "dtype_out", "scalar"});
+  r.kind_name = p.require_string("kind");
+  r.n = p.require_int("n");
+  const std::string dtype = p.require_string("dtype");
+  const std::optional<std::string> dtype_out = p.get_string("dtype_out");
+  const std::optional<double> scalar = p.get_double("scalar");
+  if (!p.ok()) return c.fail(p.error()), out;
+  if (r.kind_name == "add")
+    r.kind = EltwiseKind::kAdd;
+  else if (r.kind_name == "mul")
+    r.kind = EltwiseKind::kMul;
+  else if (r.kind_name == "scale")
+    r.kind = EltwiseKind::kScale;
+  else if (r.kind_name == "cast")
+    r.kind = EltwiseKind::kCast;
+  else
+    return c.fail("kind must be add, mul, scale or cast, got '" + r.kind_name + "'"), out;
+  if (!c.dtype(dtype, "dtype", &r.dtype) || !c.dtype(dtype_out.value_or(dtype), "dtype_out", &r.dtype_out) ||
+      !c.positive({{"n", r.n}}))
+    return out;
+  if (r.kind != EltwiseKind::kCast && r.dtype_out != r.dtype)
+    return c.fail("dtype_out may differ from dtype only for kind=cast"), out;
+  if (scalar && r.kind != EltwiseKind::kScale) return c.fail("scalar is a parameter of kind=scale only"), out;
+  r.scalar = scalar.value_or(1.0);
+  if (!std::isfinite(r.scalar)) return c.fail("scalar must be finite"), out;
+  c.bytes({r.n}, dtype_size_bytes(r.dtype), &r.in_bytes) &&
+      c.bytes({r.n}, dtype_size_bytes(r.dtype_out), &r.out_bytes);
+  return out;
+}
+
+// attention.v1 (optional): causal grouped-query attention over the KV caches. Buffers
+// [Q, K_CACHE, V_CACHE, SLOT, POS, O].
+struct AttentionParams {
+  int64_t rows = 0, heads = 0, kv_heads = 0, head_dim = 0, slots = 0, capacity = 0;
+  DType dtype = DType::kF32;
+  double scale = 0;                                        // resolved: 1/sqrt(head_dim) when not given
+  uint64_t q_bytes = 0, cache_bytes = 0, index_bytes = 0;  // O as Q; SLOT and POS each index_bytes
+  std::vector<BufferNeed> buffer_needs() const {
+    return {{"Q", q_bytes},        {"K_CACHE", cache_bytes}, {"V_CACHE", cache_bytes},
+            {"SLOT", index_bytes}, {"POS", index_bytes},     {"O", q_bytes}};
+  }
+};
+
+inline Parsed<AttentionParams> parse_attention(const CMTR_KeyValue* params, size_t num_params) {
+  Parsed<AttentionParams> out;
+  AttentionParams& r = out.value;
+  detail::InferenceParse c{"attention.v1", &out.invalid_reason};
+  Params p(params, num_params,
+           {"rows", "heads", "kv_heads", "head_dim", "slots", "capacity", "dtype", "scale"});
+  r.rows = p.require_int("rows");
+  r.heads = p.require_int("heads");
+  r.kv_heads = p.require_int("kv_heads");
+  r.head_dim = p.require_int("head_dim");
+  r.slots = p.require_int("slots");
+  r.capacity = p.require_int("capacity");
+  const std::string dtype = p.require_string("dtype");
+  const std::optional<double> scale = p.get_double("scale");
+  if (!p.ok()) return c.fail(p.error()), out;
+  if (!c.dtype(dtype, "dtype", &r.dtype) || !c.positive({{"rows", r.rows},
+                                                         {"heads", r.heads},
+                                                         {"kv_heads", r.kv_heads},
+                                                         {"head_dim", r.head_dim},
+                                                         {"slots", r.slots},
+                                                         {"capacity", r.capacity}}))
+    return out;
+  if (r.heads % r.kv_heads != 0)
+    return c.fail("heads (" + std::to_string(r.heads) + ") must be a multiple of kv_heads (" +
+                  std::to_string(r.kv_heads) + ")"),
+           out;
+  r.scale = scale.value_or(1.0 / std::sqrt(static_cast<double>(r.head_dim)));
+  if (!std::isfinite(r.scale)) return c.fail("scale must be finite"), out;
+  const size_t e = dtype_size_bytes(r.dtype);
+  c.bytes({r.rows, r.heads, r.head_dim}, e, &r.q_bytes) &&
+      c.bytes({r.slots, r.kv_heads, r.capacity, r.head_dim}, e, &r.cache_bytes) &&
+      c.bytes({r.rows}, 4, &r.index_bytes);
+  return out;
+}
+
+// The names of the 1.1 inference ops, in catalogue order.
+inline constexpr const char* kInferenceOps[] = {"rmsnorm.v1", "rope.v1",      "softmax.v1",
+                                                "swiglu.v1",  "kv_append.v1", "embedding.v1",
+                                                "argmax.v1",  "eltwise.v1",   "attention.v1"};
+
+inline bool is_inference_op(std::string_view name) {
+  for (const char* n : kInferenceOps)
+    if (name == n) return true;
+  return false;
+}
+
+// Any inference op's parsed parameters.
+using InferenceOpParams = std::variant<RmsNormParams, RopeParams, SoftmaxParams, SwigluParams, KvAppendParams,
+                                       EmbeddingParams, ArgmaxParams, EltwiseParams, AttentionParams>;
+
+// Parses any inference op by name (is_inference_op(name) must hold; another name is invalid).
+inline Parsed<InferenceOpParams> parse_inference_op(std::string_view name, const CMTR_KeyValue* params,
+                                                    size_t num_params) {
+  Parsed<InferenceOpParams> out;
+  auto take = [&](auto parsed) {
+    if (parsed.ok())
+      out.value = std::move(parsed.value);
+    else
+      out.invalid_reason = std::move(parsed.invalid_reason);
+    return out;
+  };
+  if (name == "rmsnorm.v1") return take(parse_rmsnorm(params, num_params));
+  if (name == "rope.v1") return take(parse_rope(params, num_params));
+  if (name == "softmax.v1") return take(parse_softmax(params, num_params));
+  if (name == "swiglu.v1") return take(parse_swiglu(params, num_params));
+  if (name == "kv_append.v1") return take(parse_kv_append(params, num_params));
+  if (name == "embedding.v1") return take(parse_embedding(params, num_params));
+  if (name == "argmax.v1") return take(parse_argmax(params, num_params));
+  if (name == "eltwise.v1") return take(parse_eltwise(params, num_params));
+  if (name == "attention.v1") return take(parse_attention(params, num_params));
+  out.invalid_reason = "'" + std::string(name) + "' is not an inference op";
+  return out;
+}
+
+// The buffers (roles and least sizes) of any parsed inference op.
+inline std::vector<BufferNeed> buffer_needs(const InferenceOpParams& op) {
+  return std::visit([](const auto& p) { return p.buffer_needs(); }, op);
+}
+
+// The answer of a plugin that does not implement inference op `name` (is_inference_op(name)): invalid
+// when malformed (as every plugin answers), else unsupported (op_query supported = 0, op_create
+// UNIMPLEMENTED) naming the plugin.
+inline std::pair<OpStatus, std::string> inference_op_not_implemented(std::string_view name,
+                                                                     const CMTR_KeyValue* params,
+                                                                     size_t num_params,
+                                                                     std::string_view plugin) {
+  auto parsed = parse_inference_op(name, params, num_params);
+  if (!parsed.ok()) return {OpStatus::kInvalid, parsed.invalid_reason};
+  return {OpStatus::kUnsupported,
+          std::string(name) + " is not implemented by the " + std::string(plugin) + " plugin"};
+}
+
+// ---- Buffers of an enqueue ----
+
 // The common checks of an op_enqueue's buffer list: the count the op takes and no NULL list. The
 // plugin then checks each buffer (live handle, device, memory kind, size) with its own handle type.
+template <class Needs>
 inline CMTR_Error* check_buffer_count(const char* op, CMTR_Buffer* const* buffers, size_t num_buffers,
-                                      std::initializer_list<BufferNeed> needs) {
+                                      const Needs& needs) {
   if (num_buffers != needs.size()) {
     std::string list;
     for (const auto& n : needs) list += (list.empty() ? "" : ", ") + std::string(n.role);
@@ -329,6 +770,10 @@ inline CMTR_Error* check_buffer_count(const char* op, CMTR_Buffer* const* buffer
   }
   if (num_buffers > 0 && buffers == nullptr) return invalid(std::string(op) + ": buffers is NULL");
   return nullptr;
+}
+inline CMTR_Error* check_buffer_count(const char* op, CMTR_Buffer* const* buffers, size_t num_buffers,
+                                      std::initializer_list<BufferNeed> needs) {
+  return check_buffer_count<std::initializer_list<BufferNeed>>(op, buffers, num_buffers, needs);
 }
 
 // "<op>: buffer <i> (<role>) holds N bytes; these params need M", or NULL when it is large enough.

@@ -16,6 +16,7 @@
 #include "core/report/report_reader.h"
 #include "core/util/clock.h"
 #include "core/util/files.h"
+#include "reports/csv.h"
 #include "reports/render.h"
 #include "reports/terminal.h"
 
@@ -29,6 +30,7 @@ struct Options {
   std::string file, output, key;
   std::vector<std::string> merge_inputs;
   TrustOptions trust;
+  bool inference_csv = false;  // report csv --inference
 };
 
 Result<std::string> read_text(const std::string& path) {
@@ -62,7 +64,8 @@ int render(const Options& s, const std::string& format) {
         s.file, report->version.text, kReportSchemaVersion);
   if (format == "show")
     return write_output(reports::render_terminal(*report, stdout_is_terminal()), "") ? kExitOk : kExitUsage;
-  auto text = reports::render_report_as(*report, format);
+  auto text = format == "csv" && s.inference_csv ? Result<std::string>(reports::render_inference_csv(*report))
+                                                 : reports::render_report_as(*report, format);
   if (!text) {
     std::cerr << "error: " << text.error().message << "\n";
     return kExitUsage;
@@ -161,6 +164,8 @@ Subcommand register_report(CLI::App& app) {
     sub->add_option("file", s->file, "report.json")->required();
     if (sub != show) sub->add_option("--output,-o", s->output, "Write here instead of stdout");
   }
+  csv->add_flag("--inference", s->inference_csv,
+                "The LLM inference results instead: one row per result with its flat figures");
   auto* sign_cmd =
       report->add_subcommand("sign", "Add an Ed25519 signature and key id to a report (in place unless -o)");
   sign_cmd->add_option("file", s->file, "report.json")->required();

@@ -91,8 +91,8 @@ std::unique_ptr<WorkerHost> start_workers(const Options& command) {
   return host;
 }
 
-// --format md,html,csv: the report rendered next to report.json (report.md, ...); false after printing
-// an error.
+// --format md,html,csv: the report rendered next to report.json (report.md, ...; csv also writes
+// report.inference.csv when there are LLM inference results); false after printing an error.
 bool write_formats(const LoadedReport& report, const std::string& report_path, const std::string& formats) {
   bool ok = true;
   std::stringstream list(formats);
@@ -100,13 +100,13 @@ bool write_formats(const LoadedReport& report, const std::string& report_path, c
   const std::string base = std::filesystem::path(report_path).replace_extension().string();
   while (std::getline(list, format, ',')) {
     if (format == "json" || format.empty()) continue;  // report.json is always written
-    auto text = reports::render_report_as(report, format);
-    if (!text) {
-      std::cerr << "error: --format: " << text.error().message << "\n";
+    auto files = reports::render_report_files(report, format);
+    if (!files) {
+      std::cerr << "error: --format: " << files.error().message << "\n";
       ok = false;
       continue;
     }
-    ok &= write_output(*text, base + "." + format);
+    for (const auto& file : *files) ok &= write_output(file.text, base + "." + file.extension);
   }
   return ok;
 }

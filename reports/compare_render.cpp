@@ -2,6 +2,7 @@
 #include "reports/compare_render.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 
@@ -45,6 +46,18 @@ std::string sides_text(const Comparison& c) {
   return out;
 }
 
+// The row groups of a table in display order, with their names (column head, section title, chart).
+struct RowGroup {
+  const std::vector<CompareRow>* rows;
+  const char* column;   // "headline", "case", "inference figure"
+  const char* section;  // "Headlines", "Cases", "LLM inference"
+};
+std::vector<RowGroup> row_groups(const CompareTable& t) {
+  return {{&t.headlines, "headline", "Headlines"},
+          {&t.cases, "case", "Cases"},
+          {&t.inference, "inference figure", "LLM inference"}};
+}
+
 std::string md_cell(const std::string& s) {
   return escape_markdown(s);
 }
@@ -73,10 +86,11 @@ std::string render_comparison_terminal(const Comparison& input, bool colour) {
   const bool show_slot = !c.aligned_by_position;
   for (const auto& t : c.tables) {
     out += fmt::format("\n== {} ==\n", table_title(t));
-    for (const auto* rows : {&t.headlines, &t.cases}) {
+    for (const auto& group : row_groups(t)) {
+      const auto* rows = group.rows;
       if (rows->empty()) continue;
       TextTable table;
-      table.headers = {rows == &t.headlines ? "headline" : "case", "unit"};
+      table.headers = {group.column, "unit"};
       table.right_aligned = {false, false};
       for (size_t i = 0; i < c.sides.size(); ++i) {
         table.headers.push_back(c.sides[i].label);
@@ -123,10 +137,12 @@ std::string render_comparison_markdown(const Comparison& input) {
   const bool show_slot = !c.aligned_by_position;
   for (const auto& t : c.tables) {
     out += fmt::format("\n## {}\n", table_title(t));
-    for (const auto* rows : {&t.headlines, &t.cases}) {
+    for (const auto& group : row_groups(t)) {
+      const auto* rows = group.rows;
       if (rows->empty()) continue;
-      out += fmt::format("\n### {}\n\n| {} | Unit |", rows == &t.headlines ? "Headlines" : "Cases",
-                         rows == &t.headlines ? "Headline" : "Case");
+      std::string column = group.column;
+      column[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(column[0])));
+      out += fmt::format("\n### {}\n\n| {} | Unit |", group.section, column);
       std::string align = "|---|---|";
       for (size_t i = 0; i < c.sides.size(); ++i) {
         out += " " + c.sides[i].label + " |";
@@ -169,14 +185,18 @@ std::string render_comparison_html(const Comparison& input) {
   int chart_index = 0;
   for (const auto& t : c.tables) {
     body += fmt::format("<h2>{}</h2>\n", escape_html(table_title(t)));
-    for (const auto* rows : {&t.headlines, &t.cases}) {
+    for (const auto& group : row_groups(t)) {
+      const auto* rows = group.rows;
       if (rows->empty()) continue;
+      std::string column = group.column;
+      column[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(column[0])));
+      body += fmt::format("<h3>{}</h3>\n", escape_html(group.section));
       // Ratio bars: one category per row, one series per report (A = 1).
       BarChart chart;
       chart.id = fmt::format("compare-{}", chart_index++);
       chart.css_class = "bars ratios";
       chart.title = fmt::format("{}: {} relative to A (error bars: 95% CI / A's median)", table_title(t),
-                                rows == &t.headlines ? "headlines" : "cases");
+                                group.section);
       chart.unit = "";
       chart.reference_line = 1.0;
       for (const auto& r : *rows) chart.categories.push_back(row_name(r, show_slot));
@@ -195,8 +215,8 @@ std::string render_comparison_html(const Comparison& input) {
         chart.series.push_back(std::move(s));
       }
       body += "<figure>\n" + render_bar_chart(chart) + "</figure>\n";
-      body += "<table class=\"comparison\"><thead><tr><th scope=\"col\">" +
-              std::string(rows == &t.headlines ? "Headline" : "Case") + "</th><th scope=\"col\">Unit</th>";
+      body += "<table class=\"comparison\"><thead><tr><th scope=\"col\">" + column +
+              "</th><th scope=\"col\">Unit</th>";
       for (size_t i = 0; i < c.sides.size(); ++i) {
         body += "<th scope=\"col\">" + escape_html(c.sides[i].label) + "</th>";
         if (i > 0)

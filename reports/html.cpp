@@ -1,12 +1,14 @@
 // HTML rendering of a report: cards, SVG charts, tables, embedded data.
 #include "reports/html.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
 #include <fmt/format.h>
 
 #include "reports/format.h"
+#include "reports/inference_text.h"
 #include "reports/svg_chart.h"
 
 namespace cmeter::reports {
@@ -226,6 +228,135 @@ std::string roofline_charts(const LoadedReport& r) {
   return out.empty() ? "<p>No compute or bandwidth result to draw a roofline from.</p>\n" : out;
 }
 
+std::string percentiles_ms(const InferenceView::Percentiles& p) {
+  return fmt::format("{} / {} / {}", format_ms(p.p50), format_ms(p.p90), format_ms(p.p99));
+}
+
+// Output tokens/s of a result: its metric's median and CI where it has one, else the inference figure.
+ChartValue output_rate(const LoadedReport& r, const InferenceView& v) {
+  if (v.result_index < r.results.size())
+    if (const Metric* m = r.results[v.result_index].metric("output_tokens_per_s"))
+      return {m->stats.median, m->stats.ci_low, m->stats.ci_high,
+              v.status == CaseStatus::kNoisy ? "noisy" : ""};
+  return {v.output_tokens_per_s, NAN, NAN, v.status == CaseStatus::kNoisy ? "noisy" : ""};
+}
+
+// LLM inference: output tokens/s bars across devices and cases, then per device a table of the
+// figures, the latency CDF of its counted results, and per result the details.
+std::string inference_section(const LoadedReport& r) {
+  if (r.inference.empty()) return "";
+  std::string out =
+      "<h2>LLM inference</h2>\n<p>Times in milliseconds as p50 / p90 / p99; TTFT is the time to the first "
+      "token, TPOT the time per output token after it. Charts show results that count (ok, noisy) "
+      "only.</p>\n";
+  BarChart bars;
+  bars.id = "llm-tokens";
+  bars.css_class = "bars llm-tokens";
+  bars.title = "LLM output tokens/s per case and device (error bars: 95% CI where measured)";
+  bars.unit = "tok/s";
+  for (const auto& v : r.inference)
+    if (counts_in_summary(v.status) &&
+        std::find(bars.categories.begin(), bars.categories.end(), v.case_id) == bars.categories.end())
+      bars.categories.push_back(v.case_id);
+  std::vector<std::string> bar_rows;
+  for (const auto& d : r.devices) {
+    BarSeries s{d.id, std::vector<std::optional<ChartValue>>(bars.categories.size())};
+    bool any = false;
+    for (const auto& v : r.inference) {
+      if (v.device != d.id || !counts_in_summary(v.status)) continue;
+      const size_t ci = static_cast<size_t>(
+          std::find(bars.categories.begin(), bars.categories.end(), v.case_id) - bars.categories.begin());
+      if (ci >= bars.categories.size() || s.values[ci]) continue;
+      ChartValue value = output_rate(r, v);
+      s.values[ci] = value;
+      any = true;
+      bar_rows.push_back(td(d.id) + td(v.case_id) + td(model_text(v)) + td(scenario_label(v.scenario)) +
+                         td(format_quantity(value.value, "tok/s"), true) +
+                         td(format_interval(value.value, value.low, value.high, "tok/s"), true));
+    }
+    if (any) bars.series.push_back(std::move(s));
+  }
+  if (!bars.series.empty())
+    out += "<figure>\n" + render_bar_chart(bars) +
+           fmt::format(
+               "<figcaption>{}</figcaption>\n<details><summary>Numbers</summary>\n{}</details></figure>\n",
+               escape_html(bars.title),
+               table({"Device", "Case", "Model", "Scenario", "Output tokens/s", "95% CI"}, bar_rows,
+                     "chart-data"));
+  for (const auto& d : r.devices) {
+    std::vector<const InferenceView*> views;
+    for (const auto& v : r.inference)
+      if (v.device == d.id) views.push_back(&v);
+    if (views.empty()) continue;
+    std::string name = r.device_name(d.id);
+    out += fmt::format("<h3>{}{}</h3>\n", escape_html(d.id), name.empty() ? "" : " — " + escape_html(name));
+    std::vector<std::string> rows;
+    for (const auto* v : views)
+      rows.push_back(td(v->case_id) + td(model_text(*v)) + td(scenario_label(v->scenario)) +
+                     status_cell(std::string(to_string(v->status))) +
+                     td(format_quantity(v->output_tokens_per_s, "tok/s"), true) +
+                     td(format_quantity(v->prompt_tokens_per_s, "tok/s"), true) +
+                     td(percentiles_ms(v->latency_s), true) + td(percentiles_ms(v->ttft_s), true) +
+                     td(percentiles_ms(v->tpot_s), true) +
+                     td(v->server ? format_quantity(v->server->achieved_qps, "query/s") : "-", true) +
+                     td(v->mfu_prefill ? format_percent(*v->mfu_prefill) : "n/a", true) +
+                     td(v->mbu_decode ? format_percent(*v->mbu_decode) : "n/a", true) +
+                     td(v->joules_per_token ? fmt::format("{:.3g}", *v->joules_per_token) : "n/a", true) +
+                     fmt::format("<td class=\"status-{}\">{}</td>", v->accuracy.passed ? "ok" : "invalid",
+                                 accuracy_verdict(*v)));
+    out += table({"Case", "Model", "Scenario", "Status", "Output tok/s", "Prompt tok/s", "Latency ms",
+                  "TTFT ms", "TPOT ms", "Server rate", "MFU prefill", "MBU decode", "J/token", "Accuracy"},
+                 rows, "inference");
+    CdfChart cdf;
+    cdf.id = "llm-cdf-" + slug(d.id);
+    cdf.title = fmt::format("LLM query latency CDF: {}", d.id);
+    cdf.x_label = "end-to-end latency";
+    cdf.x_unit = "s";
+    std::vector<std::string> cdf_rows;
+    for (const auto* v : views) {
+      if (!counts_in_summary(v->status) || v->latency_cdf.empty()) continue;
+      cdf.series.push_back(
+          {fmt::format("{} {}", v->model.name, scenario_label(v->scenario)), v->latency_cdf});
+      cdf_rows.push_back(td(v->case_id) + td(std::to_string(v->latency_cdf.size()), true) +
+                         td(format_ms(v->latency_cdf.front().first), true) +
+                         td(format_ms(v->latency_cdf.back().first), true) +
+                         td(percentiles_ms(v->latency_s), true));
+    }
+    if (!cdf.series.empty())
+      out += "<figure>\n" + render_cdf_chart(cdf) +
+             fmt::format(
+                 "<figcaption>{}: the fraction of queries that finished within each latency (dashed: p50, "
+                 "p90, p99).</figcaption>\n<details><summary>Numbers</summary>\n{}</details></figure>\n",
+                 escape_html(cdf.title),
+                 table({"Case", "Points", "Lowest ms", "Highest ms", "p50 / p90 / p99 ms"}, cdf_rows,
+                       "chart-data"));
+    for (const auto* v : views) {
+      std::vector<std::string> facts = {td("Model") + td(model_shape_text(*v)),
+                                        td("Run") + td(workload_text(*v))};
+      if (v->server) facts.push_back(td("Server rate") + td(server_text(*v)));
+      facts.push_back(td("MFU prefill") + td(mfu_text(*v)));
+      facts.push_back(td("MBU decode") + td(mbu_text(*v)));
+      facts.push_back(td("Energy") + td(energy_text(*v)));
+      facts.push_back(td("Accuracy") + td(accuracy_verdict(*v) + ": " + accuracy_numbers(*v)));
+      facts.push_back(td("Op paths") + td(op_paths_text(*v)));
+      out += fmt::format("<details class=\"inference-detail\"><summary>{}: details</summary>\n",
+                         escape_html(v->case_id)) +
+             table({"Figure", "Value"}, facts, "inference-facts");
+      if (v->server && !v->server->search.empty()) {
+        std::vector<std::string> steps;
+        for (const auto& s : v->server->search)
+          steps.push_back(td(format_quantity(s.qps, "query/s"), true) + td(format_ms(s.ttft_p99_s), true) +
+                          td(format_ms(s.tpot_p99_s), true) +
+                          fmt::format("<td class=\"status-{}\">{}</td>", s.passed ? "ok" : "invalid",
+                                      s.passed ? "within bounds" : "over a bound"));
+        out += table({"Rate tried", "TTFT p99 ms", "TPOT p99 ms", "Outcome"}, steps, "server-search");
+      }
+      out += "</details>\n";
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string json_for_script(const std::string& json_text) {
@@ -302,6 +433,7 @@ std::string render_html(const LoadedReport& r) {
   body += "<h2>Charts</h2>\n<h3>Per metric and device</h3>\n" + metric_charts(r);
   body += "<h3>GEMM throughput vs size</h3>\n" + gemm_chart(r);
   body += "<h3>Rooflines</h3>\n" + roofline_charts(r);
+  body += inference_section(r);
 
   if (!r.criteria.outcomes.empty()) {
     std::vector<std::string> rows;

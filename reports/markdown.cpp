@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "reports/format.h"
+#include "reports/inference_text.h"
 
 namespace cmeter::reports {
 namespace {
@@ -25,6 +26,65 @@ std::string validation_text(const CaseResult& c) {
   const auto& v = *c.validation;
   return fmt::format("{} ({} points, max rel err {:.2g})", v.passed ? "passed" : "FAILED", v.points,
                      v.max_rel_error);
+}
+
+std::string percentiles_ms(const InferenceView::Percentiles& p) {
+  return fmt::format("{} / {} / {}", format_ms(p.p50), format_ms(p.p90), format_ms(p.p99));
+}
+
+// Per device: a table of the figures of each LLM inference result, then per result what the table has
+// no room for (model shape, run, Server search, MFU/MBU, energy, accuracy, op paths).
+std::string inference_section(const LoadedReport& r) {
+  if (r.inference.empty()) return "";
+  std::string out =
+      "\n## LLM inference\n\nTimes in milliseconds as p50 / p90 / p99; TTFT is the time to the first "
+      "token, TPOT the time per output token after it.\n";
+  for (const auto& d : r.devices) {
+    bool any = false;
+    for (const auto& v : r.inference) any = any || v.device == d.id;
+    if (!any) continue;
+    std::string name = r.device_name(d.id);
+    out += fmt::format("\n### {}{}\n\n", escape_markdown(d.id),
+                       name.empty() ? "" : " — " + escape_markdown(name));
+    out += header({"Case", "Model", "Scenario", "Status", "Output tok/s", "Prompt tok/s", "Latency ms",
+                   "TTFT ms", "TPOT ms", "Server rate", "Accuracy"},
+                  {false, false, false, false, true, true, true, true, true, true, false});
+    for (const auto& v : r.inference) {
+      if (v.device != d.id) continue;
+      out += row({escape_markdown(v.case_id), escape_markdown(model_text(v)), scenario_label(v.scenario),
+                  std::string(to_string(v.status)), format_quantity(v.output_tokens_per_s, "tok/s"),
+                  format_quantity(v.prompt_tokens_per_s, "tok/s"), percentiles_ms(v.latency_s),
+                  percentiles_ms(v.ttft_s), percentiles_ms(v.tpot_s),
+                  v.server ? format_quantity(v.server->achieved_qps, "query/s") : "-",
+                  v.accuracy.passed ? "passed" : "**FAILED**"});
+    }
+    for (const auto& v : r.inference) {
+      if (v.device != d.id) continue;
+      out += fmt::format("\n**{}** ({}, {})\n\n", escape_markdown(v.case_id), escape_markdown(v.model.name),
+                         scenario_label(v.scenario));
+      out += "- Model: " + escape_markdown(model_shape_text(v)) + "\n";
+      out += "- Run: " + escape_markdown(workload_text(v)) + "\n";
+      if (v.server) {
+        out += "- Server rate: " + escape_markdown(server_text(v)) + "\n";
+        if (!v.server->search.empty()) {
+          std::vector<std::string> steps;
+          for (const auto& s : v.server->search)
+            steps.push_back(fmt::format("{} ({} ms / {} ms, {})", format_quantity(s.qps, "query/s"),
+                                        format_ms(s.ttft_p99_s), format_ms(s.tpot_p99_s),
+                                        s.passed ? "within" : "over"));
+          out += "- Server search (rate: TTFT p99 / TPOT p99): " +
+                 escape_markdown(fmt::format("{}", fmt::join(steps, "; "))) + "\n";
+        }
+      }
+      out += "- MFU prefill: " + escape_markdown(mfu_text(v)) +
+             "; MBU decode: " + escape_markdown(mbu_text(v)) + "\n";
+      out += "- Energy: " + escape_markdown(energy_text(v)) + "\n";
+      out +=
+          fmt::format("- Accuracy: **{}**: {}\n", accuracy_verdict(v), escape_markdown(accuracy_numbers(v)));
+      out += "- Op paths: " + escape_markdown(op_paths_text(v)) + "\n";
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -91,6 +151,7 @@ std::string render_markdown(const LoadedReport& r) {
                 median, ci, n, c.method.timer.empty() ? "-" : c.method.timer, validation_text(c),
                 c.reason.empty() ? "" : escape_markdown(c.reason)});
   }
+  out += inference_section(r);
   out += "\n## Devices\n\n";
   for (const auto& d : r.devices) {
     out += fmt::format("- **{}**", escape_markdown(d.id));

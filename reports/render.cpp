@@ -15,4 +15,13 @@ Result<std::string> render_report_as(const LoadedReport& report, std::string_vie
                     kReportFileFormats);
 }
 
+Result<std::vector<RenderedFile>> render_report_files(const LoadedReport& report, std::string_view format) {
+  auto text = render_report_as(report, format);
+  if (!text) return text.error();
+  std::vector<RenderedFile> files = {{std::string(format), std::move(*text)}};
+  if (format == "csv" && !report.inference.empty())
+    files.push_back({"inference.csv", render_inference_csv(report)});
+  return files;
+}
+
 }  // namespace cmeter::reports

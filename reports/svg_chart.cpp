@@ -274,4 +274,71 @@ std::string render_xy_chart(const XYChart& c) {
   return out + "</svg>\n";
 }
 
+std::string render_cdf_chart(const CdfChart& c) {
+  std::string out = open_svg(c.id, c.css_class, c.title);
+  const double plot_w = kWidth - kLeft - kRight, plot_h = kHeight - kTop - kBottom;
+  double max = 0;
+  for (const auto& s : c.series)
+    for (const auto& [x, f] : s.points)
+      if (std::isfinite(x) && std::isfinite(f)) max = std::max(max, x);
+  if (!(max > 0)) max = 1;
+  const double step = nice_step(max * 1.05, 6);
+  const double right = std::ceil(max * 1.05 / step) * step;
+  auto x_of = [&](double x) { return kLeft + plot_w * std::clamp(x, 0.0, right) / right; };
+  auto y_of = [&](double f) { return kTop + plot_h * (1 - std::clamp(f, 0.0, 1.0)); };
+  for (double tick = 0; tick <= right * 1.0001; tick += step)
+    out += fmt::format(
+        "<line class=\"grid\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#eee\"/>"
+        "<text x=\"{0}\" y=\"{3}\" font-size=\"11\" text-anchor=\"middle\">{4}</text>\n",
+        num(x_of(tick)), num(kTop), num(kTop + plot_h), num(kTop + plot_h + 14),
+        escape_html(c.x_unit.empty() ? fmt::format("{:g}", tick) : format_quantity(tick, c.x_unit)));
+  for (int pct = 0; pct <= 100; pct += 20)
+    out += fmt::format(
+        "<line class=\"grid\" x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\" stroke=\"#eee\"/>"
+        "<text x=\"{3}\" y=\"{4}\" font-size=\"11\" text-anchor=\"end\">{5}%</text>\n",
+        num(kLeft), num(kLeft + plot_w), num(y_of(pct / 100.0)), num(kLeft - 6), num(y_of(pct / 100.0) + 4),
+        pct);
+  for (const auto& [fraction, name] :
+       {std::pair<double, const char*>{0.5, "p50"}, {0.9, "p90"}, {0.99, "p99"}})
+    out += fmt::format(
+        "<line class=\"guide\" x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\" stroke=\"#999\" "
+        "stroke-dasharray=\"4 3\"/><text x=\"{3}\" y=\"{4}\" font-size=\"10\" fill=\"#666\" "
+        "text-anchor=\"end\">{5}</text>\n",
+        num(kLeft), num(kLeft + plot_w), num(y_of(fraction)), num(kLeft + plot_w - 2),
+        num(y_of(fraction) - 3), name);
+  for (size_t si = 0; si < c.series.size(); ++si) {
+    std::vector<std::pair<double, double>> pts;
+    for (const auto& p : c.series[si].points)
+      if (std::isfinite(p.first) && std::isfinite(p.second)) pts.push_back(p);
+    std::sort(pts.begin(), pts.end());
+    if (pts.empty()) continue;
+    // A step line: from 0% at the first latency, up at each point, flat to the next.
+    std::string d = fmt::format("M {} {}", num(x_of(pts.front().first)), num(y_of(0)));
+    double previous = 0;
+    for (const auto& [x, f] : pts) {
+      d += fmt::format(" L {} {} L {} {}", num(x_of(x)), num(y_of(previous)), num(x_of(x)), num(y_of(f)));
+      previous = f;
+    }
+    out +=
+        fmt::format("<path class=\"cdf-line\" d=\"{}\" stroke=\"{}\" stroke-width=\"1.8\" fill=\"none\"/>\n",
+                    d, colour(si));
+    for (const auto& [x, f] : pts)
+      out += fmt::format(
+          "<circle class=\"point\" cx=\"{}\" cy=\"{}\" r=\"2.2\" fill=\"{}\"><title>{}</title></circle>\n",
+          num(x_of(x)), num(y_of(f)), colour(si),
+          escape_html(fmt::format("{}: {} of queries within {}", c.series[si].name, format_percent(f),
+                                  c.x_unit.empty() ? fmt::format("{:g}", x) : format_quantity(x, c.x_unit))));
+  }
+  out += fmt::format(
+      "<line class=\"axis\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#333\"/>"
+      "<line class=\"axis\" x1=\"{0}\" x2=\"{3}\" y1=\"{2}\" y2=\"{2}\" stroke=\"#333\"/>\n"
+      "<text x=\"{4}\" y=\"{5}\" font-size=\"12\" text-anchor=\"middle\">{6}</text>\n",
+      num(kLeft), num(kTop), num(kTop + plot_h), num(kLeft + plot_w), num(kLeft + plot_w / 2),
+      num(kTop + plot_h + 32), escape_html(c.x_label));
+  std::vector<std::string> names;
+  for (const auto& s : c.series) names.push_back(s.name);
+  out += legend(names, kHeight - 16);
+  return out + "</svg>\n";
+}
+
 }  // namespace cmeter::reports

@@ -1,11 +1,13 @@
 // Inline SVG charts for the HTML report and comparison, generated in C++ (no script, no fonts, no
 // network): grouped bars with 95% CI error bars, and XY charts on log axes, used for GEMM throughput
-// vs size and for rooflines (compute ceilings, a bandwidth slope, measured points). Every mark carries
-// a <title> with its exact figure; element classes (chart, bar, error-bar, roof, point) let tests find them.
+// vs size and for rooflines (compute ceilings, a bandwidth slope, measured points), and cumulative
+// distributions on a linear scale (LLM latency). Every mark carries a <title> with its exact figure;
+// element classes (chart, bar, error-bar, roof, point, cdf-line) let tests find them.
 #pragma once
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cmeter::reports {
@@ -54,5 +56,19 @@ struct XYChart {
   std::string slope_label;
 };
 std::string render_xy_chart(const XYChart& chart);
+
+// A cumulative distribution (the LLM latency CDF): x linear from 0 (values in `x_unit`, e.g. "s" shown
+// as ms), y the fraction of queries at or below x, 0 to 100%, with dashed guides at p50, p90 and p99;
+// each series a step line through its points (x ascending, fraction in 0..1) with a marked, titled
+// point per entry.
+struct CdfSeries {
+  std::string name;
+  std::vector<std::pair<double, double>> points;  // (x, fraction)
+};
+struct CdfChart {
+  std::string id, css_class = "cdf", title, x_label, x_unit;
+  std::vector<CdfSeries> series;
+};
+std::string render_cdf_chart(const CdfChart& chart);
 
 }  // namespace cmeter::reports

@@ -56,5 +56,30 @@ TEST_CASE("svg: roofline on log axes") {
   CHECK(render_xy_chart(empty).find("</svg>") != std::string::npos);
 }
 
+TEST_CASE("svg: a latency CDF on linear axes, steps through its points") {
+  CdfChart c;
+  c.id = "cdf";
+  c.title = "latency <CDF>";
+  c.x_label = "latency";
+  c.x_unit = "s";
+  c.series = {{"llm-tiny Offline", {{0.2, 0.5}, {0.1, 0.25}, {0.4, 1.0}, {NAN, 0.7}}}, {"empty", {}}};
+  std::string svg = render_cdf_chart(c);
+  CHECK(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart cdf\" id=\"cdf\"", 0) == 0);
+  CHECK(count(svg, "class=\"cdf-line\"") == 1);       // the empty series draws no line
+  CHECK(count(svg, "<circle class=\"point\"") == 3);  // the non-finite point is dropped
+  CHECK(count(svg, "class=\"guide\"") == 3);          // p50, p90, p99
+  CHECK(svg.find("latency &lt;CDF&gt;") != std::string::npos);
+  CHECK(svg.find("llm-tiny Offline: 25.0% of queries within 100 ms") != std::string::npos);
+  CHECK(svg.find(">100%</text>") != std::string::npos);
+  // Sorted by latency: the step line starts at 0% (y 300) at the lowest latency, 0.1 s, which sits at a
+  // fifth of the x axis (0 to 0.5 s over 616 px from x 84), then rises to 25% there.
+  CHECK(svg.find("class=\"cdf-line\" d=\"M 207.20 300.00 L 207.20 300.00 L 207.20 233.50 L ") !=
+        std::string::npos);
+  CHECK(svg.find("nan") == std::string::npos);
+  CdfChart empty;
+  empty.id = "e";
+  CHECK(render_cdf_chart(empty).find("</svg>") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace cmeter::reports

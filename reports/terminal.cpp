@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "reports/format.h"
+#include "reports/inference_text.h"
 
 namespace cmeter::reports {
 namespace {
@@ -18,6 +19,42 @@ CaseFigure case_figure(const CaseResult& c) {
   const auto& m = c.metrics.front();
   return {format_quantity(m.stats.median, m.unit),
           format_ci_percent(m.stats.median, m.stats.ci_low, m.stats.ci_high)};
+}
+
+// The LLM inference results of one device: per result its model and scenario, then the figures as
+// labelled lines and the latency percentiles as a small table in milliseconds.
+std::string inference_section(const LoadedReport& r, const std::string& device, bool colour) {
+  std::string out;
+  for (const auto& v : r.inference) {
+    if (v.device != device) continue;
+    if (out.empty()) out = "\n  LLM inference\n";
+    out += fmt::format("  {}  {}, {}: {}\n", v.case_id, model_text(v), scenario_label(v.scenario),
+                       colour_word(std::string(to_string(v.status)), colour));
+    std::vector<std::pair<std::string, std::string>> lines = {
+        {"model", model_shape_text(v)},
+        {"run", workload_text(v)},
+        {"throughput", fmt::format("{} output, {} prompt", format_quantity(v.output_tokens_per_s, "tok/s"),
+                                   format_quantity(v.prompt_tokens_per_s, "tok/s"))}};
+    if (v.server) lines.emplace_back("Server rate", server_text(v));
+    lines.emplace_back("MFU prefill", mfu_text(v));
+    lines.emplace_back("MBU decode", mbu_text(v));
+    lines.emplace_back("energy", energy_text(v));
+    const std::string verdict = accuracy_verdict(v);
+    lines.emplace_back(
+        "accuracy",
+        (colour ? fmt::format("\x1b[{}m{}\x1b[0m", v.accuracy.passed ? "32" : "31", verdict) : verdict) +
+            ": " + accuracy_numbers(v));
+    lines.emplace_back("op paths", op_paths_text(v));
+    for (const auto& [label, text] : lines) out += fmt::format("    {:<13}{}\n", label, text);
+    TextTable t{{"ms", "p50", "p90", "p99"}, {false, true, true, true}, {}};
+    for (const auto& [label, p] :
+         {std::pair<const char*, const InferenceView::Percentiles&>{"latency", v.latency_s},
+          {"TTFT", v.ttft_s},
+          {"TPOT", v.tpot_s}})
+      t.rows.push_back({label, format_ms(p.p50), format_ms(p.p90), format_ms(p.p99)});
+    out += t.render("    ");
+  }
+  return out;
 }
 
 }  // namespace
@@ -65,6 +102,7 @@ std::string render_terminal(const LoadedReport& r, bool colour) {
           {c.case_id, f.median, f.ci, colour_word(std::string(to_string(c.status)), colour), c.reason});
     }
     if (!cases.rows.empty()) (out += "\n") += cases.render();  // GCC bug 105651: see csv.cpp
+    out += inference_section(r, dev.id, colour);
   }
   if (!r.node_totals.empty()) {
     out += "\nNode totals (devices measured one after another)\n";

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what cmeter needs on Debian 12, with apt-get, only what is missing. Two sets:
-#   scripts/setup.sh --run   what scripts/run.sh needs: the compiler, CMake, the core's libraries and the
+#   scripts/setup.sh --run   what scripts/run.sh needs: the compiler, CMake, the core's libraries (and oneDNN,
+#                            which the CPU plugin links for bf16 and i8 GEMM) and the
 #                            OpenCL headers + ICD loader (+ CLBlast), so the tool and its plugins build;
 #   scripts/setup.sh         everything (scripts/test.sh): the above plus the test tools (doctest, Python's
 #                            jsonschema, clang-format, clang + its sanitizer runtimes for the fuzz build,
@@ -11,7 +12,7 @@ set -euo pipefail
 run_packages=(
   build-essential cmake ninja-build pkg-config git
   libtbb-dev libhwloc-dev libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libfmt-dev
-  libopenblas-dev libsodium-dev
+  libopenblas-dev libsodium-dev libdnnl-dev
   ocl-icd-opencl-dev opencl-headers libclblast-dev
 )
 test_packages=(

@@ -166,6 +166,24 @@ void check_op_stream_f64(Session&, CheckContext&);
 void check_op_copy(Session&, CheckContext&);
 void check_op_noop(Session&, CheckContext&);
 
+// checks_inference_ops.cpp: the ABI 1.1 inference op set.
+void check_op_inference_set(Session&, CheckContext&);
+void check_op_gemm_offsets_v1_1(Session&, CheckContext&);
+#define CMETER_DECLARE_INFERENCE_CHECKS(name)          \
+  void check_op_##name##_f32(Session&, CheckContext&); \
+  void check_op_##name##_f16(Session&, CheckContext&); \
+  void check_op_##name##_bf16(Session&, CheckContext&);
+CMETER_DECLARE_INFERENCE_CHECKS(rmsnorm)
+CMETER_DECLARE_INFERENCE_CHECKS(rope)
+CMETER_DECLARE_INFERENCE_CHECKS(softmax)
+CMETER_DECLARE_INFERENCE_CHECKS(swiglu)
+CMETER_DECLARE_INFERENCE_CHECKS(kv_append)
+CMETER_DECLARE_INFERENCE_CHECKS(embedding)
+CMETER_DECLARE_INFERENCE_CHECKS(argmax)
+CMETER_DECLARE_INFERENCE_CHECKS(eltwise)
+CMETER_DECLARE_INFERENCE_CHECKS(attention)
+#undef CMETER_DECLARE_INFERENCE_CHECKS
+
 void check_lifecycle_no_growth(Session&, CheckContext&);
 void check_concurrency_two_threads(Session&, CheckContext&);
 

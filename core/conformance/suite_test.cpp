@@ -86,7 +86,7 @@ TEST_CASE("conformance: --only runs the loading checks and the selected ones") {
 
 TEST_CASE("conformance: each faulty plugin fails exactly its checks") {
   const std::vector<std::pair<std::string, std::set<std::string>>> expectations = {
-      {"wronggemm", {"op.gemm.v1.f32", "op.gemm.v1.f64"}},
+      {"wronggemm", {"op.gemm.v1.f32", "op.gemm.v1.f64", "op.gemm.v1.offsets"}},
       {"toofast", {"events.host_agreement"}},
       {"badmajor", {"abi.version"}},
       {"smallapi", {"abi.table_size"}},

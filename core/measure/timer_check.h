@@ -7,8 +7,10 @@
 //     >= kLongSampleS), the device's events span the work the host waited for, so the median ratio
 //     device/host far below 1 (< kMinLongSampleRatio) is a timer that runs slow: a fault too.
 // Measured on honest plugins (quick profile, this 2-core VM): the CPU plugin's median ratio 0.999-1.000,
-// PoCL's 0.979-0.994 (single samples down to 0.29 when the host was preempted: hence the median), so
-// 0.8 leaves room for a busy host and catches any timer scaled by less than 0.8.
+// PoCL's 0.979-0.994 (single samples down to 0.29 when the host was preempted: hence the median); but
+// PoCL's launch-latency case reached a median 0.78 at load 10 on 2 cores (short kernels, the host's
+// enqueue and wake-up delays in its time), so the bound is 0.5: a timer scaled by 0.5 or less is
+// caught on any load, a subtler scaling is left to the declared-peak and ceiling gates.
 // A fault makes the result `implausible` with both figures in the reason. A plugin that scales its
 // timer by 0.1 or 1e-9, or reports more time than passed, is caught whatever peaks it declares.
 #pragma once
@@ -21,7 +23,7 @@
 namespace cmeter::measure {
 
 inline constexpr double kLongSampleS = 0.002;
-inline constexpr double kMinLongSampleRatio = 0.8;
+inline constexpr double kMinLongSampleRatio = 0.5;
 
 struct TimerCheck {
   size_t samples = 0;            // samples compared

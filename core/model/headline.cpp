@@ -99,6 +99,24 @@ const std::vector<HeadlineRule>& headline_rules() {
        "bytes_per_s",
        true,
        ""},
+      // LLM serving throughput after the kernel figures it is built from (prefill is compute, decode is
+      // memory bandwidth) and before every latency; one headline per model (split_by).
+      {"llm_offline_output_tokens_per_s",
+       "LLM output tokens/s (Offline)",
+       "inference",
+       {{"scenario", "offline"}},
+       "output_tokens_per_s",
+       true,
+       "",
+       "model"},
+      {"llm_server_qps",
+       "LLM Server rate (TTFT/TPOT p99 within bounds)",
+       "inference",
+       {{"scenario", "server"}},
+       "server_qps",
+       true,
+       "",
+       "model"},
       {"launch_latency_s",
        "Launch latency (back to back)",
        "launch_latency",
@@ -113,15 +131,48 @@ const std::vector<HeadlineRule>& headline_rules() {
        "latency_s",
        false,
        ""},
+      // LLM latencies last: a query's latency is built on launch latency (each decode step launches
+      // kernels), so the primitive comes first, as in the throughput figures above. Medians with their
+      // CI (the metrics' statistics); p90/p99 are in the inference section of every view.
+      {"llm_single_stream_latency_s",
+       "LLM latency median (SingleStream)",
+       "inference",
+       {{"scenario", "single_stream"}},
+       "latency_s",
+       false,
+       "",
+       "model"},
+      {"llm_single_stream_ttft_s",
+       "LLM TTFT median (SingleStream)",
+       "inference",
+       {{"scenario", "single_stream"}},
+       "ttft_s",
+       false,
+       "",
+       "model"},
+      {"llm_single_stream_tpot_s",
+       "LLM TPOT median (SingleStream)",
+       "inference",
+       {{"scenario", "single_stream"}},
+       "tpot_s",
+       false,
+       "",
+       "model"},
   };
   return kRules;
 }
 
 int headline_rank(std::string_view key) {
   const auto& rules = headline_rules();
-  for (size_t i = 0; i < rules.size(); ++i)
-    if (key == rules[i].key) return static_cast<int>(i);
-  return static_cast<int>(rules.size());
+  const HeadlineRule* rule = find_headline_rule(key);
+  return rule == nullptr ? static_cast<int>(rules.size()) : static_cast<int>(rule - rules.data());
+}
+
+const HeadlineRule* find_headline_rule(std::string_view key) {
+  const std::string_view base = key.substr(0, key.find('@'));
+  for (const auto& rule : headline_rules())
+    if (base == rule.key && (base.size() == key.size() || *rule.split_by != '\0')) return &rule;
+  return nullptr;
 }
 
 const HeadlineMetric* DeviceSummary::find(std::string_view key) const {

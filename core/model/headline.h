@@ -1,7 +1,7 @@
 // The headline catalogue: the figures per device that people quote (metered FP16/FP32 TFLOP/s, memory
-// bandwidth, host link, launch latency), each with the rule that picks the case it comes from, in the
-// one display order every renderer uses; and the plain-data shapes of a device's headlines and the
-// node totals. Choosing the figures from results is core/report/summary.h.
+// bandwidth, host link, LLM tokens/s, launch latency, LLM latencies), each with the rule that picks the
+// case it comes from, in the one display order every renderer uses; and the plain-data shapes of a
+// device's headlines and the node totals. Choosing the figures from results is core/report/summary.h.
 #pragma once
 
 #include <optional>
@@ -23,12 +23,17 @@ struct HeadlineRule {
   const char* metric;
   bool higher_is_better;
   const char* peak_key;  // "" = none
+  // A param whose values each get a headline of their own (the LLM figures: one per `model`, as a 1B
+  // and an 8B model are not one figure); the headline key is then `key@value`. "" = one headline.
+  const char* split_by = "";
 };
 
 // The catalogue, in display order.
 const std::vector<HeadlineRule>& headline_rules();
-// Position of `key` in the catalogue; keys not in it rank after all of them.
+// Position of `key` (or of its base, `key@value`) in the catalogue; keys not in it rank after all.
 int headline_rank(std::string_view key);
+// The rule behind a headline key (`key` or `key@value`); nullptr for keys not in the catalogue.
+const HeadlineRule* find_headline_rule(std::string_view key);
 
 struct HeadlineMetric {
   std::string key;    // fp16_flops_per_s, mem_triad_bytes_per_s, launch_latency_s, ...

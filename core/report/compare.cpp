@@ -95,6 +95,7 @@ void finish_row(CompareRow& row) {
 CompareTable normalise(const CompareTable& raw,
                        const std::vector<std::vector<std::optional<double>>>& headline_div,
                        const std::vector<std::vector<std::optional<double>>>& case_div,
+                       const std::vector<std::vector<std::optional<double>>>& inference_div,
                        const std::string& name, const std::string& unit_suffix,
                        const std::string& missing_note) {
   CompareTable out;
@@ -130,7 +131,45 @@ CompareTable normalise(const CompareTable& raw,
   };
   apply(raw.headlines, headline_div, out.headlines);
   apply(raw.cases, case_div, out.cases);
+  apply(raw.inference, inference_div, out.inference);
   return out;
+}
+
+// The figures of an inference result that `compare` aligns, each from the result's metric (median
+// with its 95% CI) where it has one, else from the inference member (no CI: a ratio, no verdict).
+struct InferenceFigure {
+  const char* key;
+  const char* label;
+  const char* unit;
+  bool higher_is_better;
+  const char* metric;  // the metrics[] entry whose median and CI give the figure; "" = none
+  double (*value)(const InferenceView&);
+};
+
+const std::vector<InferenceFigure>& inference_figures() {
+  static const std::vector<InferenceFigure> kFigures = {
+      {"output_tokens_per_s", "output tokens/s", "tok/s", true, "output_tokens_per_s",
+       [](const InferenceView& v) { return v.output_tokens_per_s; }},
+      {"prompt_tokens_per_s", "prompt tokens/s", "tok/s", true, "prompt_tokens_per_s",
+       [](const InferenceView& v) { return v.prompt_tokens_per_s; }},
+      {"server_qps", "Server rate", "query/s", true, "server_qps",
+       [](const InferenceView& v) { return v.server ? v.server->achieved_qps : NAN; }},
+      {"latency_p50_s", "latency p50", "s", false, "latency_s",
+       [](const InferenceView& v) { return v.latency_s.p50; }},
+      {"latency_p90_s", "latency p90", "s", false, "",
+       [](const InferenceView& v) { return v.latency_s.p90; }},
+      {"latency_p99_s", "latency p99", "s", false, "",
+       [](const InferenceView& v) { return v.latency_s.p99; }},
+      {"ttft_p50_s", "TTFT p50", "s", false, "ttft_s", [](const InferenceView& v) { return v.ttft_s.p50; }},
+      {"ttft_p90_s", "TTFT p90", "s", false, "", [](const InferenceView& v) { return v.ttft_s.p90; }},
+      {"ttft_p99_s", "TTFT p99", "s", false, "", [](const InferenceView& v) { return v.ttft_s.p99; }},
+      {"tpot_p50_s", "TPOT p50", "s", false, "tpot_s", [](const InferenceView& v) { return v.tpot_s.p50; }},
+      {"tpot_p90_s", "TPOT p90", "s", false, "", [](const InferenceView& v) { return v.tpot_s.p90; }},
+      {"tpot_p99_s", "TPOT p99", "s", false, "", [](const InferenceView& v) { return v.tpot_s.p99; }},
+      {"joules_per_token", "energy per token", "J/token", false, "",
+       [](const InferenceView& v) { return v.joules_per_token.value_or(NAN); }},
+  };
+  return kFigures;
 }
 
 }  // namespace
@@ -263,8 +302,13 @@ Result<Comparison> compare_reports(const std::vector<LoadedReport>& reports, con
           row.metric = h.key;
           row.unit = h.unit;
           row.device_slot = slot(s.device);
-          row.higher_is_better = h.key.size() < 2 || h.key.substr(h.key.size() - 2) != "_s" ||
-                                 h.key.find("_per_s") != std::string::npos;
+          // From the catalogue (a split key such as `llm_single_stream_tpot_s@llm-1b` has no unit
+          // suffix to guess from); keys a newer cmeter added: guessed from the name.
+          if (const HeadlineRule* rule = find_headline_rule(h.key))
+            row.higher_is_better = rule->higher_is_better;
+          else
+            row.higher_is_better = h.key.size() < 2 || h.key.substr(h.key.size() - 2) != "_s" ||
+                                   h.key.find("_per_s") != std::string::npos;
           row.cells.resize(n);
           raw.headlines.push_back(std::move(row));
           headline_cases.emplace_back(n, nullptr);
@@ -344,11 +388,81 @@ Result<Comparison> compare_reports(const std::vector<LoadedReport>& reports, con
       }
     }
   }
+  // --- Inference rows (results with an `inference` member): aligned by case id, model and scenario --
+  std::map<std::string, size_t> inference_index;  // slot|case id|model|scenario -> first row
+  std::vector<std::vector<const CaseResult*>> inference_cases;
+  std::vector<std::vector<const InferenceView*>> inference_views;  // per row (figure) and report
+  for (size_t i = 0; i < n; ++i) {
+    for (const auto& v : reports[i].inference) {
+      if (v.result_index >= reports[i].results.size()) continue;
+      const CaseResult& r = reports[i].results[v.result_index];
+      const std::string key = fmt::format("{}|{}|{}|{}", slot(r.device), r.case_id, v.model.name, v.scenario);
+      auto [it, added] = inference_index.emplace(key, raw.inference.size());
+      if (added) {
+        for (const auto& f : inference_figures()) {
+          CompareRow row;
+          row.label = fmt::format("{} {}", r.case_id, f.label);
+          row.workload = r.workload;
+          row.params = fmt::format("model={} scenario={}", v.model.name, v.scenario);
+          row.device_slot = slot(r.device);
+          row.metric = f.key;
+          row.unit = f.unit;
+          row.higher_is_better = f.higher_is_better;
+          row.cells.resize(n);
+          raw.inference.push_back(std::move(row));
+          inference_cases.emplace_back(n, nullptr);
+          inference_views.emplace_back(n, nullptr);
+        }
+      }
+      for (size_t f = 0; f < inference_figures().size(); ++f) {
+        const InferenceFigure& figure = inference_figures()[f];
+        const size_t row_at = it->second + f;
+        CompareCell& c = raw.inference[row_at].cells[i];
+        if (c.present) continue;  // the same case twice in one report: the first counts
+        c.present = true;
+        c.device = r.device;
+        c.status = std::string(to_string(r.status));
+        if (r.status == CaseStatus::kNoisy) c.note = "noisy";
+        const Metric* m = *figure.metric == '\0' ? nullptr : r.metric(figure.metric);
+        if (m != nullptr) {
+          c.value = m->stats.median;
+          c.low = m->stats.ci_low;
+          c.high = m->stats.ci_high;
+        } else {
+          c.value = figure.value(v);
+          c.low = c.high = NAN;  // no interval: a ratio, and "not comparable" as the verdict
+        }
+        c.counted = counts_in_summary(r.status) && std::isfinite(c.value);
+        if (counts_in_summary(r.status) && !std::isfinite(c.value)) c.note = "not measured";
+        inference_cases[row_at][i] = &r;
+        inference_views[row_at][i] = &v;
+      }
+    }
+  }
+  // Figures no report has (the Server rate outside Server, energy without telemetry): no row.
+  {
+    std::vector<CompareRow> kept;
+    std::vector<std::vector<const CaseResult*>> kept_cases;
+    std::vector<std::vector<const InferenceView*>> kept_views;
+    for (size_t r = 0; r < raw.inference.size(); ++r) {
+      bool any = false;
+      for (const auto& c : raw.inference[r].cells) any = any || (c.present && std::isfinite(c.value));
+      if (!any) continue;
+      kept.push_back(std::move(raw.inference[r]));
+      kept_cases.push_back(std::move(inference_cases[r]));
+      kept_views.push_back(std::move(inference_views[r]));
+    }
+    raw.inference = std::move(kept);
+    inference_cases = std::move(kept_cases);
+    inference_views = std::move(kept_views);
+  }
+
   for (const auto& [diff, cases] : settings_diffs)
     out.warnings.push_back(fmt::format("statistics settings differ ({}) for {} case(s), e.g. {}", diff,
                                        cases.size(), cases.front()));
   for (auto& row : raw.headlines) finish_row(row);
   for (auto& row : raw.cases) finish_row(row);
+  for (auto& row : raw.inference) finish_row(row);
 
   // --- Normalisations ----------------------------------------------------------------------------
   std::vector<CompareTable> extra;
@@ -366,11 +480,45 @@ Result<Comparison> compare_reports(const std::vector<LoadedReport>& reports, con
     };
     auto hd = power_of(headline_cases);
     auto cd = power_of(row_cases);
-    if (!any_power)
+    auto id = power_of(inference_cases);
+    // Inference: output tokens per joule from the workload's own energy per token (measured over the
+    // scenario, not an average power times a rate), one row per aligned result that has it.
+    std::vector<CompareRow> per_joule;
+    for (size_t r = 0; r < raw.inference.size(); ++r) {
+      if (raw.inference[r].metric != "joules_per_token") continue;
+      CompareRow row = raw.inference[r];
+      row.label =
+          row.label.substr(0, row.label.size() - std::string("energy per token").size()) + "tokens per joule";
+      row.metric = "tokens_per_j";
+      row.unit = "tok/J";
+      row.higher_is_better = true;
+      for (size_t i = 0; i < n; ++i) {
+        CompareCell& c = row.cells[i];
+        c.ratio.reset();
+        c.verdict = CompareVerdict::kMissing;
+        if (!c.present) continue;
+        const InferenceView* v = inference_views[r][i];
+        if (v == nullptr || !v->joules_per_token || *v->joules_per_token <= 0) {
+          c.counted = false;
+          c.value = NAN;
+          c.note = "no energy per token";
+          continue;
+        }
+        c.value = 1 / *v->joules_per_token;
+        c.low = c.high = NAN;
+      }
+      finish_row(row);
+      per_joule.push_back(std::move(row));
+    }
+    if (!any_power && per_joule.empty()) {
       out.warnings.push_back(
-          "--per-watt: no result in these reports has power telemetry (telemetry.avg_power_w)");
-    else
-      extra.push_back(normalise(raw, hd, cd, "per watt", "/W", "no power telemetry"));
+          "--per-watt: no result in these reports has power telemetry (telemetry.avg_power_w) or energy per "
+          "token");
+    } else {
+      CompareTable t = normalise(raw, hd, cd, id, "per watt", "/W", "no power telemetry");
+      for (auto& row : per_joule) t.inference.push_back(std::move(row));
+      extra.push_back(std::move(t));
+    }
   }
   if (!options.prices.empty()) {
     std::set<size_t> used;
@@ -395,11 +543,12 @@ Result<Comparison> compare_reports(const std::vector<LoadedReport>& reports, con
     };
     auto hd = prices_of(raw.headlines);
     auto cd = prices_of(raw.cases);
+    auto id = prices_of(raw.inference);
     for (size_t p = 0; p < options.prices.size(); ++p)
       if (!used.count(p))
         out.warnings.push_back(fmt::format(
             "--price {}: matches no device (use a device id, its name, or N/id)", options.prices[p].device));
-    extra.push_back(normalise(raw, hd, cd, "per price", " per price unit", "no price given"));
+    extra.push_back(normalise(raw, hd, cd, id, "per price", " per price unit", "no price given"));
   }
   out.tables.push_back(std::move(raw));
   for (auto& t : extra) out.tables.push_back(std::move(t));

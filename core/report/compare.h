@@ -4,7 +4,7 @@
 // when the intervals do not overlap, else `same within noise`. Optional normalisations divide by the
 // average power (per watt, from result telemetry) or by a declared device price. Differences that
 // make a comparison questionable (tool versions, profiles, settings, params) become warnings that
-// name them.
+// name them. LLM inference results (schema 1.1) align by case id, model and scenario.
 //
 // Device alignment: when every report has exactly one device, those devices are compared with each
 // other whatever their ids (the usual "card A vs card B" case); otherwise results align by device id.
@@ -55,6 +55,11 @@ struct CompareTable {
   std::string normalisation;  // "" (as measured), "per watt", "per price"
   std::vector<CompareRow> headlines;
   std::vector<CompareRow> cases;
+  // LLM inference results aligned by device slot, case id, model and scenario: a row per figure
+  // (tokens/s, Server rate, latency/TTFT/TPOT p50/p90/p99, energy per token; per watt: tokens/s/W
+  // and tokens per joule). p50s and rates carry the metric's CI; p90/p99 and energy have none, so
+  // they get a ratio and "not comparable" as their verdict, never faster/slower.
+  std::vector<CompareRow> inference;
 };
 
 struct CompareSide {

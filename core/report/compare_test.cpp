@@ -194,5 +194,109 @@ TEST_CASE("compare: per watt and per price") {
   CHECK(warned(*cmp, "--price tpu:0: matches no device"));
 }
 
+const CompareRow* inference_row(const CompareTable& t, const std::string& label) {
+  for (const auto& r : t.inference)
+    if (r.label == label) return &r;
+  return nullptr;
+}
+
+TEST_CASE("compare: LLM inference results align by case id, model and scenario") {
+  testing::SyntheticReport a, b;
+  testing::SyntheticInference offline, single, server;
+  single.scenario = "single_stream";
+  server.scenario = "server";
+  server.joules_per_token = 0.5;
+  a.inference = {offline, single, server};
+  // B: 1.5x the tokens/s (disjoint CIs), the same latency within noise, a lower TPOT (disjoint), half
+  // the energy per token; its llm-1b result has no counterpart in A.
+  auto faster = offline;
+  faster.output_tokens_per_s = 1500;
+  auto single_b = single;
+  single_b.latency_p50_s = 0.505;
+  single_b.tpot_p50_s = 0.005;
+  auto server_b = server;
+  server_b.joules_per_token = 0.25;
+  auto big = offline;
+  big.model = "llm-1b";
+  b.inference = {faster, single_b, server_b, big};
+  CompareOptions options;
+  options.per_watt = true;
+  auto cmp = compare_reports({load(a, "a.json"), load(b, "b.json")}, options);
+  REQUIRE(cmp.ok());
+  const auto& t = cmp->tables[0];
+  const auto* tokens = inference_row(t, "llm-tiny-offline output tokens/s");
+  REQUIRE(tokens != nullptr);
+  CHECK(tokens->unit == "tok/s");
+  CHECK(tokens->higher_is_better);
+  CHECK(tokens->params == "model=llm-tiny scenario=offline");
+  CHECK(tokens->cells[1].ratio.value() == doctest::Approx(1.5));
+  CHECK(tokens->cells[1].verdict == CompareVerdict::kFaster);
+  const auto* latency = inference_row(t, "llm-tiny-single_stream latency p50");
+  REQUIRE(latency != nullptr);
+  CHECK_FALSE(latency->higher_is_better);
+  CHECK(latency->unit == "s");
+  CHECK(latency->cells[1].verdict == CompareVerdict::kSame);  // from the metric's CI
+  const auto* tpot = inference_row(t, "llm-tiny-single_stream TPOT p50");
+  REQUIRE(tpot != nullptr);
+  CHECK(tpot->cells[1].ratio.value() == doctest::Approx(5.0 / 7.0));
+  CHECK(tpot->cells[1].verdict == CompareVerdict::kFaster);  // lower is better
+  // p99 has no confidence interval: a ratio, never faster/slower.
+  const auto* p99 = inference_row(t, "llm-tiny-single_stream TPOT p99");
+  REQUIRE(p99 != nullptr);
+  CHECK(p99->cells[1].ratio.value() == doctest::Approx(5.0 / 7.0));
+  CHECK(p99->cells[1].verdict == CompareVerdict::kNotComparable);
+  CHECK(p99->cells[1].note == "no confidence interval");
+  const auto* rate = inference_row(t, "llm-tiny-server Server rate");
+  REQUIRE(rate != nullptr);
+  CHECK(rate->unit == "query/s");
+  CHECK(inference_row(t, "llm-tiny-offline Server rate") == nullptr);  // no Server figure: no row
+  const auto* energy = inference_row(t, "llm-tiny-server energy per token");
+  REQUIRE(energy != nullptr);
+  CHECK_FALSE(energy->higher_is_better);
+  CHECK(energy->cells[1].ratio.value() == doctest::Approx(0.5));
+  CHECK(inference_row(t, "llm-tiny-offline energy per token") == nullptr);  // no energy anywhere
+  const auto* missing = inference_row(t, "llm-1b-offline output tokens/s");
+  REQUIRE(missing != nullptr);
+  CHECK_FALSE(missing->cells[0].present);
+  CHECK(missing->cells[1].verdict == CompareVerdict::kNotComparable);
+  // Per watt: tokens per joule from the energy per token (no power telemetry needed).
+  REQUIRE(cmp->tables.size() == 2);
+  const auto* per_joule = inference_row(cmp->tables[1], "llm-tiny-server tokens per joule");
+  REQUIRE(per_joule != nullptr);
+  CHECK(per_joule->higher_is_better);
+  CHECK(per_joule->unit == "tok/J");
+  CHECK(per_joule->cells[0].value == doctest::Approx(2.0));
+  CHECK(per_joule->cells[1].value == doctest::Approx(4.0));
+  CHECK(per_joule->cells[1].ratio.value() == doctest::Approx(2.0));
+  CHECK_FALSE(warned(*cmp, "--per-watt"));
+}
+
+TEST_CASE("compare: an inference result that does not count is not comparable; power divides tokens/s") {
+  testing::SyntheticReport a, b;
+  testing::SyntheticInference good;
+  good.avg_power_w = 100;
+  auto wrong = good;
+  wrong.status = CaseStatus::kInvalid;
+  wrong.accuracy_passed = false;
+  wrong.output_tokens_per_s = 1e6;  // fast and wrong
+  wrong.avg_power_w = 200;
+  a.inference = {good};
+  b.inference = {wrong};
+  CompareOptions options;
+  options.per_watt = true;
+  auto cmp = compare_reports({load(a, "a.json"), load(b, "b.json")}, options);
+  REQUIRE(cmp.ok());
+  const auto* tokens = inference_row(cmp->tables[0], "llm-tiny-offline output tokens/s");
+  REQUIRE(tokens != nullptr);
+  CHECK(tokens->cells[1].verdict == CompareVerdict::kNotComparable);
+  CHECK(tokens->cells[1].note == "invalid");
+  CHECK_FALSE(tokens->cells[1].ratio.has_value());
+  const auto* watt = inference_row(cmp->tables[1], "llm-tiny-offline output tokens/s");
+  REQUIRE(watt != nullptr);
+  CHECK(watt->unit == "tok/s/W");
+  CHECK(watt->cells[0].value == doctest::Approx(10.0));
+  CHECK(inference_row(cmp->tables[1], "llm-tiny-offline latency p50") == nullptr);  // lower is better
+}
+
 }  // namespace
 }  // namespace cmeter

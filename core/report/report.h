@@ -1,7 +1,7 @@
-// The JSON report (REPORTS.md): schema `cmeter.report` 1.0.0. Assembled from the run's facts and its
-// case results; `integrity.digest` is the SHA-256 of the canonical form of everything else, so any
-// change to a report after the run is detectable (`cmeter report verify`, a later issue, adds
-// signatures on top).
+// The JSON report (docs/reports.md): schema `cmeter.report` 1.1.0 (1.1 added results[].inference). Assembled
+// from the run's facts and its case results; `integrity.digest` is the SHA-256 of the canonical form of
+// everything else, so any change to a report after the run is detectable (`cmeter report verify`, a later
+// issue, adds signatures on top).
 //
 // Canonical form: the report without its `integrity` member, serialised by nlohmann::json's dump()
 // with no indentation: object keys sorted by byte value, no insignificant whitespace, strings UTF-8
@@ -21,7 +21,9 @@
 namespace cmeter {
 
 inline constexpr const char* kReportSchema = "cmeter.report";
-inline constexpr const char* kReportSchemaVersion = "1.0.0";
+// The version new reports carry; readers accept every 1.x (report_reader.h). 1.1.0 added the optional
+// `inference` member of a result; a 1.0.0 report still reads and validates as before.
+inline constexpr const char* kReportSchemaVersion = "1.1.0";
 
 // What cmeter itself is: name, version, git sha, dirty flag, build type, compiler.
 nlohmann::json tool_facts();

@@ -173,6 +173,20 @@ Result<LoadedReport> load_report(nlohmann::json report, const std::string& sourc
     return make_error(ErrorCode::kInvalidArgument, "{}: not a valid cmeter.report {}: {}", source,
                       version->text, first_errors(errors));
 
+  // Members a minor added are refused in a report that claims an older minor, as that minor's reader
+  // refuses them (its schema had no such member): 1.1 added results[].inference.
+  if (version->minor < 1) {
+    size_t i = 0;
+    for (const auto& r : member(report, "results")) {
+      if (r.is_object() && r.contains("inference"))
+        return make_error(ErrorCode::kInvalidArgument,
+                          "{}: not a valid cmeter.report {}: results[{}]: unknown member 'inference' (added "
+                          "in schema 1.1)",
+                          source, version->text, i);
+      ++i;
+    }
+  }
+
   LoadedReport out;
   out.source = source;
   out.version = *version;
@@ -218,6 +232,13 @@ Result<LoadedReport> load_report(nlohmann::json report, const std::string& sourc
     if (!result)
       return make_error(ErrorCode::kInvalidArgument, "{}: results[{}]: {}", source, index,
                         result.error().message);
+    if (auto view = inference_view_from_json(member(r, "inference"))) {
+      view->result_index = index;
+      view->device = result->device;
+      view->case_id = result->case_id;
+      view->status = result->status;
+      out.inference.push_back(std::move(*view));
+    }
     out.results.push_back(std::move(*result));
     ++index;
   }

@@ -13,6 +13,7 @@
 
 #include "core/model/case_result.h"
 #include "core/report/criteria.h"
+#include "core/report/inference_view.h"
 #include "core/report/summary.h"
 #include "core/util/result.h"
 
@@ -68,6 +69,9 @@ struct LoadedReport {
   std::vector<ReportPlugin> plugins;
   std::vector<DeviceFacts> devices;
   std::vector<CaseResult> results;
+  // The results that carry an `inference` member (schema 1.1), in report order; result_index points
+  // into `results`.
+  std::vector<InferenceView> inference;
   std::vector<DeviceSummary> summaries;
   std::vector<NodeTotal> node_totals;
   CriteriaVerdict criteria;  // outcomes and verdict ("" when the profile had no criteria)

@@ -102,6 +102,18 @@ class Checker {
       if (v.get<double>() < m->get<double>())
         add(path, fmt::format("{} is below the minimum {}", brief(v), brief(*m)));
     }
+    if (auto m = schema.find("maximum"); m != schema.end() && m->is_number() && v.is_number()) {
+      if (v.get<double>() > m->get<double>())
+        add(path, fmt::format("{} is above the maximum {}", brief(v), brief(*m)));
+    }
+    if (v.is_array()) {
+      if (auto m = schema.find("minItems");
+          m != schema.end() && m->is_number_unsigned() && v.size() < m->get<uint64_t>())
+        add(path, fmt::format("{} items, fewer than the minimum {}", v.size(), m->get<uint64_t>()));
+      if (auto m = schema.find("maxItems");
+          m != schema.end() && m->is_number_unsigned() && v.size() > m->get<uint64_t>())
+        add(path, fmt::format("{} items, more than the maximum {}", v.size(), m->get<uint64_t>()));
+    }
     if (auto m = schema.find("minLength"); m != schema.end() && m->is_number_unsigned() && v.is_string()) {
       if (v.get_ref<const std::string&>().size() < m->get<uint64_t>())
         add(path, fmt::format("string shorter than {} characters", m->get<uint64_t>()));
@@ -223,9 +235,10 @@ class Checker {
 
 void collect_unknown(const nlohmann::json& schema, std::set<std::string>& out, int depth) {
   static const std::set<std::string> kKnown = {
-      "$ref",  "type",     "enum",    "const",     "properties",  "required",    "additionalProperties",
-      "items", "minimum",  "anyOf",   "minLength", "title",       "description", "$schema",
-      "$id",   "$comment", "pattern", "format",    "definitions", "default",     "examples"};
+      "$ref",        "type",     "enum",     "const",     "properties", "required",    "additionalProperties",
+      "items",       "minimum",  "anyOf",    "minLength", "title",      "description", "$schema",
+      "maximum",     "minItems", "maxItems", "$id",       "$comment",   "pattern",     "format",
+      "definitions", "default",  "examples"};
   if (depth > kMaxDepth || !schema.is_object()) return;
   for (auto it = schema.begin(); it != schema.end(); ++it) {
     if (!kKnown.count(it.key())) out.insert(it.key());

@@ -4,7 +4,8 @@
 // input yields error messages, not crashes.
 //
 // Keywords honoured: $ref (local "#/definitions/..."), type, enum, const, properties, required,
-// additionalProperties (false or a schema), items (one schema), minimum, minLength, anyOf.
+// additionalProperties (false or a schema), items (one schema), minimum, maximum, minLength, minItems,
+// maxItems, anyOf.
 // Annotation keywords (title, description, $schema, $id, definitions) are skipped; `pattern` and
 // `format` are not checked here (the Python validator in the tests checks them).
 #pragma once

@@ -1,7 +1,9 @@
 // Headline selection rules: which workload, params and metric feed each headline.
 #include "core/report/summary.h"
+#include "core/model/ceilings.h"
 
 #include <functional>
+#include <set>
 
 namespace cmeter {
 namespace {
@@ -23,44 +25,56 @@ std::vector<DeviceSummary> summarize(const std::vector<CaseResult>& results,
   for (const auto& dev : devices) {
     DeviceSummary s{dev.id, {}};
     for (const auto& rule : headline_rules()) {
-      const CaseResult* best = nullptr;
-      const Metric* best_metric = nullptr;
-      for (const auto& r : results) {
-        if (r.device != dev.id || !matches(r, rule)) continue;
-        const Metric* m = r.metric(rule.metric);
-        if (m == nullptr) continue;
-        // Prefer ok over noisy, then the best median.
-        bool better = best == nullptr || (r.status == CaseStatus::kOk && best->status != CaseStatus::kOk) ||
-                      (r.status == best->status &&
-                       (rule.higher_is_better ? m->stats.median > best_metric->stats.median
-                                              : m->stats.median < best_metric->stats.median));
-        if (better) {
-          best = &r;
-          best_metric = m;
+      // The groups this rule makes on this device: one, or one per value of its split_by param
+      // (sorted, so the order does not depend on the order the cases ran in).
+      std::set<std::string> groups;
+      for (const auto& r : results)
+        if (r.device == dev.id && matches(r, rule))
+          groups.insert(*rule.split_by == '\0' ? "" : get_string(r.params, rule.split_by).value_or(""));
+      for (const auto& group : groups) {
+        const CaseResult* best = nullptr;
+        const Metric* best_metric = nullptr;
+        for (const auto& r : results) {
+          if (r.device != dev.id || !matches(r, rule)) continue;
+          if (*rule.split_by != '\0' && get_string(r.params, rule.split_by).value_or("") != group) continue;
+          const Metric* m = r.metric(rule.metric);
+          if (m == nullptr) continue;
+          // Prefer ok over noisy, then the best median.
+          bool better = best == nullptr || (r.status == CaseStatus::kOk && best->status != CaseStatus::kOk) ||
+                        (r.status == best->status &&
+                         (rule.higher_is_better ? m->stats.median > best_metric->stats.median
+                                                : m->stats.median < best_metric->stats.median));
+          if (better) {
+            best = &r;
+            best_metric = m;
+          }
         }
-      }
-      if (best == nullptr) continue;
-      HeadlineMetric h;
-      h.key = rule.key;
-      h.label = rule.label;
-      h.unit = best_metric->unit;
-      h.value = best_metric->stats.median;
-      h.ci95_low = best_metric->stats.ci_low;
-      h.ci95_high = best_metric->stats.ci_high;
-      h.case_id = best->case_id;
-      h.noisy = best->status == CaseStatus::kNoisy;
-      // The peak the case's own plausibility gate used (e.g. peak.flops.f64.vector for fma_peak) is the
-      // one its efficiency is stated against; the rule's key only where the case recorded none.
-      if (best->peak && *best->peak > 0 && !best->peak_key.empty()) {
-        h.efficiency = h.value / *best->peak;
-        h.peak_key = best->peak_key;
-      } else if (*rule.peak_key != '\0') {
-        if (auto peak = get_number(dev.attributes, rule.peak_key); peak && *peak > 0) {
-          h.efficiency = h.value / *peak;
-          h.peak_key = rule.peak_key;
+        if (best == nullptr) continue;
+        HeadlineMetric h;
+        h.key = group.empty() ? std::string(rule.key) : std::string(rule.key) + "@" + group;
+        h.label = group.empty() ? std::string(rule.label) : std::string(rule.label) + ", " + group;
+        h.unit = best_metric->unit;
+        h.value = best_metric->stats.median;
+        h.ci95_low = best_metric->stats.ci_low;
+        h.ci95_high = best_metric->stats.ci_high;
+        h.case_id = best->case_id;
+        h.noisy = best->status == CaseStatus::kNoisy;
+        // The peak the case's own plausibility gate used (e.g. peak.flops.f64.vector for fma_peak) is the
+        // one its efficiency is stated against; the rule's key only where the case recorded none. Rules
+        // that name no peak have no efficiency (tokens/s against a FLOP/s peak would mean nothing; the
+        // LLM figures state MFU and MBU in their own section).
+        if (*rule.peak_key != '\0') {
+          if (best->peak && *best->peak > 0 && !best->peak_key.empty()) {
+            h.efficiency = h.value / *best->peak;
+            h.peak_key = best->peak_key;
+          } else if (auto peak = get_number(dev.attributes, rule.peak_key);
+                     peak && *peak > 0 && !untrusted_peak_reason(dev.attributes, rule.peak_key)) {
+            h.efficiency = h.value / *peak;
+            h.peak_key = rule.peak_key;
+          }
         }
+        s.metrics.push_back(h);
       }
-      s.metrics.push_back(h);
     }
     out.push_back(std::move(s));
   }

@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <random>
+
+#include <fmt/ranges.h>
 
 #include "core/validate/host_data.h"
 #include "core/validate/reference.h"
@@ -172,14 +175,15 @@ std::optional<Op> create_gemm_op(const Device& dev, const GemmCase& c, CaseResul
   return std::move(op).value();
 }
 
-// The measurement loop over the rotated sets; returns the set the last timed call used.
+// The measurement loop over the rotated sets; returns how many calls were made (call i used set
+// i % sets).
 std::optional<int64_t> measure_gemm(const Context& ctx, Op& op, Stream& stream, std::vector<Set>& data,
                                     CaseResult& result) {
   const int64_t sets = static_cast<int64_t>(data.size());
-  int64_t last_set = -1;
+  int64_t calls = 0;
   auto enqueue = [&](int64_t i) -> Status {
-    last_set = i % sets;
-    Set& s = data[static_cast<size_t>(last_set)];
+    calls = std::max(calls, i + 1);
+    Set& s = data[static_cast<size_t>(i % sets)];
     Buffer* bufs[] = {&s.da, &s.db, &s.dc};
     return op.enqueue(stream, bufs);
   };
@@ -188,7 +192,7 @@ std::optional<int64_t> measure_gemm(const Context& ctx, Op& op, Stream& stream, 
   if (!measured) return failed(result, CaseStatus::kFailed, measured.error().message);
   record_measurement(result, *measured, result.method.flop_per_call, "flops_per_s", "FLOP/s");
   set_status_from_measurement(result, *measured);
-  return last_set;
+  return calls;
 }
 
 // The C to validate: that of the last timed call (beta == 0: C is overwritten by every call). With
@@ -210,8 +214,8 @@ std::optional<std::vector<uint8_t>> read_checked_output(const GemmCase& c, Op& o
 
 // Sampled elements of the first and last batch against the FP64 reference; records the validation
 // and marks the result invalid when an element is outside its tolerance. True when it passed.
-bool validate_output(const Context& ctx, const GemmCase& c, const Set& set, const std::vector<uint8_t>& out,
-                     CaseResult& result) {
+bool validate_output(const GemmCase& c, const Set& set, int64_t checked_set, const std::vector<uint8_t>& out,
+                     std::mt19937_64& fresh, CaseResult& result) {
   const validate::GemmProblem& p = c.problem;
   const auto counts = validate::gemm_element_counts(p);
   validate::GemmOperands operands{set.a.data(), set.b.data(), set.c0.data()};
@@ -219,14 +223,29 @@ bool validate_output(const Context& ctx, const GemmCase& c, const Set& set, cons
   operands.max_abs_a = std::max(validate::sampled_max_abs(p.input, set.a.data(), counts.a), 1.0);
   operands.max_abs_b = std::max(validate::sampled_max_abs(p.input, set.b.data(), counts.b), 1.0);
   validate::ValidationSummary summary;
-  const std::vector<int64_t> batches =
-      p.batch > 1 ? std::vector<int64_t>{0, p.batch - 1} : std::vector<int64_t>{0};
+  // Which batch matrices and elements are checked is drawn now, after the timed calls, from fresh
+  // randomness (not from the run seed, which the journal holds and a plugin can read): work skipped
+  // on any element or batch matrix can be the one checked. Every batch matrix is eligible: the first,
+  // the last and two drawn at random.
+  std::vector<int64_t> batches = {0};
+  if (p.batch > 1) {
+    std::uniform_int_distribution<int64_t> pick(0, p.batch - 1);
+    batches = {0, p.batch - 1, pick(fresh), pick(fresh)};
+    std::sort(batches.begin(), batches.end());
+    batches.erase(std::unique(batches.begin(), batches.end()), batches.end());
+  }
+  const uint64_t points_seed = fresh();
   for (int64_t bi : batches)
-    for (auto [i, j] : validate::sample_matrix_points(p.m, p.n, 1024, ctx.seed ^ static_cast<uint64_t>(bi)))
+    for (auto [i, j] :
+         validate::sample_matrix_points(p.m, p.n, 1024, points_seed ^ static_cast<uint64_t>(bi)))
       validate::add_gemm_element(summary, p, operands, out.data(), bi, i, j);
   Validation v;
-  v.method = p.beta != 0 ? "fp64 host reference on sampled C elements of one call from a fresh C (beta != 0)"
-                         : "fp64 host reference on sampled C elements of the last timed call";
+  v.method = fmt::format(
+      "fp64 host reference on sampled C elements of {} (batch matrices {}; points drawn after timing, seed "
+      "{:#x})",
+      p.beta != 0 ? "one call from a fresh C (beta != 0)"
+                  : fmt::format("rotation set {} as its last timed call left it", checked_set),
+      fmt::join(batches, ", "), points_seed);
   v.points = summary.points;
   v.failures = summary.failures;
   v.max_abs_error = summary.max_abs_error;
@@ -258,12 +277,19 @@ void run_gemm(const Context& ctx, CaseResult& result) {
   if (!data) return;
   std::optional<Op> op = create_gemm_op(dev, *c, result);
   if (!op) return;
-  std::optional<int64_t> last_set = measure_gemm(ctx, *op, *stream, *data, result);
-  if (!last_set) return;
-  Set& checked = (*data)[static_cast<size_t>(*last_set)];
+  std::optional<int64_t> calls = measure_gemm(ctx, *op, *stream, *data, result);
+  if (!calls) return;
+  // The rotation set checked is drawn after the timed calls (each set's C holds its last timed call's
+  // output), so a plugin cannot know which call's output will be read.
+  std::random_device device_entropy;
+  std::mt19937_64 fresh((static_cast<uint64_t>(device_entropy()) << 32) ^ device_entropy());
+  const int64_t used_sets = std::min(*calls, static_cast<int64_t>(data->size()));  // sets a timed call wrote
+  const int64_t checked_set =
+      std::uniform_int_distribution<int64_t>(0, std::max<int64_t>(used_sets, 1) - 1)(fresh);
+  Set& checked = (*data)[static_cast<size_t>(checked_set)];
   std::optional<std::vector<uint8_t>> out = read_checked_output(*c, *op, *stream, checked, result);
   if (!out) return;
-  if (!validate_output(ctx, *c, checked, *out, result)) return;
+  if (!validate_output(*c, checked, checked_set, *out, fresh, result)) return;
   apply_plausibility(
       result, dev, fmt::format("peak.flops.{}", c->problem.compute == DType::kTF32 ? "tf32" : c->dtype_name),
       "flops_per_s");

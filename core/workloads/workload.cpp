@@ -6,6 +6,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "core/model/ceilings.h"
 #include "core/workloads/workload_list.h"
 
 namespace cmeter::workloads {
@@ -130,8 +131,24 @@ void set_status_from_measurement(CaseResult& result, const measure::Measurement&
 void apply_plausibility(CaseResult& result, const Device& device, const std::string& peak_key,
                         const std::string& metric_name, double margin) {
   const Metric* metric = result.metric(metric_name);
+  if (metric == nullptr) return;
+  // The physical ceiling holds whatever the plugin declares (core/model/ceilings.h).
+  if (const auto ceiling = ceiling_for(peak_key);
+      ceiling && counts_in_summary(result.status) && metric->stats.median > ceiling->value) {
+    result.status = CaseStatus::kImplausible;
+    result.reason = fmt::format(
+        "median {:.4g} {} exceeds {:.4g}, the ceiling for {} that no device reaches today ({}; revisit {})",
+        metric->stats.median, metric->unit, ceiling->value, peak_key, ceiling->source, ceiling->revisit);
+    return;
+  }
   auto peak = get_number(device.attributes(), peak_key);
-  if (!peak || *peak <= 0 || metric == nullptr) return;
+  if (!peak || *peak <= 0) return;
+  // A declared peak above its ceiling, or from an impossible clock, is no gate and no efficiency base.
+  if (auto why = untrusted_peak_reason(device.attributes(), peak_key)) {
+    result.reason =
+        result.reason.empty() ? "untrusted peak: " + *why : result.reason + "; untrusted peak: " + *why;
+    return;
+  }
   result.peak = *peak;
   result.peak_key = peak_key;
   if (!counts_in_summary(result.status)) return;

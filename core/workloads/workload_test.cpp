@@ -81,7 +81,8 @@ TEST_CASE("workloads: a timer faster than physics is implausible") {
                                            {"dtype", std::string("f32")},
                                            {"bytes_per_array", int64_t{1 << 20}}}));
   CHECK(r.status == CaseStatus::kImplausible);
-  CHECK(r.reason.find("peak.mem.bytes_per_s") != std::string::npos);
+  // Its timer reports 1/1000 of the time that passed: the host clock catches it (timer_check.h).
+  CHECK(r.reason.find("far below 1, a slow or scaled timer") != std::string::npos);
   REQUIRE(r.peak.has_value());
 }
 

@@ -9,6 +9,7 @@
 // one far above the measurement is kept but flagged in peak.source.
 #include "cpu_info.hpp"
 #include "cpu_level.hpp"
+#include "onednn_gemm.hpp"
 
 #include <cpuid.h>
 #include <pthread.h>
@@ -414,6 +415,42 @@ PipeEntry pipe_table(const CpuInfo& info, const std::string& isa) {
   return {0, tag + " not in the table"};
 }
 
+// bf16 and i8 peaks from what oneDNN runs (info.low): a 512-bit vdpbf16ps does 16 lanes x 2 bf16
+// products = 64 FLOP where an FMA does 32, a vpdpbusd 16 x 4 byte products = 128 ops, at the FMA's
+// throughput on the CPUs that have them (Intel Cooper Lake and later, AMD Zen 4 and Zen 5), so 2x
+// and 4x the f32 peak. AMX tiles run per core 1024 bf16 FLOP and 2048 i8 ops per cycle (Intel's
+// figures for Sapphire Rapids' TMUL). Returns the sentence for peak.source.
+std::string low_precision_peaks(CpuInfo& info) {
+  const LowPrecisionIsa& low = info.low;
+  std::string s;
+  char buf[160];
+  if (low.amx) {
+    info.peak_bf16 = static_cast<double>(info.compute_units) * 1024 * info.clock_hz;
+    info.peak_i8 = static_cast<double>(info.compute_units) * 2048 * info.clock_hz;
+    std::snprintf(buf, sizeof buf,
+                  "bf16 and i8 on AMX (%s): %d cores x 1024 bf16 FLOP / 2048 i8 ops per cycle x %s GHz",
+                  low.isa.c_str(), info.compute_units, format_ghz(info.clock_hz).c_str());
+    return s + buf + " (Intel's TMUL figures, not measured)";
+  }
+  if (low.bf16_dot) {
+    info.peak_bf16 = 2 * info.peak_f32;
+    s = "bf16 = 2x f32 (AVX512-BF16 vdpbf16ps: 2 products per f32 lane per instruction, oneDNN " + low.isa +
+        ")";
+  } else {
+    info.peak_bf16 = info.peak_f32;
+    s = "bf16 = f32 (converted and computed in f32)";
+  }
+  if (low.i8_dot) {
+    info.peak_i8 = 4 * info.peak_f32;
+    s += "; i8 = 4x f32 in ops/s (AVX512-VNNI vpdpbusd: 4 byte products per f32 lane per instruction)";
+  } else {
+    info.peak_i8 = 0;
+    s += "; no i8 peak (no i8 GEMM)";
+  }
+  if (!low.note.empty()) s += " [" + low.note + "]";
+  return s;
+}
+
 void derive_peak(CpuInfo& info, const std::vector<CoreProbe>& probes) {
   std::vector<double> clocks, fma_per_cycle, avx2_per_cycle;
   for (const auto& p : probes) {
@@ -506,9 +543,8 @@ void derive_peak(CpuInfo& info, const std::vector<CoreProbe>& probes) {
                   info.peak_f32 > 0 ? 100 * info.measured_allcore_f32_flops / info.peak_f32 : 0.0);
     src += buf;
   }
-  src +=
-      "; f64 = half the f32 lanes; f16 and bf16 are converted and computed in f32, so their peaks equal the "
-      "f32 peak";
+  src += "; f64 = half the f32 lanes; f16 is converted and computed in f32, so its peak equals the f32 peak";
+  src += "; " + low_precision_peaks(info);
   if (!info.isa_note.empty()) src += "; " + info.isa_note;
   info.peak_source = src;
 }
@@ -542,6 +578,7 @@ CpuInfo probe_cpu() {
   read_memory(info);
   read_llc(info);
   info.kernels = select_kernels(&info.isa_note);
+  info.low = probe_low_precision_isa(info.kernels->isa);
   derive_peak(info, probe_cores(info));
   info.probe_s = seconds_since(t0);
   return info;

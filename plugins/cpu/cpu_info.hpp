@@ -17,6 +17,17 @@
 
 namespace cmeter::cpu {
 
+// What the plugin's bf16 and i8 GEMM (oneDNN, onednn_gemm.cpp) runs natively on this CPU.
+struct LowPrecisionIsa {
+  bool onednn = false;    // built with oneDNN
+  std::string library;    // "oneDNN 2.6.3 (OpenMP, 2 threads)"
+  std::string isa;        // oneDNN's effective ISA ("avx512_core_bf16"), capped at the kernels' ISA
+  bool bf16_dot = false;  // vdpbf16ps (avx512_core_bf16) or AMX-BF16
+  bool i8_dot = false;    // VNNI (avx512_core_vnni) or AMX-INT8
+  bool amx = false;       // AMX tiles (avx512_core_amx)
+  std::string note;       // what is missing and why, for peak.source and op reasons
+};
+
 struct CpuInfo {
   // Identification.
   std::string model_name;  // /proc/cpuinfo "model name" (CPUID brand string as fallback)
@@ -51,6 +62,10 @@ struct CpuInfo {
   double measured_allcore_f32_flops = 0;   // sum over cores of the chosen ISA's probe rate
 
   double peak_f32 = 0, peak_f64 = 0;
+  // bf16: 2x f32 with vdpbf16ps, per-core AMX rate with AMX, else = f32 (converted). i8: 4x f32 with
+  // VNNI, AMX rate with AMX, else 0 (no i8 GEMM, no peak declared).
+  LowPrecisionIsa low;
+  double peak_bf16 = 0, peak_i8 = 0;
   std::string peak_source;
   double probe_s = 0;  // wall time of probe_cpu
 };

@@ -90,7 +90,8 @@ void build_device_attributes(const Runtime& rt, sdk::KeyValueList& kv) {
   kv.set("vendor", info.vendor);
   kv.set("kind", "cpu");
   kv.set("runtime.version",
-         rt.blas + "; oneTBB " + TBB_runtime_version() + "; " + info.kernels->isa + " kernels");
+         rt.blas + "; oneTBB " + TBB_runtime_version() + "; " + info.kernels->isa + " kernels" +
+             (info.low.onednn ? "; " + info.low.library + " " + info.low.isa : "; " + info.low.note));
   kv.set("compute_units", static_cast<int64_t>(info.compute_units));
   if (info.numa_node) kv.set("numa.node", static_cast<int64_t>(*info.numa_node));
   kv.set("mem.bytes", info.mem_bytes);
@@ -103,7 +104,8 @@ void build_device_attributes(const Runtime& rt, sdk::KeyValueList& kv) {
   kv.set("peak.flops.f32", info.peak_f32);
   kv.set("peak.flops.f64", info.peak_f64);
   kv.set("peak.flops.f16", info.peak_f32);
-  kv.set("peak.flops.bf16", info.peak_f32);
+  kv.set("peak.flops.bf16", info.peak_bf16);
+  if (info.peak_i8 > 0) kv.set("peak.flops.i8", info.peak_i8);
   kv.set("peak.source", info.peak_source);
   kv.set("timer.kind", "host.steady_clock in stream order");
 }

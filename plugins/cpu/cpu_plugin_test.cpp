@@ -6,11 +6,16 @@
 // small odd shapes (transposes, leading dimensions, alpha/beta, batches, f16/bf16 inputs), and the
 // error paths (NULL args, short struct sizes, unknown keys, bad buffers). The op tests run once per
 // kernel ISA the machine supports (AVX-512, AVX2, SSE2) by re-initialising with CMETER_CPU_ISA.
+// bf16 and i8 GEMM (oneDNN where the CPU has AVX512-BF16 / AVX512-VNNI) are checked against the
+// CPU's own CPUID bits: the plugin must use the dot products where they exist, and declare peaks
+// (bf16 2x f32, i8 4x f32) exactly there.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 #include <cmeter/plugin_client.hpp>
 
 #include "cpu_level.hpp"
+
+#include <cpuid.h>
 
 #include <algorithm>
 #include <cmath>
@@ -194,6 +199,27 @@ float from_bf16(uint16_t u) {
   return f;
 }
 
+// What oneDNN can run natively, from CPUID (leaf 7: ECX bit 11 AVX512-VNNI; subleaf 1: EAX bit 5
+// AVX512-BF16); AVX-512 itself (and the OS's ZMM state) from cpu_level.hpp. Only with oneDNN built in.
+bool expect_onednn_bf16() {
+#if CMETER_CPU_WITH_ONEDNN
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return cmeter::cpu::cpu_is_x86_64_v4() && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
+#else
+  return false;
+#endif
+}
+bool expect_onednn_i8() {
+#if CMETER_CPU_WITH_ONEDNN
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return cmeter::cpu::cpu_is_x86_64_v4() && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & (1u << 11));
+#else
+  return false;
+#endif
+}
+
+bool g_default_isa = true;  // false while reinitialize_with_isa has lowered the kernels
+
 struct GemmCase {
   int64_t m, n, k;
   bool ta, tb;
@@ -243,6 +269,10 @@ const std::vector<GemmCase>& gemm_cases() {
         v.push_back(g);
       }
     v.push_back({70, 65, 129, false, false, 70, 129, 70, 1.0, 0.0, 1, 70 * 129, 129 * 65, 70 * 65});
+    // Batch matrices of A and B that overlap (strides below their size), tight C.
+    v.push_back({6, 5, 7, false, true, 6, 5, 6, 1.5, 0.5, 3, 4, 3, 30});
+    // Tight and batched: one batched primitive.
+    v.push_back({17, 19, 33, true, false, 33, 33, 17, -1.0, 0.0, 3, 17 * 33, 33 * 19, 17 * 19});
     v.push_back({1, 1, 1, false, false, 1, 1, 1, 2.0, 1.0, 1, 1, 1, 1});
     return v;
   }();
@@ -293,6 +323,10 @@ void check_gemm(const std::string& dtype, const std::string& dtype_c) {
     Op op("gemm.v1", params);
     REQUIRE_MESSAGE(op.error == 0, op.message);
     CHECK(!op.impl().empty());
+    if (dtype == "bf16")
+      CHECK_MESSAGE(
+          (op.impl().rfind("onednn.matmul bf16", 0) == 0) == (expect_onednn_bf16() && g_default_isa),
+          op.impl());
     REQUIRE(op.enqueue(s, {A.handle, B.handle, C.handle}) == 0);
     std::vector<double> got(nc);
     if (dtype_c == "f64") got = C.read<double>(s, nc);
@@ -324,6 +358,78 @@ void check_gemm(const std::string& dtype, const std::string& dtype_c) {
     for (size_t ci = 0; ci < nc; ++ci)
       if (!covered[ci] && got[ci] != c0[ci] && ++bad < 5) FAIL_CHECK("padding C[" << ci << "] changed");
     CHECK(bad == 0);
+  }
+}
+
+// i8 x i8 -> i32 GEMM, exact: every case of gemm_cases() with integer alpha/beta variants (the
+// epilogue paths: none, alpha only, alpha and beta), plus a k whose sums pass 2^24 (where f32
+// arithmetic would round). Every C element and the padding between them are compared exactly.
+void check_gemm_i8() {
+  std::mt19937 rng(7);
+  std::vector<GemmCase> cases = gemm_cases();
+  cases.push_back({3, 4, 2000, true, false, 2000, 2000, 3, 1.0, 0.0, 1, 0, 0, 0});  // |sums| > 2^24
+  cases.back().sa = 2000 * 3;
+  cases.back().sb = 2000 * 4;
+  cases.back().sc = 3 * 4;
+  const std::pair<double, double> scales[] = {{1, 0}, {-3, 0}, {2, -1}};
+  for (size_t ci_case = 0; ci_case < cases.size(); ++ci_case) {
+    for (const auto& [alpha, beta] : scales) {
+      GemmCase g = cases[ci_case];
+      g.alpha = alpha;
+      g.beta = beta;
+      const bool big = g.k == 2000;
+      CAPTURE(g.m);
+      CAPTURE(g.k);
+      CAPTURE(g.ta);
+      CAPTURE(g.tb);
+      CAPTURE(alpha);
+      CAPTURE(beta);
+      const uint64_t na = span(g.batch, g.sa, g.lda, g.ta ? g.k : g.m, g.ta ? g.m : g.k);
+      const uint64_t nb = span(g.batch, g.sb, g.ldb, g.tb ? g.n : g.k, g.tb ? g.k : g.n);
+      const uint64_t nc = span(g.batch, g.sc, g.ldc, g.m, g.n);
+      std::uniform_int_distribution<int> in(big ? 120 : -128, 127), out(-1000, 1000);
+      std::vector<int8_t> a(na), b(nb);
+      std::vector<int32_t> c0(nc);
+      for (auto& x : a) x = static_cast<int8_t>(big ? in(rng) : in(rng));
+      for (auto& x : b) x = static_cast<int8_t>(big ? -in(rng) : in(rng));
+      for (auto& x : c0) x = out(rng);
+      // The alpha/beta variant also starts each matrix at an element offset (ABI 1.1 offset_a/b/c).
+      const int64_t off = alpha == 2 ? 3 : 0;
+      const auto uoff = static_cast<uint64_t>(off);
+      Stream s;
+      Buffer A(na + uoff), B(nb + uoff), C((nc + uoff) * 4);
+      A.write(s, a, uoff);
+      B.write(s, b, uoff);
+      C.write(s, c0, uoff * 4);
+      Params params = gemm_params(g, "i8", "i32");
+      if (off > 0) params.i("offset_a", off).i("offset_b", off).i("offset_c", off);
+      CAPTURE(off);
+      QueryResult q = query("gemm.v1", params);
+      REQUIRE(q.error == 0);
+      REQUIRE_MESSAGE(q.supported, q.reason);
+      Op op("gemm.v1", params);
+      REQUIRE_MESSAGE(op.error == 0, op.message);
+      CHECK_MESSAGE(op.impl().rfind("onednn.matmul s8xs8->s32", 0) == 0, op.impl());
+      REQUIRE(op.enqueue(s, {A.handle, B.handle, C.handle}) == 0);
+      const std::vector<int32_t> got = C.read<int32_t>(s, nc, uoff * 4);
+      std::vector<double> ad(a.begin(), a.end()), bd(b.begin(), b.end());
+      int bad = 0;
+      std::vector<bool> covered(nc, false);
+      for (int64_t bi = 0; bi < g.batch; ++bi)
+        for (int64_t j = 0; j < g.n; ++j)
+          for (int64_t i = 0; i < g.m; ++i) {
+            const size_t ci = static_cast<size_t>(bi * g.sc + i + j * g.ldc);
+            covered[ci] = true;
+            const double want = alpha * ref_dot(g, ad, bd, bi, i, j) + beta * c0[ci];
+            if (big && bi == 0 && i == 0 && j == 0) CHECK(std::fabs(want) > 0x1p24);  // the case tests that
+            if (static_cast<double>(got[ci]) != want && ++bad < 5)
+              FAIL_CHECK("C[" << i << "," << j << "] batch " << bi << ": got " << got[ci] << " want "
+                              << want);
+          }
+      for (size_t ci = 0; ci < nc; ++ci)
+        if (!covered[ci] && got[ci] != c0[ci] && ++bad < 5) FAIL_CHECK("padding C[" << ci << "] changed");
+      CHECK(bad == 0);
+    }
   }
 }
 
@@ -428,6 +534,13 @@ void check_all_ops() {
     CAPTURE(out);
     check_gemm(in, out);
   }
+  {
+    Params i8;
+    i8.i("m", 4).i("n", 4).i("k", 4).s("dtype_a", "i8").s("dtype_c", "i32");
+    const QueryResult q = query("gemm.v1", i8);
+    CHECK_MESSAGE(q.supported == (expect_onednn_i8() && g_default_isa), q.reason);
+    if (q.supported) check_gemm_i8();
+  }
   Params p;
   p.s("dtype", "f32").i("items", 1).i("iters", 1);
   if (query("fma_peak.v1", p).supported) check_fma_peak();
@@ -483,6 +596,7 @@ void reinitialize_with_isa(const char* isa) {
     unsetenv("CMETER_CPU_ISA");
   else
     setenv("CMETER_CPU_ISA", isa, 1);
+  g_default_isa = isa == nullptr;
   p.initialize();
 }
 
@@ -537,7 +651,21 @@ TEST_CASE("device attributes") {
   if (pipes > 0) CHECK(f32 == doctest::Approx(cores * pipes * static_cast<double>(lanes) * 2 * mhz * 1e6));
   CHECK(find(kv, "peak.flops.f64")->double_value == doctest::Approx(f32 / 2));
   CHECK(find(kv, "peak.flops.f16")->double_value == f32);
-  CHECK(find(kv, "peak.flops.bf16")->double_value == f32);
+  // bf16: 2x f32 with AVX512-BF16 dot products (oneDNN), else f32; i8: 4x f32 with VNNI, else none.
+  // (AMX machines declare per-core tile rates instead: not checked here.)
+  const std::string source = str(find(kv, "peak.source"));
+  if (source.find("AMX") == std::string::npos) {
+    CHECK(find(kv, "peak.flops.bf16")->double_value == doctest::Approx(f32 * (expect_onednn_bf16() ? 2 : 1)));
+    if (expect_onednn_i8()) {
+      REQUIRE(find(kv, "peak.flops.i8") != nullptr);
+      CHECK(find(kv, "peak.flops.i8")->double_value == doctest::Approx(4 * f32));
+      CHECK(source.find("vpdpbusd") != std::string::npos);
+    } else {
+      CHECK(find(kv, "peak.flops.i8") == nullptr);
+    }
+    CHECK(source.find(expect_onednn_bf16() ? "vdpbf16ps" : "bf16 = f32") != std::string::npos);
+  }
+  CHECK(str(find(kv, "runtime.version")).find(expect_onednn_bf16() ? "oneDNN 2." : "") != std::string::npos);
   CHECK(str(find(kv, "peak.source")).find("computed") != std::string::npos);
   CHECK(str(find(kv, "timer.kind")) == "host.steady_clock in stream order");
 }
@@ -702,7 +830,8 @@ TEST_CASE("op_query and op_create: unknown, unsupported, invalid") {
     CHECK(query("gemm.v1", bad).error == CMTR_ERROR_INVALID_ARGUMENT);
   }
   for (const auto& [a, c, compute] :
-       std::vector<std::tuple<std::string, std::string, std::string>>{{"i8", "i32", "i32"},
+       std::vector<std::tuple<std::string, std::string, std::string>>{{"i8", "f32", "i32"},
+                                                                      {"i32", "i32", "i32"},
                                                                       {"f32", "f32", "tf32"},
                                                                       {"f16", "f16", "f16"},
                                                                       {"f32", "f16", "f32"},

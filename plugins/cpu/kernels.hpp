@@ -23,6 +23,23 @@ struct FmaPeakArgs {
 
 enum StreamKind : int32_t { kStreamCopy = 0, kStreamScale = 1, kStreamAdd = 2, kStreamTriad = 3 };
 
+// f32 row kernels of the inference ops (kernels_rows.inc); n is any length (vector body + scalar tail).
+struct RowKernels {
+  float (*sum_sq)(const float* x, size_t n);                                         // Σ x²
+  void (*mul_scale)(const float* x, const float* w, float s, float* y, size_t n);    // y = x·s·w
+  float (*max)(const float* x, size_t n);                                            // NaN ignored
+  float (*min)(const float* x, size_t n);                                            // NaN ignored
+  float (*exp_shift)(const float* x, float scale, float shift, float* y, size_t n);  // y = e^(s·(x−m)), Σ y
+  void (*scale)(const float* x, float s, float* y, size_t n);                        // y = s·x
+  void (*add)(const float* a, const float* b, float* y, size_t n);
+  void (*mul)(const float* a, const float* b, float* y, size_t n);
+  void (*swiglu)(const float* g, const float* u, float* y, size_t n);  // y = silu(g)·u
+  float (*dot)(const float* a, const float* b, size_t n);
+  void (*scale_add)(float* o, float c, float p, const float* v, size_t n);  // o = o·c + p·v
+  void (*rotate)(float* x0, float* x1, const float* cos, const float* sin, size_t n);
+  int64_t (*argmax)(const float* x, size_t n);  // first maximum, NaN never wins, 0 if all NaN
+};
+
 struct KernelTable {
   const char* isa;           // "avx512", "avx2", "sse2"
   int32_t f32_lanes;         // f32 elements per vector register
@@ -48,6 +65,9 @@ struct KernelTable {
   void (*bf16_to_f32)(const uint16_t* src, float* dst, size_t n);
   void (*f32_to_f16)(const float* src, uint16_t* dst, size_t n);
   void (*f32_to_bf16)(const float* src, uint16_t* dst, size_t n);
+
+  // The inference ops' row kernels for this ISA.
+  const RowKernels* rows;
 };
 
 // One table per ISA, constant-initialised (no code runs when the library loads).

@@ -47,6 +47,7 @@ struct F64Ops {
 }  // namespace cmeter::cpu
 
 #include "kernels_impl.inc"
+#include "kernels_rows.inc"
 
 namespace cmeter::cpu {
 namespace {
@@ -110,6 +111,7 @@ const KernelTable kKernelsAvx2 = {
     &bf16_to_f32,
     &f32_to_f16,
     &f32_to_bf16,
+    &kRowKernels,
 };
 
 }  // namespace cmeter::cpu

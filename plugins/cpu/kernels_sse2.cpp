@@ -43,6 +43,7 @@ struct F64Ops {
 }  // namespace cmeter::cpu
 
 #include "kernels_impl.inc"
+#include "kernels_rows.inc"
 
 namespace cmeter::cpu {
 namespace {
@@ -77,6 +78,7 @@ const KernelTable kKernelsSse2 = {
     &bf16_to_f32,
     &f32_to_f16,
     &f32_to_bf16,
+    &kRowKernels,
 };
 
 }  // namespace cmeter::cpu

@@ -7,6 +7,8 @@
 // not oversubscribe the cores.
 #include "ops.hpp"
 #include "cpu_level.hpp"
+#include "inference_ops.hpp"
+#include "onednn_gemm.hpp"
 
 #include <cblas.h>
 #include <tbb/blocked_range.h>
@@ -233,9 +235,15 @@ OpPlan plan_gemm(const Runtime& rt, const CMTR_KeyValue* params, size_t num_para
   if (c.b != c.a)
     return answer(OpPlan::kUnsupported,
                   "gemm.v1 on cpu: mixed input types (" + a_name + " x " + b_name + ") are not supported");
-  if (c.in == DType::kI8 || c.in == DType::kI32)
-    return answer(OpPlan::kUnsupported, "gemm.v1 on cpu: integer GEMM (" + a_name + " inputs, " + compute +
-                                            " accumulation) is not implemented");
+  // bf16 and i8 on oneDNN where the CPU has the dot products (onednn_gemm.cpp); bf16 else below.
+  std::string onednn_reason;
+  if (c.in == DType::kI8 || c.in == DType::kBF16) {
+    OpPlan dnn = plan_onednn_gemm(rt, c, create);
+    if (dnn.status == OpPlan::kSupported || c.in == DType::kI8) return dnn;
+    onednn_reason = dnn.reason;
+  }
+  if (c.in == DType::kI32)
+    return answer(OpPlan::kUnsupported, "gemm.v1 on cpu: i32 inputs are not implemented (i8 inputs are)");
   if (compute == "tf32")
     return answer(OpPlan::kUnsupported, "gemm.v1 on cpu: no tf32 arithmetic on CPUs (use compute=f32)");
   if (c.in == DType::kF64 && (compute != "f64" || c.out != DType::kF64))
@@ -253,7 +261,10 @@ OpPlan plan_gemm(const Runtime& rt, const CMTR_KeyValue* params, size_t num_para
   if (std::max({c.m, c.n, c.k, c.lda, c.ldb, c.ldc}) > kBlasMax)
     return answer(OpPlan::kUnsupported, "gemm.v1 on cpu: a dimension exceeds OpenBLAS's 32-bit integers");
   OpPlan plan = answer(OpPlan::kSupported);
-  if (create) plan.op = std::make_unique<GemmOp>(rt, c);
+  if (create) {
+    plan.op = std::make_unique<GemmOp>(rt, c);
+    if (!onednn_reason.empty()) plan.op->attributes.set("impl.not_onednn", onednn_reason);
+  }
   return plan;
 }
 
@@ -469,7 +480,8 @@ OpPlan plan_noop(const CMTR_KeyValue* params, size_t num_params, bool create) {
 }  // namespace
 
 const char* op_names() {
-  return "gemm.v1, fma_peak.v1, stream.v1, copy.v1, noop.v1";
+  return "gemm.v1, fma_peak.v1, stream.v1, copy.v1, noop.v1 and the ABI 1.1 inference ops (rmsnorm.v1, "
+         "rope.v1, softmax.v1, swiglu.v1, kv_append.v1, embedding.v1, argmax.v1, eltwise.v1, attention.v1)";
 }
 
 OpPlan plan_op(const Runtime& rt, std::string_view name, const CMTR_KeyValue* params, size_t num_params,
@@ -480,8 +492,7 @@ OpPlan plan_op(const Runtime& rt, std::string_view name, const CMTR_KeyValue* pa
   if (name == "copy.v1") return plan_copy(rt, params, num_params, create);
   if (name == "noop.v1") return plan_noop(params, num_params, create);
   if (sdk::is_inference_op(name)) {
-    auto [status, reason] = sdk::inference_op_not_implemented(name, params, num_params, "cpu");
-    return answer(status, reason);
+    return plan_inference_op(rt, name, params, num_params, create);
   }
   return answer(OpPlan::kUnknownOp,
                 "unknown op '" + std::string(name) + "' (the cpu plugin implements " + op_names() + ")");

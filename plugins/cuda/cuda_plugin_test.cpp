@@ -27,6 +27,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/validate/op_reference.h"
 #include "nvml.hpp"
 #include "sku_peaks.hpp"
 
@@ -954,6 +955,238 @@ TEST_SUITE("gpu") {
       const double joules = std::get<double>(r2.at("energy.j")) - std::get<double>(r1.at("energy.j"));
       MESSAGE("energy over ~0.5 s of fma_peak: " << joules << " J");
       CHECK(joules > 1);
+    }
+  }
+}
+
+// ======================= inference ops (ABI 1.1), on a GPU =======================
+
+namespace {
+
+namespace ref = cmeter::validate::ref;
+
+// `v` rounded to the storage type, as the device holds it.
+std::vector<double> stored_as(const std::string& t, std::vector<double> v) {
+  for (double& x : v)
+    x = t == "f16" ? round_bits(x, 11, -14) : t == "bf16" ? round_bits(x, 8, -126) : static_cast<float>(x);
+  return v;
+}
+Elements elements_of(const std::string& t, const std::vector<double>& v) {
+  Elements e(t, v.size());
+  for (size_t i = 0; i < v.size(); ++i) e.set(i, v[i]);
+  return e;
+}
+std::vector<double> values_of(const Elements& e) {
+  std::vector<double> v(e.size());
+  for (size_t i = 0; i < v.size(); ++i) v[i] = e.get(i);
+  return v;
+}
+std::vector<double> uniform(size_t n, double lo, double hi, uint64_t seed) {
+  std::vector<double> v(n);
+  for (double& x : v) x = lo + (hi - lo) * static_cast<double>(lcg(seed) % 1000003) / 1000003.0;
+  return v;
+}
+// A device buffer holding `bytes` (uploaded and synchronised).
+std::unique_ptr<Buffer> upload(Stream& s, const void* data, size_t bytes) {
+  auto b = std::make_unique<Buffer>(gpu(), bytes);
+  REQUIRE_OK(s.write(*b, data, bytes));
+  REQUIRE_OK(s.sync());
+  return b;
+}
+std::unique_ptr<Buffer> upload(Stream& s, const Elements& e) {
+  return upload(s, e.bytes.data(), e.bytes.size());
+}
+std::unique_ptr<Buffer> upload(Stream& s, const std::vector<int32_t>& v) {
+  return upload(s, v.data(), v.size() * 4);
+}
+Elements download(Stream& s, Buffer& b, const std::string& t, size_t n) {
+  Elements e(t, n);
+  REQUIRE_OK(s.read(b, e.bytes.data(), e.bytes.size()));
+  REQUIRE_OK(s.sync());
+  return e;
+}
+// Output rounding plus f32 arithmetic, with margin (see plugins/opencl/infer_ops_test.cpp).
+void check_nmse(const std::vector<double>& got, const std::vector<double>& want, const std::string& t) {
+  const double limit = t == "f32" ? 1e-11 : t == "f16" ? 1e-6 : 2e-5;
+  const double e = ref::nmse(got.data(), want.data(), got.size());
+  CAPTURE(t);
+  CHECK_MESSAGE(e <= limit, "nmse " << e << " (limit " << limit << ")");
+}
+
+const char* const kInferDtypes[] = {"f32", "f16", "bf16"};
+
+}  // namespace
+
+TEST_SUITE("gpu") {
+  TEST_CASE("gpu: rmsnorm.v1, softmax.v1 (lengths, in place) and swiglu.v1 against the FP64 references") {
+    for (const char* t : kInferDtypes) {
+      CAPTURE(t);
+      Stream s(gpu());
+      const int64_t rows = 5, dim = 333;
+      {
+        const auto x = stored_as(t, uniform(rows * dim, -3, 3, 1));
+        const auto w = stored_as(t, uniform(dim, 0.5, 1.5, 2));
+        std::vector<double> want(x.size());
+        ref::rmsnorm(x.data(), w.data(), want.data(), rows, dim, 1e-5);
+        Op op(gpu(), "rmsnorm.v1", {{"rows", rows}, {"dim", dim}, {"dtype", std::string(t)}});
+        CHECK(!op.impl().empty());
+        auto bx = upload(s, elements_of(t, x));
+        auto bw = upload(s, elements_of(t, w));
+        REQUIRE_OK(op.enqueue(s, {bx.get(), bw.get(), bx.get()}));  // in place
+        check_nmse(values_of(download(s, *bx, t, x.size())), stored_as(t, want), t);
+      }
+      {
+        const std::vector<int32_t> len = {333, 1, 0, 1000, -3};
+        auto xv = uniform(rows * dim, -4, 4, 3);
+        xv[5] = 150;  // exp(150) overflows f32 unless the maximum is subtracted
+        const auto x = stored_as(t, xv);
+        std::vector<double> want(x.size());
+        ref::softmax(x.data(), want.data(), rows, dim, 0.9, len.data());
+        Op op(gpu(), "softmax.v1",
+              {{"rows", rows},
+               {"cols", dim},
+               {"dtype", std::string(t)},
+               {"scale", 0.9},
+               {"mask", std::string("lengths")}});
+        auto bx = upload(s, elements_of(t, x));
+        auto bl = upload(s, len);
+        REQUIRE_OK(op.enqueue(s, {bx.get(), bx.get(), bl.get()}));
+        check_nmse(values_of(download(s, *bx, t, x.size())), stored_as(t, want), t);
+      }
+      {
+        const auto gu = stored_as(t, uniform(rows * 2 * dim, -6, 6, 4));
+        std::vector<double> want(static_cast<size_t>(rows * dim));
+        ref::swiglu(gu.data(), want.data(), rows, dim);
+        Op op(gpu(), "swiglu.v1", {{"rows", rows}, {"dim", dim}, {"dtype", std::string(t)}});
+        auto bg = upload(s, elements_of(t, gu));
+        Buffer by(gpu(), want.size() * Elements::width(t));
+        REQUIRE_OK(op.enqueue(s, {bg.get(), &by}));
+        check_nmse(values_of(download(s, by, t, want.size())), stored_as(t, want), t);
+        Buffer small(gpu(), want.size() * Elements::width(t) - 1);
+        CHECK(Plugin::get().code(op.enqueue(s, {bg.get(), &small})) == CMTR_ERROR_INVALID_ARGUMENT);
+      }
+    }
+  }
+
+  TEST_CASE("gpu: rope.v1 (both layouts, negative and large positions), kv_append.v1, embedding.v1") {
+    for (const char* t : kInferDtypes) {
+      CAPTURE(t);
+      Stream s(gpu());
+      for (const char* layout : {"half", "interleaved"}) {
+        const int64_t rows = 4, heads = 3, head_dim = 18;
+        const std::vector<int32_t> pos = {0, 9, -1, 7000};
+        const auto x = stored_as(t, uniform(rows * heads * head_dim, -2, 2, 5));
+        std::vector<double> want = x;
+        ref::rope(want.data(), pos.data(), rows, heads, head_dim, std::string(layout) == "interleaved",
+                  10000.0);
+        Op op(gpu(), "rope.v1",
+              {{"rows", rows},
+               {"heads", heads},
+               {"head_dim", head_dim},
+               {"dtype", std::string(t)},
+               {"layout", std::string(layout)}});
+        auto bx = upload(s, elements_of(t, x));
+        auto bp = upload(s, pos);
+        REQUIRE_OK(op.enqueue(s, {bx.get(), bp.get()}));
+        check_nmse(values_of(download(s, *bx, t, x.size())), stored_as(t, want), t);
+      }
+      {
+        const int64_t rows = 5, kv_heads = 2, head_dim = 13, slots = 3, capacity = 4;
+        const std::vector<int32_t> slot = {0, 2, -1, 1, 3}, pos = {3, 0, 1, 4, 0};
+        const auto src = stored_as(t, uniform(rows * kv_heads * head_dim, -1, 1, 6));
+        const auto cache = stored_as(t, uniform(slots * kv_heads * capacity * head_dim, 5, 6, 7));
+        std::vector<double> want = cache;
+        ref::kv_append(src.data(), want.data(), slot.data(), pos.data(), rows, kv_heads, head_dim, slots,
+                       capacity);
+        Op op(gpu(), "kv_append.v1",
+              {{"rows", rows},
+               {"kv_heads", kv_heads},
+               {"head_dim", head_dim},
+               {"slots", slots},
+               {"capacity", capacity},
+               {"dtype", std::string(t)}});
+        auto bs = upload(s, elements_of(t, src));
+        auto bc = upload(s, elements_of(t, cache));
+        auto bsl = upload(s, slot);
+        auto bp = upload(s, pos);
+        REQUIRE_OK(op.enqueue(s, {bs.get(), bc.get(), bsl.get(), bp.get()}));
+        CHECK(values_of(download(s, *bc, t, cache.size())) == want);
+      }
+      {
+        const int64_t rows = 6, vocab = 7, dim = 19;
+        const std::vector<int32_t> ids = {3, 0, -1, 6, 7, 3};
+        const auto table = stored_as(t, uniform(vocab * dim, -1, 1, 8));
+        std::vector<double> want(static_cast<size_t>(rows * dim));
+        ref::embedding(table.data(), ids.data(), want.data(), rows, vocab, dim);
+        Op op(gpu(), "embedding.v1",
+              {{"rows", rows}, {"vocab", vocab}, {"dim", dim}, {"dtype", std::string(t)}});
+        auto bt = upload(s, elements_of(t, table));
+        auto bi = upload(s, ids);
+        auto by = upload(s, elements_of(t, std::vector<double>(want.size(), 9.0)));
+        REQUIRE_OK(op.enqueue(s, {bt.get(), bi.get(), by.get()}));
+        CHECK(values_of(download(s, *by, t, want.size())) == want);
+      }
+    }
+  }
+
+  TEST_CASE("gpu: argmax.v1 over several chunks (ties lowest, NaN never wins) and eltwise.v1") {
+    for (const char* t : kInferDtypes) {
+      CAPTURE(t);
+      Stream s(gpu());
+      for (int64_t cols : {int64_t{7}, int64_t{20001}}) {
+        const int64_t rows = 4;
+        auto x = uniform(rows * cols, -10, 10, 9);
+        const double nan = std::nan("");
+        x[cols - 1] = 50;  // row 0: a tie, the lower index wins
+        x[1] = 50;
+        x[cols] = nan;  // row 1: NaN first and last, the maximum between
+        x[cols + cols / 2] = 40;
+        x[2 * cols - 1] = nan;
+        for (int64_t c = 0; c < cols; ++c) x[2 * cols + c] = nan;  // row 2: all NaN -> 0
+        x[4 * cols - 1] = 30;                                      // row 3: the maximum last
+        x = stored_as(t, x);
+        std::vector<int32_t> want(rows);
+        ref::argmax(x.data(), want.data(), rows, cols);
+        Op op(gpu(), "argmax.v1", {{"rows", rows}, {"cols", cols}, {"dtype", std::string(t)}});
+        auto bx = upload(s, elements_of(t, x));
+        auto out = upload(s, std::vector<int32_t>(rows, -7));
+        REQUIRE_OK(op.enqueue(s, {bx.get(), out.get()}));
+        std::vector<int32_t> got(rows);
+        REQUIRE_OK(s.read(*out, got.data(), got.size() * 4));
+        REQUIRE_OK(s.sync());
+        CHECK(got == want);
+      }
+      const int64_t n = 1001;
+      const auto a = stored_as(t, uniform(n, -3, 3, 10)), b = stored_as(t, uniform(n, -3, 3, 11));
+      for (const char* kind : {"add", "mul", "scale"}) {
+        CAPTURE(kind);
+        const std::string k = kind;
+        std::vector<double> want(a.size());
+        for (size_t i = 0; i < a.size(); ++i)
+          want[i] = static_cast<float>(k == "add" ? a[i] + b[i] : k == "mul" ? a[i] * b[i] : 1.75 * a[i]);
+        Params p = {{"kind", k}, {"n", n}, {"dtype", std::string(t)}};
+        if (k == "scale") p["scalar"] = 1.75;
+        Op op(gpu(), "eltwise.v1", p);
+        auto ba = upload(s, elements_of(t, a));
+        auto bb = upload(s, elements_of(t, b));
+        if (k == "scale")
+          REQUIRE_OK(op.enqueue(s, {ba.get(), ba.get()}));
+        else
+          REQUIRE_OK(op.enqueue(s, {ba.get(), bb.get(), ba.get()}));
+        CHECK(values_of(download(s, *ba, t, a.size())) == stored_as(t, want));  // one f32 op, one rounding
+      }
+      for (const char* to : kInferDtypes) {
+        CAPTURE(to);
+        Op op(gpu(), "eltwise.v1",
+              {{"kind", std::string("cast")},
+               {"n", n},
+               {"dtype", std::string(t)},
+               {"dtype_out", std::string(to)}});
+        auto ba = upload(s, elements_of(t, a));
+        Buffer by(gpu(), static_cast<uint64_t>(n) * Elements::width(to));
+        REQUIRE_OK(op.enqueue(s, {ba.get(), &by}));
+        CHECK(values_of(download(s, by, to, a.size())) == stored_as(to, a));
+      }
     }
   }
 }

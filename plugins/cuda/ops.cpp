@@ -11,6 +11,7 @@
 #include <cmath>
 #include <string>
 
+#include "infer_ops.hpp"
 #include "kernels.hpp"
 
 namespace cmeter::cuda {
@@ -208,14 +209,7 @@ OpPlan plan_op(CMTR_Device* device, std::string_view name, const CMTR_KeyValue* 
   if (name == "stream.v1") return plan_stream(params, num_params, create);
   if (name == "copy.v1") return plan_copy(params, num_params, create);
   if (name == "noop.v1") return plan_noop(params, num_params, create);
-  if (sdk::is_inference_op(name)) {
-    // ABI 1.1 inference ops: malformed requests are invalid as everywhere, the rest not offered yet.
-    auto [status, reason] = sdk::inference_op_not_implemented(name, params, num_params, "cuda");
-    OpPlan p;
-    p.status = status;
-    p.reason = std::move(reason);
-    return p;
-  }
+  if (sdk::is_inference_op(name)) return plan_inference_op(device, name, params, num_params, create);
   OpPlan p;
   p.status = OpPlan::kUnknownOp;
   p.reason = "the cuda plugin does not know op '" + std::string(name) + "'";

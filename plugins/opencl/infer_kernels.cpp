@@ -36,7 +36,6 @@ constexpr const char* kHelpers = R"CL(
 #define AS_FV CAT(as_float, VW)
 #define AS_UV CAT(as_uint, VW)
 #define CONVERT_UV CAT(convert_uint, VW)
-#define CONVERT_UV_SAT_RTE CAT(CAT(convert_uint, VW), _sat_rte)
 #define CONVERT_SV CAT(convert_ushort, VW)
 
 // binary16 -> binary32, exact: exponent and mantissa moved into place and rescaled by 2^112 (also
@@ -50,27 +49,27 @@ float h2f(ushort h) {
 }
 FV h2fv(SV h) {
   UV u = CONVERT_UV(h);
-  UV em = (u & 0x7fffu) << 13;
-  FV f = AS_FV(em) * 0x1p112f;
-  f = select(f, AS_FV(em | 0x7f800000u), em >= 0x0f800000u);
-  return AS_FV(AS_UV(f) | ((u & 0x8000u) << 16));
+  UV o = ((u & 0x7fffu) << 13) + 0x38000000u;  // exponent rebiased (normal numbers)
+  UV e = u & 0x7c00u;
+  o = select(o, o + 0x38000000u, e == 0x7c00u);  // Inf/NaN: the all-ones exponent
+  o = select(o, AS_UV(AS_FV(o + 0x00800000u) - 0x1p-14f), e == 0u);  // zero and subnormals, exactly
+  return AS_FV(o | ((u & 0x8000u) << 16));
 }
-// binary32 -> binary16, round to nearest even: |x| >= 65520 is Inf, below 2^-14 the subnormal
-// quantum 2^-24 (an exact scaling, then an integer conversion rounding to even), NaN stays NaN.
+// binary32 -> binary16, round to nearest even, without conversions that PoCL scalarises: |x| >= 2^16
+// is Inf (NaN stays NaN); below 2^-14 the float addition of 0.5 rounds to the subnormal quantum 2^-24
+// (in hardware, to even) and the low bits are the result; otherwise the exponent is rebiased and the
+// 13 dropped bits rounded to even (a carry into the exponent is right, up to Inf from 65520).
 ushort f2h(float f) {
   uint x = as_uint(f);
   uint sign = (x >> 16) & 0x8000u;
   uint ax = x & 0x7fffffffu;
   uint r;
-  if (ax > 0x7f800000u) {
-    r = 0x7e00u | ((ax >> 13) & 0x3ffu);
-  } else if (ax >= 0x477ff000u) {
-    r = 0x7c00u;
+  if (ax >= 0x47800000u) {
+    r = ax > 0x7f800000u ? 0x7e00u : 0x7c00u;
   } else if (ax < 0x38800000u) {
-    r = convert_uint_sat_rte(as_float(ax) * 0x1p24f);
+    r = as_uint(as_float(ax) + 0.5f) - 0x3f000000u;
   } else {
-    r = ax - 0x38000000u;
-    r = (r + 0x0fffu + ((r >> 13) & 1u)) >> 13;
+    r = (ax - 0x38000000u + 0x0fffu + ((ax >> 13) & 1u)) >> 13;
   }
   return (ushort)(r | sign);
 }
@@ -78,11 +77,10 @@ SV f2hv(FV f) {
   UV x = AS_UV(f);
   UV sign = (x >> 16) & 0x8000u;
   UV ax = x & 0x7fffffffu;
-  UV n = ax - 0x38000000u;
-  n = (n + 0x0fffu + ((n >> 13) & 1u)) >> 13;
-  UV r = select(n, CONVERT_UV_SAT_RTE(AS_FV(ax) * 0x1p24f), ax < 0x38800000u);
-  r = select(r, (UV)(0x7c00u), ax >= 0x477ff000u);
-  r = select(r, (UV)(0x7e00u) | ((ax >> 13) & 0x3ffu), ax > 0x7f800000u);
+  UV r = (ax - 0x38000000u + 0x0fffu + ((ax >> 13) & 1u)) >> 13;
+  r = select(r, AS_UV(AS_FV(ax) + 0.5f) - 0x3f000000u, ax < 0x38800000u);
+  r = select(r, (UV)(0x7c00u), ax >= 0x47800000u);
+  r = select(r, (UV)(0x7e00u), ax > 0x7f800000u);
   return CONVERT_SV(r | sign);
 }
 // bfloat16: the top half of an f32, rounded to nearest even; NaN stays a (quiet) NaN.
@@ -114,8 +112,8 @@ void st1_bf16(__global ushort* p, ulong i, float v) { p[i] = f2bf(v); }
 void stv_bf16(__global ushort* p, ulong i, FV v) { VSTORE(f2bfv(v), 0, p + i); }
 )CL";
 
-// The ops. ROWL is the row kernels' work-group size.
-constexpr const char* kOps = R"CL(
+// Tree reductions over a work-group of ROWL items (a power of two) in local memory.
+constexpr const char* kReductions = R"CL(
 // Tree reductions over the work-group (ROWL items, a power of two) in local memory.
 float wg_sum(float v, __local float* red) {
   const int lid = get_local_id(0);
@@ -142,6 +140,10 @@ float wg_max(float v, __local float* red) {
   return r;
 }
 
+)CL";
+
+// The ops. ROWL is the row kernels' work-group size.
+constexpr const char* kOps = R"CL(
 // rmsnorm.v1: Y = X * rsqrt(mean(X^2) + eps) * W, one work-group per row; Y may be X (each item
 // rewrites only what it read, after the reduction's barriers).
 __kernel __attribute__((reqd_work_group_size(ROWL, 1, 1)))
@@ -189,6 +191,24 @@ void cmeter_softmax(const __global ST* x, __global ST* y, const __global int* le
   for (ulong i = nv * VW + lid; i < n; i += ROWL) m = fmax(m, scale * LD1(x, base + i));
   m = wg_max(m, red);
   FV sv = (FV)(0.0f);
+#if STORAGE_F32
+  // f32 storage: the exponentials go to Y (an f32 store of an f32 value: no extra rounding) and are
+  // read back for the scaling, one exp per element instead of two. Each item rereads what it wrote.
+  for (ulong v = lid; v < nv; v += ROWL) {
+    const FV e = exp(scale * LDV(x, base + v * VW) - m);
+    STV(y, base + v * VW, e);
+    sv += e;
+  }
+  float s = HSUM(sv);
+  for (ulong i = nv * VW + lid; i < n; i += ROWL) {
+    const float e = exp(scale * LD1(x, base + i) - m);
+    ST1(y, base + i, e);
+    s += e;
+  }
+  const float inv = 1.0f / wg_sum(s, red);
+  for (ulong v = lid; v < nv; v += ROWL) STV(y, base + v * VW, LDV(y, base + v * VW) * inv);
+  for (ulong i = nv * VW + lid; i < n; i += ROWL) ST1(y, base + i, LD1(y, base + i) * inv);
+#else
   for (ulong v = lid; v < nv; v += ROWL) sv += exp(scale * LDV(x, base + v * VW) - m);
   float s = HSUM(sv);
   for (ulong i = nv * VW + lid; i < n; i += ROWL) s += exp(scale * LD1(x, base + i) - m);
@@ -196,20 +216,22 @@ void cmeter_softmax(const __global ST* x, __global ST* y, const __global int* le
   for (ulong v = lid; v < nv; v += ROWL)
     STV(y, base + v * VW, exp(scale * LDV(x, base + v * VW) - m) * inv);
   for (ulong i = nv * VW + lid; i < n; i += ROWL) ST1(y, base + i, exp(scale * LD1(x, base + i) - m) * inv);
+#endif
   for (ulong i = n + lid; i < cols; i += ROWL) ST1(y, base + i, 0.0f);
 }
 
-// rope.v1 in place: item (i, row*heads + h) rotates pair i of that head. The angle pos * f_i is
-// formed from f_i as a float pair (hi + lo, from the host in double): the rounding error of pos * hi
-// (an fma) and pos * lo are added to the angle's sine and cosine to first order, so the rotation is
-// as accurate as f32 storage allows even at large positions.
+// rope.v1 in place: item (i, row) rotates pair i of every head of the row (one sine and cosine per
+// pair and row, shared by the heads). The angle pos * f_i is formed from f_i as a float pair (hi + lo,
+// from the host in double): the rounding error of pos * hi (an fma) and pos * lo are added to the
+// angle's sine and cosine to first order, so the rotation is as accurate as f32 allows even at large
+// positions.
 __kernel void cmeter_rope(__global ST* x, const __global int* pos, const __global float* freq,
                           const ulong heads, const ulong head_dim, const int interleaved) {
   const ulong i = get_global_id(0);
   const ulong half_dim = head_dim / 2;
   if (i >= half_dim) return;
-  const ulong rh = get_global_id(1);
-  const int p = pos[rh / heads];
+  const ulong row = get_global_id(1);
+  const int p = pos[row];
   if (p < 0) return;
   const float pf = (float)p;
   const float hi = freq[i], lo = freq[half_dim + i];
@@ -218,11 +240,13 @@ __kernel void cmeter_rope(__global ST* x, const __global int* pos, const __globa
   float c;
   const float s0 = sincos(a_hi, &c);
   const float sn = fma(c, a_lo, s0), cs = fma(-s0, a_lo, c);
-  const ulong base = rh * head_dim;
-  const ulong ia = base + (interleaved ? 2 * i : i), ib = base + (interleaved ? 2 * i + 1 : i + half_dim);
-  const float a = LD1(x, ia), b = LD1(x, ib);
-  ST1(x, ia, a * cs - b * sn);
-  ST1(x, ib, a * sn + b * cs);
+  const ulong ia = interleaved ? 2 * i : i, ib = interleaved ? 2 * i + 1 : i + half_dim;
+  for (ulong h = 0; h < heads; ++h) {
+    const ulong base = (row * heads + h) * head_dim;
+    const float a = LD1(x, base + ia), b = LD1(x, base + ib);
+    ST1(x, base + ia, a * cs - b * sn);
+    ST1(x, base + ib, a * sn + b * cs);
+  }
 }
 
 // swiglu.v1: Y[r][i] = silu(GU[r][i]) * GU[r][dim + i]; item (v, r) does elements v*VW.. of row r.
@@ -302,7 +326,9 @@ void am_reduce(float* bv, int* bi, __local float* rv, __local int* ri) {
   *bi = ri[0];
 }
 // First level: work-group g of row r reduces columns [g*chunk, (g+1)*chunk) (chunk a multiple of VW)
-// to one candidate in PV/PI[r * chunks + g].
+// to one candidate in PV/PI[r * chunks + g]: the chunk's maximum by vector fmax (which ignores NaN),
+// then the lowest index holding it (a second read, from cache). A chunk of NaN gives (-inf, INT_MAX),
+// which any real candidate beats.
 __kernel __attribute__((reqd_work_group_size(ROWL, 1, 1)))
 void cmeter_argmax_part(const __global ST* x, __global float* pv, __global int* pi, const ulong cols,
                         const ulong chunk) {
@@ -311,29 +337,30 @@ void cmeter_argmax_part(const __global ST* x, __global float* pv, __global int* 
   const ulong lid = get_local_id(0), g = get_group_id(0), r = get_group_id(1), chunks = get_num_groups(0);
   const ulong begin = g * chunk, end = min(begin + chunk, cols);
   const ulong base = r * cols;
-  float bv = NAN;
-  int bi = INT_MAX;
+  FV mv = (FV)(-INFINITY);
   ulong i = begin + lid * VW;
-  for (; i + VW <= end; i += ROWL * VW) {
+  for (; i + VW <= end; i += ROWL * VW) mv = fmax(mv, LDV(x, base + i));
+  float m = HMAX(mv);
+  for (ulong j = i; j < end; ++j) m = fmax(m, LD1(x, base + j));  // a partial vector at the end
+  m = wg_max(m, rv);
+  int bi = INT_MAX;
+  for (i = begin + lid * VW; i + VW <= end && bi == INT_MAX; i += ROWL * VW) {
     const FV xv = LDV(x, base + i);
     const float vals[VW] = {LANES(xv)};
-    for (int l = 0; l < VW; ++l)
-      if (am_better(vals[l], (int)i + l, bv, bi)) {
-        bv = vals[l];
-        bi = (int)i + l;
-      }
+    for (int l = VW - 1; l >= 0; --l)
+      if (vals[l] == m) bi = (int)i + l;
   }
-  for (; i < end; ++i) {  // the one item that reaches the chunk's end with a partial vector
-    const float v = LD1(x, base + i);
-    if (am_better(v, (int)i, bv, bi)) {
-      bv = v;
-      bi = (int)i;
-    }
+  for (ulong j = i; j < end && bi == INT_MAX; ++j)
+    if (LD1(x, base + j) == m) bi = (int)j;
+  ri[lid] = bi;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int s = ROWL / 2; s > 0; s >>= 1) {
+    if (lid < s) ri[lid] = min(ri[lid], ri[lid + s]);
+    barrier(CLK_LOCAL_MEM_FENCE);
   }
-  am_reduce(&bv, &bi, rv, ri);
   if (lid == 0) {
-    pv[r * chunks + g] = bv;
-    pi[r * chunks + g] = bi;
+    pv[r * chunks + g] = m;
+    pi[r * chunks + g] = ri[0];
   }
 }
 // Second level: one work-group per row over its chunks' candidates.
@@ -386,15 +413,68 @@ ELTWISE(cmeter_cast_f16, LDV(a, i), LD1(a, j), const __global ST* a, __global us
 ELTWISE(cmeter_cast_bf16, LDV(a, i), LD1(a, j), const __global ST* a, __global ushort* y)
 )CL";
 
+// attention.v1: work-group (h, r) computes head h of row r over positions 0..POS[r] of slot SLOT[r]
+// (KV head h / (heads / kv_heads)) with an online softmax per work item (its positions strided by
+// ROWL: running maximum, sum and HD accumulators in f32), merged across the work-group by rescaling to
+// the common maximum; rows with SLOT or POS out of range write zeros.
+constexpr const char* kAttention = R"CL(
+__kernel __attribute__((reqd_work_group_size(ROWL, 1, 1)))
+void cmeter_attention(const __global ST* q, const __global ST* kc, const __global ST* vc,
+                      const __global int* slot, const __global int* pos, __global ST* o, const ulong heads,
+                      const ulong kv_heads, const int slots, const int capacity, const float scale) {
+  __local float red[ROWL * HD];
+  __local float red1[ROWL];
+  const ulong lid = get_local_id(0), h = get_group_id(0), r = get_group_id(1);
+  const int s = slot[r], last = pos[r];
+  const ulong obase = (r * heads + h) * HD;
+  if (s < 0 || s >= slots || last < 0 || last >= capacity) {  // uniform over the work-group
+    for (ulong d = lid; d < HD; d += ROWL) ST1(o, obase + d, 0.0f);
+    return;
+  }
+  const ulong kvbase = ((ulong)s * kv_heads + h / (heads / kv_heads)) * (ulong)capacity * HD;
+  float qv[HD], acc[HD];
+  for (int d = 0; d < HD; ++d) {
+    qv[d] = LD1(q, obase + d);
+    acc[d] = 0.0f;
+  }
+  float m = -INFINITY, l = 0.0f;
+  for (ulong p = lid; p <= (ulong)last; p += ROWL) {
+    const ulong row = kvbase + p * HD;
+    float dot = 0.0f;
+    for (int d = 0; d < HD; ++d) dot = fma(qv[d], LD1(kc, row + d), dot);
+    const float sc = scale * dot;
+    const float mn = fmax(m, sc);
+    const float corr = exp(m - mn), e = exp(sc - mn);
+    l = l * corr + e;
+    for (int d = 0; d < HD; ++d) acc[d] = fma(e, LD1(vc, row + d), acc[d] * corr);
+    m = mn;
+  }
+  const float big = wg_max(m, red1);
+  const float c = m == -INFINITY ? 0.0f : exp(m - big);
+  const float total = wg_sum(l * c, red1);
+  for (int d = 0; d < HD; ++d) red[lid * HD + d] = acc[d] * c;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (ulong d = lid; d < HD; d += ROWL) {
+    float sum = 0.0f;
+    for (int i = 0; i < ROWL; ++i) sum += red[i * HD + d];
+    ST1(o, obase + d, sum / total);
+  }
+}
+)CL";
+
 }  // namespace
 
-std::string infer_source(const InferKernelConfig& c) {
+namespace {
+
+// Defines, conversions, typed loads/stores and reductions: what every program starts with.
+std::string prelude(const InferKernelConfig& c) {
   const std::string vw = std::to_string(c.vw);
   std::string src = "// The ABI 1.1 inference ops, storage " + std::string(type_suffix(c.type)) + ".\n";
   src += "#define VW " + vw + "\n#define ROWL " + std::to_string(c.row_local) + "\n";
   src += kHelpers;
   const std::string t = type_suffix(c.type);
   src += std::string("#define ST ") + (c.type == Elem::kF32 ? "float" : "ushort") + "\n";
+  src += std::string("#define STORAGE_F32 ") + (c.type == Elem::kF32 ? "1" : "0") + "\n";
   src += "#define LD1 ld1_" + t + "\n#define LDV ldv_" + t + "\n#define ST1 st1_" + t + "\n#define STV stv_" +
          t + "\n";
   // Horizontal reductions and the lane list of a VW vector, spelled out (.s0 .. .sF).
@@ -406,8 +486,18 @@ std::string infer_source(const InferKernelConfig& c) {
     lanes += (l ? ", " : "") + lane;
   }
   src += "#define HSUM(v) (" + sum + ")\n#define HMAX(v) (" + max + ")\n#define LANES(v) " + lanes + "\n";
-  src += kOps;
+  src += kReductions;
   return src;
+}
+
+}  // namespace
+
+std::string infer_source(const InferKernelConfig& c) {
+  return prelude(c) + kOps;
+}
+
+std::string attention_source(const InferKernelConfig& c, int head_dim) {
+  return prelude(c) + "#define HD " + std::to_string(head_dim) + "\n" + kAttention;
 }
 
 }  // namespace cmeter::opencl

@@ -30,6 +30,10 @@ struct InferKernelConfig {
 //     and cmeter_cast_{f32,f16,bf16} (to that type): one work item per vector of `vw` elements.
 std::string infer_source(const InferKernelConfig& config);
 
+// attention.v1 for one head_dim (a compile-time constant: per-item accumulators live in registers):
+// kernel cmeter_attention, one work-group of row_local items per (head, row).
+std::string attention_source(const InferKernelConfig& config, int head_dim);
+
 }  // namespace cmeter::opencl
 
 #endif  // CMETER_PLUGINS_OPENCL_INFER_KERNELS_HPP_

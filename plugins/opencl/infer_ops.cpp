@@ -1,5 +1,6 @@
 // plugins/opencl/infer_ops.cpp - the ABI 1.1 inference ops on OpenCL: rmsnorm, rope, softmax,
-// swiglu, kv_append, embedding, argmax and eltwise (docs/abi-keys.md "Op catalogue 1.1").
+// swiglu, kv_append, embedding, argmax, eltwise and the optional fused attention (docs/abi-keys.md
+// "Op catalogue 1.1").
 //
 // Why this file exists: it turns the parsed parameters (cmeter/plugin_ops.hpp) into launches of the
 // kernels of infer_kernels.cpp. Everything expensive happens in op_create: the program of the dtype is
@@ -192,12 +193,12 @@ class RopeOp final : public InferOp {
                               freq.data(), &err);
     if (err != CL_SUCCESS) return cl_failure(what() + " on " + dev().label, "clCreateBuffer", err);
     freq_.reset(m);
-    item_geometry(&l_, static_cast<uint64_t>(half), static_cast<uint64_t>(p_.rows * p_.heads));
+    item_geometry(&l_, static_cast<uint64_t>(half), static_cast<uint64_t>(p_.rows));
     MemPtr d;
     if (CMTR_Error* e = dummy(&d)) return e;
     if (CMTR_Error* e = set(d.get(), d.get(), 0)) return e;
     if (CMTR_Error* e = prime_launch(l_)) return e;
-    describe(std::string("one work item per rotated pair (") +
+    describe(std::string("one work item per pair index and row, rotating that pair in every head (") +
                  (p_.layout == sdk::RopeLayout::kHalf ? "half" : "interleaved") +
                  " layout), angles from a double-precision frequency table",
              l_);
@@ -357,9 +358,10 @@ class EmbeddingOp final : public InferOp {
 
 // ---- argmax.v1 ----
 
-// Two levels: `chunks_` work-groups per row each reduce a chunk of the row to a candidate (value,
-// index) in a buffer of the op's, then one work-group per row reduces the candidates. The chunk is
-// sized so that a row alone (decode: one row of the vocabulary) spreads over the device.
+// Two levels: `chunks_` work-groups per row each reduce a chunk of the row to a candidate (its maximum
+// and the lowest index holding it) in a buffer of the op's, then one work-group per row reduces the
+// candidates. The chunk is sized so that a row alone (decode: one row of the vocabulary) spreads over the
+// device.
 class ArgmaxOp final : public InferOp {
  public:
   ArgmaxOp(CMTR_Device* device, const sdk::ArgmaxParams& p, Elem type)
@@ -464,6 +466,62 @@ class EltwiseOp final : public InferOp {
   Launch l_;
 };
 
+// ---- attention.v1 ----
+
+// One work-group per (head, row), online softmax per item, merged in local memory (ROWL x head_dim
+// floats: the work-group shrinks until that fits 32 KiB). head_dim is compiled in (one program per
+// head_dim and dtype).
+class AttentionOp final : public InferOp {
+ public:
+  AttentionOp(CMTR_Device* device, const sdk::AttentionParams& p, Elem type)
+      : InferOp(device, "attention.v1", type), p_(p) {}
+
+  CMTR_Error* init(const CMTR_KeyValue* params, size_t num_params) {
+    if (!dev().info.is_cpu && !sdk::int_hint(params, num_params, "hint.opencl.row_local"))
+      kc_.row_local = std::min(kc_.row_local, 64);
+    while (kc_.row_local > 1 && static_cast<int64_t>(kc_.row_local) * p_.head_dim * 4 > 32768)
+      kc_.row_local /= 2;
+    if (CMTR_Error* e =
+            make_kernel(dev(), what(), attention_source(kc_, static_cast<int>(p_.head_dim)),
+                        build_options(params, num_params), "cmeter_attention", &l_.kernel, &build_))
+      return e;
+    l_.dims = 2;
+    l_.local[0] = static_cast<size_t>(kc_.row_local);
+    l_.global[0] = l_.local[0] * static_cast<size_t>(p_.heads);
+    l_.global[1] = static_cast<size_t>(p_.rows);
+    MemPtr d;
+    if (CMTR_Error* e = dummy(&d)) return e;
+    // Priming: SLOT reads as 0 from the zero-filled dummy and slots = 0 makes it out of range, so the
+    // one work-group writes head_dim zeros into O (the dummy must hold them).
+    MemPtr o;
+    if (CMTR_Error* e = scratch_buffer(dev(), what(), static_cast<uint64_t>(p_.head_dim) * 4, &o)) return e;
+    if (CMTR_Error* e = set(d.get(), d.get(), d.get(), d.get(), d.get(), o.get(), 0)) return e;
+    if (CMTR_Error* e = prime_launch(l_)) return e;
+    describe(
+        "one work-group per head and row, online softmax per work item merged in local memory, "
+        "head_dim " +
+            std::to_string(p_.head_dim) + " compiled in",
+        l_);
+    return nullptr;
+  }
+  CMTR_Error* enqueue(cl_command_queue queue, CMTR_Buffer* const* b, size_t n) override {
+    if (CMTR_Error* e = check(b, n, p_.buffer_needs())) return e;
+    if (CMTR_Error* e = set(b[0]->mem, b[1]->mem, b[2]->mem, b[3]->mem, b[4]->mem, b[5]->mem,
+                            static_cast<cl_int>(p_.slots)))
+      return e;
+    return run(queue, l_);
+  }
+
+ private:
+  CMTR_Error* set(cl_mem q, cl_mem k, cl_mem v, cl_mem slot, cl_mem pos, cl_mem o, cl_int slots) {
+    return arg_error(set_args(l_.kernel.get(), q, k, v, slot, pos, o, static_cast<cl_ulong>(p_.heads),
+                              static_cast<cl_ulong>(p_.kv_heads), slots, static_cast<cl_int>(p_.capacity),
+                              static_cast<float>(p_.scale)));
+  }
+  sdk::AttentionParams p_;
+  Launch l_;
+};
+
 // Creates the op (create) or just answers (query), from a parsed request.
 template <class OpT, class P, class... Extra>
 OpPlan finish(CMTR_Device* device, const P& p, Elem type, bool create, const CMTR_KeyValue* params,
@@ -538,6 +596,14 @@ OpPlan plan_inference_op(CMTR_Device* device, std::string_view name, const CMTR_
                                               sdk::dtype_name(p->dtype_out) + " is not supported");
     return finish<EltwiseOp>(device, *p, *storage_of(p->dtype), create, params, num_params,
                              *storage_of(p->dtype_out));
+  }
+  if (auto* p = std::get_if<sdk::AttentionParams>(&parsed.value)) {
+    if (auto r = refuse(n.c_str(), device, *p, {p->q_bytes, p->cache_bytes})) return std::move(*r);
+    if (p->head_dim > 256 || p->slots > INT_MAX || p->capacity > INT_MAX)
+      return answer(OpPlan::kUnsupported,
+                    "attention.v1 on opencl: head_dim above 256 (per-item accumulators) or slots/capacity "
+                    "beyond i32 are not supported");
+    return finish<AttentionOp>(device, *p, *storage_of(p->dtype), create, params, num_params);
   }
   return answer(OpPlan::kUnsupported, n + " is not implemented by the opencl plugin");
 }

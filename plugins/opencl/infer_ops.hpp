@@ -1,5 +1,6 @@
 // plugins/opencl/infer_ops.hpp - planning of the OpenCL plugin's ABI 1.1 inference ops (rmsnorm.v1,
-// rope.v1, softmax.v1, swiglu.v1, kv_append.v1, embedding.v1, argmax.v1, eltwise.v1).
+// rope.v1, softmax.v1, swiglu.v1, kv_append.v1, embedding.v1, argmax.v1, eltwise.v1, and the
+// optional fused attention.v1).
 //
 // Why this file exists: ops.cpp's plan_op hands every inference op name here; op_query and op_create
 // go through the same function, so they agree on what is supported (see ops.hpp).
@@ -12,7 +13,7 @@
 
 namespace cmeter::opencl {
 
-// `name` is an inference op (sdk::is_inference_op). attention.v1 is answered unsupported.
+// `name` is an inference op (sdk::is_inference_op), attention.v1 included.
 OpPlan plan_inference_op(CMTR_Device* device, std::string_view name, const CMTR_KeyValue* params,
                          size_t num_params, bool create);
 

@@ -445,8 +445,43 @@ TEST_CASE("inference ops: small buffers are INVALID_ARGUMENT, other dtypes and a
   bad.i("rows", 0).i("dim", 16).s("dtype", "f16");
   CHECK(P().query(dev(), "rmsnorm.v1", bad, &supported, &reason).code == CMTR_ERROR_INVALID_ARGUMENT);
   Params att;
-  att.i("rows", 1).i("heads", 2).i("kv_heads", 1).i("head_dim", 8).i("slots", 1).i("capacity", 4);
+  att.i("rows", 1).i("heads", 2).i("kv_heads", 1).i("head_dim", 300).i("slots", 1).i("capacity", 4);
   att.s("dtype", "f16");
   REQUIRE(P().query(dev(), "attention.v1", att, &supported, &reason).ok());
-  CHECK_FALSE(supported);
+  CHECK_FALSE(supported);  // head_dim above 256
+}
+
+TEST_CASE("attention.v1: grouped heads, prefill and decode rows, rows out of range, every dtype") {
+  const int64_t heads = 4, kv_heads = 2, head_dim = 10, slots = 2, capacity = 40;
+  // Row 0..2: a prefill of slot 1 (positions 0..2); row 3: a decode at position 37 of slot 0; rows 4
+  // and 5: slot and position out of range (zeros).
+  const std::vector<int32_t> slot = {1, 1, 1, 0, 2, 0}, pos = {0, 1, 2, 37, 3, 40};
+  const int64_t rows = static_cast<int64_t>(slot.size());
+  for (const char* dtype : kDtypes)
+    for (int64_t row_local : {int64_t{0}, int64_t{64}}) {  // 0: the device's default; 64: GPUs' (f16 only)
+      if (row_local > 0 && std::string(dtype) != "f16") continue;
+      CAPTURE(dtype);
+      CAPTURE(row_local);
+      const size_t cache_n = static_cast<size_t>(slots * kv_heads * capacity * head_dim);
+      const auto q = stored(dtype, random_values(static_cast<size_t>(rows * heads * head_dim), -2, 2, 14));
+      const auto k = stored(dtype, random_values(cache_n, -2, 2, 15));
+      const auto v = stored(dtype, random_values(cache_n, -1, 1, 16));
+      const double scale = 1 / std::sqrt(static_cast<double>(head_dim));
+      std::vector<double> want(q.size());
+      ref::attention(q.data(), k.data(), v.data(), slot.data(), pos.data(), want.data(), rows, heads,
+                     kv_heads, head_dim, slots, capacity, scale);
+      Params p;
+      p.i("rows", rows).i("heads", heads).i("kv_heads", kv_heads).i("head_dim", head_dim).i("slots", slots);
+      p.i("capacity", capacity).s("dtype", dtype);
+      if (row_local > 0) p.i("hint.opencl.row_local", row_local);
+      Op op("attention.v1", p);
+      Session s;
+      CMTR_Buffer* bo = s.upload(encode(dtype, std::vector<double>(q.size(), 7.0)));
+      run(op, s,
+          {s.upload(encode(dtype, q)), s.upload(encode(dtype, k)), s.upload(encode(dtype, v)), s.upload(slot),
+           s.upload(pos), bo});
+      const auto got = decode(dtype, s.download_bytes(bo, q.size() * esize(dtype)));
+      check_close(got, stored(dtype, want), dtype);
+      for (size_t i = static_cast<size_t>(4 * heads * head_dim); i < got.size(); ++i) REQUIRE(got[i] == 0);
+    }
 }

@@ -537,6 +537,7 @@ struct GemmCase {
   bool ta = false, tb = false;
   double alpha = 1, beta = 0;
   int64_t batch = 1, lda = 0, ldb = 0, ldc = 0;
+  int64_t offset_a = 0, offset_b = 0, offset_c = 0;  // ABI 1.1: elements before each first matrix
   std::string impl = "";
   std::vector<std::pair<std::string, std::string>> hints;
 };
@@ -589,13 +590,16 @@ void run_gemm_case(const GemmCase& g) {
       .b("trans_b", g.tb);
   p.d("alpha", g.alpha).d("beta", g.beta).i("batch", g.batch).i("lda", lda).i("ldb", ldb).i("ldc", ldc);
   p.i("stride_a", sa).i("stride_b", sb).i("stride_c", sc);
+  if (g.offset_a != 0) p.i("offset_a", g.offset_a);
+  if (g.offset_b != 0) p.i("offset_b", g.offset_b);
+  if (g.offset_c != 0) p.i("offset_c", g.offset_c);
   if (!g.impl.empty()) p.s("hint.opencl.gemm_impl", g.impl);
   for (const auto& [key, value] : g.hints) p.s(key, value);
   Op op("gemm.v1", p);
   MESSAGE("impl: " << P().op_attribute(op.op, "impl"));
-  const size_t na = static_cast<size_t>(sa * (g.batch - 1) + lda * cols_a),
-               nb = static_cast<size_t>(sb * (g.batch - 1) + ldb * cols_b),
-               nc = static_cast<size_t>(sc * (g.batch - 1) + ldc * g.n);
+  const size_t na = static_cast<size_t>(g.offset_a + sa * (g.batch - 1) + lda * cols_a),
+               nb = static_cast<size_t>(g.offset_b + sb * (g.batch - 1) + ldb * cols_b),
+               nc = static_cast<size_t>(g.offset_c + sc * (g.batch - 1) + ldc * g.n);
   std::vector<uint8_t> A(na * elem(g.dtype)), B(nb * elem(g.dtype)), C(nc * elem(tc));
   std::mt19937 rng(42);
   std::uniform_real_distribution<double> U(-1, 1);
@@ -618,13 +622,13 @@ void run_gemm_case(const GemmCase& g) {
         double acc = 0, mag = 0;
         for (int64_t q = 0; q < g.k; ++q) {
           const double av =
-              get(A, g.dtype, static_cast<size_t>(bi * sa + (g.ta ? q + i * lda : i + q * lda)));
+              get(A, g.dtype, static_cast<size_t>(g.offset_a + bi * sa + (g.ta ? q + i * lda : i + q * lda)));
           const double bv =
-              get(B, g.dtype, static_cast<size_t>(bi * sb + (g.tb ? j + q * ldb : q + j * ldb)));
+              get(B, g.dtype, static_cast<size_t>(g.offset_b + bi * sb + (g.tb ? j + q * ldb : q + j * ldb)));
           acc += av * bv;
           mag += std::fabs(av * bv);
         }
-        const size_t ci = static_cast<size_t>(bi * sc + i + j * ldc);
+        const size_t ci = static_cast<size_t>(g.offset_c + bi * sc + i + j * ldc);
         const double want = g.alpha * acc + g.beta * get(C, tc, ci);
         const double tol = std::fabs(g.alpha) * tol_acc * mag + 2 * eps * std::fabs(want) + 1e-300;
         const double have = get(out, tc, ci);
@@ -634,9 +638,12 @@ void run_gemm_case(const GemmCase& g) {
                     ": got " + std::to_string(have) + ", want " + std::to_string(want);
         }
       }
-  // Padding between batch matrices (beyond ldc*n) must be untouched.
+  // Padding between batch matrices (beyond ldc*n) and the elements before offset_c must be untouched.
   if (g.batch > 1)
-    CHECK(get(out, tc, static_cast<size_t>(ldc * g.n)) == get(C, tc, static_cast<size_t>(ldc * g.n)));
+    CHECK(get(out, tc, static_cast<size_t>(g.offset_c + ldc * g.n)) ==
+          get(C, tc, static_cast<size_t>(g.offset_c + ldc * g.n)));
+  for (int64_t i = 0; i < g.offset_c; ++i)
+    CHECK(get(out, tc, static_cast<size_t>(i)) == get(C, tc, static_cast<size_t>(i)));
   CHECK_MESSAGE(bad == 0, bad << " wrong elements; first " << first);
 }
 
@@ -665,6 +672,11 @@ TEST_CASE("gemm: the tiled kernel on odd shapes, transposes, alpha/beta, batches
   batched.lda = 40;
   batched.ldc = 41;
   cases.push_back(batched);
+  GemmCase offsets = batched;  // ABI 1.1 offsets, odd so no vector alignment can be assumed
+  offsets.offset_a = 5;
+  offsets.offset_b = 17;
+  offsets.offset_c = 3;
+  cases.push_back(offsets);
   for (const char* t : {"f16", "bf16"}) {
     GemmCase h;
     h.dtype = t;
@@ -760,6 +772,10 @@ TEST_CASE("gemm: CLBlast when forced, validated the same way") {
   g.alpha = 1.5;
   g.beta = 0.25;
   g.batch = 2;
+  run_gemm_case(g);
+  g.offset_a = 7;  // ABI 1.1 offsets go to CLBlast's own offset arguments
+  g.offset_b = 1;
+  g.offset_c = 13;
   run_gemm_case(g);
   bool supported = true;
   std::string reason;

@@ -384,7 +384,7 @@ OpPlan plan_gemm(CMTR_Device* device, const CMTR_KeyValue* params, size_t num_pa
 
 const char* op_names() {
   return "gemm.v1, fma_peak.v1, stream.v1, copy.v1, noop.v1, rmsnorm.v1, rope.v1, softmax.v1, swiglu.v1, "
-         "kv_append.v1, embedding.v1, argmax.v1, eltwise.v1";
+         "kv_append.v1, embedding.v1, argmax.v1, eltwise.v1, attention.v1";
 }
 
 OpPlan plan_op(CMTR_Device* device, std::string_view name, const CMTR_KeyValue* params, size_t num_params,

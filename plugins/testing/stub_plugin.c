@@ -11,7 +11,8 @@
  * STUB_ABI_MAJOR=n, STUB_SMALL_API, STUB_NULL_API, STUB_INIT_FAILS, STUB_TELEMETRY (device_telemetry with
  * a constant 100 W and an exact energy counter).
  * Cheats, for the anti-cheat checks: STUB_TIMER_SCALE=x (event_elapsed reports x times the real time),
- * STUB_NO_PEAKS (declares no peak.* attribute, so no declared-peak gate can fire).
+ * STUB_NO_PEAKS (declares no peak.* attribute, so no declared-peak gate can fire), STUB_HUGE_PEAKS
+ * (declares peaks of 1e30 FLOP/s and 1e20 B/s, above any physical ceiling).
  * Process faults, for the worker watchdog (the host must survive each; README.md): STUB_CRASH_IN_INIT,
  * STUB_CRASH_IN_ENQUEUE, STUB_CRASH_LATER (only stream.v1 crashes), STUB_ABORT, STUB_HANG_ENQUEUE (a
  * busy infinite loop), STUB_HANG_SYNC (stream_synchronize never returns and ignores SIGTERM),
@@ -228,7 +229,11 @@ static const CMTR_KeyValue g_device_attributes[] = {
     KV_INT("mem.bytes", STUB_MEM_BYTES),
     KV_INT("cache.llc.bytes", (int64_t)1 << 20),
 #if defined(STUB_NO_PEAKS)
-    /* no peak.* at all: only the core's own checks stand between a cheat and an `ok` */
+/* no peak.* at all: only the core's own checks stand between a cheat and an `ok` */
+#elif defined(STUB_HUGE_PEAKS)
+    /* peaks no device reaches: they must not serve as a gate or an efficiency base */
+    KV_DOUBLE("peak.flops.f32", 1e30),
+    KV_DOUBLE("peak.flops.f64", 1e30),
 #elif defined(STUB_TOO_FAST)
     /* Peaks the honest loops stay below even in a sanitizer build (~0.1-1 GFLOP/s there) while the
      * 1000x claim always crosses them, so `implausible` does not depend on the machine's speed. */
@@ -238,7 +243,10 @@ static const CMTR_KeyValue g_device_attributes[] = {
     KV_DOUBLE("peak.flops.f32", 1e12),
     KV_DOUBLE("peak.flops.f64", 5e11),
 #endif
-#ifndef STUB_NO_PEAKS
+#if defined(STUB_HUGE_PEAKS)
+    KV_DOUBLE("peak.mem.bytes_per_s", 1e20),
+    KV_STRING("peak.source", "stub: declared absurdly high"),
+#elif !defined(STUB_NO_PEAKS)
     KV_DOUBLE("peak.mem.bytes_per_s", 1e12),
     KV_STRING("peak.source", "stub: declared"),
 #endif
@@ -565,7 +573,7 @@ typedef struct ParamSpec {
   int32_t type; /* CMTR_ValueType; DOUBLE also accepts INT64 */
 } ParamSpec;
 
-#define MAX_PARAMS 20
+#define MAX_PARAMS 24
 
 /* Matches `params` against the op's keys: unknown keys (other than hint.*), duplicates and wrong
  * value types are INVALID_ARGUMENT. found[i] is the param given for specs[i], or NULL. */
@@ -628,6 +636,7 @@ static CMTR_Error* require(const char* op, const char* key, const CMTR_KeyValue*
 
 typedef struct GemmParams {
   int64_t m, n, k, lda, ldb, ldc, batch, stride_a, stride_b, stride_c;
+  int64_t offset_a, offset_b, offset_c; /* ABI 1.1: elements before the first matrix of each buffer */
   int trans_a, trans_b;
   double alpha, beta;
   Dtype dtype;
@@ -678,12 +687,30 @@ static uint64_t span_elements(int64_t batch, int64_t stride, int64_t ld, int64_t
 
 static CMTR_Error* parse_gemm(const CMTR_KeyValue* params, size_t num_params, OpDesc* desc) {
   static const ParamSpec specs[] = {
-      {"m", CMTR_VALUE_INT64},        {"n", CMTR_VALUE_INT64},        {"k", CMTR_VALUE_INT64},
-      {"dtype_a", CMTR_VALUE_STRING}, {"dtype_b", CMTR_VALUE_STRING}, {"dtype_c", CMTR_VALUE_STRING},
-      {"compute", CMTR_VALUE_STRING}, {"trans_a", CMTR_VALUE_BOOL},   {"trans_b", CMTR_VALUE_BOOL},
-      {"lda", CMTR_VALUE_INT64},      {"ldb", CMTR_VALUE_INT64},      {"ldc", CMTR_VALUE_INT64},
-      {"alpha", CMTR_VALUE_DOUBLE},   {"beta", CMTR_VALUE_DOUBLE},    {"batch", CMTR_VALUE_INT64},
-      {"stride_a", CMTR_VALUE_INT64}, {"stride_b", CMTR_VALUE_INT64}, {"stride_c", CMTR_VALUE_INT64}};
+    {"m", CMTR_VALUE_INT64},
+    {"n", CMTR_VALUE_INT64},
+    {"k", CMTR_VALUE_INT64},
+    {"dtype_a", CMTR_VALUE_STRING},
+    {"dtype_b", CMTR_VALUE_STRING},
+    {"dtype_c", CMTR_VALUE_STRING},
+    {"compute", CMTR_VALUE_STRING},
+    {"trans_a", CMTR_VALUE_BOOL},
+    {"trans_b", CMTR_VALUE_BOOL},
+    {"lda", CMTR_VALUE_INT64},
+    {"ldb", CMTR_VALUE_INT64},
+    {"ldc", CMTR_VALUE_INT64},
+    {"alpha", CMTR_VALUE_DOUBLE},
+    {"beta", CMTR_VALUE_DOUBLE},
+    {"batch", CMTR_VALUE_INT64},
+    {"stride_a", CMTR_VALUE_INT64},
+    {"stride_b", CMTR_VALUE_INT64},
+    {"stride_c", CMTR_VALUE_INT64},
+#if CMTR_ABI_MINOR >= 1 /* built against the frozen 1.0 header (tests/abi), the stub is a 1.0 plugin */
+    {"offset_a", CMTR_VALUE_INT64},
+    {"offset_b", CMTR_VALUE_INT64},
+    {"offset_c", CMTR_VALUE_INT64}
+#endif
+  };
   const char* op = "gemm.v1";
   const CMTR_KeyValue* f[MAX_PARAMS];
   GemmParams* g = &desc->u.gemm;
@@ -715,6 +742,18 @@ static CMTR_Error* parse_gemm(const CMTR_KeyValue* params, size_t num_params, Op
   g->stride_a = get_int(f[15], 0);
   g->stride_b = get_int(f[16], 0);
   g->stride_c = get_int(f[17], 0);
+#if CMTR_ABI_MINOR >= 1
+  g->offset_a = get_int(f[18], 0);
+  g->offset_b = get_int(f[19], 0);
+  g->offset_c = get_int(f[20], 0);
+#else
+  g->offset_a = g->offset_b = g->offset_c = 0;
+#endif
+  if (g->offset_a < 0 || g->offset_b < 0 || g->offset_c < 0)
+    return INVALID("stub: gemm.v1: offsets must be >= 0 (offset_a=%lld offset_b=%lld offset_c=%lld)",
+                   (long long)g->offset_a, (long long)g->offset_b, (long long)g->offset_c);
+  if (g->offset_a > STUB_MEM_BYTES || g->offset_b > STUB_MEM_BYTES || g->offset_c > STUB_MEM_BYTES)
+    return INVALID("stub: gemm.v1: an offset exceeds the stub device's memory");
   g->dtype = da;
   if (g->m < 1 || g->n < 1 || g->k < 1 || g->batch < 1)
     return INVALID("stub: gemm.v1: m, n, k and batch must be >= 1 (m=%lld n=%lld k=%lld batch=%lld)",
@@ -1185,22 +1224,28 @@ static CMTR_Error* stub_op_enqueue(CMTR_Op_Enqueue_Args* args) {
       const uint64_t es = dtype_size(g->dtype);
       if ((error = check_buffers(args->buffers, args->num_buffers, 3, "gemm.v1"))) return error;
       if ((error = check_size(args->buffers[0],
-                              es * span_elements(g->batch, g->stride_a, g->lda, g->trans_a ? g->k : g->m,
-                                                 g->trans_a ? g->m : g->k),
+                              es * ((uint64_t)g->offset_a + span_elements(g->batch, g->stride_a, g->lda,
+                                                                          g->trans_a ? g->k : g->m,
+                                                                          g->trans_a ? g->m : g->k)),
                               "gemm.v1", "A")) ||
           (error = check_size(args->buffers[1],
-                              es * span_elements(g->batch, g->stride_b, g->ldb, g->trans_b ? g->n : g->k,
-                                                 g->trans_b ? g->k : g->n),
+                              es * ((uint64_t)g->offset_b + span_elements(g->batch, g->stride_b, g->ldb,
+                                                                          g->trans_b ? g->n : g->k,
+                                                                          g->trans_b ? g->k : g->n)),
                               "gemm.v1", "B")) ||
-          (error = check_size(args->buffers[2], es * span_elements(g->batch, g->stride_c, g->ldc, g->m, g->n),
-                              "gemm.v1", "C")))
+          (error = check_size(
+               args->buffers[2],
+               es * ((uint64_t)g->offset_c + span_elements(g->batch, g->stride_c, g->ldc, g->m, g->n)),
+               "gemm.v1", "C")))
         return error;
       if (g->dtype == DT_F32)
-        gemm_f32(g, (const float*)args->buffers[0]->data, (const float*)args->buffers[1]->data,
-                 (float*)args->buffers[2]->data);
+        gemm_f32(g, (const float*)args->buffers[0]->data + g->offset_a,
+                 (const float*)args->buffers[1]->data + g->offset_b,
+                 (float*)args->buffers[2]->data + g->offset_c);
       else
-        gemm_f64(g, (const double*)args->buffers[0]->data, (const double*)args->buffers[1]->data,
-                 (double*)args->buffers[2]->data);
+        gemm_f64(g, (const double*)args->buffers[0]->data + g->offset_a,
+                 (const double*)args->buffers[1]->data + g->offset_b,
+                 (double*)args->buffers[2]->data + g->offset_c);
       return NULL;
     }
     case OP_FMA_PEAK: {

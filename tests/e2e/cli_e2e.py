@@ -121,6 +121,30 @@ def test_cpu_quick():
         check(dev["peak.flops.f32"] > 0 and "measured" in dev["peak.source"], "CPU peak computed from a measured clock")
 
 
+def test_cpu_lowp():
+    """bf16 and i8 GEMM on cpu:0 validate; where the CPU declares the dot-product peaks, oneDNN runs them."""
+    with tempfile.TemporaryDirectory() as out:
+        profile = os.path.join(FIXTURES, "profiles", "cpu-lowp.yaml")
+        run(["run", "--profile", profile, "--device", "cpu:0", "-o", out], expect_exit=0)
+        report, journal = load_single_report(out)
+        check_report_shape(report, journal)
+        attrs = report["devices"][0]["attributes"]
+        has_i8 = "peak.flops.i8" in attrs
+        bf16_native = attrs["peak.flops.bf16"] > attrs["peak.flops.f32"] * 1.5
+        for r in report["results"]:
+            impl = r["method"].get("impl", "")
+            print(r["case_id"], r["status"], impl)
+            if r["case_id"].startswith("gemm-i8"):
+                if not has_i8:
+                    check(r["status"] == "unsupported", f"{r['case_id']}: no i8 peak declared, so no i8 GEMM")
+                    continue
+                check(impl.startswith("onednn.matmul s8xs8->s32"), f"{r['case_id']}: i8 on oneDNN ({impl})")
+            elif bf16_native:
+                check(impl.startswith("onednn.matmul bf16"), f"{r['case_id']}: bf16 on oneDNN ({impl})")
+            check(r["status"] in ("ok", "noisy"), f"{r['case_id']}: status {r['status']} ({r['reason']})")
+            check(r["validation"]["passed"], f"{r['case_id']}: validated")
+
+
 def test_opencl_quick():
     # Skips (exit 77, a CTest skip) only when no OpenCL device exists; CI installs PoCL, so it runs there.
     devices = json.loads(run(["devices", "--json"], expect_exit=0).stdout)
@@ -192,6 +216,12 @@ def test_cheats():
                 r = result(report, dev, case_id)
                 check(r["status"] == "implausible" and "far below 1" in r["reason"],
                       f"{dev} {case_id}: implausible by the timer check ({r['status']}: {r['reason']})")
+        for case_id in ("gemm", "stream"):
+            r = result(report, "hugepeaks:0", case_id)
+            check(r["status"] in ("ok", "noisy") and "untrusted peak" in r["reason"] and "exceeds the ceiling" in r["reason"]
+                  and not r["plausibility"], f"hugepeaks {case_id}: measured, its declared peak untrusted ({r['reason']})")
+        huge = next(d for d in report["summary"]["devices"] if d["device"] == "hugepeaks:0")
+        check(all(m.get("efficiency") is None for m in huge["metrics"].values()), f"no efficiency from untrusted peaks: {huge}")
         for case_id in ("gemm", "stream", "launch"):
             r = result(report, "stub:0", case_id)
             check(r["status"] in ("ok", "noisy") and "device/host time per sample" in r["method"]["timer_detail"],

@@ -7,7 +7,8 @@ namespace with no interfaces (`unshare -rn`, when the kernel allows; always with
 resolving to nothing and a dead proxy), and checks: no console message at all (the page runs no
 script; a blocked fetch or a CSP refusal would log one), the chart elements exist in the DOM Chromium
 built, and a screenshot is taken. A control page with a console error and a network fetch proves the
-detection works. Usage: html_chromium.py CMETER SOURCE_DIR [SCREENSHOT_OUT.png]
+detection works. The LLM inference fixture (schema 1.1) is loaded the same way: no console message,
+its latency CDFs and tokens/s bars in the DOM. Usage: html_chromium.py CMETER SOURCE_DIR [SCREENSHOT_OUT.png]
 """
 import os
 import re
@@ -19,6 +20,8 @@ import tempfile
 CMETER, SOURCE = sys.argv[1:3]
 SCREENSHOT_OUT = sys.argv[3] if len(sys.argv) > 3 else None
 REPORT = os.path.join(SOURCE, "tests", "fixtures", "reports", "cpu-quick.json")
+# Schema 1.1: LLM inference results (latency CDFs, tokens/s bars, detail tables).
+LLM_REPORT = os.path.join(SOURCE, "tests", "fixtures", "reports", "inference-run.json")
 
 
 def fail(message):
@@ -100,6 +103,21 @@ def main():
         check(len(re.findall(r'class="error-bar"', dom)) >= 5, "CI error bars drawn")
         check('class="roof bandwidth"' in dom and 'class="roof ceiling' in dom, "roofline slope and ceilings drawn")
         check('<table class="results">' in dom, "the numbers are also a table")
+
+        llm_page = os.path.join(tmp, "llm.html")
+        proc = subprocess.run([CMETER, "report", "html", LLM_REPORT, "-o", llm_page], capture_output=True, text=True)
+        check(proc.returncode == 0, f"cmeter report html (inference): {proc.stderr}")
+        proc = chromium(["--dump-dom"], llm_page, os.path.join(tmp, "p3"))
+        messages = console_messages(proc.stderr)
+        check(not messages, "the inference report page logs nothing to the console:\n  " + "\n  ".join(messages))
+        dom = proc.stdout
+        charts = re.findall(r'<svg[^>]*class="chart ([a-z -]+)"', dom)
+        print(f"charts in the inference page's DOM: {charts}")
+        check(charts.count("cdf") == 2, "a latency CDF per device rendered")
+        check("bars llm-tokens" in charts, "tokens/s bars rendered")
+        check(len(re.findall(r'class="cdf-line"', dom)) == 5, "a CDF line per counted result")
+        check('<table class="inference">' in dom and '<table class="server-search">' in dom,
+              "the inference figures and the Server search are tables")
 
         shot = os.path.join(tmp, "report.png")
         proc = chromium([f"--screenshot={shot}", "--window-size=1280,2400", "--hide-scrollbars"], page,

@@ -23,6 +23,8 @@ CMETER, TEST_PLUGINS, SOURCE, NAME = sys.argv[1:5]
 FIXTURES = os.path.join(SOURCE, "tests", "fixtures", "reports")
 STUB_REPORT = os.path.join(FIXTURES, "stub-run.json")
 CPU_REPORT = os.path.join(FIXTURES, "cpu-quick.json")
+# Schema 1.1: LLM inference results of every scenario on two devices (made by reports/render_test.cpp).
+LLM_REPORT = os.path.join(FIXTURES, "inference-run.json")
 
 
 # Trusted signing keys are read from $XDG_CONFIG_HOME/cmeter/trusted-keys: an empty one of our own, so
@@ -287,6 +289,8 @@ def test_merge_and_formats():
             run_dir = os.path.join(out, os.listdir(out)[0])
             for ext in ("md", "html", "csv"):
                 check(os.path.exists(os.path.join(run_dir, "report." + ext)), f"run --format wrote report.{ext}")
+            check(not os.path.exists(os.path.join(run_dir, "report.inference.csv")),
+                  "no inference CSV without inference results")
             report_path = os.path.join(run_dir, "report.json")
             validate_schema(load(report_path), report_path)
             md = run(["report", "md", report_path], expect_exit=0).stdout
@@ -313,6 +317,94 @@ def test_merge_and_formats():
         save(tampered_path, tampered)
         proc = run(["report", "merge", tampered_path, outs[1], "-o", os.path.join(tmp, "m2.json")], expect_exit=2)
         check(tampered_path in proc.stderr and "refusing to merge" in proc.stderr, "a changed input is refused")
+
+
+def test_inference():
+    """Schema 1.1 and the LLM inference views: the Python validator and cmeter's compiled-in checker agree
+    on valid and malformed inference members, every format shows the section, compare aligns the results
+    and merge keeps them."""
+    from report_schema import schema_errors
+    report = load(LLM_REPORT)
+    validate_schema(report, LLM_REPORT)
+    check(report["schema_version"] == "1.1.0", "the fixture is a 1.1 report")
+    scenarios = sorted({r["inference"]["scenario"] for r in report["results"] if "inference" in r})
+    check(scenarios == ["offline", "server", "single_stream"], f"every scenario in the fixture: {scenarios}")
+    validate_schema(load(STUB_REPORT), "a 1.0.0 report")  # old reports still validate
+    with tempfile.TemporaryDirectory() as tmp:
+        index = next(i for i, r in enumerate(report["results"]) if r.get("inference", {}).get("scenario") == "server")
+        mutations = {
+            "wrong type": (lambda j: j.update(queries="many"), f"results[{index}].inference.queries: expected integer"),
+            "unknown member": (lambda j: j.update(tokens_per_watt=3),
+                               f"results[{index}].inference: unknown member 'tokens_per_watt'"),
+            "unknown in a search step": (lambda j: j["server"]["search"][0].update(note="x"),
+                                         "inference.server.search[0]: unknown member 'note'"),
+            "bad scenario": (lambda j: j.update(scenario="batch"), "inference.scenario: expected one of"),
+            "too many CDF points": (lambda j: j["latency_cdf"].extend([[0.1, 0.5]] * 90),
+                                    "latency_cdf: 110 items, more than the maximum 100"),
+            "agreement above 1": (lambda j: j["accuracy"].update(top1_agreement=1.5), "above the maximum 1"),
+        }
+        for name, (change, message) in mutations.items():
+            bad = copy.deepcopy(report)
+            change(bad["results"][index]["inference"])
+            check(schema_errors(bad), f"{name}: the Python validator refuses it")
+            path = os.path.join(tmp, "bad.json")
+            save(path, bad)
+            proc = run(["report", "show", path], expect_exit=2)
+            check(message in proc.stderr, f"{name}: cmeter names it ({message!r} in {proc.stderr!r})")
+        old = copy.deepcopy(report)
+        old["schema_version"] = "1.0.0"
+        path = os.path.join(tmp, "mislabelled.json")
+        save(path, old)
+        proc = run(["report", "show", path], expect_exit=2)
+        check("unknown member 'inference' (added in schema 1.1)" in proc.stderr, "a 1.0 report cannot carry inference")
+
+        golden("inference-run.md", run(["report", "md", LLM_REPORT], expect_exit=0).stdout)
+        golden("inference-run.inference.csv", run(["report", "csv", LLM_REPORT, "--inference"], expect_exit=0).stdout)
+        show = run(["report", "show", LLM_REPORT], expect_exit=0).stdout
+        check(show.count("LLM inference") == 2, "a section per device in the terminal view")
+        check("llm-1b (1.24B parameters, bf16), Offline: noisy" in show, "model in human units, scenario, status")
+        check("FAILED" in show and "layer 0 rope (q)" in show, "the failed accuracy names where it diverged")
+        inference_rows = run(["report", "csv", LLM_REPORT, "--inference"], expect_exit=0).stdout.splitlines()
+        check(len(inference_rows) == 1 + sum(1 for r in report["results"] if "inference" in r),
+              "inference CSV: one row per inference result")
+        html_path = os.path.join(tmp, "llm.html")
+        run(["report", "html", LLM_REPORT, "-o", html_path], expect_exit=0)
+        html = open(html_path).read()
+        for needle in ('class="chart cdf" id="llm-cdf-cpu-0"', 'class="chart bars llm-tokens"', 'class="cdf-line"',
+                       '<table class="inference">', '<table class="server-search">'):
+            check(needle in html, f"HTML has {needle}")
+
+        # compare: B's offline tokens/s 1.5x (metric and figure), energy per token halved.
+        faster = copy.deepcopy(report)
+        for r in faster["results"]:
+            if r.get("inference", {}).get("scenario") == "offline" and r["device"] == "cpu:0":
+                r["inference"]["output_tokens_per_s"] *= 1.5
+                for m in r["metrics"]:
+                    if m["name"] == "output_tokens_per_s":
+                        for k in ("median", "ci95_low", "ci95_high", "mean", "min", "max", "p5", "p95"):
+                            m["statistics"][k] *= 1.5
+                if r["inference"]["joules_per_token"] is not None:
+                    r["inference"]["joules_per_token"] /= 2
+        b = os.path.join(tmp, "b.json")
+        save(b, faster)
+        out = run(["compare", LLM_REPORT, b, "--per-watt"], expect_exit=0).stdout
+        print(out)
+        row = verdict_of(out, "cpu:0 llm-tiny-offline output tokens/s")
+        check("x1.500" in row and "faster" in row, f"1.5x tokens/s is faster: {row}")
+        check("same within noise" in verdict_of(out, "cpu:0 llm-tiny-single_stream TPOT p50"), "unchanged TPOT p50")
+        check("not comparable (no confidence interval)" in verdict_of(out, "cpu:0 llm-tiny-single_stream TPOT p99"),
+              "p99 has no CI: no verdict")
+        check("x2.000" in verdict_of(out, "cpu:0 llm-tiny-offline tokens per joule"), "tokens per joule doubled")
+        check("not comparable" in verdict_of(out, "opencl:0 llm-tiny-single_stream latency p50"),
+              "an invalid result is not compared")
+
+        merged_path = os.path.join(tmp, "merged.json")
+        run(["report", "merge", LLM_REPORT, STUB_REPORT, "-o", merged_path], expect_exit=0)
+        merged = load(merged_path)
+        validate_schema(merged, "merged report with inference")
+        check(merged["schema_version"] == "1.1.0", "a merge writes the current schema version")
+        check(sum(1 for r in merged["results"] if "inference" in r) == 6, "merge keeps the inference members")
+        check("LLM inference" in run(["report", "md", merged_path], expect_exit=0).stdout, "merged report renders them")
 
 
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}

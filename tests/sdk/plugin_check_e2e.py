@@ -6,8 +6,10 @@ about known-good and known-bad plugins is pinned here: shipped plugins pass `--l
 fault plugin (plugins/testing) fails exactly the checks its fault should fail, including the process
 faults (crash, abort, hang, leak) that only the worker isolation survives.
 
-Usage: plugin_check_e2e.py CMETER BUILD_DIR TEST [PLUGIN]
-  TEST: shipped PLUGIN | stub | load_faults | process_faults | leak
+Usage: plugin_check_e2e.py CMETER BUILD_DIR TEST [PLUGIN [INFERENCE]]
+  TEST: shipped PLUGIN [required|optional] | stub | load_faults | process_faults | leak | inference_proxies TARGET_PLUGIN
+  INFERENCE (shipped): `required`: the ABI 1.1 inference ops must be offered and pass; `optional`
+  (default): they must pass where offered, and their absence is reported as a skip message.
 """
 import json
 import os
@@ -67,13 +69,63 @@ def expect_fails(report, expected, name):
         fail(f"{name}: FAIL set {sorted(got)}, expected {sorted(expected)}\n{json.dumps(details, indent=1)}")
 
 
-def test_shipped(cmeter, build, plugin):
+# The ABI 1.1 inference checks (core/conformance/checks_inference_ops.cpp; docs/conformance.md).
+INFERENCE_OPS = ["rmsnorm", "rope", "softmax", "swiglu", "kv_append", "embedding", "argmax", "eltwise"]
+DTYPES = ["f32", "f16", "bf16"]
+
+
+def inference_ids(ops=INFERENCE_OPS):
+    return [f"op.{op}.v1.{dt}" for op in ops for dt in DTYPES]
+
+
+def test_shipped(cmeter, build, plugin, inference="optional"):
     """A plugin we ship passes --level full (exit 0, no FAIL, nothing unimplemented)."""
     proc, report = run_check(cmeter, plugin, "--level", "full", expect_exit=0)
     check(report["summary"]["fail"] == 0 and report["summary"]["unimplemented"] == 0, "no FAIL, no unimplemented")
     check(by_id(report, "concurrency.two_threads")["status"] == "PASS", "two threads ran")
     check(by_id(report, "lifecycle.no_growth")["status"] == "PASS", "lifecycle ran")
     check(report["run"]["executor"] == "worker", "ran in a worker")
+    # The inference op set: where offered, every op in at least one dtype passed (no FAIL is checked above).
+    inference_set = by_id(report, "op.inference_set")
+    passed = [i for i in inference_ids() if by_id(report, i)["status"] == "PASS"]
+    if inference_set["status"] != "PASS":
+        check(inference == "optional", f"the inference op set is required: {inference_set['reason']}")
+        print(f"  SKIP inference ops: {os.path.basename(plugin)} does not offer them yet ({inference_set['reason']})")
+        return
+    for op in INFERENCE_OPS:
+        check(any(i.startswith(f"op.{op}.v1.") for i in passed), f"{op}.v1 passed in some dtype: {passed}")
+    print(f"  inference checks passed: {len(passed)} of {len(inference_ids())} ({', '.join(passed)})")
+
+
+def test_inference_proxies(cmeter, build, target):
+    """The proxies (plugins/testing/proxy_plugin.cpp) over TARGET (CMETER_PROXY_TARGET): rope off by one
+    position fails exactly the rope checks the real plugin passes, naming rope; a withheld swiglu.v1 is
+    reported missing."""
+    os.environ["CMETER_PROXY_TARGET"] = target
+    only = ("--only", "op.inference_set,op.rope.v1.*,op.swiglu.v1.*,op.rmsnorm.v1.*")
+    _, real = run_check(cmeter, target, "--level", "full", *only)
+    rope_pass = {i for i in inference_ids(["rope"]) if by_id(real, i)["status"] == "PASS"}
+    if not rope_pass or by_id(real, "op.inference_set")["status"] != "PASS":
+        print(f"SKIP: {os.path.basename(target)} does not offer the inference op set yet; the proxies have nothing "
+              "to break")
+        sys.exit(77)
+    proxies = os.path.join(build, "lib/cmeter/proxy-plugins")
+    _, report = run_check(cmeter, os.path.join(proxies, "libcmeter-rope_off_by_one.so"), "--level", "full", *only,
+                          expect_exit=1)
+    check(report["device"]["id"].startswith("rope_off_by_one:"), f"distinct device id: {report['device']['id']}")
+    expect_fails(report, rope_pass, "rope_off_by_one")
+    for i in rope_pass:
+        reason = by_id(report, i)["reason"]
+        check(reason.startswith("rope ") and "NMSE" in reason, f"{i} names rope and the NMSE: {reason}")
+    check(by_id(report, "op.swiglu.v1.f32")["status"] == by_id(real, "op.swiglu.v1.f32")["status"], "others as real")
+    _, report = run_check(cmeter, os.path.join(proxies, "libcmeter-no_swiglu.so"), "--level", "full", *only,
+                          expect_exit=1)
+    check(report["device"]["id"].startswith("no_swiglu:"), f"distinct device id: {report['device']['id']}")
+    expect_fails(report, {"op.inference_set"}, "no_swiglu")
+    reason = by_id(report, "op.inference_set")["reason"]
+    check("missing mandatory" in reason and "swiglu.v1" in reason, f"names swiglu.v1 missing: {reason}")
+    for i in inference_ids(["swiglu"]):
+        check(by_id(report, i)["skip_kind"] == "not_applicable", f"{i} skipped as not offered")
 
 
 def test_stub(cmeter, build):
@@ -91,7 +143,7 @@ def test_stub(cmeter, build):
 
 
 LOAD_FAULTS = {
-    "wronggemm": {"op.gemm.v1.f32", "op.gemm.v1.f64"},
+    "wronggemm": {"op.gemm.v1.f32", "op.gemm.v1.f64", "op.gemm.v1.offsets"},
     "toofast": {"events.host_agreement"},
     "badmajor": {"abi.version"},
     "smallapi": {"abi.table_size"},
@@ -111,7 +163,7 @@ def test_load_faults(cmeter, build):
 
 
 # Every check that launches an op (the crash/abort/hang variants fault in op_enqueue).
-LAUNCHING = {"errors.op_handles", "events.host_agreement", "op.gemm.v1.f32", "op.gemm.v1.f64",
+LAUNCHING = {"errors.op_handles", "events.host_agreement", "op.gemm.v1.f32", "op.gemm.v1.f64", "op.gemm.v1.offsets",
              "op.fma_peak.v1.f32", "op.fma_peak.v1.f64", "op.stream.v1.f32", "op.stream.v1.f64", "op.copy.v1",
              "op.noop.v1"}
 
@@ -172,7 +224,9 @@ def main():
     cmeter, build, test = sys.argv[1], sys.argv[2], sys.argv[3]
     print(f"plugin check e2e: {test}")
     if test == "shipped":
-        test_shipped(cmeter, build, sys.argv[4])
+        test_shipped(cmeter, build, sys.argv[4], sys.argv[5] if len(sys.argv) > 5 else "optional")
+    elif test == "inference_proxies":
+        test_inference_proxies(cmeter, build, sys.argv[4])
     elif test == "stub":
         test_stub(cmeter, build)
     elif test == "load_faults":

@@ -365,7 +365,9 @@ class ApiBuilder {
     api_.struct_size = CMTR_API_STRUCT_SIZE_1_0;
     api_.extension = nullptr;
     api_.abi_major = CMTR_ABI_MAJOR;
-    api_.abi_minor = 0;  // the 1.0 table; a plugin filling slots of a later minor sets both
+    // The 1.0 table (1.1 added ops, no slots), this header's minor: it says which op catalogue the
+    // plugin was built against (a plugin of this SDK answers every 1.1 op, if only `unsupported`).
+    api_.abi_minor = CMTR_ABI_MINOR;
     api_.error_info = &error_info;
     api_.error_destroy = &error_destroy;
   }

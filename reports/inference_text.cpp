@@ -1,0 +1,105 @@
+// Words and figures of an LLM inference result, shared by the renderers.
+#include "reports/inference_text.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "reports/format.h"
+
+namespace cmeter::reports {
+namespace {
+
+std::string g2(double v) {
+  return std::isfinite(v) ? fmt::format("{:.2g}", v) : "n/a";
+}
+
+}  // namespace
+
+std::string format_count(double count) {
+  if (!std::isfinite(count)) return "n/a";
+  static const char* kSuffixes[] = {"", "K", "M", "B", "T"};
+  int i = 0;
+  double v = count;
+  while (std::fabs(v) >= 999.5 && i < 4) {
+    v /= 1000;
+    ++i;
+  }
+  return fmt::format("{:.3g}{}", v, kSuffixes[i]);
+}
+
+std::string format_ms(double seconds) {
+  if (!std::isfinite(seconds)) return "n/a";
+  const double ms = seconds * 1e3;
+  // Whole milliseconds from 100 ms up (2000, not 2e+03); 3 significant digits below.
+  return std::fabs(ms) >= 99.95 ? fmt::format("{:.0f}", ms) : fmt::format("{:.3g}", ms);
+}
+
+std::string model_text(const InferenceView& v) {
+  return fmt::format("{} ({} parameters, {})", v.model.name,
+                     format_count(static_cast<double>(v.model.parameters)), v.model.dtype);
+}
+
+std::string model_shape_text(const InferenceView& v) {
+  const auto& m = v.model;
+  return fmt::format(
+      "{}: {} layers, hidden {}, {} heads ({} KV heads, head dim {}), FFN {}, vocab {}, {} lm_head", m.name,
+      m.layers, m.hidden, m.heads, m.kv_heads, m.head_dim, m.ffn, m.vocab,
+      m.tied_lm_head ? "tied" : "untied");
+}
+
+std::string workload_text(const InferenceView& v) {
+  return fmt::format("{} queries, {} prompt + {} output tokens each, batch up to {}, {}", v.queries,
+                     v.prompt_tokens, v.output_tokens, v.max_batch, format_quantity(v.duration_s, "s"));
+}
+
+std::string server_text(const InferenceView& v) {
+  if (!v.server) return "";
+  const auto& s = *v.server;
+  return fmt::format("{} with TTFT p99 <= {} ms and TPOT p99 <= {} ms (target {}, {} rate{} tried)",
+                     format_quantity(s.achieved_qps, "query/s"), format_ms(s.ttft_bound_s),
+                     format_ms(s.tpot_bound_s), format_quantity(s.target_qps, "query/s"), s.search.size(),
+                     s.search.size() == 1 ? "" : "s");
+}
+
+std::string mfu_text(const InferenceView& v) {
+  if (!v.mfu_prefill)
+    return v.mfu_peak_key.empty() ? "n/a (no declared peak)" : "n/a (" + v.mfu_peak_key + ")";
+  return format_percent(*v.mfu_prefill) + " of " + (v.mfu_peak_key.empty() ? "?" : v.mfu_peak_key);
+}
+
+std::string mbu_text(const InferenceView& v) {
+  if (!v.mbu_decode)
+    return v.mbu_bandwidth_source.empty() ? "n/a (no bandwidth known)"
+                                          : "n/a (" + v.mbu_bandwidth_source + ")";
+  return format_percent(*v.mbu_decode) + " of " +
+         (v.mbu_bandwidth_source.empty() ? "?" : v.mbu_bandwidth_source);
+}
+
+std::string energy_text(const InferenceView& v) {
+  if (!v.joules_per_token) return "n/a (no energy telemetry)";
+  return fmt::format("{:.3g} J/token", *v.joules_per_token);
+}
+
+std::string accuracy_verdict(const InferenceView& v) {
+  return v.accuracy.passed ? "passed" : "FAILED";
+}
+
+std::string accuracy_numbers(const InferenceView& v) {
+  const auto& a = v.accuracy;
+  std::string out = fmt::format(
+      "{} tokens checked, logit NMSE max {}, top-1 agreement {} on {} clear-margin tokens, KL mean {}, "
+      "audit {} queries {} mismatches",
+      a.tokens_checked, g2(a.logit_nmse_max), format_percent(a.top1_agreement), a.top1_clear_margin_tokens,
+      g2(a.kl_mean), a.audit_queries, a.audit_mismatches);
+  if (!a.first_divergence.empty()) out += ", first divergence: " + a.first_divergence;
+  return out;
+}
+
+std::string op_paths_text(const InferenceView& v) {
+  std::string out;
+  for (const auto& [op, path] : v.op_paths) out += (out.empty() ? "" : ", ") + op + "=" + path;
+  return out.empty() ? "n/a" : out;
+}
+
+}  // namespace cmeter::reports

@@ -1,0 +1,43 @@
+// The words and figures of an LLM inference result (schema 1.1, core/report/inference_view.h) shared by
+// every renderer, so the terminal, Markdown, HTML and CSV views say the same thing the same way: model
+// in human units, times in milliseconds, the Server rate with its bounds, MFU/MBU with what they are
+// measured against, energy per token or why there is none, the accuracy verdict and the op paths.
+// A figure the report does not have is "n/a", never 0.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/report/inference_view.h"
+
+namespace cmeter::reports {
+
+// 1.24B, 124M, 8.03B, 950K, 12 (parameters; 3 significant digits).
+std::string format_count(double count);
+// Seconds as milliseconds without the unit: whole ms from 100 ms ("2000"), else 3 significant digits
+// ("12.3", "0.0412"); "n/a" when unknown.
+std::string format_ms(double seconds);
+// "llm-1b (1.24B parameters, bf16)".
+std::string model_text(const InferenceView& v);
+// "llm-1b: 16 layers, hidden 2048, 32 heads (8 KV heads, head dim 64), FFN 8192, vocab 32000, tied lm_head".
+std::string model_shape_text(const InferenceView& v);
+// "64 queries, 128 prompt + 64 output tokens each, batch up to 16, 12.5 s".
+std::string workload_text(const InferenceView& v);
+// Server: "2.5 query/s with TTFT p99 <= 2000 ms and TPOT p99 <= 100 ms (target 2.6 query/s, 5 rates
+// tried)"; "" for other scenarios.
+std::string server_text(const InferenceView& v);
+// "41.2% of peak.flops.bf16" / "n/a (no declared peak)".
+std::string mfu_text(const InferenceView& v);
+// "63.0% of measured STREAM triad" / "n/a".
+std::string mbu_text(const InferenceView& v);
+// "0.123 J/token" / "n/a (no energy telemetry)".
+std::string energy_text(const InferenceView& v);
+// "passed" or "FAILED".
+std::string accuracy_verdict(const InferenceView& v);
+// "4096 tokens checked, logit NMSE max 1.2e-05, top-1 agreement 100.0% on 4000 clear-margin tokens,
+// KL mean 3e-06, audit 16 queries 0 mismatches[, first divergence: layer 0 rope]".
+std::string accuracy_numbers(const InferenceView& v);
+// "attention=composed, gemm=openblas-sgemm, ...".
+std::string op_paths_text(const InferenceView& v);
+
+}  // namespace cmeter::reports

@@ -9,7 +9,6 @@ Usage: inference_e2e.py CMETER SOURCE_DIR DEVICE
 Exit 77 (a CTest skip) when the device does not exist or its plugin lacks the ABI 1.1 op set (the
 reason must then name the missing ops).
 """
-import copy
 import json
 import os
 import subprocess
@@ -74,17 +73,9 @@ def main():
         check((inf["server"] is not None) == (scenario == "server"), f"{case_id}: server member")
         metrics = {m["name"] for m in r["metrics"]}
         check({"output_tokens_per_s", "latency_s", "ttft_s"} <= metrics, f"{case_id}: metrics {metrics}")
-    # The report schema: the 1.1 update (the `inference` member) is another helper's; until it lands, the
-    # report must validate with that member removed, and a failure of the full report is only noted.
-    stripped = copy.deepcopy(report)
-    for r in stripped["results"]:
-        r.pop("inference", None)
-    errors = schema_errors(stripped)
-    check(not errors, "report (inference member removed) does not validate: " + "; ".join(errors[:5]))
-    full = schema_errors(report)
-    if full:
-        print("NOTE: the full report fails the schema only on the inference member (schema 1.1 pending): "
-              + "; ".join(full[:3]))
+    # The report schema (1.1: the `inference` member's full shape).
+    errors = schema_errors(report)
+    check(not errors, "report does not validate: " + "; ".join(errors[:5]))
     print("PASS")
 
 

@@ -24,7 +24,7 @@ TEST_CASE("counter rng: random access equals the sequential fill, and seeds/stre
   CHECK(same_stream < 3);
 }
 
-TEST_CASE("counter rng: uniform on [-1, 1): mean 0, variance 1/3, range, few repeats") {
+TEST_CASE("counter rng: uniform on -1 to 1 (1 excluded): mean 0, variance 1/3, range, few repeats") {
   const int n = 200000;
   double sum = 0, sq = 0;
   float lo = 1, hi = -1;

@@ -64,7 +64,9 @@ Status recheck_resumed(const Resumed& resumed, const std::vector<PlannedCase>& p
                        const std::vector<DeviceFacts>& live_devices) {
   std::set<std::pair<std::string, std::string>> planned;
   for (const auto& p : plan) planned.insert({p.device->id, p.spec->id});
-  for (const auto& [key, r] : resumed.done) {
+  for (const auto& entry : resumed.done) {
+    const auto& key = entry.first;
+    const CaseResult& r = entry.second;  // not a structured binding: the lambda below captures it
     const std::string where = fmt::format("{}:{}", resumed.journal_path, resumed.done_lines.at(key));
     auto refuse = [&](const std::string& why) {
       return make_error(ErrorCode::kInvalidArgument, "cannot resume: {}: result {} on {}: {}", where,

@@ -351,8 +351,9 @@ Result<std::vector<std::string>> query_ops(const Device& dev, const GraphShape& 
     auto q = dev.query_op(name, params);
     if (!q) q = OpQuery{false, q.error().message};
     if (!q->supported) {
+      const std::string& op_name = name;  // clang 14: a lambda cannot capture a structured binding
       const bool named = std::any_of(missing.begin(), missing.end(),
-                                     [&](const std::string& m) { return m.starts_with(name); });
+                                     [&op_name](const std::string& m) { return m.starts_with(op_name); });
       if (!named) missing.push_back(q->reason.empty() ? name : fmt::format("{} ({})", name, q->reason));
     }
   }

@@ -10,7 +10,7 @@
 # doctest) are missing, it falls back to building the plugin alone (plugins/cuda as its own CMake
 # project): tests (if doctest is there) and the bench still run; `cmeter` steps are skipped, said so.
 #
-# Usage: scripts/gpu-check.sh [STEP...]   steps: env build devices tests run extra bench (default: all)
+# Usage: scripts/gpu-check.sh [STEP...]   steps: env build devices tests run extra llm bench (default: all)
 #        scripts/gpu-check.sh pack          (on a machine WITHOUT a GPU but with the toolkit and the core's
 #                                            dependencies: build, then copy the binaries, plugins and the
 #                                            non-system shared libraries they need into $CMETER_GPU_PACK_DIR,
@@ -20,7 +20,7 @@
 # Each step fits a 10-minute command limit on an H100 (`run` is the longest, ~6 min), so a caller with
 # such a limit runs them one or two per command; the build is kept in build-gpu/ between commands.
 # Environment: OUT, CMETER_GPU_BUILD_DIR (default build-gpu), CMETER_GPU_DEVICE (default cuda:0),
-# JOBS (default: nproc), CMETER_GPU_{RUN,EXTRA,TESTS}_TIMEOUT_S (step limits), CMETER_GPU_DEADLINE_S (seconds from the start after which no step starts, and
+# JOBS (default: nproc), CMETER_GPU_{RUN,EXTRA,LLM,TESTS}_TIMEOUT_S (step limits), CMETER_GPU_DEADLINE_S (seconds from the start after which no step starts, and
 # each step's timeout is clamped to what is left: a caller with a hard limit gets every output that fits).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +33,7 @@ JOBS=${JOBS:-$(nproc 2>/dev/null || echo 4)}
 mkdir -p "$OUT"
 SUMMARY="$OUT/summary.txt"
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(env build devices tests run extra bench)
+[ ${#steps[@]} -eq 0 ] && steps=(env build devices tests run extra llm bench)
 
 say() { echo "gpu-check: $*" | tee -a "$SUMMARY"; }
 DEADLINE_S=${CMETER_GPU_DEADLINE_S:-0}
@@ -210,6 +210,9 @@ step_pack() {
 
 step_run() { run_profile run-standard standard "${CMETER_GPU_RUN_TIMEOUT_S:-590}"; }
 step_extra() { run_profile run-gpu-extra profiles/gpu-extra.yaml "${CMETER_GPU_EXTRA_TIMEOUT_S:-400}"; }
+# The inference workload (profiles/llm.yaml: llm-tiny and llm-1b, three scenarios) on the CUDA plugin's
+# ABI 1.1 ops; its report carries MFU/MBU, TTFT/TPOT and the accuracy pass (issue 12's GPU figures).
+step_llm() { run_profile run-llm profiles/llm.yaml "${CMETER_GPU_LLM_TIMEOUT_S:-500}"; }
 
 step_bench() {
   local dir; dir=$(plugin_dir)
@@ -223,7 +226,7 @@ step_bench() {
 say "=== $(date -u +%FT%TZ) steps: ${steps[*]} (output in $OUT)"
 for s in "${steps[@]}"; do
   case "$s" in
-    env | build | devices | tests | run | extra | bench | pack) "step_$s" ;;
+    env | build | devices | tests | run | extra | llm | bench | pack) "step_$s" ;;
     all) for t in env build devices tests run extra bench; do "step_$t"; done ;;
     *) say "unknown step '$s' (env build devices tests run extra bench)"; exit 2 ;;
   esac

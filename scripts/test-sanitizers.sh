@@ -46,7 +46,8 @@ export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/fuzz/lsan.supp:print
 # slowest test (47 s, run alone: RUN_SERIAL) and measures the instrumented CPU plugin; the code it
 # drives (runner, worker, journal, report) runs instrumented in e2e_isolation, e2e_resume and the
 # conformance tests, which cover more paths in less time.
-(cd "$build_dir" && ctest --output-on-failure -j "$jobs" --timeout 900 \
+# Tests labelled no_asan (long device runs whose core code other tests already drive here) likewise.
+(cd "$build_dir" && ctest --output-on-failure -j "$jobs" --timeout 900 -LE no_asan \
   -E '^(format|e2e_html_chromium|sdk_packaging_deb|sdk_template_out_of_tree|e2e_cpu_quick)$')
 ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=1" "$build_dir/bin/cmeter_unit_tests" -tce="topology*,worker host*,*leaks its buffers*" \
   --no-intro=true --minimal=true

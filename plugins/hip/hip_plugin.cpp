@@ -85,20 +85,30 @@ int device_attribute(hipDeviceAttribute_t attr, int ordinal) {
   return v;
 }
 
-// f32 FMA lanes per CU per clock and the f64 ratio, for architectures whose numbers AMD publishes
-// (CDNA: 64 lanes x 2 SIMD pairs; f64 at the full rate from CDNA2). Matrix-core peaks are not
-// declared (they depend on the SKU); 0 = unknown, no peak declared.
+// Vector FLOP per CU per clock (2 per FMA) for architectures whose rates AMD publishes, the highest
+// dense vector rate (packed FP32 from CDNA2 on). Matrix-core peaks are not declared (they depend on
+// the SKU). MI50 13.3 TF f32 = 60 CU x 1.725 GHz x 128; MI250X 95.7 TF packed = 220 x 1.7 GHz x 256.
 struct ArchRates {
   const char* prefix;
-  int f32_flops_per_cu_clock;  // FLOP (2 per FMA)
+  int f32_flops_per_cu_clock;
   int f64_flops_per_cu_clock;
 };
 constexpr ArchRates kArchRates[] = {
-    {"gfx906", 128, 64},   // MI50/MI60 (Vega 20); Hygon DCU Z100 reports a gfx906-compatible ISA
+    {"gfx906", 128, 64},   // MI50/MI60 (Vega 20); gfx906-class Hygon DCUs
     {"gfx908", 128, 64},   // MI100 (CDNA)
-    {"gfx90a", 128, 128},  // MI210/MI250 (CDNA2): packed FP32 doubles this only for packed code
+    {"gfx90a", 256, 128},  // MI210/MI250 (CDNA2): packed FP32
     {"gfx940", 256, 128}, {"gfx941", 256, 128}, {"gfx942", 256, 128},  // MI300 (CDNA3)
 };
+
+// The vendor from the PCI vendor id in sysfs: AMD (0x1002), Hygon (0x1d94: DCUs run HIP through DTK).
+std::string pci_vendor(const char* bus) {
+  std::ifstream in(std::string("/sys/bus/pci/devices/") + bus + "/vendor");
+  std::string id;
+  if (!(in >> id)) return "AMD";  // not on PCI (or no sysfs): HIP's own platform
+  if (id == "0x1002") return "AMD";
+  if (id == "0x1d94") return "Hygon";
+  return "PCI vendor " + id;
+}
 
 // Builds one device's attributes; returns "" or why the device is skipped.
 std::string probe_device(int ordinal, CMTR_Device& d, const std::string& runtime_text, const RocmSmi* smi) {
@@ -116,8 +126,7 @@ std::string probe_device(int ordinal, CMTR_Device& d, const std::string& runtime
   sdk::KeyValueList& kv = d.attributes;
   kv.clear();
   kv.set("name", std::string(prop.name));
-  // DTK (Hygon) reports its own vendor through the PCI id; the name says which product it is.
-  kv.set("vendor", std::string(prop.name).find("DCU") != std::string::npos ? "Hygon" : "AMD");
+  kv.set("vendor", pci_vendor(bus));
   kv.set("kind", "gpu");
   int driver_version = 0;
   if (hipDriverGetVersion(&driver_version) == hipSuccess)

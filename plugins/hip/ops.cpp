@@ -231,7 +231,8 @@ OpPlan plan_fma(const CMTR_KeyValue* params, size_t count, bool create) {
     args.type = FmaType::kF16;
   else
     return unsupported("fma_peak.v1 bf16: HIP 5.2 has no packed bf16 FMA intrinsic");
-  if (f.items > (int64_t{1} << 38)) return unsupported("fma_peak.v1: more than 2^38 items");
+  // An AMD dispatch holds at most 2^32 - 1 work items per dimension (one item per thread here).
+  if (f.items > (int64_t{1} << 31)) return unsupported("fma_peak.v1: more than 2^31 items (one launch)");
   if (!create) return supported(nullptr);
   args.items = f.items;
   args.iters = f.iters;
@@ -283,7 +284,7 @@ OpPlan plan_stream(const CMTR_KeyValue* params, size_t count, bool create) {
                                                               : StreamKind::kTriad;
   if (s.dtype != "f32" && s.dtype != "f64")
     return unsupported("stream.v1: dtype '" + s.dtype + "' is not f32 or f64");
-  if (s.n > (int64_t{1} << 40)) return unsupported("stream.v1: n above 2^40");
+  if (s.n > (int64_t{1} << 33)) return unsupported("stream.v1: n above 2^33 (one launch, 4 per thread)");
   if (!create) return supported(nullptr);
   auto op = std::make_unique<StreamOp>(kind, s.dtype == "f64", s.n, s.scalar);
   op->attributes.set(
@@ -315,7 +316,14 @@ class CopyOp : public OpImpl {
 OpPlan plan_copy(const CMTR_KeyValue* params, size_t count, bool create) {
   auto parsed = sdk::parse_copy(params, count, /*knows_engine=*/true);
   if (!parsed.ok()) return invalid_plan(parsed.invalid_reason);
-  const std::string engine = parsed.value.engine.empty() ? "kernel" : parsed.value.engine;
+  constexpr int64_t kKernelMaxBytes = int64_t{1} << 36;  // one launch: at most 2^32 - 1 work items
+  const int64_t bytes = parsed.value.size_bytes;
+  const std::string engine = !parsed.value.engine.empty() ? parsed.value.engine
+                             : bytes > kKernelMaxBytes    ? "copy_engine"
+                                                          : "kernel";
+  if (engine == "kernel" && bytes > kKernelMaxBytes)
+    return unsupported(
+        "copy.v1: the copy kernel takes at most 2^36 bytes (one launch); engine copy_engine does more");
   if (!create) return supported(nullptr);
   const bool ce = engine == "copy_engine";
   auto op = std::make_unique<CopyOp>(static_cast<uint64_t>(parsed.value.size_bytes), ce);

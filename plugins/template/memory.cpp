@@ -27,6 +27,11 @@ CMTR_Error* buffer_create(CMTR_Buffer_Create_Args* args) {
   if (args->size_bytes == 0) return invalid("buffer_create: size_bytes is 0");
   if (args->memory_kind != CMTR_MEMORY_DEVICE && args->memory_kind != CMTR_MEMORY_HOST_PINNED)
     return invalid("buffer_create: unknown memory_kind " + std::to_string(args->memory_kind));
+  if (args->size_bytes > args->device->mem_bytes)
+    return cmeter::sdk::make_error(
+        CMTR_ERROR_RESOURCE_EXHAUSTED,
+        std::string(kPluginName) + ": buffer_create: " + std::to_string(args->size_bytes) +
+            " bytes exceed the device's memory (" + std::to_string(args->device->mem_bytes) + " bytes)");
   return cmeter::sdk::guarded([&]() -> CMTR_Error* {
     // VENDOR: allocate (hipMalloc / aclrtMalloc / cnrtMalloc; pinned: hipHostMalloc / aclrtMallocHost).
     // More than the device has is RESOURCE_EXHAUSTED, never a crash.

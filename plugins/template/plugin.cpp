@@ -55,7 +55,8 @@ CMTR_Error* plugin_initialize(CMTR_Plugin_Initialize_Args* args) {
       s.plugin_attributes.set("plugin.name", kPluginName)
           .set("plugin.version", "0.1.0")
           .set("plugin.vendor", "cmeter plugin template (reference device over host memory)");
-      s.devices.assign(1, CMTR_Device{kDeviceMagic, 0});
+      const int64_t mem_bytes = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
+      s.devices.assign(1, CMTR_Device{kDeviceMagic, 0, static_cast<uint64_t>(mem_bytes)});
       s.device_list.clear();
       s.device_attributes.clear();
       for (auto& d : s.devices) {
@@ -64,12 +65,11 @@ CMTR_Error* plugin_initialize(CMTR_Plugin_Initialize_Args* args) {
         // VENDOR: the driver's facts (docs/abi-keys.md): name, vendor, kind, mem.bytes, compute_units,
         // pci.bus_id, clocks. Declared peaks (peak.flops.<dtype>, peak.mem.bytes_per_s, with peak.source)
         // let the host flag results faster than the hardware can be; the template declares none.
-        const int64_t mem_bytes = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
         attrs.set("name", "template reference device (host memory, one thread)")
             .set("vendor", "cmeter")
             .set("kind", "other")
             .set("runtime.version", "plain C++ loops (plugins/template/kernels.cpp)")
-            .set("mem.bytes", mem_bytes)
+            .set("mem.bytes", static_cast<int64_t>(d.mem_bytes))
             .set("compute_units", 1)
             .set("timer.kind", "host.steady_clock in stream order");
         attrs.set_bool("mem.host_shared", true);  // its "device memory" is host memory

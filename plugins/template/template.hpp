@@ -23,7 +23,8 @@
 // foreign or destroyed pointer is an INVALID_ARGUMENT error, not a crash.
 struct CMTR_Device {
   uint32_t magic;
-  int index;  // VENDOR: your driver's device handle (CUdevice, hipDevice_t, aclrtContext, ...)
+  int index;           // VENDOR: your driver's device handle (CUdevice, hipDevice_t, aclrtContext, ...)
+  uint64_t mem_bytes;  // mem.bytes: a buffer larger than this is RESOURCE_EXHAUSTED before any allocation
 };
 struct CMTR_Buffer {
   uint32_t magic;

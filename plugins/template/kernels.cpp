@@ -11,7 +11,7 @@
 #include <cstring>
 #include <vector>
 
-#include "template.hpp"
+#include "kernels.hpp"
 
 namespace tmpl {
 namespace {

@@ -11,9 +11,27 @@
 
 #include <cstring>
 #include <type_traits>
+#include <variant>
 #include <vector>
 
+#include "kernels.hpp"
 #include "template.hpp"
+
+namespace tmpl {
+
+// What op_create chose: the op's parsed parameters (one of the catalogue's structs), which
+// op_enqueue hands to the kernel. VENDOR: add your compiled kernel or library handle to CMTR_Op.
+using OpParams = std::variant<cmeter::sdk::GemmParams, cmeter::sdk::FmaPeakParams, cmeter::sdk::StreamParams,
+                              cmeter::sdk::CopyParams, std::monostate, cmeter::sdk::InferenceOpParams>;
+
+}  // namespace tmpl
+
+struct CMTR_Op {
+  uint32_t magic;
+  CMTR_Device* device;
+  tmpl::OpParams params;
+  cmeter::sdk::KeyValueList attributes;  // op_attributes: at least `impl`
+};
 
 namespace tmpl {
 namespace {

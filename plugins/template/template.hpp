@@ -7,17 +7,16 @@
 // plugin.cpp: initialise and devices; memory.cpp: buffers; streams.cpp: streams and events; ops.cpp:
 // op_query/op_create/op_enqueue) sits on the SDK adapter (cmeter/plugin_sdk.hpp for the ABI chores,
 // cmeter/plugin_ops.hpp for the op parameter contracts); the kernels are in kernels.cpp. Every place a
-// vendor puts its own driver call is marked "VENDOR:".
+// vendor puts its own driver call is marked "VENDOR:". CMTR_Op is defined in ops.cpp, the only file
+// that needs the op parameter contracts.
 #pragma once
 
 #include <cmeter/plugin_abi.h>
-#include <cmeter/plugin_ops.hpp>
 #include <cmeter/plugin_sdk.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <string>
-#include <variant>
 
 // The opaque handles of the ABI, defined privately here. Each carries a magic number so that a NULL,
 // foreign or destroyed pointer is an INVALID_ARGUMENT error, not a crash.
@@ -42,22 +41,6 @@ struct CMTR_Event {
   // VENDOR: your device timer event (hipEvent_t, aclrtEvent, ...). The template's work runs to
   // completion inside each enqueue, so a host steady_clock reading at record time is in stream order.
   std::chrono::steady_clock::time_point time;
-};
-
-namespace tmpl {
-
-// What op_create chose: the op's parsed parameters (one of the catalogue's structs), which
-// op_enqueue hands to the kernel. VENDOR: add your compiled kernel or library handle here.
-using OpParams = std::variant<cmeter::sdk::GemmParams, cmeter::sdk::FmaPeakParams, cmeter::sdk::StreamParams,
-                              cmeter::sdk::CopyParams, std::monostate, cmeter::sdk::InferenceOpParams>;
-
-}  // namespace tmpl
-
-struct CMTR_Op {
-  uint32_t magic;
-  CMTR_Device* device;
-  tmpl::OpParams params;
-  cmeter::sdk::KeyValueList attributes;  // op_attributes: at least `impl`
 };
 
 namespace tmpl {
@@ -108,16 +91,5 @@ CMTR_Error* op_create(CMTR_Op_Create_Args* args);
 CMTR_Error* op_attributes(CMTR_Op_Attributes_Args* args);
 CMTR_Error* op_enqueue(CMTR_Op_Enqueue_Args* args);
 CMTR_Error* op_destroy(CMTR_Op_Destroy_Args* args);
-
-// ---- The kernels (kernels.cpp) ----
-//
-// Plain, single-threaded loops over host memory: the arithmetic the catalogue prescribes
-// (docs/abi-keys.md), written to be read. Each takes the op's parsed parameters and the buffers' data
-// pointers in the catalogue's buffer order, and runs to completion. VENDOR: replace each with a launch
-// of your kernel (or library call) on the stream; keep these as the reference to test yours against.
-void run_gemm(const cmeter::sdk::GemmParams& p, const void* a, const void* b, void* c);
-void run_fma_peak(const cmeter::sdk::FmaPeakParams& p, void* out);
-void run_stream(const cmeter::sdk::StreamParams& p, void* a, void* b, void* c);
-void run_inference_op(const cmeter::sdk::InferenceOpParams& p, void* const* buffers);
 
 }  // namespace tmpl

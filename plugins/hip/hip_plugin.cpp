@@ -280,12 +280,14 @@ CMTR_Error* device_telemetry(CMTR_Device_Telemetry_Args* args) {
   if (CMTR_Error* e = check_device(args->device, "device_telemetry")) return e;
   return sdk::guarded([&]() -> CMTR_Error* {
     const RocmSmi* smi = state().smi.get();
+    // Without rocm-smi (or for a device it does not list) there is no telemetry here: UNIMPLEMENTED,
+    // which plugin check reports as not applicable and a run as "telemetry unavailable: <why>".
     if (smi == nullptr || !smi->available())
-      return sdk::make_error(CMTR_ERROR_UNAVAILABLE, smi ? smi->status() : "rocm-smi not loaded");
+      return sdk::make_error(CMTR_ERROR_UNIMPLEMENTED, smi ? smi->status() : "rocm-smi not loaded");
     CMTR_Device* d = args->device;
     if (d->smi_index < 0)
       return sdk::make_error(
-          CMTR_ERROR_UNAVAILABLE,
+          CMTR_ERROR_UNIMPLEMENTED,
           "rocm-smi does not know hip:" + std::to_string(d->ordinal) + " (PCI bus id not found)");
     std::lock_guard<std::mutex> lock(d->telemetry_mutex);
     smi->read(d->smi_index, d->telemetry);

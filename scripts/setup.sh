@@ -5,7 +5,8 @@
 #                            OpenCL headers + ICD loader (+ CLBlast), so the tool and its plugins build;
 #   scripts/setup.sh         everything (scripts/test.sh): the above plus the test tools (doctest, Python's
 #                            jsonschema, clang-format, clang + its sanitizer runtimes for the fuzz build,
-#                            Chromium for the HTML test, PoCL as the OpenCL device the tests run on).
+#                            Chromium for the HTML test, PoCL as the OpenCL device the tests run on, hipcc and
+#                            the HIP runtime so the HIP plugin builds and is checked without a GPU).
 # Idempotent; needs root (or sudo) only when something must be installed. Says what it installs.
 set -euo pipefail
 
@@ -18,6 +19,7 @@ run_packages=(
 test_packages=(
   hwloc doctest-dev pocl-opencl-icd clinfo python3 python3-jsonschema clang-format
   clang libclang-rt-14-dev chromium
+  hipcc libamdhip64-dev  # the HIP plugin (plugins/hip) builds and loads with zero devices in CI
 )
 
 case "${1:-}" in

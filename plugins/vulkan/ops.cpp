@@ -233,7 +233,7 @@ class FmaPeakOp final : public Op {
   CMTR_Error* check(const CMTR_Device* device, CMTR_Buffer* const* buffers, size_t n) override {
     return check_list("fma_peak.v1", device, buffers, n, {{"OUT", static_cast<uint64_t>(p_.items) * 4}});
   }
-  CMTR_Error* record(VkCommandBuffer cmd, CMTR_Buffer* const* buffers, size_t) override {
+  void record_to(VkCommandBuffer cmd, VkDeviceAddress out) {
     struct Push32 {
       uint64_t out, init;
       uint32_t items, iters;
@@ -246,13 +246,15 @@ class FmaPeakOp final : public Op {
     };
     const auto items = static_cast<uint32_t>(p_.items), iters = static_cast<uint32_t>(p_.iters);
     if (p_.dtype == "f64") {
-      const Push64 push{buffers[0]->alloc.address, init_.address, items, iters, p_.a, p_.b};
+      const Push64 push{out, init_.address, items, iters, p_.a, p_.b};
       pipeline_.dispatch(cmd, &push, groups_);
     } else {
-      const Push32 push{buffers[0]->alloc.address, init_.address,           items, iters,
-                        static_cast<float>(p_.a),  static_cast<float>(p_.b)};
+      const Push32 push{out, init_.address, items, iters, static_cast<float>(p_.a), static_cast<float>(p_.b)};
       pipeline_.dispatch(cmd, &push, groups_);
     }
+  }
+  CMTR_Error* record(VkCommandBuffer cmd, CMTR_Buffer* const* buffers, size_t) override {
+    record_to(cmd, buffers[0]->alloc.address);
     return nullptr;
   }
 
@@ -460,6 +462,71 @@ OpPlan plan_gemm(DeviceState& d, const CMTR_KeyValue* params, size_t n, bool cre
   return finish(std::move(op), e);
 }
 
+// The host's simulation of one fma_peak item: every lane x = fma(x, a, b) rounded once to dtype.
+float simulate_fma_item(const sdk::FmaPeakParams& f) {
+  float sum = 0;
+  for (int64_t l = 0; l < f.lanes; ++l) {
+    const double x0 = f.x0 + static_cast<double>(l) * f.dx;
+    if (f.dtype == "f64") {
+      double x = x0;
+      for (int64_t r = 0; r < f.iters; ++r) x = std::fma(x, f.a, f.b);
+      sum += static_cast<float>(x);
+    } else if (f.dtype == "f32") {
+      float x = static_cast<float>(x0);
+      for (int64_t r = 0; r < f.iters; ++r) x = std::fma(x, static_cast<float>(f.a), static_cast<float>(f.b));
+      sum += x;
+    } else {  // f16: the exact product-sum (double holds it) rounded once
+      float x = round_to_f16(static_cast<float>(x0));
+      const double a = round_to_f16(static_cast<float>(f.a)), b = round_to_f16(static_cast<float>(f.b));
+      for (int64_t r = 0; r < f.iters; ++r)
+        x = round_to_f16(static_cast<float>(static_cast<double>(x) * a + b));
+      sum += x;
+    }
+  }
+  return sum;
+}
+
+// Whether this device's fma() chains in `dtype` are fused (the core checks fma_peak against a fused
+// simulation; Vulkan allows fma() to be a rounded multiply then an add, and lavapipe's f16 is): one
+// small dispatch, once per device and dtype. "" when fused, else the reason.
+std::string probe_fma(DeviceState& d, const std::string& dtype) {
+  std::lock_guard<std::mutex> lock(d.probe_mutex);
+  if (auto it = d.fma_probe.find(dtype); it != d.fma_probe.end()) return it->second;
+  sdk::FmaPeakParams f;
+  f.dtype = dtype;
+  f.items = 1;
+  f.iters = 64;
+  f.lanes = 32;
+  f.a = 0.9375;
+  f.x0 = 0.5;
+  f.dx = 1.0 / 128;
+  f.b = dtype == "f16" ? 0x1p-8 : dtype == "f32" ? 0x1p-16 : 0x1p-32;
+  std::string why;
+  FmaPeakOp op(f, d);
+  Allocation out;
+  CMTR_Error* e = op.init();
+  if (e == nullptr) e = d.allocate("fma_peak.v1 probe", 4, true, &out);
+  if (e == nullptr)
+    e = d.run_now("fma_peak.v1 probe", [&](VkCommandBuffer cmd) { op.record_to(cmd, out.address); });
+  if (e != nullptr) {
+    CMTR_Error_Info_Args info{};
+    info.struct_size = sizeof info;
+    info.error = e;
+    sdk::error_info(&info);
+    why = "fma_peak.v1 " + dtype + ": the probe dispatch failed: " + std::string(sdk::view(info.message));
+    discard(e);
+  } else {
+    const float got = *static_cast<const float*>(out.mapped), want = simulate_fma_item(f);
+    if (got != want)
+      why = "fma_peak.v1: " + dtype + " fma() on " + d.label + " is not fused (a probe chain gave " +
+            std::to_string(got) + ", the fused simulation " + std::to_string(want) +
+            "; Vulkan lets fma() round the product first), so the checked fused chain cannot run here";
+  }
+  if (out.buffer != VK_NULL_HANDLE) d.release(out);
+  d.fma_probe[dtype] = why;
+  return why;
+}
+
 OpPlan plan_fma(DeviceState& d, const CMTR_KeyValue* params, size_t n, bool create) {
   auto parsed = sdk::parse_fma_peak(params, n);
   if (!parsed.ok()) return invalid_plan(parsed.invalid_reason);
@@ -471,6 +538,14 @@ OpPlan plan_fma(DeviceState& d, const CMTR_KeyValue* params, size_t n, bool crea
     return unsupported("fma_peak.v1: f64 needs shaderFloat64, which " + d.label + " lacks");
   if (static_cast<uint64_t>(f.items) >= kMaxIndex || static_cast<uint64_t>(f.iters) >= kMaxIndex)
     return unsupported("fma_peak.v1: items and iters must be below 2^32 (32-bit counters)");
+  // The probe needs the VkDevice: op_query of fma_peak.v1 creates it once (then answers from the cache).
+  if (CMTR_Error* e = d.ensure_device("op_query")) return failed(e);
+  if (std::string why = probe_fma(d, f.dtype); !why.empty()) {
+    OpPlan p;
+    p.status = OpStatus::kUnsupported;
+    p.reason = why;
+    return p;
+  }
   if (!create) return finish<FmaPeakOp>(nullptr, nullptr);
   auto op = std::make_unique<FmaPeakOp>(f, d);
   CMTR_Error* e = op->init();

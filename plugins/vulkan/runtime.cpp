@@ -610,6 +610,16 @@ CMTR_Error* StreamState::flush(const char* call) {
     return vk_failure(what, "vkQueueSubmit", r);
   }
   in_flight_.push_back({cmd, fence});
+  // Recycle what already finished (a stream that records events and never synchronises stays small).
+  size_t done = 0;
+  while (done < in_flight_.size() && vkGetFenceStatus(device_.device(), in_flight_[done].fence) == VK_SUCCESS) {
+    vkResetFences(device_.device(), 1, &in_flight_[done].fence);
+    free_fences_.push_back(in_flight_[done].fence);
+    vkResetCommandBuffer(in_flight_[done].cmd, 0);
+    free_cmds_.push_back(in_flight_[done].cmd);
+    ++done;
+  }
+  in_flight_.erase(in_flight_.begin(), in_flight_.begin() + static_cast<std::ptrdiff_t>(done));
   return nullptr;
 }
 

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -106,6 +107,11 @@ class DeviceState {
   VkResult submit(VkCommandBuffer cmd, VkFence fence);
   // Records `body` into a one-time command buffer, submits it and waits (buffer zero-fill, set-up).
   CMTR_Error* run_now(const std::string& what, const std::function<void(VkCommandBuffer)>& body);
+
+  // fma_peak.v1's probe, per dtype: "" when the device's fma() chains match a fused host simulation,
+  // else why not (Vulkan lets fma() be a rounded multiply then an add). Guarded by probe_mutex.
+  std::mutex probe_mutex;
+  std::map<std::string, std::string> fma_probe;
 
   // The host-pinned buffers of this device, to recognise a host pointer inside one (a pinned
   // transfer copies straight from it, with no staging).

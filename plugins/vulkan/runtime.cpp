@@ -612,7 +612,8 @@ CMTR_Error* StreamState::flush(const char* call) {
   in_flight_.push_back({cmd, fence});
   // Recycle what already finished (a stream that records events and never synchronises stays small).
   size_t done = 0;
-  while (done < in_flight_.size() && vkGetFenceStatus(device_.device(), in_flight_[done].fence) == VK_SUCCESS) {
+  while (done < in_flight_.size() &&
+         vkGetFenceStatus(device_.device(), in_flight_[done].fence) == VK_SUCCESS) {
     vkResetFences(device_.device(), 1, &in_flight_[done].fence);
     free_fences_.push_back(in_flight_[done].fence);
     vkResetCommandBuffer(in_flight_[done].cmd, 0);

@@ -26,16 +26,31 @@ layout(push_constant, std430) uniform Push {
   SCALAR a;
   SCALAR b;
 } p;
+// Each lane is its own variable (x0..x31, those at or above LANES folded away at pipeline creation):
+// an array indexed in a loop would live in memory on drivers that do not unroll it (lavapipe).
+#define DECL(k) T x##k = (k < LANES) ? T(p.init.v[k]) : T(0);
+#define STEP(k) if (k < LANES) x##k = fma(x##k, a, b);
+#define SUM(k) if (k < LANES) sum += float(x##k);
+#define ALL32(M)                                                                                  \
+  M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13) M(14) M(15) M(16) M(17) \
+  M(18) M(19) M(20) M(21) M(22) M(23) M(24) M(25) M(26) M(27) M(28) M(29) M(30) M(31)
+#define ROUNDS8 ALL32(STEP) ALL32(STEP) ALL32(STEP) ALL32(STEP) ALL32(STEP) ALL32(STEP) ALL32(STEP) ALL32(STEP)
 void main() {
   const T a = T(p.a), b = T(p.b);
   const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
   for (uint item = gl_GlobalInvocationID.x; item < p.items; item += stride) {
-    T x[LANES];
-    for (int l = 0; l < LANES; ++l) x[l] = T(p.init.v[l]);
-    for (uint r = 0; r < p.iters; ++r)
-      for (int l = 0; l < LANES; ++l) x[l] = fma(x[l], a, b);
+    ALL32(DECL)
+    // 32 rounds per loop trip: a driver's per-trip cost (lavapipe keeps lane masks) is shared
+    // by 32 * LANES fmas. Every lane still does exactly `iters` rounds, in order.
+    uint r = 0;
+    for (; r + 32 <= p.iters; r += 32) {
+      ROUNDS8 ROUNDS8 ROUNDS8 ROUNDS8
+    }
+    for (; r < p.iters; ++r) {
+      ALL32(STEP)
+    }
     float sum = 0.0;
-    for (int l = 0; l < LANES; ++l) sum += float(x[l]);
+    ALL32(SUM)
     p.out_buf.v[item] = sum;
   }
 }

@@ -48,6 +48,34 @@ float load_b(uint base, uint kk, uint j) {
   return float(p.b.v[base + (TRANS_B ? kk * p.ldb + j : j * p.ldb + kk)]);
 }
 
+// Everything below is unrolled by hand (16 named accumulators, 16 k-steps per tile, 4 loads per
+// operand): drivers that do not unroll loops (lavapipe) would otherwise keep the accumulators in
+// memory and pay a loop trip per multiply-add.
+#define LOAD(t)                                    \
+  {                                                \
+    const uint e = tid + 256 * t;                  \
+    As[e / TM][e % TM] = load_a(base_a, i0 + e % TM, k0 + e / TM); \
+    Bs[e % TK][e / TK] = load_b(base_b, k0 + e % TK, j0 + e / TK); \
+  }
+#define ROW(r, q) c##r##q = fma(a##r, b##q, c##r##q);
+#define KSTEP(kk)                                                                            \
+  {                                                                                          \
+    const float a0 = As[kk][tx], a1 = As[kk][tx + 16], a2 = As[kk][tx + 32], a3 = As[kk][tx + 48]; \
+    const float b0 = Bs[kk][ty], b1 = Bs[kk][ty + 16], b2 = Bs[kk][ty + 32], b3 = Bs[kk][ty + 48]; \
+    ROW(0, 0) ROW(0, 1) ROW(0, 2) ROW(0, 3) ROW(1, 0) ROW(1, 1) ROW(1, 2) ROW(1, 3)         \
+    ROW(2, 0) ROW(2, 1) ROW(2, 2) ROW(2, 3) ROW(3, 0) ROW(3, 1) ROW(3, 2) ROW(3, 3)         \
+  }
+#define STORE(r, q)                                          \
+  {                                                          \
+    const uint i = i0 + tx + 16 * r, j = j0 + ty + 16 * q;   \
+    if (i < p.m && j < p.n) {                                \
+      const uint at = base_c + j * p.ldc + i;                \
+      float v = p.alpha * c##r##q;                           \
+      if (p.beta != 0.0) v += p.beta * float(p.c.v[at]);     \
+      p.c.v[at] = TOUT(v);                                   \
+    }                                                        \
+  }
+
 void main() {
   const uint tx = gl_LocalInvocationID.x, ty = gl_LocalInvocationID.y;
   const uint tid = ty * 16 + tx;
@@ -55,38 +83,17 @@ void main() {
   const uint base_a = p.offset_a + batch * p.stride_a;
   const uint base_b = p.offset_b + batch * p.stride_b;
   const uint base_c = p.offset_c + batch * p.stride_c;
-  float acc[4][4];
-  for (int r = 0; r < 4; ++r)
-    for (int q = 0; q < 4; ++q) acc[r][q] = 0.0;
+  float c00 = 0.0, c01 = 0.0, c02 = 0.0, c03 = 0.0, c10 = 0.0, c11 = 0.0, c12 = 0.0, c13 = 0.0;
+  float c20 = 0.0, c21 = 0.0, c22 = 0.0, c23 = 0.0, c30 = 0.0, c31 = 0.0, c32 = 0.0, c33 = 0.0;
   for (uint k0 = 0; k0 < p.k; k0 += TK) {
     // 64x16 elements of each operand, 4 per invocation: A along i (contiguous when not transposed),
     // B along k (contiguous when not transposed).
-    for (uint e = tid; e < TM * TK; e += 256) {
-      const uint i = e % TM, kk = e / TM;
-      As[kk][i] = load_a(base_a, i0 + i, k0 + kk);
-      const uint kb = e % TK, j = e / TK;
-      Bs[kb][j] = load_b(base_b, k0 + kb, j0 + j);
-    }
+    LOAD(0) LOAD(1) LOAD(2) LOAD(3)
     barrier();
-    for (uint kk = 0; kk < TK; ++kk) {
-      float av[4], bv[4];
-      for (int r = 0; r < 4; ++r) av[r] = As[kk][tx + 16 * r];
-      for (int q = 0; q < 4; ++q) bv[q] = Bs[kk][ty + 16 * q];
-      for (int r = 0; r < 4; ++r)
-        for (int q = 0; q < 4; ++q) acc[r][q] = fma(av[r], bv[q], acc[r][q]);
-    }
+    KSTEP(0) KSTEP(1) KSTEP(2) KSTEP(3) KSTEP(4) KSTEP(5) KSTEP(6) KSTEP(7)
+    KSTEP(8) KSTEP(9) KSTEP(10) KSTEP(11) KSTEP(12) KSTEP(13) KSTEP(14) KSTEP(15)
     barrier();
   }
-  for (int q = 0; q < 4; ++q) {
-    const uint j = j0 + ty + 16 * q;
-    if (j >= p.n) continue;
-    for (int r = 0; r < 4; ++r) {
-      const uint i = i0 + tx + 16 * r;
-      if (i >= p.m) continue;
-      const uint at = base_c + j * p.ldc + i;
-      float v = p.alpha * acc[r][q];
-      if (p.beta != 0.0) v += p.beta * float(p.c.v[at]);
-      p.c.v[at] = TOUT(v);
-    }
-  }
+  STORE(0, 0) STORE(0, 1) STORE(0, 2) STORE(0, 3) STORE(1, 0) STORE(1, 1) STORE(1, 2) STORE(1, 3)
+  STORE(2, 0) STORE(2, 1) STORE(2, 2) STORE(2, 3) STORE(3, 0) STORE(3, 1) STORE(3, 2) STORE(3, 3)
 }

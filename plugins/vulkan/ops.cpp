@@ -273,9 +273,9 @@ class StreamOp final : public Op {
   explicit StreamOp(const sdk::StreamParams& p) : p_(p) {}
   CMTR_Error* init(DeviceState& d) {
     const bool f64 = p_.dtype == "f64";
-    groups_ = groups_for(d.info, static_cast<uint64_t>(p_.n), 256);
+    groups_ = groups_for(d.info, static_cast<uint64_t>(p_.n) / 4, 256);  // 4 elements per invocation
     attributes.set("impl", std::string("vulkan shader: ") + p_.kind_name + " over " +
-                               (f64 ? "double" : "float") + ", 256 per work-group, " +
+                               (f64 ? "dvec4" : "vec4") + " (then the n % 4 tail), 256 per work-group, " +
                                std::to_string(groups_) + " work-groups (grid-stride)");
     return pipeline_.create(d, "stream.v1 op_create", f64 ? spirv(kStreamF64Spv) : spirv(kStreamF32Spv),
                             {static_cast<uint32_t>(p_.kind)}, f64 ? 40 : 32);

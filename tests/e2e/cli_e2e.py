@@ -201,8 +201,8 @@ def test_vulkan_quick():
             check(r["status"] in ("ok", "noisy"), f"{r['case_id']}: status {r['status']} ({r['reason']})")
             check(r["method"]["timer"] == "device" or r["case_id"] == "launch_latency[form=round_trip]",
                   f"{r['case_id']}: device-timed (timestamp queries)")
-        for case_id in ("gemm[dtype=f32]", "fma_peak[dtype=f32]", "stream[kind=triad]", "copy",
-                        "transfer[direction=h2d,memory=pinned]", "transfer[direction=d2h,memory=pageable]",
+        for case_id in ("gemm[dtype=f32]", "fma_peak[dtype=f32]", "stream", "copy",
+                        "transfer-h2d-pinned", "transfer-d2h-pageable", "launch_latency[form=throughput]",
                         "launch_latency[form=round_trip]"):
             check(result(report, "vulkan:0", case_id)["status"] in ("ok", "noisy"), f"{case_id} measured")
         f16 = result(report, "vulkan:0", "gemm[dtype=f16]")

@@ -227,7 +227,6 @@ class FmaPeakOp final : public Op {
     attributes.set("impl", std::string("vulkan shader: ") + std::to_string(p_.lanes) + " independent " +
                                type + " fma chains per invocation, 64 per work-group, " +
                                std::to_string(groups_) + " work-groups (grid-stride)");
-    attributes.set("lanes", p_.lanes);
     return pipeline_.create(d_, what, code, {static_cast<uint32_t>(p_.lanes)}, f64 ? 40 : 32);
   }
   CMTR_Error* check(const CMTR_Device* device, CMTR_Buffer* const* buffers, size_t n) override {

@@ -558,17 +558,15 @@ CMTR_Error* StreamState::begin(const char* call) {
 CMTR_Error* StreamState::record(const char* call, const std::function<CMTR_Error*(VkCommandBuffer)>& body) {
   if (CMTR_Error* e = begin(call)) return e;
   // In order: this command starts after every earlier one (in this and earlier submissions of the
-  // queue) finished its writes.
+  // queue) finished its writes. Host writes (pinned buffers, staging) are visible at submission.
   VkMemoryBarrier mb{};
   mb.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
-  mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_HOST_WRITE_BIT;
+  mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
   mb.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT |
                      VK_ACCESS_TRANSFER_WRITE_BIT;
-  vkCmdPipelineBarrier(
-      current_,
-      VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_HOST_BIT,
-      VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, nullptr, 0,
-      nullptr);
+  vkCmdPipelineBarrier(current_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0,
+                       nullptr, 0, nullptr);
   if (CMTR_Error* e = body(current_)) return e;
   if (++recorded_ >= kBatchCommands) return flush(call);
   return nullptr;

@@ -46,6 +46,9 @@ constexpr uint32_t kGemmF32Spv[] = {
 constexpr uint32_t kGemmF16F16Spv[] = {
 #include "shaders/gemm_f16_f16.inc"
 };
+constexpr uint32_t kGemmF64Spv[] = {
+#include "shaders/gemm_f64.inc"
+};
 constexpr uint32_t kGemmF16F32Spv[] = {
 #include "shaders/gemm_f16_f32.inc"
 };
@@ -370,12 +373,17 @@ class GemmOp final : public Op {
   explicit GemmOp(const sdk::GemmParams& g) : g_(g) {}
   CMTR_Error* init(DeviceState& d) {
     const bool f16 = g_.a == sdk::DType::kF16, out16 = g_.c == sdk::DType::kF16;
-    const Spirv code = !f16 ? spirv(kGemmF32Spv) : out16 ? spirv(kGemmF16F16Spv) : spirv(kGemmF16F32Spv);
+    f64_ = g_.a == sdk::DType::kF64;
+    const Spirv code = f64_    ? spirv(kGemmF64Spv)
+                       : !f16  ? spirv(kGemmF32Spv)
+                       : out16 ? spirv(kGemmF16F16Spv)
+                               : spirv(kGemmF16F32Spv);
     attributes.set("impl", std::string("vulkan shader: tiled gemm, ") + sdk::dtype_name(g_.a) + " -> " +
-                               sdk::dtype_name(g_.c) +
-                               ", f32 accumulation, 64x64 tile per 16x16 work-group (4x4 per invocation), k "
+                               sdk::dtype_name(g_.c) + ", " + (f64_ ? "f64" : "f32") +
+                               " accumulation, 64x64 tile per 16x16 work-group (4x4 per invocation), k "
                                "through shared memory 16 at a time");
-    return pipeline_.create(d, "gemm.v1 op_create", code, {g_.trans_a ? 1u : 0u, g_.trans_b ? 1u : 0u}, 80);
+    return pipeline_.create(d, "gemm.v1 op_create", code, {g_.trans_a ? 1u : 0u, g_.trans_b ? 1u : 0u},
+                            f64_ ? 88 : 80);
   }
   CMTR_Error* check(const CMTR_Device* device, CMTR_Buffer* const* buffers, size_t n) override {
     return check_list("gemm.v1", device, buffers, n,
@@ -386,6 +394,11 @@ class GemmOp final : public Op {
       uint64_t a, b, c;
       uint32_t m, n, k, lda, ldb, ldc, sa, sb, sc, oa, ob, oc;
       float alpha, beta;
+    };
+    struct Push64 {
+      uint64_t a, b, c;
+      uint32_t m, n, k, lda, ldb, ldc, sa, sb, sc, oa, ob, oc;
+      double alpha, beta;
     };
     auto u = [](int64_t v) { return static_cast<uint32_t>(v); };
     const Push push{b[0]->alloc.address,
@@ -405,13 +418,19 @@ class GemmOp final : public Op {
                     u(g_.offset_c),
                     static_cast<float>(g_.alpha),
                     static_cast<float>(g_.beta)};
-    pipeline_.dispatch(cmd, &push, u((g_.m + 63) / 64), u((g_.n + 63) / 64), u(g_.batch));
+    const Push64 push64{push.a,  push.b,  push.c,  push.m,  push.n,  push.k,  push.lda, push.ldb, push.ldc,
+                        push.sa, push.sb, push.sc, push.oa, push.ob, push.oc, g_.alpha, g_.beta};
+    if (f64_)
+      pipeline_.dispatch(cmd, &push64, u((g_.m + 63) / 64), u((g_.n + 63) / 64), u(g_.batch));
+    else
+      pipeline_.dispatch(cmd, &push, u((g_.m + 63) / 64), u((g_.n + 63) / 64), u(g_.batch));
     return nullptr;
   }
 
  private:
   sdk::GemmParams g_;
   Pipeline pipeline_;
+  bool f64_ = false;
 };
 
 // ---- Planning ----
@@ -431,10 +450,18 @@ OpPlan plan_gemm(DeviceState& d, const CMTR_KeyValue* params, size_t n, bool cre
   const sdk::GemmParams& g = parsed.value;
   const auto& lim = d.info.props.limits;
   if (g.a != g.b) return unsupported("gemm.v1: dtype_a and dtype_b must match");
-  if (g.a != sdk::DType::kF32 && g.a != sdk::DType::kF16)
+  if (g.a == sdk::DType::kF64) {
+    if (g.c != sdk::DType::kF64 || g.compute != "f64")
+      return unsupported("gemm.v1: f64 inputs run with f64 output and compute only");
+    if (!d.info.float64) return unsupported("gemm.v1: f64 needs shaderFloat64, which " + d.label + " lacks");
+    if (lim.maxComputeSharedMemorySize < 2 * 16 * 65 * 8)
+      return unsupported("gemm.v1: the f64 tiled kernel needs 16.3 KiB of shared memory");
+  } else if (g.a != sdk::DType::kF32 && g.a != sdk::DType::kF16) {
     return unsupported(std::string("gemm.v1: ") + sdk::dtype_name(g.a) +
-                       " inputs are not offered (f32, and f16 with shaderFloat16 and 16-bit storage)");
-  if (g.compute != "f32")
+                       " inputs are not offered (f32; f16 with shaderFloat16 and 16-bit storage; f64 with "
+                       "shaderFloat64)");
+  }
+  if (g.a != sdk::DType::kF64 && g.compute != "f32")
     return unsupported("gemm.v1: compute " + g.compute + " is not offered (f32 accumulation)");
   if (g.c != g.a && g.c != sdk::DType::kF32)
     return unsupported(std::string("gemm.v1: dtype_c ") + sdk::dtype_name(g.c) + " with " +

@@ -2,12 +2,18 @@
 // gemm.comp - gemm.v1, column-major C = alpha*op(A)*op(B) + beta*C per batch matrix, f32 accumulation.
 // Tiled: a 16x16 work-group computes a 64x64 tile of C, each invocation a 4x4 block in registers;
 // A and B stream through shared memory 16 columns of k at a time. Inputs f32, or f16 with -DIN_F16;
-// output f32, or f16 with -DOUT_F16 (16-bit storage). TRANS_A/TRANS_B are specialisation constants.
+// output f32, or f16 with -DOUT_F16 (16-bit storage); -DT_F64: f64 in, out and accumulation. TRANS_A/TRANS_B are specialisation constants.
 #include "common.glsl"
 #if defined(IN_F16) || defined(OUT_F16)
 #extension GL_EXT_shader_16bit_storage : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #endif
+#if defined(T_F64)
+#define TIN double
+#define TOUT double
+#define ACC double  // f64 GEMM accumulates in f64 (needs shaderFloat64)
+#else
+#define ACC float
 #if defined(IN_F16)
 #define TIN float16_t
 #else
@@ -17,6 +23,7 @@
 #define TOUT float16_t
 #else
 #define TOUT float
+#endif
 #endif
 #define TM 64
 #define TN 64
@@ -34,18 +41,18 @@ layout(push_constant, std430) uniform Push {
   uint lda, ldb, ldc;
   uint stride_a, stride_b, stride_c;
   uint offset_a, offset_b, offset_c;
-  float alpha, beta;
+  ACC alpha, beta;
 } p;
-shared float As[TK][TM + 1];  // As[kk][i] = op(A)(i0 + i, k0 + kk)
-shared float Bs[TK][TN + 1];  // Bs[kk][j] = op(B)(k0 + kk, j0 + j)
+shared ACC As[TK][TM + 1];  // As[kk][i] = op(A)(i0 + i, k0 + kk)
+shared ACC Bs[TK][TN + 1];  // Bs[kk][j] = op(B)(k0 + kk, j0 + j)
 
-float load_a(uint base, uint i, uint kk) {
-  if (i >= p.m || kk >= p.k) return 0.0;
-  return float(p.a.v[base + (TRANS_A ? i * p.lda + kk : kk * p.lda + i)]);
+ACC load_a(uint base, uint i, uint kk) {
+  if (i >= p.m || kk >= p.k) return ACC(0);
+  return ACC(p.a.v[base + (TRANS_A ? i * p.lda + kk : kk * p.lda + i)]);
 }
-float load_b(uint base, uint kk, uint j) {
-  if (kk >= p.k || j >= p.n) return 0.0;
-  return float(p.b.v[base + (TRANS_B ? kk * p.ldb + j : j * p.ldb + kk)]);
+ACC load_b(uint base, uint kk, uint j) {
+  if (kk >= p.k || j >= p.n) return ACC(0);
+  return ACC(p.b.v[base + (TRANS_B ? kk * p.ldb + j : j * p.ldb + kk)]);
 }
 
 // Everything below is unrolled by hand (16 named accumulators, 16 k-steps per tile, 4 loads per
@@ -60,8 +67,8 @@ float load_b(uint base, uint kk, uint j) {
 #define ROW(r, q) c##r##q = fma(a##r, b##q, c##r##q);
 #define KSTEP(kk)                                                                            \
   {                                                                                          \
-    const float a0 = As[kk][tx], a1 = As[kk][tx + 16], a2 = As[kk][tx + 32], a3 = As[kk][tx + 48]; \
-    const float b0 = Bs[kk][ty], b1 = Bs[kk][ty + 16], b2 = Bs[kk][ty + 32], b3 = Bs[kk][ty + 48]; \
+    const ACC a0 = As[kk][tx], a1 = As[kk][tx + 16], a2 = As[kk][tx + 32], a3 = As[kk][tx + 48]; \
+    const ACC b0 = Bs[kk][ty], b1 = Bs[kk][ty + 16], b2 = Bs[kk][ty + 32], b3 = Bs[kk][ty + 48]; \
     ROW(0, 0) ROW(0, 1) ROW(0, 2) ROW(0, 3) ROW(1, 0) ROW(1, 1) ROW(1, 2) ROW(1, 3)         \
     ROW(2, 0) ROW(2, 1) ROW(2, 2) ROW(2, 3) ROW(3, 0) ROW(3, 1) ROW(3, 2) ROW(3, 3)         \
   }
@@ -70,8 +77,8 @@ float load_b(uint base, uint kk, uint j) {
     const uint i = i0 + tx + 16 * r, j = j0 + ty + 16 * q;   \
     if (i < p.m && j < p.n) {                                \
       const uint at = base_c + j * p.ldc + i;                \
-      float v = p.alpha * c##r##q;                           \
-      if (p.beta != 0.0) v += p.beta * float(p.c.v[at]);     \
+      ACC v = p.alpha * c##r##q;                           \
+      if (p.beta != ACC(0)) v += p.beta * ACC(p.c.v[at]);     \
       p.c.v[at] = TOUT(v);                                   \
     }                                                        \
   }
@@ -83,8 +90,9 @@ void main() {
   const uint base_a = p.offset_a + batch * p.stride_a;
   const uint base_b = p.offset_b + batch * p.stride_b;
   const uint base_c = p.offset_c + batch * p.stride_c;
-  float c00 = 0.0, c01 = 0.0, c02 = 0.0, c03 = 0.0, c10 = 0.0, c11 = 0.0, c12 = 0.0, c13 = 0.0;
-  float c20 = 0.0, c21 = 0.0, c22 = 0.0, c23 = 0.0, c30 = 0.0, c31 = 0.0, c32 = 0.0, c33 = 0.0;
+  ACC c00 = ACC(0), c01 = ACC(0), c02 = ACC(0), c03 = ACC(0), c10 = ACC(0), c11 = ACC(0), c12 = ACC(0);
+  ACC c13 = ACC(0), c20 = ACC(0), c21 = ACC(0), c22 = ACC(0), c23 = ACC(0), c30 = ACC(0), c31 = ACC(0);
+  ACC c32 = ACC(0), c33 = ACC(0);
   for (uint k0 = 0; k0 < p.k; k0 += TK) {
     // 64x16 elements of each operand, 4 per invocation: A along i (contiguous when not transposed),
     // B along k (contiguous when not transposed).

@@ -3,15 +3,9 @@
 
 #include <fmt/format.h>
 
+#include "core/util/resident_memory.h"
+
 namespace cmeter {
-namespace {
-
-std::string mib(uint64_t bytes) {
-  return fmt::format("{:.0f} MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
-}
-
-}  // namespace
-
 std::optional<std::string> LeakWatch::observe(int worker_pid, const std::string& case_id,
                                               const std::string& case_kind, uint64_t rss_bytes_before,
                                               uint64_t rss_bytes_after) {
@@ -28,7 +22,7 @@ std::optional<std::string> LeakWatch::observe(int worker_pid, const std::string&
   return fmt::format(
       "worker resident memory grew by {} during the case and was not given back (a leak?); it grew by {} "
       "during {} too, the same kind of work in the same worker",
-      mib(grown), mib(first->second.bytes), first->second.case_id);
+      mib_text(grown), mib_text(first->second.bytes), first->second.case_id);
 }
 
 }  // namespace cmeter

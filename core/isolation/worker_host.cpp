@@ -1,5 +1,6 @@
 // Starting plugin workers, collecting their rows and devices, and running cases under the watchdog.
 #include "core/isolation/worker_host.h"
+#include "core/util/resident_memory.h"
 
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <set>
 
 #include "core/isolation/worker_protocol.h"
+#include "core/util/resident_memory.h"
 #include "core/util/sha256.h"
 #include "core/workloads/workload.h"
 
@@ -31,10 +33,6 @@ std::string with_stderr(std::string text, const std::string& tail) {
   std::string s = stderr_summary(tail);
   if (!s.empty()) text += fmt::format("; worker stderr: {}", s);
   return text;
-}
-
-std::string mib(uint64_t bytes) {
-  return fmt::format("{:.0f} MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
 }
 
 }  // namespace
@@ -297,13 +295,13 @@ CaseResult WorkerHost::run_case(const CaseRequest& req) {
                                               ended.describe()),
                                   got.stderr_tail));
       case subprocess::WatchOutcome::kOverMemory:
-        return finish(
-            CaseStatus::kFailed,
-            with_stderr(fmt::format("worker resident memory reached {} during the case, above the "
-                                    "limit of {} (a leak or an unbounded allocation); worker "
-                                    "stopped ({}) and restarted for the next case",
-                                    mib(got.rss_bytes), mib(options_.memory_limit_bytes), ended.describe()),
-                        got.stderr_tail));
+        return finish(CaseStatus::kFailed,
+                      with_stderr(fmt::format("worker resident memory reached {} during the case, above the "
+                                              "limit of {} (a leak or an unbounded allocation); worker "
+                                              "stopped ({}) and restarted for the next case",
+                                              mib_text(got.rss_bytes), mib_text(options_.memory_limit_bytes),
+                                              ended.describe()),
+                                  got.stderr_tail));
       case subprocess::WatchOutcome::kClosed: {
         std::string how = ended.exited ? fmt::format("worker exited ({}) during the case", ended.describe())
                                        : fmt::format("worker crashed: {} during the case", ended.describe());

@@ -122,6 +122,7 @@ Result<Measurement> run_loop(TimedStream& stream, const std::function<Status(int
   }
   auto sample_start = Clock::now();
   while (true) {
+    if (options.before_sample) CMETER_TRY(options.before_sample());
     auto t = run_batch(batch);
     CMETER_TRY(t);
     if (telemetry) telemetry->poll();

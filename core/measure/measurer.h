@@ -26,6 +26,10 @@ struct LoopOptions {
   int64_t max_batch = 1 << 20;
   bool telemetry = true;  // read the device's telemetry between sampled batches, if it has any
   double telemetry_interval_s = 0.1;
+  // Runs before each sampled batch, outside the timed region (and before the host clock starts): a
+  // workload resets or poisons its outputs here, so a batch that skips, caches or defers its work
+  // leaves them wrong for the validation that follows the loop (MEASUREMENT.md, docs/measurement.md).
+  std::function<Status()> before_sample;
 };
 
 struct Measurement {

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <thread>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -86,6 +87,29 @@ TEST_CASE("measurer: steady device times converge; batch calibrated to sample_mi
   CHECK((m->warmup_runs - 1) % 10 == 0);
   CHECK(m->calls == m->warmup_runs + 5 * 10);
   CHECK(m->calls == fake.enqueued);
+}
+
+TEST_CASE(
+    "measurer: before_sample runs before every sampled batch, outside it, and its error ends the loop") {
+  FakeStream fake;
+  LoopOptions o = quick_options();
+  std::vector<int64_t> enqueued_at_hook;  // calls enqueued when the hook ran: never inside a batch
+  o.before_sample = [&]() -> Status {
+    enqueued_at_hook.push_back(fake.enqueued);
+    return {};
+  };
+  auto m = run(fake, o);
+  REQUIRE(m.ok());
+  REQUIRE(enqueued_at_hook.size() == m->per_call_s.size());  // once per sample, none in warmup
+  for (size_t i = 0; i < enqueued_at_hook.size(); ++i)
+    CHECK(enqueued_at_hook[i] == m->warmup_runs + static_cast<int64_t>(i) * m->batch);
+  for (double s : m->per_call_s) CHECK(s == doctest::Approx(1e-3));  // not timed
+
+  FakeStream failing;
+  o.before_sample = []() -> Status { return Error{ErrorCode::kUnavailable, "poison write failed"}; };
+  auto failed = run(failing, o);
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.error().message == "poison write failed");
 }
 
 TEST_CASE("measurer: warmup goes on until two consecutive batches agree") {

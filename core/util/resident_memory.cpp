@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <string>
 
+#include <fmt/format.h>
+
 namespace cmeter {
 
 uint64_t process_rss_bytes(int pid) {
@@ -21,6 +23,10 @@ uint64_t process_rss_bytes(int pid) {
 
 uint64_t self_rss_bytes() {
   return process_rss_bytes(static_cast<int>(::getpid()));
+}
+
+std::string mib_text(uint64_t bytes) {
+  return fmt::format("{:.0f} MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
 }
 
 }  // namespace cmeter

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace cmeter {
 
@@ -11,5 +12,7 @@ namespace cmeter {
 uint64_t process_rss_bytes(int pid);
 // Resident set size of this process in bytes, 0 if unknown.
 uint64_t self_rss_bytes();
+// "123 MiB": how memory figures read in notes and errors.
+std::string mib_text(uint64_t bytes);
 
 }  // namespace cmeter

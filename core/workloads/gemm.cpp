@@ -175,10 +175,15 @@ std::optional<Op> create_gemm_op(const Device& dev, const GemmCase& c, CaseResul
   return std::move(op).value();
 }
 
-// The measurement loop over the rotated sets; returns how many calls were made (call i used set
-// i % sets).
-std::optional<int64_t> measure_gemm(const Context& ctx, Op& op, Stream& stream, std::vector<Set>& data,
-                                    CaseResult& result) {
+// What the timed loop did: call i used set i % sets; the last sample was the last `batch` calls.
+struct TimedCalls {
+  int64_t calls = 0;
+  int64_t batch = 1;
+};
+
+// The measurement loop over the rotated sets.
+std::optional<TimedCalls> measure_gemm(const Context& ctx, const GemmCase& c, Op& op, Stream& stream,
+                                       std::vector<Set>& data, CaseResult& result) {
   const int64_t sets = static_cast<int64_t>(data.size());
   int64_t calls = 0;
   auto enqueue = [&](int64_t i) -> Status {
@@ -188,11 +193,19 @@ std::optional<int64_t> measure_gemm(const Context& ctx, Op& op, Stream& stream, 
     return op.enqueue(stream, bufs);
   };
   measure::LoopOptions options{ctx.spec.stats};
+  // beta == 0: every set's C is poisoned before each sample, so the checked set's C is what the last
+  // sample's calls wrote (a batch that skips or caches its work leaves NaNs). With beta != 0 the timed
+  // C accumulates and is not what is checked (read_checked_output runs one call from a fresh C0).
+  if (c.problem.beta == 0)
+    options.before_sample = [&]() -> Status {
+      for (Set& s : data) CMETER_TRY(poison_buffer(stream, s.dc, s.c0.size()));
+      return {};
+    };
   auto measured = measure::run_loop(stream, enqueue, options);
   if (!measured) return failed(result, CaseStatus::kFailed, measured.error().message);
   record_measurement(result, *measured, result.method.flop_per_call, "flops_per_s", "FLOP/s");
   set_status_from_measurement(result, *measured);
-  return calls;
+  return TimedCalls{calls, measured->batch};
 }
 
 // The C to validate: that of the last timed call (beta == 0: C is overwritten by every call). With
@@ -244,7 +257,9 @@ bool validate_output(const GemmCase& c, const Set& set, int64_t checked_set, con
       "fp64 host reference on sampled C elements of {} (batch matrices {}; points drawn after timing, seed "
       "{:#x})",
       p.beta != 0 ? "one call from a fresh C (beta != 0)"
-                  : fmt::format("rotation set {} as its last timed call left it", checked_set),
+                  : fmt::format("rotation set {} as the last sample's calls left it (every C poisoned before "
+                                "each sample)",
+                                checked_set),
       fmt::join(batches, ", "), points_seed);
   v.points = summary.points;
   v.failures = summary.failures;
@@ -277,15 +292,17 @@ void run_gemm(const Context& ctx, CaseResult& result) {
   if (!data) return;
   std::optional<Op> op = create_gemm_op(dev, *c, result);
   if (!op) return;
-  std::optional<int64_t> calls = measure_gemm(ctx, *op, *stream, *data, result);
-  if (!calls) return;
-  // The rotation set checked is drawn after the timed calls (each set's C holds its last timed call's
-  // output), so a plugin cannot know which call's output will be read.
+  std::optional<TimedCalls> timed = measure_gemm(ctx, *c, *op, *stream, *data, result);
+  if (!timed) return;
+  // The rotation set checked is drawn after the timed calls from fresh randomness, among the sets the
+  // last sample's calls wrote (the others were poisoned before it), so a plugin cannot know which
+  // call's output will be read.
   std::random_device device_entropy;
   std::mt19937_64 fresh((static_cast<uint64_t>(device_entropy()) << 32) ^ device_entropy());
-  const int64_t used_sets = std::min(*calls, static_cast<int64_t>(data->size()));  // sets a timed call wrote
-  const int64_t checked_set =
-      std::uniform_int_distribution<int64_t>(0, std::max<int64_t>(used_sets, 1) - 1)(fresh);
+  const int64_t sets = static_cast<int64_t>(data->size());
+  const int64_t written = std::max<int64_t>(std::min(timed->batch, sets), 1);
+  const int64_t back = std::uniform_int_distribution<int64_t>(0, written - 1)(fresh);
+  const int64_t checked_set = ((timed->calls - 1 - back) % sets + sets) % sets;
   Set& checked = (*data)[static_cast<size_t>(checked_set)];
   std::optional<std::vector<uint8_t>> out = read_checked_output(*c, *op, *stream, checked, result);
   if (!out) return;

@@ -168,6 +168,15 @@ CaseResult& fail(CaseResult& result, CaseStatus status, std::string reason) {
   return result;
 }
 
+Status poison_buffer(Stream& stream, Buffer& buffer, uint64_t bytes) {
+  static const std::vector<uint8_t> kPoison(4 << 20, 0xFF);
+  for (uint64_t offset = 0; offset < bytes; offset += kPoison.size()) {
+    const uint64_t n = std::min<uint64_t>(kPoison.size(), bytes - offset);
+    CMETER_TRY(stream.write(buffer, offset, kPoison.data(), n));
+  }
+  return stream.synchronize();
+}
+
 uint64_t memory_budget_bytes(const Device& device) {
   auto mem = get_int(device.attributes(), "mem.bytes");
   if (!mem || *mem <= 0) return 8ull << 30;

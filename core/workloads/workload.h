@@ -68,6 +68,10 @@ CaseResult& fail(CaseResult& result, CaseStatus status, std::string reason);
 // One clock for the whole tool (core/util/clock.h).
 using ::cmeter::utc_now_iso8601;
 
+// Overwrites `bytes` of `buffer` with 0xFF bytes (a NaN in every float type) through the stream, and
+// waits: what a LoopOptions::before_sample hook calls, so each sample must write its outputs anew.
+Status poison_buffer(Stream& stream, Buffer& buffer, uint64_t bytes);
+
 // Bytes of device memory a case may use (90% of mem.bytes when known, else 8 GiB).
 uint64_t memory_budget_bytes(const Device& device);
 

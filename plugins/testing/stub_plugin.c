@@ -12,7 +12,9 @@
  * a constant 100 W and an exact energy counter).
  * Cheats, for the anti-cheat checks: STUB_TIMER_SCALE=x (event_elapsed reports x times the real time),
  * STUB_NO_PEAKS (declares no peak.* attribute, so no declared-peak gate can fire), STUB_HUGE_PEAKS
- * (declares peaks of 1e30 FLOP/s and 1e20 B/s, above any physical ceiling).
+ * (declares peaks of 1e30 FLOP/s and 1e20 B/s, above any physical ceiling), STUB_SKIP_AFTER=n (each op
+ * does its first n enqueues and then returns at once, doing nothing: the outputs keep what the real
+ * calls left, which the core's per-sample output poisoning must expose).
  * Process faults, for the worker watchdog (the host must survive each; README.md): STUB_CRASH_IN_INIT,
  * STUB_CRASH_IN_ENQUEUE, STUB_CRASH_LATER (only stream.v1 crashes), STUB_ABORT, STUB_HANG_ENQUEUE (a
  * busy infinite loop), STUB_HANG_SYNC (stream_synchronize never returns and ignores SIGTERM),
@@ -954,6 +956,7 @@ struct CMTR_Op {
   OpDesc desc;
   CMTR_KeyValue attributes[1];
   int enqueues_leaked; /* STUB_LEAK only */
+  long enqueues_done;  /* STUB_SKIP_AFTER only */
 };
 
 static CMTR_Error* stub_op_query(CMTR_Op_Query_Args* args) {
@@ -1012,6 +1015,7 @@ static CMTR_Error* stub_op_create(CMTR_Op_Create_Args* args) {
 #endif
   op->magic = MAGIC_OP;
   op->enqueues_leaked = 0;
+  op->enqueues_done = 0;
   impl = impls[op->desc.kind];
   op->attributes[0].key.data = "impl";
   op->attributes[0].key.size = 4;
@@ -1217,6 +1221,9 @@ static CMTR_Error* stub_op_enqueue(CMTR_Op_Enqueue_Args* args) {
     g_allocation_sink = leaked;
     ++args->op->enqueues_leaked;
   }
+#endif
+#ifdef STUB_SKIP_AFTER
+  if (d->kind != OP_NOOP && ++args->op->enqueues_done > STUB_SKIP_AFTER) return NULL; /* the cheat */
 #endif
   switch (d->kind) {
     case OP_GEMM: {

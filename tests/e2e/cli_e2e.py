@@ -261,6 +261,12 @@ def test_cheats():
             r = result(report, "hugepeaks:0", case_id)
             check(r["status"] in ("ok", "noisy") and "untrusted peak" in r["reason"] and "exceeds the ceiling" in r["reason"]
                   and not r["plausibility"], f"hugepeaks {case_id}: measured, its declared peak untrusted ({r['reason']})")
+        # Real work on the first 3 calls, none after: the outputs are poisoned before every sample, so
+        # the last sample's (skipped) work leaves NaNs where the validation looks.
+        for case_id in ("gemm", "stream"):
+            r = result(report, "skipper:0", case_id)
+            check(r["status"] == "invalid" and "poisoned" in r["validation"]["method"],
+                  f"skipper {case_id}: invalid by the poisoned outputs ({r['status']}: {r['reason']})")
         huge = next(d for d in report["summary"]["devices"] if d["device"] == "hugepeaks:0")
         check(all(m.get("efficiency") is None for m in huge["metrics"].values()), f"no efficiency from untrusted peaks: {huge}")
         for case_id in ("gemm", "stream", "launch"):

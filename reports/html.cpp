@@ -228,10 +228,6 @@ std::string roofline_charts(const LoadedReport& r) {
   return out.empty() ? "<p>No compute or bandwidth result to draw a roofline from.</p>\n" : out;
 }
 
-std::string percentiles_ms(const Percentiles& p) {
-  return fmt::format("{} / {} / {}", format_ms(p.p50), format_ms(p.p90), format_ms(p.p99));
-}
-
 // Output tokens/s of a result: its metric's median and CI where it has one, else the inference figure.
 ChartValue output_rate(const LoadedReport& r, const InferenceView& v) {
   if (v.result_index < r.results.size())
@@ -243,7 +239,7 @@ ChartValue output_rate(const LoadedReport& r, const InferenceView& v) {
 
 // LLM inference: output tokens/s bars across devices and cases, then per device a table of the
 // figures, the latency CDF of its counted results, and per result the details.
-std::string inference_section(const LoadedReport& r) {
+std::string html_inference_section(const LoadedReport& r) {
   if (r.inference.empty()) return "";
   std::string out =
       "<h2>LLM inference</h2>\n<p>Times in milliseconds as p50 / p90 / p99; TTFT is the time to the first "
@@ -433,7 +429,7 @@ std::string render_html(const LoadedReport& r) {
   body += "<h2>Charts</h2>\n<h3>Per metric and device</h3>\n" + metric_charts(r);
   body += "<h3>GEMM throughput vs size</h3>\n" + gemm_chart(r);
   body += "<h3>Rooflines</h3>\n" + roofline_charts(r);
-  body += inference_section(r);
+  body += html_inference_section(r);
 
   if (!r.criteria.outcomes.empty()) {
     std::vector<std::string> rows;

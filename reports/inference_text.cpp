@@ -35,6 +35,10 @@ std::string format_ms(double seconds) {
   return std::fabs(ms) >= 99.95 ? fmt::format("{:.0f}", ms) : fmt::format("{:.3g}", ms);
 }
 
+std::string percentiles_ms(const Percentiles& p) {
+  return fmt::format("{} / {} / {}", format_ms(p.p50), format_ms(p.p90), format_ms(p.p99));
+}
+
 std::string model_text(const InferenceView& v) {
   return fmt::format("{} ({} parameters, {})", v.model.name,
                      format_count(static_cast<double>(v.model.parameters)), v.model.dtype);

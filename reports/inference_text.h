@@ -17,6 +17,8 @@ std::string format_count(double count);
 // Seconds as milliseconds without the unit: whole ms from 100 ms ("2000"), else 3 significant digits
 // ("12.3", "0.0412"); "n/a" when unknown.
 std::string format_ms(double seconds);
+// "p50 / p90 / p99" in milliseconds (format_ms each).
+std::string percentiles_ms(const Percentiles& p);
 // "llm-1b (1.24B parameters, bf16)".
 std::string model_text(const InferenceView& v);
 // "llm-1b: 16 layers, hidden 2048, 32 heads (8 KV heads, head dim 64), FFN 8192, vocab 32000, tied lm_head".

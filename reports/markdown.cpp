@@ -28,13 +28,9 @@ std::string validation_text(const CaseResult& c) {
                      v.max_rel_error);
 }
 
-std::string percentiles_ms(const Percentiles& p) {
-  return fmt::format("{} / {} / {}", format_ms(p.p50), format_ms(p.p90), format_ms(p.p99));
-}
-
 // Per device: a table of the figures of each LLM inference result, then per result what the table has
 // no room for (model shape, run, Server search, MFU/MBU, energy, accuracy, op paths).
-std::string inference_section(const LoadedReport& r) {
+std::string markdown_inference_section(const LoadedReport& r) {
   if (r.inference.empty()) return "";
   std::string out =
       "\n## LLM inference\n\nTimes in milliseconds as p50 / p90 / p99; TTFT is the time to the first "
@@ -151,7 +147,7 @@ std::string render_markdown(const LoadedReport& r) {
                 median, ci, n, c.method.timer.empty() ? "-" : c.method.timer, validation_text(c),
                 c.reason.empty() ? "" : escape_markdown(c.reason)});
   }
-  out += inference_section(r);
+  out += markdown_inference_section(r);
   out += "\n## Devices\n\n";
   for (const auto& d : r.devices) {
     out += fmt::format("- **{}**", escape_markdown(d.id));

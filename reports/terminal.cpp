@@ -47,10 +47,9 @@ std::string inference_section(const LoadedReport& r, const std::string& device, 
     lines.emplace_back("op paths", op_paths_text(v));
     for (const auto& [label, text] : lines) out += fmt::format("    {:<13}{}\n", label, text);
     TextTable t{{"ms", "p50", "p90", "p99"}, {false, true, true, true}, {}};
-    for (const auto& [label, p] :
-         {std::pair<const char*, const Percentiles&>{"latency", v.latency_s},
-          {"TTFT", v.ttft_s},
-          {"TPOT", v.tpot_s}})
+    for (const auto& [label, p] : {std::pair<const char*, const Percentiles&>{"latency", v.latency_s},
+                                   {"TTFT", v.ttft_s},
+                                   {"TPOT", v.tpot_s}})
       t.rows.push_back({label, format_ms(p.p50), format_ms(p.p90), format_ms(p.p99)});
     out += t.render("    ");
   }

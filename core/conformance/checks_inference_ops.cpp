@@ -28,7 +28,6 @@ namespace {
 namespace lim = validate::limits;
 using Bytes = std::vector<uint8_t>;
 
-constexpr uint64_t kSeed = 0x636d65746572ull;  // fixed: a conformance failure must reproduce
 constexpr int32_t kI32Min = std::numeric_limits<int32_t>::min();
 constexpr int32_t kI32Max = std::numeric_limits<int32_t>::max();
 constexpr DType kDTypes[] = {DType::kF32, DType::kF16, DType::kBF16};
@@ -40,7 +39,7 @@ std::string dt(DType t) {
 // ---------------------------------------------------------------- host data helpers
 
 Bytes random_of(DType t, int64_t count, const std::string& salt, double lo, double hi) {
-  auto rng = validate::make_rng(kSeed, salt);
+  auto rng = validate::make_rng(kConformanceSeed, salt);
   return validate::random_elements(t, static_cast<size_t>(count), rng, lo, hi);
 }
 
@@ -134,8 +133,9 @@ struct OpCheck {
     std::vector<Buffer> device(bufs.size());
     for (size_t i = 0; i < bufs.size(); ++i) {
       if (bufs[i].alias_of >= 0) continue;
-      images[i] = validate::make_guarded(
-          bufs[i].init, 0, validate::guard_size_bytes(bufs[i].init.size(), bufs[i].row_bytes), kSeed + i);
+      images[i] = validate::make_guarded(bufs[i].init, 0,
+                                         validate::guard_size_bytes(bufs[i].init.size(), bufs[i].row_bytes),
+                                         kConformanceSeed + i);
       auto created = d().create_buffer(images[i].bytes.size());
       if (!created) return failed("buffer_create " + bufs[i].name, created.error().message);
       device[i] = std::move(created).value();
@@ -325,7 +325,7 @@ void check_rope(Session& s, CheckContext& ctx, DType t) {
     if (k.interleaved) p["layout"] = std::string("interleaved");
     if (k.theta != 10000) p["theta"] = k.theta;
     const int64_t row_elems = k.heads * k.head_dim;
-    auto rng = validate::make_rng(kSeed, label + "POS");
+    auto rng = validate::make_rng(kConformanceSeed, label + "POS");
     std::vector<int32_t> pos(static_cast<size_t>(k.rows));
     for (auto& v : pos) v = static_cast<int32_t>(rng() % static_cast<uint64_t>(k.max_pos));
     if (k.rows > 1) pos.back() = k.max_pos - 1;
@@ -393,7 +393,7 @@ void check_softmax(Session& s, CheckContext& ctx, DType t) {
     if (k.lengths) p["mask"] = std::string("lengths");
     Bytes xin = random_of(t, k.rows * k.cols, label + "X", -4, 4);
     if (k.large) {
-      auto rng = validate::make_rng(kSeed, label + "large");
+      auto rng = validate::make_rng(kConformanceSeed, label + "large");
       for (int64_t col = 0; col < k.cols; ++col)
         set_element(t, xin, static_cast<size_t>(col), 100 + static_cast<double>(rng() % 41) * 0.5);
     }
@@ -405,7 +405,7 @@ void check_softmax(Session& s, CheckContext& ctx, DType t) {
     }
     std::vector<int32_t> len;
     if (k.lengths) {
-      auto rng = validate::make_rng(kSeed, label + "LEN");
+      auto rng = validate::make_rng(kConformanceSeed, label + "LEN");
       const int32_t specials[] = {0, -3, static_cast<int32_t>(k.cols) + 5, kI32Max, kI32Min, 1};
       for (int64_t row = 0; row < k.rows; ++row)
         len.push_back(row % 3 == 1 ? specials[(row / 3) % 6]
@@ -498,7 +498,7 @@ void check_kv_append(Session& s, CheckContext& ctx, DType t) {
     // Distinct (slot, position) pairs, so the result does not depend on the order rows are written.
     std::vector<int64_t> cells(static_cast<size_t>(k.slots * k.capacity));
     std::iota(cells.begin(), cells.end(), 0);
-    auto rng = validate::make_rng(kSeed, label + "cells");
+    auto rng = validate::make_rng(kConformanceSeed, label + "cells");
     std::shuffle(cells.begin(), cells.end(), rng);
     std::vector<int32_t> slot(static_cast<size_t>(k.rows)), pos(static_cast<size_t>(k.rows));
     for (size_t r = 0; r < slot.size(); ++r) {
@@ -556,7 +556,7 @@ void check_embedding(Session& s, CheckContext& ctx, DType t) {
     p["rows"] = k.rows;
     p["vocab"] = k.vocab;
     p["dim"] = k.dim;
-    auto rng = validate::make_rng(kSeed, label + "IDS");
+    auto rng = validate::make_rng(kConformanceSeed, label + "IDS");
     std::vector<int32_t> ids(static_cast<size_t>(k.rows));
     for (auto& v : ids) v = static_cast<int32_t>(rng() % static_cast<uint64_t>(k.vocab));
     ids.back() = static_cast<int32_t>(k.vocab - 1);
@@ -722,7 +722,7 @@ void check_attention(Session& s, CheckContext& ctx, DType t) {
     p["slots"] = k.slots;
     p["capacity"] = k.capacity;
     if (k.scale != 0) p["scale"] = k.scale;
-    auto rng = validate::make_rng(kSeed, label + "SLOTPOS");
+    auto rng = validate::make_rng(kConformanceSeed, label + "SLOTPOS");
     std::vector<int32_t> slot(static_cast<size_t>(k.rows)), pos(static_cast<size_t>(k.rows));
     for (size_t r = 0; r < slot.size(); ++r) {
       slot[r] = k.prefill ? 0 : static_cast<int32_t>(r % static_cast<size_t>(k.slots));
@@ -841,7 +841,7 @@ void check_gemm_offsets(Session& s, CheckContext& ctx) {
       Bytes b = random_of(t, static_cast<int64_t>(counts.b) + k.off_b, label + "B", -1, 1);
       const validate::GuardedImage cimg = validate::make_guarded(
           poison(static_cast<int64_t>(counts.c), eo), static_cast<uint64_t>(k.off_c) * eo,
-          validate::guard_size_bytes(counts.c * eo, static_cast<uint64_t>(k.m) * eo), kSeed);
+          validate::guard_size_bytes(counts.c * eo, static_cast<uint64_t>(k.m) * eo), kConformanceSeed);
       auto stream = d.create_stream();
       if (!stream) return ctx.fail(label + ": stream_create: " + stream.error().message);
       auto ba = d.create_buffer(a.size()), bb = d.create_buffer(b.size()),

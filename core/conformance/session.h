@@ -18,6 +18,9 @@
 
 namespace cmeter::conformance {
 
+// The seed of every check's data: fixed, so a conformance failure reproduces.
+inline constexpr uint64_t kConformanceSeed = 0x636d65746572ull;
+
 struct Session {
   Session(const SuiteOptions& o, SuiteListener& l) : options(o), listener(l) {}
   const SuiteOptions& options;

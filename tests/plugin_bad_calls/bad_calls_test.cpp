@@ -505,8 +505,8 @@ std::vector<Case> cases() {
       // ABI 1.2: the training ops.
       {"rmsnorm_backward.v1 unknown key", "rmsnorm_backward.v1",
        [] { return std::move(training("rmsnorm_backward.v1").i("frob", 1)); }},
-      {"rmsnorm_backward.v1 accumulate is an int", "rmsnorm_backward.v1",
-       [] { return std::move(training("rmsnorm_backward.v1").i("accumulate", 1)); }},
+      {"rmsnorm_backward.v1 accumulate is a string", "rmsnorm_backward.v1",
+       [] { return std::move(training("rmsnorm_backward.v1").s("accumulate", "yes")); }},
       {"swiglu_backward.v1 dim 0", "swiglu_backward.v1",
        [] {
          Params p;

@@ -2,7 +2,7 @@
 #   cmeter               the tool (bin/cmeter, profiles)                 component `tool`
 #   cmeter-dev           the plugin SDK (headers, CMake package, template) component `dev`
 #   cmeter-plugin-cpu    lib/cmeter/plugins/libcmeter-cpu.so              component `plugin_cpu`
-#   cmeter-plugin-opencl, cmeter-plugin-cuda (when those plugins are built)
+#   cmeter-plugin-opencl, cmeter-plugin-cuda, cmeter-plugin-hip, cmeter-plugin-vulkan (when those plugins are built)
 # Shared-library dependencies come from dpkg-shlibdeps; every plugin depends on the tool of the same
 # version, and the tool recommends the CPU plugin. Included last from the top-level CMakeLists.txt.
 set(CPACK_PACKAGE_NAME cmeter)
@@ -19,7 +19,7 @@ set(CPACK_DEBIAN_COMPRESSION_TYPE gzip)  # fast to build; the packages are small
 set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 
 set(_cmeter_components tool dev)
-foreach(_plugin cpu opencl cuda)
+foreach(_plugin cpu opencl cuda hip vulkan)
   if(TARGET cmeter_${_plugin}_plugin)
     list(APPEND _cmeter_components plugin_${_plugin})
   endif()
@@ -35,7 +35,7 @@ set(CPACK_DEBIAN_DEV_PACKAGE_NAME cmeter-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_ARCHITECTURE all)
 set(CPACK_DEBIAN_DEV_PACKAGE_SUGGESTS "cmeter, cmake")
 set(CPACK_COMPONENT_DEV_DESCRIPTION "cmeter plugin SDK: the plugin ABI header, C++ helpers, CMake package (find_package(cmeter 1)), plugin template")
-foreach(_plugin cpu opencl cuda)
+foreach(_plugin cpu opencl cuda hip vulkan)
   string(TOUPPER ${_plugin} _upper)
   set(CPACK_DEBIAN_PLUGIN_${_upper}_PACKAGE_NAME cmeter-plugin-${_plugin})
   set(CPACK_DEBIAN_PLUGIN_${_upper}_PACKAGE_DEPENDS "${_cmeter_same_tool}")
@@ -43,6 +43,9 @@ foreach(_plugin cpu opencl cuda)
 endforeach()
 set(CPACK_DEBIAN_PLUGIN_CPU_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PLUGIN_OPENCL_PACKAGE_SHLIBDEPS ON)
+# The HIP plugin links libamdhip64 (Debian's libamdhip64-5, or a ROCm/DTK install): dpkg-shlibdeps finds it.
+set(CPACK_DEBIAN_PLUGIN_HIP_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PLUGIN_VULKAN_PACKAGE_SHLIBDEPS ON)
 # The CUDA plugin loads the driver (libcuda) that the NVIDIA driver installs outside the package system.
 set(CPACK_DEBIAN_PLUGIN_CUDA_PACKAGE_SHLIBDEPS OFF)
 include(CPack)

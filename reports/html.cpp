@@ -228,7 +228,7 @@ std::string roofline_charts(const LoadedReport& r) {
   return out.empty() ? "<p>No compute or bandwidth result to draw a roofline from.</p>\n" : out;
 }
 
-std::string percentiles_ms(const InferenceView::Percentiles& p) {
+std::string percentiles_ms(const Percentiles& p) {
   return fmt::format("{} / {} / {}", format_ms(p.p50), format_ms(p.p90), format_ms(p.p99));
 }
 

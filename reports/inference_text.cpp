@@ -98,7 +98,9 @@ std::string accuracy_numbers(const InferenceView& v) {
 
 std::string op_paths_text(const InferenceView& v) {
   std::string out;
-  for (const auto& [op, path] : v.op_paths) out += (out.empty() ? "" : ", ") + op + "=" + path;
+  if (auto it = v.op_paths.find("attention"); it != v.op_paths.end()) out = "attention=" + it->second;
+  for (const auto& [op, path] : v.op_paths)  // by op name, attention first
+    if (op != "attention") out += (out.empty() ? "" : ", ") + op + "=" + path;
   return out.empty() ? "n/a" : out;
 }
 

@@ -28,7 +28,7 @@ std::string validation_text(const CaseResult& c) {
                      v.max_rel_error);
 }
 
-std::string percentiles_ms(const InferenceView::Percentiles& p) {
+std::string percentiles_ms(const Percentiles& p) {
   return fmt::format("{} / {} / {}", format_ms(p.p50), format_ms(p.p90), format_ms(p.p99));
 }
 

@@ -48,7 +48,7 @@ std::string inference_section(const LoadedReport& r, const std::string& device, 
     for (const auto& [label, text] : lines) out += fmt::format("    {:<13}{}\n", label, text);
     TextTable t{{"ms", "p50", "p90", "p99"}, {false, true, true, true}, {}};
     for (const auto& [label, p] :
-         {std::pair<const char*, const InferenceView::Percentiles&>{"latency", v.latency_s},
+         {std::pair<const char*, const Percentiles&>{"latency", v.latency_s},
           {"TTFT", v.ttft_s},
           {"TPOT", v.tpot_s}})
       t.rows.push_back({label, format_ms(p.p50), format_ms(p.p90), format_ms(p.p99)});

@@ -2,10 +2,13 @@
 # Installs what cmeter needs on Debian 12, with apt-get, only what is missing. Two sets:
 #   scripts/setup.sh --run   what scripts/run.sh needs: the compiler, CMake, the core's libraries (and oneDNN,
 #                            which the CPU plugin links for bf16 and i8 GEMM) and the
-#                            OpenCL headers + ICD loader (+ CLBlast), so the tool and its plugins build;
+#                            OpenCL headers + ICD loader (+ CLBlast) and the Vulkan headers + loader + glslc
+#                            (SPIR-V at build time), so the tool and its plugins build;
 #   scripts/setup.sh         everything (scripts/test.sh): the above plus the test tools (doctest, Python's
 #                            jsonschema, clang-format, clang + its sanitizer runtimes for the fuzz build,
-#                            Chromium for the HTML test, PoCL as the OpenCL device the tests run on).
+#                            Chromium for the HTML test, PoCL as the OpenCL device and Mesa's lavapipe
+#                            (mesa-vulkan-drivers) as the Vulkan device the tests run on, hipcc and the HIP
+#                            runtime so the HIP plugin builds and is checked without a GPU).
 # Idempotent; needs root (or sudo) only when something must be installed. Says what it installs.
 set -euo pipefail
 
@@ -14,10 +17,12 @@ run_packages=(
   libtbb-dev libhwloc-dev libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libfmt-dev
   libopenblas-dev libsodium-dev libdnnl-dev
   ocl-icd-opencl-dev opencl-headers libclblast-dev
+  libvulkan-dev glslc
 )
 test_packages=(
   hwloc doctest-dev pocl-opencl-icd clinfo python3 python3-jsonschema clang-format
-  clang libclang-rt-14-dev chromium
+  clang libclang-rt-14-dev chromium mesa-vulkan-drivers
+  hipcc libamdhip64-dev  # the HIP plugin (plugins/hip) builds and loads with zero devices in CI
 )
 
 case "${1:-}" in

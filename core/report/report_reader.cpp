@@ -232,12 +232,14 @@ Result<LoadedReport> load_report(nlohmann::json report, const std::string& sourc
     if (!result)
       return make_error(ErrorCode::kInvalidArgument, "{}: results[{}]: {}", source, index,
                         result.error().message);
-    if (auto view = inference_view_from_json(member(r, "inference"))) {
-      view->result_index = index;
-      view->device = result->device;
-      view->case_id = result->case_id;
-      view->status = result->status;
-      out.inference.push_back(std::move(*view));
+    if (result->inference) {
+      InferenceView view;
+      static_cast<InferenceResult&>(view) = *result->inference;  // parsed once, by case_result_from_json
+      view.result_index = index;
+      view.device = result->device;
+      view.case_id = result->case_id;
+      view.status = result->status;
+      out.inference.push_back(std::move(view));
     }
     out.results.push_back(std::move(*result));
     ++index;

@@ -13,7 +13,7 @@ namespace {
 const CMTR_Api kApi =
     cmeter::sdk::ApiBuilder()
         .plugin(tmpl::plugin_initialize, tmpl::plugin_shutdown, tmpl::plugin_devices)
-        // device_telemetry: TODO(vendor): power.w, energy.j, temp.c, ... (docs/abi-keys.md), or NULL.
+        // device_telemetry: VENDOR: power.w, energy.j, temp.c, ... (docs/abi-keys.md); NULL: no sensors.
         .device(tmpl::device_attributes, nullptr)
         .buffers(tmpl::buffer_create, tmpl::buffer_destroy, tmpl::buffer_host_pointer, tmpl::buffer_write,
                  tmpl::buffer_read)

@@ -4,8 +4,9 @@
 // initialises the vendor runtime (dlopen it, so a machine without the driver gets a clear
 // UNAVAILABLE error instead of a library that does not load), enumerates devices and fills their
 // attributes (docs/abi-keys.md: name, vendor, kind, mem.bytes, compute_units, pci.bus_id, peaks,
-// timer.kind). The template reports one placeholder device so the conformance check has something
-// to call; replace it with your enumeration.
+// timer.kind). The template reports one device, `template:0`: the host's memory and one thread.
+#include <unistd.h>
+
 #include <mutex>
 #include <vector>
 
@@ -48,21 +49,30 @@ CMTR_Error* plugin_initialize(CMTR_Plugin_Initialize_Args* args) {
     State& s = state();
     std::lock_guard<std::mutex> lock(s.mutex);
     if (!s.initialized) {
-      // TODO(vendor): dlopen your runtime, initialise it, enumerate devices. On a machine without the
-      // driver, return UNAVAILABLE with the reason (or succeed with zero devices and plugin.status).
+      // VENDOR: dlopen your runtime, initialise it, enumerate devices. On a machine without the driver,
+      // succeed with zero devices and say why in plugin.status (plugins/cuda, plugins/hip do).
       s.plugin_attributes.clear();
       s.plugin_attributes.set("plugin.name", kPluginName)
-          .set("plugin.version", "0.0.1")
-          .set("plugin.vendor", "TODO(vendor)");
-      s.devices.assign(1, CMTR_Device{kDeviceMagic, 0});
+          .set("plugin.version", "0.1.0")
+          .set("plugin.vendor", "cmeter plugin template (reference device over host memory)");
+      const int64_t mem_bytes = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
+      s.devices.assign(1, CMTR_Device{kDeviceMagic, 0, static_cast<uint64_t>(mem_bytes)});
       s.device_list.clear();
       s.device_attributes.clear();
       for (auto& d : s.devices) {
         s.device_list.push_back(&d);
         cmeter::sdk::KeyValueList attrs;
-        // TODO(vendor): the real facts. Declared peaks (peak.flops.<dtype>, peak.mem.bytes_per_s) let the
-        // host flag results faster than the hardware can be.
-        attrs.set("name", "template device (placeholder)").set("vendor", "TODO(vendor)").set("kind", "other");
+        // VENDOR: the driver's facts (docs/abi-keys.md): name, vendor, kind, mem.bytes, compute_units,
+        // pci.bus_id, clocks. Declared peaks (peak.flops.<dtype>, peak.mem.bytes_per_s, with peak.source)
+        // let the host flag results faster than the hardware can be; the template declares none.
+        attrs.set("name", "template reference device (host memory, one thread)")
+            .set("vendor", "cmeter")
+            .set("kind", "other")
+            .set("runtime.version", "plain C++ loops (plugins/template/kernels.cpp)")
+            .set("mem.bytes", static_cast<int64_t>(d.mem_bytes))
+            .set("compute_units", 1)
+            .set("timer.kind", "host.steady_clock in stream order");
+        attrs.set_bool("mem.host_shared", true);  // its "device memory" is host memory
         s.device_attributes.push_back(std::move(attrs));
       }
       s.initialized = true;
@@ -77,7 +87,7 @@ CMTR_Error* plugin_shutdown(CMTR_Plugin_Shutdown_Args* args) {
   CMTR_SDK_CHECK_ARGS(args, CMTR_Plugin_Shutdown_Args, extension);
   State& s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
-  // TODO(vendor): release the runtime. Handles the host still holds are not used after this.
+  // VENDOR: release the runtime. Handles the host still holds are not used after this.
   s.initialized = false;
   return nullptr;
 }

@@ -178,6 +178,45 @@ def test_opencl_quick():
         check(dev["timer.kind"].startswith("opencl.profiling"), "device timer is OpenCL profiling")
 
 
+def test_vulkan_quick():
+    # The quick profile's workloads in small sizes (tests/fixtures/profiles/vulkan-quick.yaml) on vulkan:0
+    # (lavapipe in CI). Skips (exit 77) only when no Vulkan device exists (no plugin or no driver).
+    devices = json.loads(run(["devices", "--json"], expect_exit=0).stdout)
+    if not any(d["id"] == "vulkan:0" for d in devices["devices"]):
+        print("SKIP: no vulkan:0 device (no Vulkan plugin or no Vulkan driver)")
+        sys.exit(77)
+    profile = os.path.join(FIXTURES, "profiles", "vulkan-quick.yaml")
+    with tempfile.TemporaryDirectory() as out:
+        run(["run", "--profile", profile, "--device", "vulkan:0", "-o", out, "-q"], expect_exit=0)
+        report, journal = load_single_report(out)
+        check_report_shape(report, journal)
+        validate_schema(report)
+        statuses = {r["case_id"]: (r["status"], r["reason"]) for r in report["results"]}
+        print(json.dumps(statuses, indent=1))
+        dev = report["devices"][0]["attributes"]
+        for r in report["results"]:
+            if r["status"] == "unsupported":
+                continue
+            # Every supported op measured and validated (noisy: the time cap hit on a loaded machine).
+            check(r["status"] in ("ok", "noisy"), f"{r['case_id']}: status {r['status']} ({r['reason']})")
+            check(r["method"]["timer"] == "device" or r["case_id"] == "launch_latency[form=round_trip]",
+                  f"{r['case_id']}: device-timed (timestamp queries)")
+        for case_id in ("gemm[dtype=f32]", "fma_peak[dtype=f32]", "stream", "copy",
+                        "transfer-h2d-pinned", "transfer-d2h-pageable", "launch_latency[form=throughput]",
+                        "launch_latency[form=round_trip]"):
+            check(result(report, "vulkan:0", case_id)["status"] in ("ok", "noisy"), f"{case_id} measured")
+        f16 = result(report, "vulkan:0", "gemm[dtype=f16]")
+        if dev.get("vulkan.shader_float16") and dev.get("vulkan.storage_buffer_16bit"):
+            check(f16["status"] in ("ok", "noisy"), f"f16 GEMM measured where shaderFloat16: {f16['status']}")
+        check("tiled gemm" in result(report, "vulkan:0", "gemm[dtype=f32]")["method"]["impl"], "GEMM names its impl")
+        bf16 = result(report, "vulkan:0", "gemm[dtype=bf16]")
+        check(bf16["status"] == "unsupported" and "bf16" in bf16["reason"], "bf16 GEMM unsupported, saying why")
+        fma16 = result(report, "vulkan:0", "fma_peak[dtype=f16]")
+        check(fma16["status"] in ("ok", "noisy") or "not fused" in fma16["reason"] or "shaderFloat16" in fma16["reason"],
+              f"f16 fma_peak measured or unsupported with the reason: {fma16['reason']}")
+        check(dev["timer.kind"].startswith("vulkan.timestamp"), "device timer is Vulkan timestamps")
+
+
 def test_fault_plugins():
     with tempfile.TemporaryDirectory() as out:
         profile = os.path.join(FIXTURES, "profiles", "stub.yaml")

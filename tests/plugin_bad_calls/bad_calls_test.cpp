@@ -9,7 +9,7 @@
 // each plugin given on the command line; each call's answer is compared with the contract's
 // (docs/abi-keys.md, "Contract rules") and with every other plugin's. Calls that need a device are
 // skipped, with a message, on a plugin with no device (cuda without a driver); calls whose setup the
-// plugin cannot do (the template makes no buffers) are skipped for that plugin. Exit 0 when every
+// plugin cannot do are skipped for that plugin. Exit 0 when every
 // answer matches, 1 otherwise (the table shows which).
 //
 // Usage: cmeter_plugin_bad_calls_test NAME=PLUGIN_FILE...

@@ -7,7 +7,7 @@ fault plugin (plugins/testing) fails exactly the checks its fault should fail, i
 faults (crash, abort, hang, leak) that only the worker isolation survives.
 
 Usage: plugin_check_e2e.py CMETER BUILD_DIR TEST [PLUGIN [INFERENCE]]
-  TEST: shipped PLUGIN [required|optional] | stub | load_faults | process_faults | leak | inference_proxies TARGET_PLUGIN
+  TEST: shipped PLUGIN [required|optional] | no_device PLUGIN | stub | load_faults | process_faults | leak | inference_proxies TARGET_PLUGIN
   INFERENCE (shipped): `required`: the ABI 1.1 inference ops must be offered and pass; `optional`
   (default): they must pass where offered, and their absence is reported as a skip message.
 """
@@ -95,6 +95,27 @@ def test_shipped(cmeter, build, plugin, inference="optional"):
     for op in INFERENCE_OPS:
         check(any(i.startswith(f"op.{op}.v1.") for i in passed), f"{op}.v1 passed in some dtype: {passed}")
     print(f"  inference checks passed: {len(passed)} of {len(inference_ids())} ({', '.join(passed)})")
+
+
+def test_no_device(cmeter, build, plugin):
+    """A GPU plugin on a machine without its GPU or driver (the HIP plugin in CI): it loads, reports zero
+    devices with plugin.status saying why, and every device check is blocked, nothing FAILs (exit 3).
+    Exits 77 (skipped) where the plugin does find a device."""
+    proc, report = run_check(cmeter, plugin, "--level", "quick")
+    devices = by_id(report, "plugin.devices")
+    if report["plugin"]["device_count"] > 0:
+        print(f"SKIP: the plugin finds a device here: {devices['reason']}")
+        sys.exit(77)
+    check(proc.returncode == 3, f"exit {proc.returncode}, expected 3 (incomplete)\n{proc.stderr}")
+    check(report["summary"]["fail"] == 0, "no FAIL")
+    check(report["run"]["workers_started"] == 1, "no crash (one worker)")
+    for cid in ["load.dlopen", "load.get_api", "abi.version", "plugin.load"]:
+        check(by_id(report, cid)["status"] == "PASS", f"{cid}: {by_id(report, cid)['reason']}")
+    check(devices["status"] == "SKIP" and devices["skip_kind"] == "not_applicable", f"plugin.devices: {devices}")
+    reason = devices["reason"]
+    status = report["plugin"]["attributes"].get("plugin.status", "")
+    check(len(status) > 10 and status in reason, f"plugin.status gives a reason, shown in plugin.devices: {reason}")
+    print(f"  loads with zero devices: {reason}")
 
 
 def test_inference_proxies(cmeter, build, target):
@@ -227,6 +248,8 @@ def main():
         test_shipped(cmeter, build, sys.argv[4], sys.argv[5] if len(sys.argv) > 5 else "optional")
     elif test == "inference_proxies":
         test_inference_proxies(cmeter, build, sys.argv[4])
+    elif test == "no_device":
+        test_no_device(cmeter, build, sys.argv[4])
     elif test == "stub":
         test_stub(cmeter, build)
     elif test == "load_faults":

@@ -1,0 +1,669 @@
+// plugins/vulkan/ops.cpp - parameter checking, pipelines and dispatch of the Vulkan plugin's ops.
+//
+// Why this file exists: it turns the catalogue of docs/abi-keys.md into compute dispatches of the
+// shaders in shaders/ (compiled to SPIR-V by glslc at build time and embedded here). Parameters are
+// parsed by the SDK's contracts (cmeter/plugin_ops.hpp), so a malformed request is INVALID_ARGUMENT as
+// in every plugin; what this device cannot run (bf16, f16 without shaderFloat16, f64 without
+// shaderFloat64, sizes beyond 32-bit element indices or the dispatch limits) is unsupported, with
+// the reason. Buffers reach the shaders as device addresses in push constants (no descriptor sets).
+#include <cmeter/plugin_ops.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "ops.hpp"
+
+namespace cmeter::vulkan {
+namespace {
+
+// SPIR-V words, from glslc -mfmt=num (plugins/vulkan/CMakeLists.txt).
+constexpr uint32_t kNoopSpv[] = {
+#include "shaders/noop.inc"
+};
+constexpr uint32_t kFmaF32Spv[] = {
+#include "shaders/fma_peak_f32.inc"
+};
+constexpr uint32_t kFmaF16Spv[] = {
+#include "shaders/fma_peak_f16.inc"
+};
+constexpr uint32_t kFmaF64Spv[] = {
+#include "shaders/fma_peak_f64.inc"
+};
+constexpr uint32_t kStreamF32Spv[] = {
+#include "shaders/stream_f32.inc"
+};
+constexpr uint32_t kStreamF64Spv[] = {
+#include "shaders/stream_f64.inc"
+};
+constexpr uint32_t kCopySpv[] = {
+#include "shaders/copy.inc"
+};
+constexpr uint32_t kGemmF32Spv[] = {
+#include "shaders/gemm_f32.inc"
+};
+constexpr uint32_t kGemmF16F16Spv[] = {
+#include "shaders/gemm_f16_f16.inc"
+};
+constexpr uint32_t kGemmF64Spv[] = {
+#include "shaders/gemm_f64.inc"
+};
+constexpr uint32_t kGemmF16F32Spv[] = {
+#include "shaders/gemm_f16_f32.inc"
+};
+
+struct Spirv {
+  const uint32_t* words;
+  size_t size_bytes;
+};
+template <size_t N>
+constexpr Spirv spirv(const uint32_t (&w)[N]) {
+  return {w, N * 4};
+}
+
+using sdk::OpStatus;
+
+OpPlan unsupported(std::string reason) {
+  OpPlan p;
+  p.status = OpStatus::kUnsupported;
+  p.reason = "vulkan: " + std::move(reason);
+  return p;
+}
+OpPlan invalid_plan(std::string reason) {
+  OpPlan p;
+  p.status = OpStatus::kInvalid;
+  p.reason = std::move(reason);
+  return p;
+}
+OpPlan failed(CMTR_Error* e) {
+  OpPlan p;
+  p.status = OpStatus::kFailed;
+  p.error = e;
+  return p;
+}
+
+// binary16 rounding (to nearest even) of a float, returned as the float it equals.
+float round_to_f16(float f) {
+  if (!std::isfinite(f) || f == 0) return f;
+  int e = 0;
+  std::frexp(f, &e);
+  const int unit_exp = std::max(e - 11, -24);
+  const float q = std::ldexp(1.0f, unit_exp);
+  const float r = std::nearbyint(f / q) * q;
+  return std::fabs(r) > 65504.0f ? std::copysign(INFINITY, f) : r;
+}
+
+// A compute pipeline with one push-constant range and no descriptor sets.
+class Pipeline {
+ public:
+  Pipeline() = default;
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+  ~Pipeline() {
+    if (device_ == VK_NULL_HANDLE) return;
+    if (pipeline_ != VK_NULL_HANDLE) vkDestroyPipeline(device_, pipeline_, nullptr);
+    if (layout_ != VK_NULL_HANDLE) vkDestroyPipelineLayout(device_, layout_, nullptr);
+    if (module_ != VK_NULL_HANDLE) vkDestroyShaderModule(device_, module_, nullptr);
+  }
+  // Specialisation constants are 4-byte values with ids 0, 1, ...
+  CMTR_Error* create(DeviceState& d, const std::string& what, Spirv code, const std::vector<uint32_t>& spec,
+                     uint32_t push_bytes) {
+    device_ = d.device();
+    push_bytes_ = push_bytes;
+    VkShaderModuleCreateInfo smci{};
+    smci.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
+    smci.codeSize = code.size_bytes;
+    smci.pCode = code.words;
+    VkResult r = vkCreateShaderModule(device_, &smci, nullptr, &module_);
+    if (r != VK_SUCCESS) return vk_failure(what + " on " + d.label, "vkCreateShaderModule", r);
+    VkPushConstantRange range{VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes};
+    VkPipelineLayoutCreateInfo plci{};
+    plci.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO;
+    plci.pushConstantRangeCount = push_bytes > 0 ? 1 : 0;
+    plci.pPushConstantRanges = &range;
+    r = vkCreatePipelineLayout(device_, &plci, nullptr, &layout_);
+    if (r != VK_SUCCESS) return vk_failure(what + " on " + d.label, "vkCreatePipelineLayout", r);
+    std::vector<VkSpecializationMapEntry> entries;
+    for (uint32_t i = 0; i < spec.size(); ++i) entries.push_back({i, i * 4, 4});
+    VkSpecializationInfo si{};
+    si.mapEntryCount = static_cast<uint32_t>(entries.size());
+    si.pMapEntries = entries.data();
+    si.dataSize = spec.size() * 4;
+    si.pData = spec.data();
+    VkComputePipelineCreateInfo cpci{};
+    cpci.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
+    cpci.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
+    cpci.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+    cpci.stage.module = module_;
+    cpci.stage.pName = "main";
+    cpci.stage.pSpecializationInfo = spec.empty() ? nullptr : &si;
+    cpci.layout = layout_;
+    r = vkCreateComputePipelines(device_, VK_NULL_HANDLE, 1, &cpci, nullptr, &pipeline_);
+    if (r != VK_SUCCESS) return vk_failure(what + " on " + d.label, "vkCreateComputePipelines", r);
+    return nullptr;
+  }
+  void dispatch(VkCommandBuffer cmd, const void* push, uint32_t x, uint32_t y = 1, uint32_t z = 1) const {
+    vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline_);
+    if (push_bytes_ > 0) vkCmdPushConstants(cmd, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes_, push);
+    vkCmdDispatch(cmd, x, y, z);
+  }
+
+ private:
+  VkDevice device_ = VK_NULL_HANDLE;
+  VkShaderModule module_ = VK_NULL_HANDLE;
+  VkPipelineLayout layout_ = VK_NULL_HANDLE;
+  VkPipeline pipeline_ = VK_NULL_HANDLE;
+  uint32_t push_bytes_ = 0;
+};
+
+// The checks of an enqueue's buffers: the count, live buffers of this device, the sizes.
+CMTR_Error* check_list(const char* op, const CMTR_Device* device, CMTR_Buffer* const* buffers,
+                       size_t num_buffers, const std::vector<sdk::BufferNeed>& needs) {
+  if (CMTR_Error* e = sdk::check_buffer_count(op, buffers, num_buffers, needs)) return e;
+  for (size_t i = 0; i < num_buffers; ++i) {
+    const CMTR_Buffer* b = buffers[i];
+    const std::string which = std::string(op) + ": buffer " + std::to_string(i) + " (" + needs[i].role + ")";
+    if (b == nullptr || b->magic != kBufferMagic)
+      return sdk::invalid(which + " is NULL or not a live vulkan buffer");
+    if (b->device != device) return sdk::invalid(which + " belongs to another device");
+    if (CMTR_Error* e = sdk::check_buffer_size(op, i, needs[i], b->size_bytes)) return e;
+  }
+  return nullptr;
+}
+
+// Work-groups for a grid-stride loop over `count` items, `local` per group.
+uint32_t groups_for(const DeviceInfo& info, uint64_t count, uint32_t local) {
+  const uint64_t want = (count + local - 1) / local;
+  return static_cast<uint32_t>(
+      std::max<uint64_t>(1, std::min<uint64_t>(want, info.props.limits.maxComputeWorkGroupCount[0])));
+}
+
+constexpr uint64_t kMaxIndex = uint64_t{1} << 32;  // shaders index elements with 32-bit uints
+
+// ---- noop.v1 ----
+
+class NoopOp final : public Op {
+ public:
+  CMTR_Error* init(DeviceState& d) {
+    attributes.set("impl", "vulkan: vkCmdDispatch(1, 1, 1) of an empty compute shader");
+    return pipeline_.create(d, "noop.v1 op_create", spirv(kNoopSpv), {}, 0);
+  }
+  CMTR_Error* check(const CMTR_Device* device, CMTR_Buffer* const* buffers, size_t n) override {
+    return check_list("noop.v1", device, buffers, n, {});
+  }
+  CMTR_Error* record(VkCommandBuffer cmd, CMTR_Buffer* const*, size_t) override {
+    pipeline_.dispatch(cmd, nullptr, 1);
+    return nullptr;
+  }
+
+ private:
+  Pipeline pipeline_;
+};
+
+// ---- fma_peak.v1 ----
+
+class FmaPeakOp final : public Op {
+ public:
+  FmaPeakOp(const sdk::FmaPeakParams& p, DeviceState& d) : p_(p), d_(d) {}
+  ~FmaPeakOp() override {
+    if (init_.buffer != VK_NULL_HANDLE) d_.release(init_);
+  }
+  CMTR_Error* init() {
+    const std::string what = "fma_peak.v1 op_create";
+    const bool f64 = p_.dtype == "f64", f16 = p_.dtype == "f16";
+    // The lanes' start values x0 + l*dx, rounded to the dtype on the host as the core's reference does.
+    if (CMTR_Error* e =
+            d_.allocate(what + " (start values)", static_cast<uint64_t>(p_.lanes) * 8, true, &init_))
+      return e;
+    for (int64_t l = 0; l < p_.lanes; ++l) {
+      const double x = p_.x0 + static_cast<double>(l) * p_.dx;
+      if (f64)
+        static_cast<double*>(init_.mapped)[l] = x;
+      else
+        static_cast<float*>(init_.mapped)[l] =
+            f16 ? round_to_f16(static_cast<float>(x)) : static_cast<float>(x);
+    }
+    const Spirv code = f64 ? spirv(kFmaF64Spv) : f16 ? spirv(kFmaF16Spv) : spirv(kFmaF32Spv);
+    groups_ = groups_for(d_.info, static_cast<uint64_t>(p_.items), 64);
+    const char* type = f64 ? "double" : f16 ? "float16_t" : "float";
+    attributes.set("impl", std::string("vulkan shader: ") + std::to_string(p_.lanes) + " independent " +
+                               type + " fma chains per invocation, 64 per work-group, " +
+                               std::to_string(groups_) + " work-groups (grid-stride)");
+    return pipeline_.create(d_, what, code, {static_cast<uint32_t>(p_.lanes)}, f64 ? 40 : 32);
+  }
+  CMTR_Error* check(const CMTR_Device* device, CMTR_Buffer* const* buffers, size_t n) override {
+    return check_list("fma_peak.v1", device, buffers, n, {{"OUT", static_cast<uint64_t>(p_.items) * 4}});
+  }
+  void record_to(VkCommandBuffer cmd, VkDeviceAddress out) {
+    struct Push32 {
+      uint64_t out, init;
+      uint32_t items, iters;
+      float a, b;
+    };
+    struct Push64 {
+      uint64_t out, init;
+      uint32_t items, iters;
+      double a, b;
+    };
+    const auto items = static_cast<uint32_t>(p_.items), iters = static_cast<uint32_t>(p_.iters);
+    if (p_.dtype == "f64") {
+      const Push64 push{out, init_.address, items, iters, p_.a, p_.b};
+      pipeline_.dispatch(cmd, &push, groups_);
+    } else {
+      const Push32 push{out, init_.address, items, iters, static_cast<float>(p_.a), static_cast<float>(p_.b)};
+      pipeline_.dispatch(cmd, &push, groups_);
+    }
+  }
+  CMTR_Error* record(VkCommandBuffer cmd, CMTR_Buffer* const* buffers, size_t) override {
+    record_to(cmd, buffers[0]->alloc.address);
+    return nullptr;
+  }
+
+ private:
+  sdk::FmaPeakParams p_;
+  DeviceState& d_;
+  Allocation init_;
+  Pipeline pipeline_;
+  uint32_t groups_ = 1;
+};
+
+// ---- stream.v1 ----
+
+class StreamOp final : public Op {
+ public:
+  explicit StreamOp(const sdk::StreamParams& p) : p_(p) {}
+  CMTR_Error* init(DeviceState& d) {
+    const bool f64 = p_.dtype == "f64";
+    groups_ = groups_for(d.info, static_cast<uint64_t>(p_.n) / 4, 256);  // 4 elements per invocation
+    attributes.set("impl", std::string("vulkan shader: ") + p_.kind_name + " over " +
+                               (f64 ? "dvec4" : "vec4") + " (then the n % 4 tail), 256 per work-group, " +
+                               std::to_string(groups_) + " work-groups (grid-stride)");
+    return pipeline_.create(d, "stream.v1 op_create", f64 ? spirv(kStreamF64Spv) : spirv(kStreamF32Spv),
+                            {static_cast<uint32_t>(p_.kind)}, f64 ? 40 : 32);
+  }
+  CMTR_Error* check(const CMTR_Device* device, CMTR_Buffer* const* buffers, size_t n) override {
+    const uint64_t bytes = static_cast<uint64_t>(p_.n) * (p_.dtype == "f64" ? 8 : 4);
+    return check_list("stream.v1", device, buffers, n, {{"A", bytes}, {"B", bytes}, {"C", bytes}});
+  }
+  CMTR_Error* record(VkCommandBuffer cmd, CMTR_Buffer* const* b, size_t) override {
+    struct Push32 {
+      uint64_t a, b, c;
+      uint32_t n;
+      float s;
+    };
+    struct Push64 {
+      uint64_t a, b, c;
+      uint32_t n, pad;
+      double s;
+    };
+    const auto n = static_cast<uint32_t>(p_.n);
+    if (p_.dtype == "f64") {
+      const Push64 push{b[0]->alloc.address, b[1]->alloc.address, b[2]->alloc.address, n, 0, p_.scalar};
+      pipeline_.dispatch(cmd, &push, groups_);
+    } else {
+      const Push32 push{b[0]->alloc.address, b[1]->alloc.address, b[2]->alloc.address, n,
+                        static_cast<float>(p_.scalar)};
+      pipeline_.dispatch(cmd, &push, groups_);
+    }
+    return nullptr;
+  }
+
+ private:
+  sdk::StreamParams p_;
+  Pipeline pipeline_;
+  uint32_t groups_ = 1;
+};
+
+// ---- copy.v1 ----
+
+class CopyOp final : public Op {
+ public:
+  explicit CopyOp(const sdk::CopyParams& p) : p_(p) {}
+  CMTR_Error* init(DeviceState& d) {
+    const auto bytes = static_cast<uint64_t>(p_.size_bytes);
+    words_ = bytes / 16;
+    kernel_ = p_.engine != "copy_engine";
+    attributes.set("engine", kernel_ ? "kernel" : "copy_engine");
+    if (!kernel_) {
+      attributes.set("impl", "vulkan: vkCmdCopyBuffer");
+      return nullptr;
+    }
+    groups_ = groups_for(d.info, words_, 256);
+    attributes.set("impl", "vulkan shader: uvec4 copy, 256 per work-group, " + std::to_string(groups_) +
+                               " work-groups (grid-stride)" +
+                               (bytes % 16 != 0
+                                    ? "; the last " + std::to_string(bytes % 16) + " bytes by vkCmdCopyBuffer"
+                                    : std::string()));
+    return pipeline_.create(d, "copy.v1 op_create", spirv(kCopySpv), {}, 24);
+  }
+  CMTR_Error* check(const CMTR_Device* device, CMTR_Buffer* const* buffers, size_t n) override {
+    const auto bytes = static_cast<uint64_t>(p_.size_bytes);
+    return check_list("copy.v1", device, buffers, n, {{"SRC", bytes}, {"DST", bytes}});
+  }
+  CMTR_Error* record(VkCommandBuffer cmd, CMTR_Buffer* const* b, size_t) override {
+    const auto bytes = static_cast<uint64_t>(p_.size_bytes);
+    const uint64_t done = kernel_ ? words_ * 16 : 0;
+    if (kernel_ && words_ > 0) {
+      struct Push {
+        uint64_t src, dst;
+        uint32_t words, pad;
+      } push{b[0]->alloc.address, b[1]->alloc.address, static_cast<uint32_t>(words_), 0};
+      pipeline_.dispatch(cmd, &push, groups_);
+    }
+    if (done < bytes) {
+      const VkBufferCopy region{done, done, bytes - done};
+      vkCmdCopyBuffer(cmd, b[0]->alloc.buffer, b[1]->alloc.buffer, 1, &region);
+    }
+    return nullptr;
+  }
+
+ private:
+  sdk::CopyParams p_;
+  Pipeline pipeline_;
+  bool kernel_ = true;
+  uint64_t words_ = 0;
+  uint32_t groups_ = 1;
+};
+
+// ---- gemm.v1 ----
+
+class GemmOp final : public Op {
+ public:
+  explicit GemmOp(const sdk::GemmParams& g) : g_(g) {}
+  CMTR_Error* init(DeviceState& d) {
+    const bool f16 = g_.a == sdk::DType::kF16, out16 = g_.c == sdk::DType::kF16;
+    f64_ = g_.a == sdk::DType::kF64;
+    const Spirv code = f64_    ? spirv(kGemmF64Spv)
+                       : !f16  ? spirv(kGemmF32Spv)
+                       : out16 ? spirv(kGemmF16F16Spv)
+                               : spirv(kGemmF16F32Spv);
+    attributes.set("impl", std::string("vulkan shader: tiled gemm, ") + sdk::dtype_name(g_.a) + " -> " +
+                               sdk::dtype_name(g_.c) + ", " + (f64_ ? "f64" : "f32") +
+                               " accumulation, 64x64 tile per 16x16 work-group (4x4 per invocation), k "
+                               "through shared memory 16 at a time");
+    return pipeline_.create(d, "gemm.v1 op_create", code, {g_.trans_a ? 1u : 0u, g_.trans_b ? 1u : 0u},
+                            f64_ ? 88 : 80);
+  }
+  CMTR_Error* check(const CMTR_Device* device, CMTR_Buffer* const* buffers, size_t n) override {
+    return check_list("gemm.v1", device, buffers, n,
+                      {{"A", g_.a_bytes}, {"B", g_.b_bytes}, {"C", g_.c_bytes}});
+  }
+  CMTR_Error* record(VkCommandBuffer cmd, CMTR_Buffer* const* b, size_t) override {
+    struct Push {
+      uint64_t a, b, c;
+      uint32_t m, n, k, lda, ldb, ldc, sa, sb, sc, oa, ob, oc;
+      float alpha, beta;
+    };
+    struct Push64 {
+      uint64_t a, b, c;
+      uint32_t m, n, k, lda, ldb, ldc, sa, sb, sc, oa, ob, oc;
+      double alpha, beta;
+    };
+    auto u = [](int64_t v) { return static_cast<uint32_t>(v); };
+    const Push push{b[0]->alloc.address,
+                    b[1]->alloc.address,
+                    b[2]->alloc.address,
+                    u(g_.m),
+                    u(g_.n),
+                    u(g_.k),
+                    u(g_.lda),
+                    u(g_.ldb),
+                    u(g_.ldc),
+                    u(g_.stride_a),
+                    u(g_.stride_b),
+                    u(g_.stride_c),
+                    u(g_.offset_a),
+                    u(g_.offset_b),
+                    u(g_.offset_c),
+                    static_cast<float>(g_.alpha),
+                    static_cast<float>(g_.beta)};
+    const Push64 push64{push.a,  push.b,  push.c,  push.m,  push.n,  push.k,  push.lda, push.ldb, push.ldc,
+                        push.sa, push.sb, push.sc, push.oa, push.ob, push.oc, g_.alpha, g_.beta};
+    if (f64_)
+      pipeline_.dispatch(cmd, &push64, u((g_.m + 63) / 64), u((g_.n + 63) / 64), u(g_.batch));
+    else
+      pipeline_.dispatch(cmd, &push, u((g_.m + 63) / 64), u((g_.n + 63) / 64), u(g_.batch));
+    return nullptr;
+  }
+
+ private:
+  sdk::GemmParams g_;
+  Pipeline pipeline_;
+  bool f64_ = false;
+};
+
+// ---- Planning ----
+
+template <class T>
+OpPlan finish(std::unique_ptr<T> op, CMTR_Error* e) {
+  if (e != nullptr) return failed(e);
+  OpPlan p;
+  p.status = OpStatus::kSupported;
+  p.op = std::move(op);
+  return p;
+}
+
+OpPlan plan_gemm(DeviceState& d, const CMTR_KeyValue* params, size_t n, bool create) {
+  auto parsed = sdk::parse_gemm(params, n);
+  if (!parsed.ok()) return invalid_plan(parsed.invalid_reason);
+  const sdk::GemmParams& g = parsed.value;
+  const auto& lim = d.info.props.limits;
+  if (g.a != g.b) return unsupported("gemm.v1: dtype_a and dtype_b must match");
+  if (g.a == sdk::DType::kF64) {
+    if (g.c != sdk::DType::kF64 || g.compute != "f64")
+      return unsupported("gemm.v1: f64 inputs run with f64 output and compute only");
+    if (!d.info.float64) return unsupported("gemm.v1: f64 needs shaderFloat64, which " + d.label + " lacks");
+    if (lim.maxComputeSharedMemorySize < 2 * 16 * 65 * 8)
+      return unsupported("gemm.v1: the f64 tiled kernel needs 16.3 KiB of shared memory");
+  } else if (g.a != sdk::DType::kF32 && g.a != sdk::DType::kF16) {
+    return unsupported(std::string("gemm.v1: ") + sdk::dtype_name(g.a) +
+                       " inputs are not offered (f32; f16 with shaderFloat16 and 16-bit storage; f64 with "
+                       "shaderFloat64)");
+  }
+  if (g.a != sdk::DType::kF64 && g.compute != "f32")
+    return unsupported("gemm.v1: compute " + g.compute + " is not offered (f32 accumulation)");
+  if (g.c != g.a && g.c != sdk::DType::kF32)
+    return unsupported(std::string("gemm.v1: dtype_c ") + sdk::dtype_name(g.c) + " with " +
+                       sdk::dtype_name(g.a) + " inputs is not offered");
+  const bool half = g.a == sdk::DType::kF16 || g.c == sdk::DType::kF16;
+  if (half && !(d.info.float16 && d.info.storage16))
+    return unsupported("gemm.v1: f16 needs shaderFloat16 and storageBuffer16BitAccess, which " + d.label +
+                       " lacks");
+  if (g.a_bytes / sdk::dtype_size_bytes(g.a) >= kMaxIndex ||
+      g.b_bytes / sdk::dtype_size_bytes(g.b) >= kMaxIndex ||
+      g.c_bytes / sdk::dtype_size_bytes(g.c) >= kMaxIndex)
+    return unsupported(
+        "gemm.v1: a matrix buffer spans 2^32 elements or more (the shader's indices are 32-bit)");
+  if (static_cast<uint64_t>((g.m + 63) / 64) > lim.maxComputeWorkGroupCount[0] ||
+      static_cast<uint64_t>((g.n + 63) / 64) > lim.maxComputeWorkGroupCount[1] ||
+      static_cast<uint64_t>(g.batch) > lim.maxComputeWorkGroupCount[2])
+    return unsupported("gemm.v1: m/64, n/64 or batch exceeds maxComputeWorkGroupCount");
+  if (lim.maxComputeWorkGroupInvocations < 256 || lim.maxComputeWorkGroupSize[0] < 16 ||
+      lim.maxComputeWorkGroupSize[1] < 16 || lim.maxComputeSharedMemorySize < 2 * 16 * 65 * 4)
+    return unsupported("gemm.v1: the tiled kernel needs 16x16 work-groups and 8.3 KiB of shared memory");
+  if (!create) return finish<GemmOp>(nullptr, nullptr);
+  auto op = std::make_unique<GemmOp>(g);
+  CMTR_Error* e = op->init(d);
+  return finish(std::move(op), e);
+}
+
+// The host's simulation of one fma_peak item: every lane x = fma(x, a, b) rounded once to dtype.
+float simulate_fma_item(const sdk::FmaPeakParams& f) {
+  float sum = 0;
+  for (int64_t l = 0; l < f.lanes; ++l) {
+    const double x0 = f.x0 + static_cast<double>(l) * f.dx;
+    if (f.dtype == "f64") {
+      double x = x0;
+      for (int64_t r = 0; r < f.iters; ++r) x = std::fma(x, f.a, f.b);
+      sum += static_cast<float>(x);
+    } else if (f.dtype == "f32") {
+      float x = static_cast<float>(x0);
+      for (int64_t r = 0; r < f.iters; ++r) x = std::fma(x, static_cast<float>(f.a), static_cast<float>(f.b));
+      sum += x;
+    } else {  // f16: the exact product-sum (double holds it) rounded once
+      float x = round_to_f16(static_cast<float>(x0));
+      const double a = round_to_f16(static_cast<float>(f.a)), b = round_to_f16(static_cast<float>(f.b));
+      for (int64_t r = 0; r < f.iters; ++r)
+        x = round_to_f16(static_cast<float>(static_cast<double>(x) * a + b));
+      sum += x;
+    }
+  }
+  return sum;
+}
+
+// Whether this device's fma() chains in `dtype` are fused (the core checks fma_peak against a fused
+// simulation; Vulkan allows fma() to be a rounded multiply then an add, and lavapipe's f16 is): one
+// small dispatch, once per device and dtype. "" when fused, else the reason.
+std::string probe_fma(DeviceState& d, const std::string& dtype) {
+  std::lock_guard<std::mutex> lock(d.probe_mutex);
+  if (auto it = d.fma_probe.find(dtype); it != d.fma_probe.end()) return it->second;
+  sdk::FmaPeakParams f;
+  f.dtype = dtype;
+  f.items = 1;
+  f.iters = 64;
+  f.lanes = 32;
+  f.a = 0.9375;
+  f.x0 = 0.5;
+  f.dx = 1.0 / 128;
+  f.b = dtype == "f16" ? 0x1p-8 : dtype == "f32" ? 0x1p-16 : 0x1p-32;
+  std::string why;
+  FmaPeakOp op(f, d);
+  Allocation out;
+  CMTR_Error* e = op.init();
+  if (e == nullptr) e = d.allocate("fma_peak.v1 probe", 4, true, &out);
+  if (e == nullptr)
+    e = d.run_now("fma_peak.v1 probe", [&](VkCommandBuffer cmd) { op.record_to(cmd, out.address); });
+  if (e != nullptr) {
+    CMTR_Error_Info_Args info{};
+    info.struct_size = sizeof info;
+    info.error = e;
+    sdk::error_info(&info);
+    why = "fma_peak.v1 " + dtype + ": the probe dispatch failed: " + std::string(sdk::view(info.message));
+    discard(e);
+  } else {
+    const float got = *static_cast<const float*>(out.mapped), want = simulate_fma_item(f);
+    if (got != want)
+      why = "fma_peak.v1: " + dtype + " fma() on " + d.label + " is not fused (a probe chain gave " +
+            std::to_string(got) + ", the fused simulation " + std::to_string(want) +
+            "; Vulkan lets fma() round the product first), so the checked fused chain cannot run here";
+  }
+  if (out.buffer != VK_NULL_HANDLE) d.release(out);
+  d.fma_probe[dtype] = why;
+  return why;
+}
+
+OpPlan plan_fma(DeviceState& d, const CMTR_KeyValue* params, size_t n, bool create) {
+  auto parsed = sdk::parse_fma_peak(params, n);
+  if (!parsed.ok()) return invalid_plan(parsed.invalid_reason);
+  const sdk::FmaPeakParams& f = parsed.value;
+  if (f.dtype == "bf16") return unsupported("fma_peak.v1: bf16 has no arithmetic type in Vulkan shaders");
+  if (f.dtype == "f16" && !d.info.float16)
+    return unsupported("fma_peak.v1: f16 needs shaderFloat16, which " + d.label + " lacks");
+  if (f.dtype == "f64" && !d.info.float64)
+    return unsupported("fma_peak.v1: f64 needs shaderFloat64, which " + d.label + " lacks");
+  if (static_cast<uint64_t>(f.items) >= kMaxIndex || static_cast<uint64_t>(f.iters) >= kMaxIndex)
+    return unsupported("fma_peak.v1: items and iters must be below 2^32 (32-bit counters)");
+  // The probe needs the VkDevice: op_query of fma_peak.v1 creates it once (then answers from the cache).
+  if (CMTR_Error* e = d.ensure_device("op_query")) return failed(e);
+  if (std::string why = probe_fma(d, f.dtype); !why.empty()) {
+    OpPlan p;
+    p.status = OpStatus::kUnsupported;
+    p.reason = why;
+    return p;
+  }
+  if (!create) return finish<FmaPeakOp>(nullptr, nullptr);
+  auto op = std::make_unique<FmaPeakOp>(f, d);
+  CMTR_Error* e = op->init();
+  return finish(std::move(op), e);
+}
+
+OpPlan plan_stream(DeviceState& d, const CMTR_KeyValue* params, size_t n, bool create) {
+  auto parsed = sdk::parse_stream(params, n);
+  if (!parsed.ok()) return invalid_plan(parsed.invalid_reason);
+  const sdk::StreamParams& s = parsed.value;
+  if (s.dtype != "f32" && s.dtype != "f64")
+    return unsupported("stream.v1: dtype " + s.dtype + " is not offered (f32, f64)");
+  if (s.dtype == "f64" && !d.info.float64)
+    return unsupported("stream.v1: f64 needs shaderFloat64, which " + d.label + " lacks");
+  if (static_cast<uint64_t>(s.n) >= kMaxIndex)
+    return unsupported("stream.v1: n must be below 2^32 (32-bit indices)");
+  if (!create) return finish<StreamOp>(nullptr, nullptr);
+  auto op = std::make_unique<StreamOp>(s);
+  CMTR_Error* e = op->init(d);
+  return finish(std::move(op), e);
+}
+
+OpPlan plan_copy(DeviceState& d, const CMTR_KeyValue* params, size_t n, bool create) {
+  auto parsed = sdk::parse_copy(params, n, /*knows_engine=*/true);
+  if (!parsed.ok()) return invalid_plan(parsed.invalid_reason);
+  if (static_cast<uint64_t>(parsed.value.size_bytes) / 16 >= kMaxIndex)
+    return unsupported("copy.v1: bytes must be below 2^36 (32-bit word indices)");
+  if (!create) return finish<CopyOp>(nullptr, nullptr);
+  auto op = std::make_unique<CopyOp>(parsed.value);
+  CMTR_Error* e = op->init(d);
+  return finish(std::move(op), e);
+}
+
+}  // namespace
+
+OpPlan plan_op(CMTR_Device* device, std::string_view name, const CMTR_KeyValue* params, size_t n,
+               bool create) {
+  DeviceState& d = *device->state;
+  // Malformed requests are invalid before anything else; then the device must have what every
+  // shader needs (Vulkan 1.2 buffer device addresses).
+  auto device_ready = [&]() -> OpPlan {
+    if (d.info.props.apiVersion < VK_API_VERSION_1_2 || !d.info.buffer_device_address)
+      return unsupported(d.label +
+                         " lacks Vulkan 1.2 bufferDeviceAddress, which every shader of the plugin needs");
+    if (create) {
+      if (CMTR_Error* e = d.ensure_device("op_create")) return failed(e);
+    }
+    OpPlan ok;
+    ok.status = OpStatus::kSupported;
+    return ok;
+  };
+  auto run = [&](auto plan_fn, auto parse_check) -> OpPlan {
+    if (auto why = parse_check(); !why.empty()) return invalid_plan(why);
+    OpPlan ready = device_ready();
+    if (ready.status != OpStatus::kSupported) return ready;
+    return plan_fn(d, params, n, create);
+  };
+  if (name == "gemm.v1") return run(plan_gemm, [&] { return sdk::parse_gemm(params, n).invalid_reason; });
+  if (name == "fma_peak.v1")
+    return run(plan_fma, [&] { return sdk::parse_fma_peak(params, n).invalid_reason; });
+  if (name == "stream.v1")
+    return run(plan_stream, [&] { return sdk::parse_stream(params, n).invalid_reason; });
+  if (name == "copy.v1")
+    return run(plan_copy, [&] { return sdk::parse_copy(params, n, true).invalid_reason; });
+  if (name == "noop.v1") {
+    auto parsed = sdk::parse_noop(params, n);
+    if (!parsed.ok()) return invalid_plan(parsed.invalid_reason);
+    OpPlan ready = device_ready();
+    if (ready.status != OpStatus::kSupported || !create) return ready;
+    auto op = std::make_unique<NoopOp>();
+    CMTR_Error* e = op->init(d);
+    return finish(std::move(op), e);
+  }
+  if (sdk::is_inference_op(name)) {
+    auto [status, reason] = sdk::inference_op_not_implemented(name, params, n, "vulkan");
+    OpPlan p;
+    p.status = status;
+    p.reason = reason;
+    return p;
+  }
+  if (sdk::is_training_op(name)) {  // ABI 1.2: malformed is invalid as everywhere, else unsupported
+    auto [status, reason] = sdk::training_op_not_implemented(name, params, n, "vulkan");
+    OpPlan p;
+    p.status = status;
+    p.reason = reason;
+    return p;
+  }
+  OpPlan p;
+  p.status = OpStatus::kUnknownOp;
+  p.reason = "vulkan: unknown op '" + std::string(name) +
+             "' (offered: gemm.v1, fma_peak.v1, stream.v1, copy.v1, noop.v1)";
+  return p;
+}
+
+}  // namespace cmeter::vulkan

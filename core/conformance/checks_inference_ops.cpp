@@ -102,7 +102,7 @@ void check_rope(Session& s, CheckContext& ctx, DType t) {
     if (k.interleaved) p["layout"] = std::string("interleaved");
     if (k.theta != 10000) p["theta"] = k.theta;
     const int64_t row_elems = k.heads * k.head_dim;
-    auto rng = validate::make_rng(kSeed, label + "POS");
+    auto rng = validate::make_rng(kOpCheckSeed, label + "POS");
     std::vector<int32_t> pos(static_cast<size_t>(k.rows));
     for (auto& v : pos) v = static_cast<int32_t>(rng() % static_cast<uint64_t>(k.max_pos));
     if (k.rows > 1) pos.back() = k.max_pos - 1;
@@ -170,7 +170,7 @@ void check_softmax(Session& s, CheckContext& ctx, DType t) {
     if (k.lengths) p["mask"] = std::string("lengths");
     Bytes xin = random_of(t, k.rows * k.cols, label + "X", -4, 4);
     if (k.large) {
-      auto rng = validate::make_rng(kSeed, label + "large");
+      auto rng = validate::make_rng(kOpCheckSeed, label + "large");
       for (int64_t col = 0; col < k.cols; ++col)
         set_element(t, xin, static_cast<size_t>(col), 100 + static_cast<double>(rng() % 41) * 0.5);
     }
@@ -182,7 +182,7 @@ void check_softmax(Session& s, CheckContext& ctx, DType t) {
     }
     std::vector<int32_t> len;
     if (k.lengths) {
-      auto rng = validate::make_rng(kSeed, label + "LEN");
+      auto rng = validate::make_rng(kOpCheckSeed, label + "LEN");
       const int32_t specials[] = {0, -3, static_cast<int32_t>(k.cols) + 5, kI32Max, kI32Min, 1};
       for (int64_t row = 0; row < k.rows; ++row)
         len.push_back(row % 3 == 1 ? specials[(row / 3) % 6]
@@ -275,7 +275,7 @@ void check_kv_append(Session& s, CheckContext& ctx, DType t) {
     // Distinct (slot, position) pairs, so the result does not depend on the order rows are written.
     std::vector<int64_t> cells(static_cast<size_t>(k.slots * k.capacity));
     std::iota(cells.begin(), cells.end(), 0);
-    auto rng = validate::make_rng(kSeed, label + "cells");
+    auto rng = validate::make_rng(kOpCheckSeed, label + "cells");
     std::shuffle(cells.begin(), cells.end(), rng);
     std::vector<int32_t> slot(static_cast<size_t>(k.rows)), pos(static_cast<size_t>(k.rows));
     for (size_t r = 0; r < slot.size(); ++r) {
@@ -333,7 +333,7 @@ void check_embedding(Session& s, CheckContext& ctx, DType t) {
     p["rows"] = k.rows;
     p["vocab"] = k.vocab;
     p["dim"] = k.dim;
-    auto rng = validate::make_rng(kSeed, label + "IDS");
+    auto rng = validate::make_rng(kOpCheckSeed, label + "IDS");
     std::vector<int32_t> ids(static_cast<size_t>(k.rows));
     for (auto& v : ids) v = static_cast<int32_t>(rng() % static_cast<uint64_t>(k.vocab));
     ids.back() = static_cast<int32_t>(k.vocab - 1);
@@ -499,7 +499,7 @@ void check_attention(Session& s, CheckContext& ctx, DType t) {
     p["slots"] = k.slots;
     p["capacity"] = k.capacity;
     if (k.scale != 0) p["scale"] = k.scale;
-    auto rng = validate::make_rng(kSeed, label + "SLOTPOS");
+    auto rng = validate::make_rng(kOpCheckSeed, label + "SLOTPOS");
     std::vector<int32_t> slot(static_cast<size_t>(k.rows)), pos(static_cast<size_t>(k.rows));
     for (size_t r = 0; r < slot.size(); ++r) {
       slot[r] = k.prefill ? 0 : static_cast<int32_t>(r % static_cast<size_t>(k.slots));
@@ -618,7 +618,7 @@ void check_gemm_offsets(Session& s, CheckContext& ctx) {
       Bytes b = random_of(t, static_cast<int64_t>(counts.b) + k.off_b, label + "B", -1, 1);
       const validate::GuardedImage cimg = validate::make_guarded(
           poison(static_cast<int64_t>(counts.c), eo), static_cast<uint64_t>(k.off_c) * eo,
-          validate::guard_size_bytes(counts.c * eo, static_cast<uint64_t>(k.m) * eo), kSeed);
+          validate::guard_size_bytes(counts.c * eo, static_cast<uint64_t>(k.m) * eo), kOpCheckSeed);
       auto stream = d.create_stream();
       if (!stream) return ctx.fail(label + ": stream_create: " + stream.error().message);
       auto ba = d.create_buffer(a.size()), bb = d.create_buffer(b.size()),

@@ -23,7 +23,7 @@ namespace {
 
 using namespace op_check;  // NOLINT(google-build-using-namespace): the shared check machinery
 
-Bytes f32_bytes(const std::vector<double>& v) {
+Bytes f32_le_bytes(const std::vector<double>& v) {
   Bytes out(v.size() * 4);
   for (size_t i = 0; i < v.size(); ++i) {
     const auto f = static_cast<float>(v[i]);
@@ -33,7 +33,7 @@ Bytes f32_bytes(const std::vector<double>& v) {
 }
 
 // Quick mode runs the first case of each check, full mode all of them.
-bool take(Session& s, size_t ci) {
+bool take_case(Session& s, size_t ci) {
   return ci == 0 || s.full();
 }
 
@@ -47,7 +47,7 @@ void check_rmsnorm_backward(Session& s, CheckContext& ctx, DType t) {
   };
   const std::vector<Case> cases = {{5, 67, false, false}, {1, 8, true, true}, {300, 130, false, true}};
   const size_t es = size_bytes(t);
-  for (size_t ci = 0; ci < cases.size() && take(s, ci); ++ci) {
+  for (size_t ci = 0; ci < cases.size() && take_case(s, ci); ++ci) {
     const Case& k = cases[ci];
     const std::string label = fmt::format("rmsnorm_backward {} rows={} dim={}{}{}", dt(t), k.rows, k.dim,
                                           k.in_place ? " in place" : "", k.accumulate ? " accumulate" : "");
@@ -117,7 +117,7 @@ void check_swiglu_backward(Session& s, CheckContext& ctx, DType t) {
   };
   const std::vector<Case> cases = {{3, 67, false}, {1, 8, true}, {257, 40, false}};
   const size_t es = size_bytes(t);
-  for (size_t ci = 0; ci < cases.size() && take(s, ci); ++ci) {
+  for (size_t ci = 0; ci < cases.size() && take_case(s, ci); ++ci) {
     const Case& k = cases[ci];
     const std::string label = fmt::format("swiglu_backward {} rows={} dim={}{}", dt(t), k.rows, k.dim,
                                           k.in_place ? " in place" : "");
@@ -166,7 +166,7 @@ void check_softmax_backward(Session& s, CheckContext& ctx, DType t) {
   const std::vector<Case> cases = {
       {4, 67, false, false, 1.0}, {9, 130, true, true, 0.125}, {1, 8, false, true, -0.5}};
   const size_t es = size_bytes(t);
-  for (size_t ci = 0; ci < cases.size() && take(s, ci); ++ci) {
+  for (size_t ci = 0; ci < cases.size() && take_case(s, ci); ++ci) {
     const Case& k = cases[ci];
     const std::string label =
         fmt::format("softmax_backward {} rows={} cols={} scale={}{}{}", dt(t), k.rows, k.cols, k.scale,
@@ -241,7 +241,7 @@ void check_rope_backward(Session& s, CheckContext& ctx, DType t) {
   };
   const std::vector<Case> cases = {{5, 3, 64, false}, {7, 2, 38, true}, {1, 1, 2, false}};
   const size_t es = size_bytes(t);
-  for (size_t ci = 0; ci < cases.size() && take(s, ci); ++ci) {
+  for (size_t ci = 0; ci < cases.size() && take_case(s, ci); ++ci) {
     const Case& k = cases[ci];
     const std::string label =
         fmt::format("rope_backward {} rows={} heads={} head_dim={} layout={}", dt(t), k.rows, k.heads,
@@ -251,7 +251,7 @@ void check_rope_backward(Session& s, CheckContext& ctx, DType t) {
     p["heads"] = k.heads;
     p["head_dim"] = k.head_dim;
     if (k.interleaved) p["layout"] = std::string("interleaved");
-    auto rng = validate::make_rng(kSeed, label + "POS");
+    auto rng = validate::make_rng(kOpCheckSeed, label + "POS");
     std::vector<int32_t> pos(static_cast<size_t>(k.rows));
     for (size_t i = 0; i < pos.size(); ++i) pos[i] = i % 4 == 3 ? -1 : static_cast<int32_t>(rng() % 4096);
     const int64_t row_elems = k.heads * k.head_dim;
@@ -284,7 +284,7 @@ void check_cross_entropy(Session& s, CheckContext& ctx, DType t) {
       {6, 67, true, false, 0}, {5, 1000, false, false, 0}, {9, 130, true, true, 300}, {1, 8, true, false, 0}};
   const size_t es = size_bytes(t);
   const float gscale = 0.375f;
-  for (size_t ci = 0; ci < cases.size() && take(s, ci); ++ci) {
+  for (size_t ci = 0; ci < cases.size() && take_case(s, ci); ++ci) {
     const Case& k = cases[ci];
     const std::string label = fmt::format("cross_entropy {} rows={} vocab={}{}{}{}", dt(t), k.rows, k.vocab,
                                           k.backward ? "" : " loss only", k.in_place ? " in place" : "",
@@ -309,7 +309,7 @@ void check_cross_entropy(Session& s, CheckContext& ctx, DType t) {
                              {"LOSS", poison(k.rows, 4), true, 4}};
     if (k.backward) {
       bufs.push_back({"DX", poison(k.rows * k.vocab, es), true, k.vocab * es});
-      bufs.push_back({"GSCALE", f32_bytes({gscale}), false, 4});
+      bufs.push_back({"GSCALE", f32_le_bytes({gscale}), false, 4});
       if (k.in_place) {
         bufs[3].alias_of = 0;
         bufs[0].written = true;
@@ -356,7 +356,7 @@ void check_embedding_backward(Session& s, CheckContext& ctx, DType t) {
   };
   const std::vector<Case> cases = {{40, 13, 67, false}, {9, 5, 8, true}, {500, 50, 24, false}};
   const size_t es = size_bytes(t);
-  for (size_t ci = 0; ci < cases.size() && take(s, ci); ++ci) {
+  for (size_t ci = 0; ci < cases.size() && take_case(s, ci); ++ci) {
     const Case& k = cases[ci];
     const std::string label = fmt::format("embedding_backward {} rows={} vocab={} dim={}{}", dt(t), k.rows,
                                           k.vocab, k.dim, k.accumulate ? " accumulate" : "");
@@ -418,7 +418,7 @@ void check_reduce(Session& s, CheckContext& ctx, DType t) {
                                    {3001, 1, true, false, true, 0.25},
                                    {65, 130, true, false, false, -1.0}};
   const size_t es = size_bytes(t);
-  for (size_t ci = 0; ci < cases.size() && take(s, ci); ++ci) {
+  for (size_t ci = 0; ci < cases.size() && take_case(s, ci); ++ci) {
     const Case& k = cases[ci];
     const std::string label = fmt::format("reduce {} {} axis={} rows={} cols={} scale={}{}", dt(t),
                                           k.squares ? "sum_squares" : "sum", k.axis_rows ? "rows" : "cols",
@@ -472,7 +472,7 @@ void check_adamw(Session& s, CheckContext& ctx, DType t) {
                                    {8, DType::kF32, 3e-3f, 1, 1.0f, 0.0},
                                    {4099, DType::kF16, 1e-3f, 1000, 2.0f, 0.01},
                                    {67, DType::kBF16, 1e-2f, 0, 1.0f, 0.1}};  // step 0: the skip
-  for (size_t ci = 0; ci < cases.size() && take(s, ci); ++ci) {
+  for (size_t ci = 0; ci < cases.size() && take_case(s, ci); ++ci) {
     const Case& k = cases[ci];
     const std::string label =
         fmt::format("adamw grad={} out={} n={} lr={} step={} grad_scale={} weight_decay={}", dt(t), dt(k.out),
@@ -526,14 +526,14 @@ void check_adamw(Session& s, CheckContext& ctx, DType t) {
 
 // ---------------------------------------------------------------- the op set
 
-struct Probe {
+struct TrainingProbe {
   const char* op;
   KeyValues params;  // the dtype key added per type
   const char* dtype_key;
 };
 
-const std::vector<Probe>& probes() {
-  static const std::vector<Probe> list = {
+const std::vector<TrainingProbe>& training_probes() {
+  static const std::vector<TrainingProbe> list = {
       {"rmsnorm_backward.v1", {{"rows", int64_t{1}}, {"dim", int64_t{64}}}, "dtype"},
       {"swiglu_backward.v1", {{"rows", int64_t{1}}, {"dim", int64_t{64}}}, "dtype"},
       {"softmax_backward.v1", {{"rows", int64_t{1}}, {"cols", int64_t{64}}}, "dtype"},
@@ -558,7 +558,7 @@ const std::vector<Probe>& probes() {
 void check_op_training_set(Session& s, CheckContext& ctx) {
   const Device& d = *s.device();
   std::vector<std::string> missing, offered;
-  for (const Probe& probe : probes()) {
+  for (const TrainingProbe& probe : training_probes()) {
     std::vector<std::string> dtypes, reasons;
     for (DType t : kDTypes) {
       KeyValues params = probe.params;

@@ -28,7 +28,7 @@ namespace cmeter::conformance::op_check {
 namespace lim = validate::limits;
 using Bytes = std::vector<uint8_t>;
 
-constexpr uint64_t kSeed = 0x636d65746572ull;  // fixed: a conformance failure must reproduce
+constexpr uint64_t kOpCheckSeed = 0x636d65746572ull;  // fixed: a conformance failure must reproduce
 constexpr int32_t kI32Min = std::numeric_limits<int32_t>::min();
 constexpr int32_t kI32Max = std::numeric_limits<int32_t>::max();
 inline constexpr DType kDTypes[] = {DType::kF32, DType::kF16, DType::kBF16};
@@ -40,7 +40,7 @@ inline std::string dt(DType t) {
 // ---------------------------------------------------------------- host data helpers
 
 inline Bytes random_of(DType t, int64_t count, const std::string& salt, double lo, double hi) {
-  auto rng = validate::make_rng(kSeed, salt);
+  auto rng = validate::make_rng(kOpCheckSeed, salt);
   return validate::random_elements(t, static_cast<size_t>(count), rng, lo, hi);
 }
 
@@ -134,8 +134,9 @@ struct OpCheck {
     std::vector<Buffer> device(bufs.size());
     for (size_t i = 0; i < bufs.size(); ++i) {
       if (bufs[i].alias_of >= 0) continue;
-      images[i] = validate::make_guarded(
-          bufs[i].init, 0, validate::guard_size_bytes(bufs[i].init.size(), bufs[i].row_bytes), kSeed + i);
+      images[i] = validate::make_guarded(bufs[i].init, 0,
+                                         validate::guard_size_bytes(bufs[i].init.size(), bufs[i].row_bytes),
+                                         kOpCheckSeed + i);
       auto created = d().create_buffer(images[i].bytes.size());
       if (!created) return failed("buffer_create " + bufs[i].name, created.error().message);
       device[i] = std::move(created).value();

@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "core/conformance/op_check.h"
 #include "core/conformance/session.h"
 #include "core/validate/guard_bytes.h"
 #include "core/validate/half.h"
@@ -25,231 +26,7 @@
 namespace cmeter::conformance {
 namespace {
 
-namespace lim = validate::limits;
-using Bytes = std::vector<uint8_t>;
-
-constexpr int32_t kI32Min = std::numeric_limits<int32_t>::min();
-constexpr int32_t kI32Max = std::numeric_limits<int32_t>::max();
-constexpr DType kDTypes[] = {DType::kF32, DType::kF16, DType::kBF16};
-
-std::string dt(DType t) {
-  return std::string(to_string(t));
-}
-
-// ---------------------------------------------------------------- host data helpers
-
-Bytes random_of(DType t, int64_t count, const std::string& salt, double lo, double hi) {
-  auto rng = validate::make_rng(kConformanceSeed, salt);
-  return validate::random_elements(t, static_cast<size_t>(count), rng, lo, hi);
-}
-
-std::vector<double> doubles_of(DType t, const Bytes& bytes) {
-  std::vector<double> out(bytes.size() / size_bytes(t));
-  for (size_t i = 0; i < out.size(); ++i) out[i] = validate::element_as_double(t, bytes.data(), i);
-  return out;
-}
-
-void set_element(DType t, Bytes& bytes, size_t i, double value) {
-  switch (t) {
-    case DType::kF16: {
-      const uint16_t v = f32_to_f16_bits(static_cast<float>(value));
-      std::memcpy(bytes.data() + 2 * i, &v, 2);
-      break;
-    }
-    case DType::kBF16: {
-      const uint16_t v = f32_to_bf16_bits(static_cast<float>(value));
-      std::memcpy(bytes.data() + 2 * i, &v, 2);
-      break;
-    }
-    default: {
-      const auto v = static_cast<float>(value);
-      std::memcpy(bytes.data() + 4 * i, &v, 4);
-    }
-  }
-}
-
-Bytes i32_bytes(const std::vector<int32_t>& v) {
-  Bytes out(v.size() * 4);
-  std::memcpy(out.data(), v.data(), out.size());
-  return out;
-}
-
-std::vector<int32_t> i32_of(const Bytes& bytes) {
-  std::vector<int32_t> out(bytes.size() / 4);
-  std::memcpy(out.data(), bytes.data(), bytes.size());
-  return out;
-}
-
-// A NaN-poisoned output payload (0xff bytes: NaN in every float type, -1 as i32).
-Bytes poison(int64_t elements, size_t elem_bytes) {
-  return Bytes(static_cast<size_t>(elements) * elem_bytes, 0xff);
-}
-
-// ---------------------------------------------------------------- running one case
-
-struct Buf {
-  std::string name;
-  Bytes init;              // the payload written before the call
-  bool written = false;    // the op may change it (else it must come back unchanged)
-  uint64_t row_bytes = 0;  // sizes the guard
-  int alias_of = -1;       // in place: the same device buffer as buffer alias_of
-};
-
-enum class Outcome { kRan, kUnsupported, kFailed };
-
-struct CaseRun {
-  Outcome outcome = Outcome::kFailed;
-  std::string reason;           // unsupported: op_query's reason
-  std::vector<Bytes> payloads;  // per Buf, read back after the call
-};
-
-struct OpCheck {
-  Session& s;
-  CheckContext& ctx;
-  std::string op;
-  DType t;
-  bool impl_noted = false;
-  int ran = 0, unsupported_variants = 0;
-  const Device& d() const { return *s.device(); }
-
-  CaseRun run(const std::string& label, const KeyValues& params, std::vector<Buf>& bufs) {
-    CaseRun out;
-    auto failed = [&](const std::string& what, const std::string& message) {
-      ctx.fail(fmt::format("{}: {}: {}", label, what, message));
-      out.outcome = Outcome::kFailed;
-      return out;
-    };
-    ctx.step(label + ": op_query");
-    auto q = d().query_op(op, params);
-    if (!q) return failed("op_query", q.error().message);
-    if (!q->supported) {
-      out.outcome = Outcome::kUnsupported;
-      out.reason = q->reason.empty() ? "(no reason given)" : q->reason;
-      return out;
-    }
-    auto stream = d().create_stream();
-    if (!stream) return failed("stream_create", stream.error().message);
-    std::vector<validate::GuardedImage> images(bufs.size());
-    std::vector<Buffer> device(bufs.size());
-    for (size_t i = 0; i < bufs.size(); ++i) {
-      if (bufs[i].alias_of >= 0) continue;
-      images[i] = validate::make_guarded(bufs[i].init, 0,
-                                         validate::guard_size_bytes(bufs[i].init.size(), bufs[i].row_bytes),
-                                         kConformanceSeed + i);
-      auto created = d().create_buffer(images[i].bytes.size());
-      if (!created) return failed("buffer_create " + bufs[i].name, created.error().message);
-      device[i] = std::move(created).value();
-      if (auto st = stream->write(device[i], 0, images[i].bytes.data(), images[i].bytes.size()); !st)
-        return failed("buffer_write " + bufs[i].name, st.error().message);
-    }
-    ctx.step(label + ": op_create");
-    auto created_op = d().create_op(op, params);
-    if (!created_op) return failed("op_create (op_query said supported)", created_op.error().message);
-    if (!impl_noted) {
-      if (auto attrs = created_op->attributes(); attrs) {
-        impl_noted = true;
-        if (auto impl = get_string(*attrs, "impl")) ctx.note(fmt::format("impl: {}", *impl));
-      }
-    }
-    std::vector<Buffer*> list(bufs.size());
-    for (size_t i = 0; i < bufs.size(); ++i)
-      list[i] = &device[static_cast<size_t>(bufs[i].alias_of >= 0 ? bufs[i].alias_of : static_cast<int>(i))];
-    ctx.step(label + ": op_enqueue");
-    Status st = created_op->enqueue(*stream, list);
-    std::vector<Bytes> after(bufs.size());
-    for (size_t i = 0; i < bufs.size() && st; ++i) {
-      if (bufs[i].alias_of >= 0) continue;
-      after[i].resize(images[i].bytes.size());
-      st = stream->read(device[i], 0, after[i].data(), after[i].size());
-    }
-    if (st) st = stream->synchronize();
-    if (!st) return failed("run", st.error().message);
-    out.payloads.resize(bufs.size());
-    bool bad = false;
-    for (size_t i = 0; i < bufs.size(); ++i) {
-      if (bufs[i].alias_of >= 0) continue;
-      const validate::GuardDamage damage = validate::check_guards(images[i], after[i]);
-      if (!damage.ok()) {
-        ctx.fail(fmt::format("{}: out-of-bounds write in {}: {}", label, bufs[i].name, damage.describe()));
-        bad = true;
-      }
-      out.payloads[i] = validate::payload_of(images[i], after[i]);
-      bool written = bufs[i].written;
-      for (const Buf& b : bufs)
-        if (b.alias_of == static_cast<int>(i) && b.written) written = true;
-      if (!written && out.payloads[i] != bufs[i].init) {
-        ctx.fail(fmt::format("{}: input {} changed", label, bufs[i].name));
-        bad = true;
-      }
-    }
-    for (size_t i = 0; i < bufs.size(); ++i)
-      if (bufs[i].alias_of >= 0) out.payloads[i] = out.payloads[static_cast<size_t>(bufs[i].alias_of)];
-    out.outcome = bad ? Outcome::kFailed : Outcome::kRan;
-    return out;
-  }
-
-  // Float output against its FP64 reference: every element finite, NMSE within `limit`.
-  void compare(const std::string& label, const std::string& name, DType out_type, const Bytes& got,
-               const std::vector<double>& want, double limit) {
-    const std::vector<double> g = doubles_of(out_type, got);
-    for (size_t i = 0; i < g.size(); ++i) {
-      if (!std::isfinite(g[i])) {
-        ctx.fail(fmt::format("{}: {}[{}] is {} (reference {:.6g}); {} of {} elements checked", label, name, i,
-                             g[i], want[i], i, g.size()));
-        return;
-      }
-    }
-    const double e = validate::ref::nmse(g.data(), want.data(), g.size());
-    if (!(e <= limit))
-      ctx.fail(fmt::format("{}: {} NMSE {:.3g} above the limit {:.3g} ({} elements)", label, name, e, limit,
-                           g.size()));
-    else
-      ctx.note(fmt::format("{}: {} NMSE {:.3g} (limit {:.3g})", label, name, e, limit));
-  }
-
-  // Exact comparison (copies, zeros the op must write, indices).
-  void exact(const std::string& label, const std::string& name, const std::vector<double>& got,
-             const std::vector<double>& want) {
-    for (size_t i = 0; i < want.size(); ++i) {
-      if (!(got[i] == want[i]) && !(std::isnan(got[i]) && std::isnan(want[i]))) {
-        ctx.fail(fmt::format("{}: {}[{}] = {}, expected exactly {}", label, name, i, got[i], want[i]));
-        return;
-      }
-    }
-    ctx.note(fmt::format("{}: {} exact ({} elements)", label, name, want.size()));
-  }
-
-  // Handles op_query's unsupported answer: the first (base) case skips the check, later variants are
-  // noted. Returns true when the case ran and should be compared.
-  bool handle(const CaseRun& r, const std::string& label, bool base) {
-    if (r.outcome == Outcome::kRan) {
-      ++ran;
-      return true;
-    }
-    if (r.outcome == Outcome::kUnsupported) {
-      if (base) {
-        ctx.skip(SkipKind::kNotApplicable,
-                 fmt::format("{} {} not claimed by op_query: {}", op, dt(t), r.reason));
-      } else {
-        ++unsupported_variants;
-        ctx.note(label + ": unsupported: " + r.reason);
-      }
-    }
-    return false;
-  }
-
-  void finish() {
-    if (ctx.done()) return;
-    ctx.pass(fmt::format("{} case(s) within their limits, guards intact{}", ran,
-                         unsupported_variants
-                             ? fmt::format("; {} variant(s) unsupported (listed)", unsupported_variants)
-                             : std::string()));
-  }
-};
-
-KeyValues base_params(DType t) {
-  return KeyValues{{"dtype", dt(t)}};
-}
+using namespace op_check;  // NOLINT(google-build-using-namespace): the shared check machinery
 
 // ---------------------------------------------------------------- rmsnorm.v1
 
@@ -325,7 +102,7 @@ void check_rope(Session& s, CheckContext& ctx, DType t) {
     if (k.interleaved) p["layout"] = std::string("interleaved");
     if (k.theta != 10000) p["theta"] = k.theta;
     const int64_t row_elems = k.heads * k.head_dim;
-    auto rng = validate::make_rng(kConformanceSeed, label + "POS");
+    auto rng = validate::make_rng(kOpCheckSeed, label + "POS");
     std::vector<int32_t> pos(static_cast<size_t>(k.rows));
     for (auto& v : pos) v = static_cast<int32_t>(rng() % static_cast<uint64_t>(k.max_pos));
     if (k.rows > 1) pos.back() = k.max_pos - 1;
@@ -393,7 +170,7 @@ void check_softmax(Session& s, CheckContext& ctx, DType t) {
     if (k.lengths) p["mask"] = std::string("lengths");
     Bytes xin = random_of(t, k.rows * k.cols, label + "X", -4, 4);
     if (k.large) {
-      auto rng = validate::make_rng(kConformanceSeed, label + "large");
+      auto rng = validate::make_rng(kOpCheckSeed, label + "large");
       for (int64_t col = 0; col < k.cols; ++col)
         set_element(t, xin, static_cast<size_t>(col), 100 + static_cast<double>(rng() % 41) * 0.5);
     }
@@ -405,7 +182,7 @@ void check_softmax(Session& s, CheckContext& ctx, DType t) {
     }
     std::vector<int32_t> len;
     if (k.lengths) {
-      auto rng = validate::make_rng(kConformanceSeed, label + "LEN");
+      auto rng = validate::make_rng(kOpCheckSeed, label + "LEN");
       const int32_t specials[] = {0, -3, static_cast<int32_t>(k.cols) + 5, kI32Max, kI32Min, 1};
       for (int64_t row = 0; row < k.rows; ++row)
         len.push_back(row % 3 == 1 ? specials[(row / 3) % 6]
@@ -498,7 +275,7 @@ void check_kv_append(Session& s, CheckContext& ctx, DType t) {
     // Distinct (slot, position) pairs, so the result does not depend on the order rows are written.
     std::vector<int64_t> cells(static_cast<size_t>(k.slots * k.capacity));
     std::iota(cells.begin(), cells.end(), 0);
-    auto rng = validate::make_rng(kConformanceSeed, label + "cells");
+    auto rng = validate::make_rng(kOpCheckSeed, label + "cells");
     std::shuffle(cells.begin(), cells.end(), rng);
     std::vector<int32_t> slot(static_cast<size_t>(k.rows)), pos(static_cast<size_t>(k.rows));
     for (size_t r = 0; r < slot.size(); ++r) {
@@ -556,7 +333,7 @@ void check_embedding(Session& s, CheckContext& ctx, DType t) {
     p["rows"] = k.rows;
     p["vocab"] = k.vocab;
     p["dim"] = k.dim;
-    auto rng = validate::make_rng(kConformanceSeed, label + "IDS");
+    auto rng = validate::make_rng(kOpCheckSeed, label + "IDS");
     std::vector<int32_t> ids(static_cast<size_t>(k.rows));
     for (auto& v : ids) v = static_cast<int32_t>(rng() % static_cast<uint64_t>(k.vocab));
     ids.back() = static_cast<int32_t>(k.vocab - 1);
@@ -722,7 +499,7 @@ void check_attention(Session& s, CheckContext& ctx, DType t) {
     p["slots"] = k.slots;
     p["capacity"] = k.capacity;
     if (k.scale != 0) p["scale"] = k.scale;
-    auto rng = validate::make_rng(kConformanceSeed, label + "SLOTPOS");
+    auto rng = validate::make_rng(kOpCheckSeed, label + "SLOTPOS");
     std::vector<int32_t> slot(static_cast<size_t>(k.rows)), pos(static_cast<size_t>(k.rows));
     for (size_t r = 0; r < slot.size(); ++r) {
       slot[r] = k.prefill ? 0 : static_cast<int32_t>(r % static_cast<size_t>(k.slots));
@@ -841,7 +618,7 @@ void check_gemm_offsets(Session& s, CheckContext& ctx) {
       Bytes b = random_of(t, static_cast<int64_t>(counts.b) + k.off_b, label + "B", -1, 1);
       const validate::GuardedImage cimg = validate::make_guarded(
           poison(static_cast<int64_t>(counts.c), eo), static_cast<uint64_t>(k.off_c) * eo,
-          validate::guard_size_bytes(counts.c * eo, static_cast<uint64_t>(k.m) * eo), kConformanceSeed);
+          validate::guard_size_bytes(counts.c * eo, static_cast<uint64_t>(k.m) * eo), kOpCheckSeed);
       auto stream = d.create_stream();
       if (!stream) return ctx.fail(label + ": stream_create: " + stream.error().message);
       auto ba = d.create_buffer(a.size()), bb = d.create_buffer(b.size()),

@@ -71,6 +71,9 @@ const std::vector<GemmShape>& gemm_shapes() {
       {1, 1, 1, false, false, 0, 1, 0, 1, 0.5, true},    // 1x1x1
       {33, 31, 1, false, false, 0, 1, 0, 1, 0, true},    // k = 1
       {65, 67, 129, false, false, 0, 1, 0, 1, 0, true},  // several tiles
+      // Weight gradients (ABI 1.2 training): dW += op(A)·op(B) with a transpose and beta = 1.
+      {24, 40, 33, true, false, 0, 1, 0, 1, 1, true},  // A transposed, beta = 1
+      {24, 40, 33, false, true, 0, 1, 0, 1, 1, true},  // B transposed, beta = 1
   };
   return shapes;
 }

@@ -187,6 +187,22 @@ CMETER_DECLARE_INFERENCE_CHECKS(eltwise)
 CMETER_DECLARE_INFERENCE_CHECKS(attention)
 #undef CMETER_DECLARE_INFERENCE_CHECKS
 
+// checks_training_ops.cpp: the ABI 1.2 training op set.
+void check_op_training_set(Session&, CheckContext&);
+#define CMETER_DECLARE_TRAINING_CHECKS(name)           \
+  void check_op_##name##_f32(Session&, CheckContext&); \
+  void check_op_##name##_f16(Session&, CheckContext&); \
+  void check_op_##name##_bf16(Session&, CheckContext&);
+CMETER_DECLARE_TRAINING_CHECKS(rmsnorm_backward)
+CMETER_DECLARE_TRAINING_CHECKS(swiglu_backward)
+CMETER_DECLARE_TRAINING_CHECKS(softmax_backward)
+CMETER_DECLARE_TRAINING_CHECKS(rope_backward)
+CMETER_DECLARE_TRAINING_CHECKS(cross_entropy)
+CMETER_DECLARE_TRAINING_CHECKS(embedding_backward)
+CMETER_DECLARE_TRAINING_CHECKS(reduce)
+CMETER_DECLARE_TRAINING_CHECKS(adamw)
+#undef CMETER_DECLARE_TRAINING_CHECKS
+
 void check_lifecycle_no_growth(Session&, CheckContext&);
 void check_concurrency_two_threads(Session&, CheckContext&);
 

@@ -39,4 +39,37 @@ double attention_rel_error(DType out, int64_t positions, double max_abs_score, d
   return probabilities + static_cast<double>(positions) * kF32 + epsilon(out);
 }
 
+double nmse_limit_abs(const std::vector<double>& abs_bound, const std::vector<double>& want) {
+  double err = 0, norm = 0;
+  for (size_t i = 0; i < want.size() && i < abs_bound.size(); ++i) {
+    err += (kMargin * abs_bound[i]) * (kMargin * abs_bound[i]);
+    norm += want[i] * want[i];
+  }
+  return norm > 0 ? err / norm : 0.0;
+}
+
+double rmsnorm_backward_rel_error(DType out, int64_t dim) {
+  return static_cast<double>(dim + 1) * kF32 + 3 * kFunction + 4 * kF32 + epsilon(out);
+}
+
+double swiglu_backward_rel_error(DType out) {
+  return kFunction + 8 * kF32 + epsilon(out);
+}
+
+double softmax_backward_rel_error(DType out, int64_t cols) {
+  return static_cast<double>(cols + 4) * kF32 + epsilon(out);
+}
+
+double cross_entropy_rel_error(DType out, int64_t vocab, double max_abs_logit) {
+  return 2 * kFunction + 2 * max_abs_logit * kF32 + static_cast<double>(vocab + 3) * kF32 + epsilon(out);
+}
+
+double sum_rel_error(int64_t terms) {
+  return static_cast<double>(terms + 3) * kF32;
+}
+
+double adamw_rel_error(DType out) {
+  return 16 * kF32 + epsilon(out);
+}
+
 }  // namespace cmeter::validate::limits

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/validate/dtype.h"
 
@@ -49,5 +50,27 @@ double eltwise_rel_error(const std::string& kind, DType out);
 // (head_dim + 1) u |scale| sum|q||k|  (<= `score_abs_error`), and the weighted sum over `positions`
 // adds positions u.
 double attention_rel_error(DType out, int64_t positions, double max_abs_score, double score_abs_error);
+
+// ---- ABI 1.2 training ops ----
+// Backward ops subtract terms of similar size (softmax's dy - sum(dy y), rmsnorm's projection), so no
+// bound relative to each output element exists. Their bounds are absolute per element: rel * mag_i,
+// where mag_i is the sum of the magnitudes of the terms that form element i (the check computes it
+// from the inputs), and the NMSE limit is sum((kMargin rel mag_i)^2) / sum(want_i^2).
+double nmse_limit_abs(const std::vector<double>& abs_bound, const std::vector<double>& want);
+// rmsnorm_backward DX: the dot over `dim` (dim + 1) u, rsqrt kFunction (cubed: 3x), the products 4 u.
+double rmsnorm_backward_rel_error(DType out, int64_t dim);
+// swiglu_backward: the sigmoid kFunction + 2 u, 1 - s and the products 6 u.
+double swiglu_backward_rel_error(DType out);
+// softmax_backward over `cols` columns: the dot (cols + 1) u, the difference and products 3 u.
+double softmax_backward_rel_error(DType out, int64_t cols);
+// cross_entropy over `vocab` columns with logits up to `max_abs_logit`: exp kFunction plus its
+// argument's rounding 2 max_abs_logit u, the sum vocab u, division and scale 3 u (DX); the loss adds
+// log's kFunction on |log(sum)| (the check's mag includes |max| + |x_t|).
+double cross_entropy_rel_error(DType out, int64_t vocab, double max_abs_logit);
+// A sum of `terms` f32 values (reduce, embedding_backward, rmsnorm_backward's DW): (terms + 2) u, + u(f32).
+double sum_rel_error(int64_t terms);
+// adamw: the moments 5 u each, the constants rounded to f32 (lr/bc1, 1/sqrt(bc2), decay) 3 u, sqrt,
+// sum and division 3 u, the product and difference 2 u: 16 u on |W decay| + |update|, + u(out).
+double adamw_rel_error(DType out);
 
 }  // namespace cmeter::validate::limits

@@ -109,7 +109,7 @@ __global__ void softmax_kernel(const T* x, T* y, const int32_t* len, int64_t col
 
 template <class T>
 __global__ void rope_kernel(T* x, const int32_t* pos, int64_t heads, int64_t head_dim, double theta,
-                            bool interleaved) {
+                            bool interleaved, bool inverse) {
   const int64_t half = head_dim / 2;
   const int64_t i = static_cast<int64_t>(blockIdx.y) * blockDim.x + threadIdx.x;
   if (i >= half) return;
@@ -120,7 +120,7 @@ __global__ void rope_kernel(T* x, const int32_t* pos, int64_t heads, int64_t hea
       static_cast<double>(p) * pow(theta, -2.0 * static_cast<double>(i) / static_cast<double>(head_dim));
   double sd, cd;
   sincos(angle, &sd, &cd);
-  const float sn = static_cast<float>(sd), cs = static_cast<float>(cd);
+  const float sn = static_cast<float>(inverse ? -sd : sd), cs = static_cast<float>(cd);
   const int64_t ia = interleaved ? 2 * i : i, ib = interleaved ? 2 * i + 1 : i + half;
   for (int64_t h = 0; h < heads; ++h) {
     const size_t base = static_cast<size_t>(row * heads + h) * head_dim;
@@ -262,14 +262,14 @@ cudaError_t launch_softmax(cudaStream_t stream, Storage t, const void* x, void* 
 }
 
 cudaError_t launch_rope(cudaStream_t stream, Storage t, void* x, const int32_t* pos, int64_t rows,
-                        int64_t heads, int64_t head_dim, double theta, bool interleaved) {
+                        int64_t heads, int64_t head_dim, double theta, bool interleaved, bool inverse) {
   const int64_t half = head_dim / 2;
   const int threads = static_cast<int>(std::min<int64_t>(128, (half + 31) / 32 * 32));
   const dim3 grid(static_cast<unsigned>(rows), static_cast<unsigned>((half + threads - 1) / threads));
   return with_type(t, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
     rope_kernel<T>
-        <<<grid, threads, 0, stream>>>(static_cast<T*>(x), pos, heads, head_dim, theta, interleaved);
+        <<<grid, threads, 0, stream>>>(static_cast<T*>(x), pos, heads, head_dim, theta, interleaved, inverse);
     return cudaGetLastError();
   });
 }

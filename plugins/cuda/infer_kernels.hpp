@@ -24,8 +24,10 @@ cudaError_t launch_rmsnorm(cudaStream_t stream, Storage t, const void* x, const 
 cudaError_t launch_softmax(cudaStream_t stream, Storage t, const void* x, void* y, const int32_t* len,
                            int64_t rows, int64_t cols, float scale);
 // In place; angles in double (theta^(-2i/head_dim) * pos), one per pair and row, shared by the heads.
+// inverse: rope_backward.v1 (ABI 1.2), the rotation by -angle.
 cudaError_t launch_rope(cudaStream_t stream, Storage t, void* x, const int32_t* pos, int64_t rows,
-                        int64_t heads, int64_t head_dim, double theta, bool interleaved);
+                        int64_t heads, int64_t head_dim, double theta, bool interleaved,
+                        bool inverse = false);
 cudaError_t launch_swiglu(cudaStream_t stream, Storage t, const void* gu, void* y, int64_t rows, int64_t dim);
 cudaError_t launch_kv_append(cudaStream_t stream, Storage t, const void* src, void* cache,
                              const int32_t* slot, const int32_t* pos, int64_t rows, int64_t kv_heads,

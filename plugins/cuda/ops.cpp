@@ -13,6 +13,7 @@
 
 #include "infer_ops.hpp"
 #include "kernels.hpp"
+#include "train_ops.hpp"
 
 namespace cmeter::cuda {
 namespace {
@@ -210,6 +211,7 @@ OpPlan plan_op(CMTR_Device* device, std::string_view name, const CMTR_KeyValue* 
   if (name == "copy.v1") return plan_copy(params, num_params, create);
   if (name == "noop.v1") return plan_noop(params, num_params, create);
   if (sdk::is_inference_op(name)) return plan_inference_op(device, name, params, num_params, create);
+  if (sdk::is_training_op(name)) return plan_training_op(device, name, params, num_params, create);
   OpPlan p;
   p.status = OpPlan::kUnknownOp;
   p.reason = "the cuda plugin does not know op '" + std::string(name) + "'";

@@ -368,6 +368,13 @@ OpPlan plan_op(CMTR_Device*, std::string_view name, const CMTR_KeyValue* params,
     p.reason = std::move(reason);
     return p;
   }
+  if (sdk::is_training_op(name)) {  // ABI 1.2, not ported to HIP either
+    auto [status, reason] = sdk::training_op_not_implemented(name, params, count, "hip");
+    OpPlan p;
+    p.status = status;
+    p.reason = std::move(reason);
+    return p;
+  }
   OpPlan p;
   p.status = OpStatus::kUnknownOp;
   p.reason = "the hip plugin does not know op '" + std::string(name) + "'";

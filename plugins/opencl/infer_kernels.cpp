@@ -225,8 +225,9 @@ void cmeter_softmax(const __global ST* x, __global ST* y, const __global int* le
 // from the host in double): the rounding error of pos * hi (an fma) and pos * lo are added to the
 // angle's sine and cosine to first order, so the rotation is as accurate as f32 allows even at large
 // positions.
+// inverse (rope_backward.v1): the rotation by -angle.
 __kernel void cmeter_rope(__global ST* x, const __global int* pos, const __global float* freq,
-                          const ulong heads, const ulong head_dim, const int interleaved) {
+                          const ulong heads, const ulong head_dim, const int interleaved, const int inverse) {
   const ulong i = get_global_id(0);
   const ulong half_dim = head_dim / 2;
   if (i >= half_dim) return;
@@ -239,7 +240,8 @@ __kernel void cmeter_rope(__global ST* x, const __global int* pos, const __globa
   const float a_lo = fma(pf, hi, -a_hi) + pf * lo;
   float c;
   const float s0 = sincos(a_hi, &c);
-  const float sn = fma(c, a_lo, s0), cs = fma(-s0, a_lo, c);
+  const float sn1 = fma(c, a_lo, s0), cs = fma(-s0, a_lo, c);
+  const float sn = inverse ? -sn1 : sn1;
   const ulong ia = interleaved ? 2 * i : i, ib = interleaved ? 2 * i + 1 : i + half_dim;
   for (ulong h = 0; h < heads; ++h) {
     const ulong base = (row * heads + h) * head_dim;
@@ -491,6 +493,10 @@ std::string prelude(const InferKernelConfig& c) {
 }
 
 }  // namespace
+
+std::string program_prelude(const InferKernelConfig& c) {
+  return prelude(c);
+}
 
 std::string infer_source(const InferKernelConfig& c) {
   return prelude(c) + kOps;

@@ -30,6 +30,10 @@ struct InferKernelConfig {
 //     and cmeter_cast_{f32,f16,bf16} (to that type): one work item per vector of `vw` elements.
 std::string infer_source(const InferKernelConfig& config);
 
+// What every program of these ops starts with (VW, ROWL, ST and its LD1/LDV/ST1/STV, HSUM/HMAX, the
+// f16/bf16 conversions, wg_sum/wg_max): the training ops' program (train_ops.cpp) adds its kernels.
+std::string program_prelude(const InferKernelConfig& config);
+
 // attention.v1 for one head_dim (a compile-time constant: per-item accumulators live in registers):
 // kernel cmeter_attention, one work-group of row_local items per (head, row).
 std::string attention_source(const InferKernelConfig& config, int head_dim);

@@ -7,6 +7,8 @@
 #ifndef CMETER_PLUGINS_OPENCL_INFER_OPS_HPP_
 #define CMETER_PLUGINS_OPENCL_INFER_OPS_HPP_
 
+#include <cmeter/plugin_ops.hpp>
+
 #include <string_view>
 
 #include "ops.hpp"
@@ -16,6 +18,10 @@ namespace cmeter::opencl {
 // `name` is an inference op (sdk::is_inference_op), attention.v1 included.
 OpPlan plan_inference_op(CMTR_Device* device, std::string_view name, const CMTR_KeyValue* params,
                          size_t num_params, bool create);
+
+// rope.v1, or with `inverse` rope_backward.v1 (ABI 1.2: the same kernel rotating by -angle).
+OpPlan plan_rope_op(CMTR_Device* device, const sdk::RopeParams& p, bool inverse, bool create,
+                    const CMTR_KeyValue* params, size_t num_params);
 
 }  // namespace cmeter::opencl
 

@@ -22,6 +22,7 @@
 #include "infer_ops.hpp"
 #include "kernels.hpp"
 #include "op_util.hpp"
+#include "train_ops.hpp"
 
 namespace cmeter::opencl {
 namespace {
@@ -384,7 +385,10 @@ OpPlan plan_gemm(CMTR_Device* device, const CMTR_KeyValue* params, size_t num_pa
 
 const char* op_names() {
   return "gemm.v1, fma_peak.v1, stream.v1, copy.v1, noop.v1, rmsnorm.v1, rope.v1, softmax.v1, swiglu.v1, "
-         "kv_append.v1, embedding.v1, argmax.v1, eltwise.v1, attention.v1";
+         "kv_append.v1, embedding.v1, argmax.v1, eltwise.v1, attention.v1, rmsnorm_backward.v1, "
+         "swiglu_backward.v1, softmax_backward.v1, rope_backward.v1, cross_entropy.v1, "
+         "embedding_backward.v1, "
+         "reduce.v1, adamw.v1";
 }
 
 OpPlan plan_op(CMTR_Device* device, std::string_view name, const CMTR_KeyValue* params, size_t num_params,
@@ -395,6 +399,7 @@ OpPlan plan_op(CMTR_Device* device, std::string_view name, const CMTR_KeyValue* 
   if (name == "copy.v1") return plan_copy(device, params, num_params, create);
   if (name == "noop.v1") return plan_noop(device, params, num_params, create);
   if (sdk::is_inference_op(name)) return plan_inference_op(device, name, params, num_params, create);
+  if (sdk::is_training_op(name)) return plan_training_op(device, name, params, num_params, create);
   return answer(OpPlan::kUnknownOp,
                 "unknown op '" + std::string(name) + "' (the opencl plugin implements " + op_names() + ")");
 }

@@ -129,6 +129,10 @@ Plan plan_op(std::string_view name, const CMTR_KeyValue* params, size_t count) {
     auto parsed = sdk::parse_inference_op(name, params, count);
     return parsed_invalid(parsed, &plan) ? plan : plan_inference(parsed.value, name);
   }
+  if (sdk::is_training_op(name)) {  // ABI 1.2 (rmsnorm_backward.v1, adamw.v1, ...): not implemented yet
+    auto [status, reason] = sdk::training_op_not_implemented(name, params, count, kPluginName);
+    return {status, reason, {}, {}};
+  }
   return {
       OpStatus::kUnknownOp, std::string(kPluginName) + ": unknown op '" + std::string(name) + "'", {}, {}};
 }

@@ -652,6 +652,13 @@ OpPlan plan_op(CMTR_Device* device, std::string_view name, const CMTR_KeyValue* 
     p.reason = reason;
     return p;
   }
+  if (sdk::is_training_op(name)) {  // ABI 1.2: malformed is invalid as everywhere, else unsupported
+    auto [status, reason] = sdk::training_op_not_implemented(name, params, n, "vulkan");
+    OpPlan p;
+    p.status = status;
+    p.reason = reason;
+    return p;
+  }
   OpPlan p;
   p.status = OpStatus::kUnknownOp;
   p.reason = "vulkan: unknown op '" + std::string(name) +

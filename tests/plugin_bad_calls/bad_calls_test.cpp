@@ -130,6 +130,22 @@ Params inference(const std::string& op, const std::string& dtype = "f32") {
   return p;
 }
 
+// A well-formed request of each ABI 1.2 training op (small, f32 unless `dtype`), to be spoiled.
+Params training(const std::string& op, const std::string& dtype = "f32") {
+  Params p;
+  if (op == "rmsnorm_backward.v1" || op == "swiglu_backward.v1") p.i("rows", 4).i("dim", 8);
+  if (op == "softmax_backward.v1") p.i("rows", 4).i("cols", 8);
+  if (op == "rope_backward.v1") p.i("rows", 4).i("heads", 2).i("head_dim", 8);
+  if (op == "cross_entropy.v1") p.i("rows", 4).i("vocab", 32);
+  if (op == "embedding_backward.v1") p.i("rows", 4).i("vocab", 32).i("dim", 8);
+  if (op == "reduce.v1") p.s("kind", "sum").s("axis", "rows").i("rows", 4).i("cols", 8);
+  if (op == "adamw.v1")
+    p.i("n", 64).s("dtype_out", dtype);
+  else
+    p.s("dtype", dtype);
+  return p;
+}
+
 Answer write(Fixture& f, CMTR_Stream* s, CMTR_Buffer* b, uint64_t offset, const void* host, uint64_t size) {
   return code_of(f.plugin->write(s, b, offset, host, size));
 }
@@ -486,6 +502,69 @@ std::vector<Case> cases() {
        }},
       {"attention.v1 scale NaN", "attention.v1",
        [] { return std::move(inference("attention.v1").d("scale", std::nan(""))); }},
+      // ABI 1.2: the training ops.
+      {"rmsnorm_backward.v1 unknown key", "rmsnorm_backward.v1",
+       [] { return std::move(training("rmsnorm_backward.v1").i("frob", 1)); }},
+      {"rmsnorm_backward.v1 accumulate is a string", "rmsnorm_backward.v1",
+       [] { return std::move(training("rmsnorm_backward.v1").s("accumulate", "yes")); }},
+      {"swiglu_backward.v1 dim 0", "swiglu_backward.v1",
+       [] {
+         Params p;
+         p.i("rows", 4).i("dim", 0).s("dtype", "f32");
+         return p;
+       }},
+      {"softmax_backward.v1 mask bogus", "softmax_backward.v1",
+       [] { return std::move(training("softmax_backward.v1").s("mask", "causal")); }},
+      {"rope_backward.v1 odd head_dim", "rope_backward.v1",
+       [] {
+         Params p;
+         p.i("rows", 4).i("heads", 2).i("head_dim", 7).s("dtype", "f32");
+         return p;
+       }},
+      {"cross_entropy.v1 missing vocab", "cross_entropy.v1",
+       [] {
+         Params p;
+         p.i("rows", 4).s("dtype", "f32");
+         return p;
+       }},
+      {"cross_entropy.v1 dtype f8", "cross_entropy.v1",
+       [] {
+         Params p;
+         p.i("rows", 4).i("vocab", 32).s("dtype", "f8");
+         return p;
+       }},
+      {"embedding_backward.v1 sizes overflow", "embedding_backward.v1",
+       [] {
+         Params p;
+         p.i("rows", 4).i("vocab", int64_t{1} << 40).i("dim", int64_t{1} << 30).s("dtype", "f32");
+         return p;
+       }},
+      {"reduce.v1 axis bogus", "reduce.v1",
+       [] {
+         Params p;
+         p.s("kind", "sum").s("axis", "diagonal").i("rows", 4).i("cols", 8).s("dtype", "f32");
+         return p;
+       }},
+      {"reduce.v1 kind max (not in the catalogue)", "reduce.v1",
+       [] {
+         Params p;
+         p.s("kind", "max").s("axis", "rows").i("rows", 4).i("cols", 8).s("dtype", "f32");
+         return p;
+       }},
+      {"reduce.v1 scale Inf", "reduce.v1",
+       [] { return std::move(training("reduce.v1").d("scale", INFINITY)); }},
+      {"adamw.v1 beta1 = 1", "adamw.v1", [] { return std::move(training("adamw.v1").d("beta1", 1.0)); }},
+      {"adamw.v1 eps 0", "adamw.v1", [] { return std::move(training("adamw.v1").d("eps", 0.0)); }},
+      {"adamw.v1 weight_decay negative", "adamw.v1",
+       [] { return std::move(training("adamw.v1").d("weight_decay", -0.1)); }},
+      {"adamw.v1 missing dtype_out", "adamw.v1",
+       [] {
+         Params p;
+         p.i("n", 64);
+         return p;
+       }},
+      {"adamw.v1 lr as a parameter (it lives in HYPER)", "adamw.v1",
+       [] { return std::move(training("adamw.v1").d("lr", 1e-3)); }},
       {"attention.v1 missing slots", "attention.v1",
        [] {
          Params p;
@@ -514,6 +593,19 @@ std::vector<Case> cases() {
                  [=](Fixture& f) { return query(f, name, inference(name)); }});
     c.push_back({"op_create " + name + " dtype f64 (not offered)", Needs::kDevice, "UNIMPLEMENTED",
                  [=](Fixture& f) { return create(f, name, inference(name, "f64")); }});
+  }
+
+  // Well-formed training ops (ABI 1.2): op_query answers without an error (a 1.1 plugin: unsupported);
+  // f64 is unsupported everywhere: op_create UNIMPLEMENTED (a plugin without the op: also UNIMPLEMENTED
+  // or NOT_FOUND for an unknown op, which only an ABI 1.0/1.1 plugin may answer).
+  for (const char* op :
+       {"rmsnorm_backward.v1", "swiglu_backward.v1", "softmax_backward.v1", "rope_backward.v1",
+        "cross_entropy.v1", "embedding_backward.v1", "reduce.v1", "adamw.v1"}) {
+    const std::string name = op;
+    c.push_back({"op_query " + name + " well-formed", Needs::kDevice, "OK",
+                 [=](Fixture& f) { return query(f, name, training(name)); }});
+    c.push_back({"op_create " + name + " dtype f64 (not offered)", Needs::kDevice, "UNIMPLEMENTED",
+                 [=](Fixture& f) { return create(f, name, training(name, "f64")); }});
   }
 
   // ---- Device level: copies (a stream and a 4096-byte buffer) ----

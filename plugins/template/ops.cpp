@@ -42,6 +42,9 @@ Plan plan_op(std::string_view name, const CMTR_KeyValue* params, size_t count) {
   // sdk::buffer_needs(parsed.value) gives each buffer's least size for op_enqueue.
   if (sdk::is_inference_op(name))
     return plan_parsed(sdk::parse_inference_op(name, params, count), std::string(name).c_str());
+  // ABI 1.2 training ops (rmsnorm_backward.v1, cross_entropy.v1, adamw.v1, ...): likewise.
+  if (sdk::is_training_op(name))
+    return plan_parsed(sdk::parse_training_op(name, params, count), std::string(name).c_str());
   return {OpStatus::kUnknownOp, std::string(kPluginName) + ": unknown op '" + std::string(name) + "'"};
 }
 

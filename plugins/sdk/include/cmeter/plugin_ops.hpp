@@ -425,10 +425,13 @@ struct RopeParams {
   std::vector<BufferNeed> buffer_needs() const { return {{"X", x_bytes}, {"POS", pos_bytes}}; }
 };
 
-inline Parsed<RopeParams> parse_rope(const CMTR_KeyValue* params, size_t num_params) {
-  Parsed<RopeParams> out;
+namespace detail {
+// rope.v1 and rope_backward.v1 (ABI 1.2) take the same parameters.
+template <class R>
+inline Parsed<R> parse_rope_as(const char* op, const CMTR_KeyValue* params, size_t num_params) {
+  Parsed<R> out;
   RopeParams& r = out.value;
-  detail::InferenceParse c{"rope.v1", &out.invalid_reason};
+  detail::InferenceParse c{op, &out.invalid_reason};
   Params p(params, num_params, {"rows", "heads", "head_dim", "dtype", "layout", "theta"});
   r.rows = p.require_int("rows");
   r.heads = p.require_int("heads");
@@ -452,6 +455,11 @@ inline Parsed<RopeParams> parse_rope(const CMTR_KeyValue* params, size_t num_par
       c.bytes({r.rows}, 4, &r.pos_bytes);
   return out;
 }
+}  // namespace detail
+
+inline Parsed<RopeParams> parse_rope(const CMTR_KeyValue* params, size_t num_params) {
+  return detail::parse_rope_as<RopeParams>("rope.v1", params, num_params);
+}
 
 // softmax.v1: Y = softmax(scale * X) per row (over LEN[r] columns with mask = lengths). Buffers
 // [X, Y] or [X, Y, LEN]; in place allowed.
@@ -467,10 +475,13 @@ struct SoftmaxParams {
   }
 };
 
-inline Parsed<SoftmaxParams> parse_softmax(const CMTR_KeyValue* params, size_t num_params) {
-  Parsed<SoftmaxParams> out;
+namespace detail {
+// softmax.v1 and softmax_backward.v1 (ABI 1.2) take the same parameters.
+template <class R>
+inline Parsed<R> parse_softmax_as(const char* op, const CMTR_KeyValue* params, size_t num_params) {
+  Parsed<R> out;
   SoftmaxParams& r = out.value;
-  detail::InferenceParse c{"softmax.v1", &out.invalid_reason};
+  detail::InferenceParse c{op, &out.invalid_reason};
   Params p(params, num_params, {"rows", "cols", "dtype", "scale", "mask"});
   r.rows = p.require_int("rows");
   r.cols = p.require_int("cols");
@@ -486,6 +497,11 @@ inline Parsed<SoftmaxParams> parse_softmax(const CMTR_KeyValue* params, size_t n
     return c.fail("mask must be none or lengths, got '" + mask + "'"), out;
   c.bytes({r.rows, r.cols}, dtype_size_bytes(r.dtype), &r.x_bytes) && c.bytes({r.rows}, 4, &r.len_bytes);
   return out;
+}
+}  // namespace detail
+
+inline Parsed<SoftmaxParams> parse_softmax(const CMTR_KeyValue* params, size_t num_params) {
+  return detail::parse_softmax_as<SoftmaxParams>("softmax.v1", params, num_params);
 }
 
 // swiglu.v1: Y = silu(G) * U, GU rows x (2 dim) (gate then up per row). Buffers [GU, Y].
@@ -750,6 +766,299 @@ inline std::pair<OpStatus, std::string> inference_op_not_implemented(std::string
                                                                      size_t num_params,
                                                                      std::string_view plugin) {
   auto parsed = parse_inference_op(name, params, num_params);
+  if (!parsed.ok()) return {OpStatus::kInvalid, parsed.invalid_reason};
+  return {OpStatus::kUnsupported,
+          std::string(name) + " is not implemented by the " + std::string(plugin) + " plugin"};
+}
+
+// ---- Op catalogue 1.2: the training op set ----
+//
+// As the 1.1 ops: one parse_* per op (values with defaults resolved, or the invalid reason) and
+// buffer_needs() (the buffers op_enqueue takes, in order, with the least bytes each must hold).
+// Activations and their gradients are stored in `dtype` (f16, bf16, f32: is_inference_dtype; another
+// catalogue dtype is unsupported); weight gradients, losses, reductions and optimiser state are f32.
+
+// rmsnorm_backward.v1: DX and DW of Y = X / rms(X) * W. Buffers [X, W, DY, DX, DW]; DX may be DY.
+struct RmsNormBackwardParams {
+  int64_t rows = 0, dim = 0;
+  DType dtype = DType::kF32;
+  double eps = 1e-5;
+  bool accumulate = false;            // DW += (true) or DW = (false)
+  uint64_t x_bytes = 0, w_bytes = 0;  // DY, DX as X
+  uint64_t dw_bytes = 0;              // f32, dim
+  std::vector<BufferNeed> buffer_needs() const {
+    return {{"X", x_bytes}, {"W", w_bytes}, {"DY", x_bytes}, {"DX", x_bytes}, {"DW", dw_bytes}};
+  }
+};
+
+inline Parsed<RmsNormBackwardParams> parse_rmsnorm_backward(const CMTR_KeyValue* params, size_t num_params) {
+  Parsed<RmsNormBackwardParams> out;
+  RmsNormBackwardParams& r = out.value;
+  detail::InferenceParse c{"rmsnorm_backward.v1", &out.invalid_reason};
+  Params p(params, num_params, {"rows", "dim", "dtype", "eps", "accumulate"});
+  r.rows = p.require_int("rows");
+  r.dim = p.require_int("dim");
+  const std::string dtype = p.require_string("dtype");
+  r.eps = p.double_or("eps", 1e-5);
+  r.accumulate = p.bool_or("accumulate", false);
+  if (!p.ok()) return c.fail(p.error()), out;
+  if (!c.dtype(dtype, "dtype", &r.dtype) || !c.positive({{"rows", r.rows}, {"dim", r.dim}})) return out;
+  if (!std::isfinite(r.eps) || r.eps < 0) return c.fail("eps must be finite and >= 0"), out;
+  const size_t e = dtype_size_bytes(r.dtype);
+  c.bytes({r.rows, r.dim}, e, &r.x_bytes) && c.bytes({r.dim}, e, &r.w_bytes) &&
+      c.bytes({r.dim}, 4, &r.dw_bytes);
+  return out;
+}
+
+// swiglu_backward.v1: DGU of Y = silu(G) * U. Buffers [GU, DY, DGU]; DGU may be GU.
+struct SwigluBackwardParams {
+  int64_t rows = 0, dim = 0;
+  DType dtype = DType::kF32;
+  uint64_t gu_bytes = 0, dy_bytes = 0;  // DGU as GU
+  std::vector<BufferNeed> buffer_needs() const {
+    return {{"GU", gu_bytes}, {"DY", dy_bytes}, {"DGU", gu_bytes}};
+  }
+};
+
+inline Parsed<SwigluBackwardParams> parse_swiglu_backward(const CMTR_KeyValue* params, size_t num_params) {
+  Parsed<SwigluBackwardParams> out;
+  SwigluBackwardParams& r = out.value;
+  detail::InferenceParse c{"swiglu_backward.v1", &out.invalid_reason};
+  Params p(params, num_params, {"rows", "dim", "dtype"});
+  r.rows = p.require_int("rows");
+  r.dim = p.require_int("dim");
+  const std::string dtype = p.require_string("dtype");
+  if (!p.ok()) return c.fail(p.error()), out;
+  if (!c.dtype(dtype, "dtype", &r.dtype) || !c.positive({{"rows", r.rows}, {"dim", r.dim}})) return out;
+  const size_t e = dtype_size_bytes(r.dtype);
+  c.bytes({r.rows, r.dim, 2}, e, &r.gu_bytes) && c.bytes({r.rows, r.dim}, e, &r.dy_bytes);
+  return out;
+}
+
+// softmax_backward.v1: DX = scale * Y * (DY - sum(DY * Y)) over each row's valid prefix (0 beyond).
+// Buffers [Y, DY, DX] or [Y, DY, DX, LEN] (mask = lengths); DX may be DY. Parameters as softmax.v1.
+struct SoftmaxBackwardParams : SoftmaxParams {
+  std::vector<BufferNeed> buffer_needs() const {
+    if (lengths) return {{"Y", x_bytes}, {"DY", x_bytes}, {"DX", x_bytes}, {"LEN", len_bytes}};
+    return {{"Y", x_bytes}, {"DY", x_bytes}, {"DX", x_bytes}};
+  }
+};
+
+inline Parsed<SoftmaxBackwardParams> parse_softmax_backward(const CMTR_KeyValue* params, size_t num_params) {
+  return detail::parse_softmax_as<SoftmaxBackwardParams>("softmax_backward.v1", params, num_params);
+}
+
+// rope_backward.v1: the inverse rotation of rope.v1, in place on the gradient. Buffers [DX, POS];
+// parameters as rope.v1.
+struct RopeBackwardParams : RopeParams {
+  std::vector<BufferNeed> buffer_needs() const { return {{"DX", x_bytes}, {"POS", pos_bytes}}; }
+};
+
+inline Parsed<RopeBackwardParams> parse_rope_backward(const CMTR_KeyValue* params, size_t num_params) {
+  return detail::parse_rope_as<RopeBackwardParams>("rope_backward.v1", params, num_params);
+}
+
+// cross_entropy.v1: LOSS[r] = logsumexp(X[r]) - X[r][T[r]] (f32), and with backward
+// DX[r] = (softmax(X[r]) - onehot(T[r])) * GSCALE[0]. A target outside [0, vocab) gives LOSS 0 and a
+// zero DX row. Buffers [X, T, LOSS] or [X, T, LOSS, DX, GSCALE] (backward); DX may be X.
+struct CrossEntropyParams {
+  int64_t rows = 0, vocab = 0;
+  DType dtype = DType::kF32;
+  bool backward = true;
+  uint64_t x_bytes = 0, index_bytes = 0;  // index: T and LOSS (4 bytes per row each); DX as X
+  std::vector<BufferNeed> buffer_needs() const {
+    if (!backward) return {{"X", x_bytes}, {"T", index_bytes}, {"LOSS", index_bytes}};
+    return {{"X", x_bytes}, {"T", index_bytes}, {"LOSS", index_bytes}, {"DX", x_bytes}, {"GSCALE", 4}};
+  }
+};
+
+inline Parsed<CrossEntropyParams> parse_cross_entropy(const CMTR_KeyValue* params, size_t num_params) {
+  Parsed<CrossEntropyParams> out;
+  CrossEntropyParams& r = out.value;
+  detail::InferenceParse c{"cross_entropy.v1", &out.invalid_reason};
+  Params p(params, num_params, {"rows", "vocab", "dtype", "backward"});
+  r.rows = p.require_int("rows");
+  r.vocab = p.require_int("vocab");
+  const std::string dtype = p.require_string("dtype");
+  r.backward = p.bool_or("backward", true);
+  if (!p.ok()) return c.fail(p.error()), out;
+  if (!c.dtype(dtype, "dtype", &r.dtype) || !c.positive({{"rows", r.rows}, {"vocab", r.vocab}})) return out;
+  if (r.vocab > (int64_t{1} << 31) - 1) return c.fail("vocab must fit an i32 index"), out;
+  c.bytes({r.rows, r.vocab}, dtype_size_bytes(r.dtype), &r.x_bytes) && c.bytes({r.rows}, 4, &r.index_bytes);
+  return out;
+}
+
+// embedding_backward.v1: DTABLE[IDS[r]] += DY[r] (f32 scatter-add; ids outside [0, vocab) skipped).
+// Without `accumulate` DTABLE is zeroed first. Buffers [DY, IDS, DTABLE].
+struct EmbeddingBackwardParams {
+  int64_t rows = 0, vocab = 0, dim = 0;
+  DType dtype = DType::kF32;  // DY
+  bool accumulate = false;
+  uint64_t dy_bytes = 0, ids_bytes = 0, table_bytes = 0;  // DTABLE f32 vocab x dim
+  std::vector<BufferNeed> buffer_needs() const {
+    return {{"DY", dy_bytes}, {"IDS", ids_bytes}, {"DTABLE", table_bytes}};
+  }
+};
+
+inline Parsed<EmbeddingBackwardParams> parse_embedding_backward(const CMTR_KeyValue* params,
+                                                                size_t num_params) {
+  Parsed<EmbeddingBackwardParams> out;
+  EmbeddingBackwardParams& r = out.value;
+  detail::InferenceParse c{"embedding_backward.v1", &out.invalid_reason};
+  Params p(params, num_params, {"rows", "vocab", "dim", "dtype", "accumulate"});
+  r.rows = p.require_int("rows");
+  r.vocab = p.require_int("vocab");
+  r.dim = p.require_int("dim");
+  const std::string dtype = p.require_string("dtype");
+  r.accumulate = p.bool_or("accumulate", false);
+  if (!p.ok()) return c.fail(p.error()), out;
+  if (!c.dtype(dtype, "dtype", &r.dtype) ||
+      !c.positive({{"rows", r.rows}, {"vocab", r.vocab}, {"dim", r.dim}}))
+    return out;
+  c.bytes({r.rows, r.dim}, dtype_size_bytes(r.dtype), &r.dy_bytes) && c.bytes({r.rows}, 4, &r.ids_bytes) &&
+      c.bytes({r.vocab, r.dim}, 4, &r.table_bytes);
+  return out;
+}
+
+// reduce.v1: Y = scale * (sum or sum of squares) of X over one axis, f32. Buffers [X, Y].
+enum class ReduceKind { kSum, kSumSquares };
+enum class ReduceAxis { kRows, kCols };  // kRows: Y[c] = sum_r X[r][c]; kCols: Y[r] = sum_c X[r][c]
+
+struct ReduceParams {
+  ReduceKind kind = ReduceKind::kSum;
+  ReduceAxis axis = ReduceAxis::kCols;
+  int64_t rows = 0, cols = 0;
+  DType dtype = DType::kF32;  // X
+  double scale = 1;
+  bool accumulate = false;  // Y += (true) or Y = (false)
+  uint64_t x_bytes = 0, y_bytes = 0;
+  int64_t outputs() const { return axis == ReduceAxis::kRows ? cols : rows; }
+  std::vector<BufferNeed> buffer_needs() const { return {{"X", x_bytes}, {"Y", y_bytes}}; }
+};
+
+inline Parsed<ReduceParams> parse_reduce(const CMTR_KeyValue* params, size_t num_params) {
+  Parsed<ReduceParams> out;
+  ReduceParams& r = out.value;
+  detail::InferenceParse c{"reduce.v1", &out.invalid_reason};
+  Params p(params, num_params, {"kind", "axis", "rows", "cols", "dtype", "scale", "accumulate"});
+  const std::string kind = p.require_string("kind");
+  const std::string axis = p.require_string("axis");
+  r.rows = p.require_int("rows");
+  r.cols = p.require_int("cols");
+  const std::string dtype = p.require_string("dtype");
+  r.scale = p.double_or("scale", 1.0);
+  r.accumulate = p.bool_or("accumulate", false);
+  if (!p.ok()) return c.fail(p.error()), out;
+  if (kind == "sum")
+    r.kind = ReduceKind::kSum;
+  else if (kind == "sum_squares")
+    r.kind = ReduceKind::kSumSquares;
+  else
+    return c.fail("kind must be sum or sum_squares, got '" + kind + "'"), out;
+  if (axis == "rows")
+    r.axis = ReduceAxis::kRows;
+  else if (axis == "cols")
+    r.axis = ReduceAxis::kCols;
+  else
+    return c.fail("axis must be rows or cols, got '" + axis + "'"), out;
+  if (!c.dtype(dtype, "dtype", &r.dtype) || !c.positive({{"rows", r.rows}, {"cols", r.cols}})) return out;
+  if (!std::isfinite(r.scale)) return c.fail("scale must be finite"), out;
+  c.bytes({r.rows, r.cols}, dtype_size_bytes(r.dtype), &r.x_bytes) && c.bytes({r.outputs()}, 4, &r.y_bytes);
+  return out;
+}
+
+// adamw.v1: one AdamW step on n parameters (f32 master W, moments M and V), writing the rounded copy
+// W_OUT; lr, step and the gradient's scale come per call from HYPER (3 f32). Buffers
+// [W, G, M, V, W_OUT, HYPER].
+struct AdamwParams {
+  int64_t n = 0;
+  DType dtype_grad = DType::kF32, dtype_out = DType::kBF16;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
+  uint64_t state_bytes = 0, grad_bytes = 0, out_bytes = 0;  // state: W, M, V (f32, n each)
+  static constexpr uint64_t kHyperBytes = 12;               // lr, step, grad_scale (f32)
+  std::vector<BufferNeed> buffer_needs() const {
+    return {{"W", state_bytes}, {"G", grad_bytes},    {"M", state_bytes},
+            {"V", state_bytes}, {"W_OUT", out_bytes}, {"HYPER", kHyperBytes}};
+  }
+};
+
+inline Parsed<AdamwParams> parse_adamw(const CMTR_KeyValue* params, size_t num_params) {
+  Parsed<AdamwParams> out;
+  AdamwParams& r = out.value;
+  detail::InferenceParse c{"adamw.v1", &out.invalid_reason};
+  Params p(params, num_params, {"n", "dtype_grad", "dtype_out", "beta1", "beta2", "eps", "weight_decay"});
+  r.n = p.require_int("n");
+  const std::string grad = p.string_or("dtype_grad", "f32");
+  const std::string wout = p.require_string("dtype_out");
+  r.beta1 = p.double_or("beta1", 0.9);
+  r.beta2 = p.double_or("beta2", 0.999);
+  r.eps = p.double_or("eps", 1e-8);
+  r.weight_decay = p.double_or("weight_decay", 0.0);
+  if (!p.ok()) return c.fail(p.error()), out;
+  if (!c.dtype(grad, "dtype_grad", &r.dtype_grad) || !c.dtype(wout, "dtype_out", &r.dtype_out) ||
+      !c.positive({{"n", r.n}}))
+    return out;
+  auto in_unit = [](double b) { return std::isfinite(b) && b >= 0 && b < 1; };
+  if (!in_unit(r.beta1) || !in_unit(r.beta2)) return c.fail("beta1 and beta2 must be in [0, 1)"), out;
+  if (!std::isfinite(r.eps) || !(r.eps > 0)) return c.fail("eps must be finite and > 0"), out;
+  if (!std::isfinite(r.weight_decay) || r.weight_decay < 0)
+    return c.fail("weight_decay must be finite and >= 0"), out;
+  c.bytes({r.n}, 4, &r.state_bytes) && c.bytes({r.n}, dtype_size_bytes(r.dtype_grad), &r.grad_bytes) &&
+      c.bytes({r.n}, dtype_size_bytes(r.dtype_out), &r.out_bytes);
+  return out;
+}
+
+// The names of the 1.2 training ops, in catalogue order.
+inline constexpr const char* kTrainingOps[] = {
+    "rmsnorm_backward.v1", "swiglu_backward.v1",    "softmax_backward.v1", "rope_backward.v1",
+    "cross_entropy.v1",    "embedding_backward.v1", "reduce.v1",           "adamw.v1"};
+
+inline bool is_training_op(std::string_view name) {
+  for (const char* n : kTrainingOps)
+    if (name == n) return true;
+  return false;
+}
+
+// Any training op's parsed parameters.
+using TrainingOpParams =
+    std::variant<RmsNormBackwardParams, SwigluBackwardParams, SoftmaxBackwardParams, RopeBackwardParams,
+                 CrossEntropyParams, EmbeddingBackwardParams, ReduceParams, AdamwParams>;
+
+// Parses any training op by name (is_training_op(name) must hold; another name is invalid).
+inline Parsed<TrainingOpParams> parse_training_op(std::string_view name, const CMTR_KeyValue* params,
+                                                  size_t num_params) {
+  Parsed<TrainingOpParams> out;
+  auto take = [&](auto parsed) {
+    if (parsed.ok())
+      out.value = std::move(parsed.value);
+    else
+      out.invalid_reason = std::move(parsed.invalid_reason);
+    return out;
+  };
+  if (name == "rmsnorm_backward.v1") return take(parse_rmsnorm_backward(params, num_params));
+  if (name == "swiglu_backward.v1") return take(parse_swiglu_backward(params, num_params));
+  if (name == "softmax_backward.v1") return take(parse_softmax_backward(params, num_params));
+  if (name == "rope_backward.v1") return take(parse_rope_backward(params, num_params));
+  if (name == "cross_entropy.v1") return take(parse_cross_entropy(params, num_params));
+  if (name == "embedding_backward.v1") return take(parse_embedding_backward(params, num_params));
+  if (name == "reduce.v1") return take(parse_reduce(params, num_params));
+  if (name == "adamw.v1") return take(parse_adamw(params, num_params));
+  out.invalid_reason = "'" + std::string(name) + "' is not a training op";
+  return out;
+}
+
+// The buffers (roles and least sizes) of any parsed training op.
+inline std::vector<BufferNeed> buffer_needs(const TrainingOpParams& op) {
+  return std::visit([](const auto& p) { return p.buffer_needs(); }, op);
+}
+
+// The answer of a plugin that does not implement training op `name` (is_training_op(name)): invalid
+// when malformed, else unsupported naming the plugin (as inference_op_not_implemented).
+inline std::pair<OpStatus, std::string> training_op_not_implemented(std::string_view name,
+                                                                    const CMTR_KeyValue* params,
+                                                                    size_t num_params,
+                                                                    std::string_view plugin) {
+  auto parsed = parse_training_op(name, params, num_params);
   if (!parsed.ok()) return {OpStatus::kInvalid, parsed.invalid_reason};
   return {OpStatus::kUnsupported,
           std::string(name) + " is not implemented by the " + std::string(plugin) + " plugin"};

@@ -254,8 +254,30 @@ double mlp_eval_nmse(const MlpConfig& c, const MlpWeights& w, const MlpData& d) 
   return se / static_cast<double>(n * c.out) / d.eval_target_mean_square;
 }
 
+bool LossScaler::update(bool gradients_finite) {
+  if (!enabled) return true;
+  if (!gradients_finite) {
+    scale = std::max(1.0, scale / 2);
+    good_steps = 0;
+    ++skips;
+    return false;
+  }
+  if (++good_steps >= growth_interval) {
+    scale = std::min(scale * 2, 65536.0 * 65536.0);
+    good_steps = 0;
+  }
+  return true;
+}
+
+LossScaler make_loss_scaler(const TrainSettings& s) {
+  LossScaler l;
+  l.enabled = s.dtype == DType::kF16;
+  l.scale = l.enabled ? s.loss_scale : 1.0;
+  return l;
+}
+
 HostMlpTrainer::HostMlpTrainer(const TrainSettings& s, const MlpData& data, uint64_t seed)
-    : s_(s), d_(data), master_(student_init(s.mlp, seed)) {
+    : s_(s), d_(data), master_(student_init(s.mlp, seed)), scaler_(make_loss_scaler(s)) {
   m_ = {std::vector<float>(master_.w1.size()), std::vector<float>(master_.w2.size())};
   v_ = m_;
 }
@@ -293,8 +315,8 @@ void HostMlpTrainer::step() {
     loss += static_cast<double>(e[i]) * e[i];
   }
   last_loss_ = loss / static_cast<double>(B * O);
-  // Backward with the MSE gradient's factor 2/(B·O) in the GEMMs' alpha.
-  const float alpha = 2.0f / static_cast<float>(B * O);
+  // Backward with the MSE gradient's factor 2/(B·O) (times the loss scale) in the GEMMs' alpha.
+  const float alpha = static_cast<float>(scaler_.scale * 2.0 / static_cast<double>(B * O));
   std::vector<float> g1(master_.w1.size()), g2(master_.w2.size());
   for (int64_t o = 0; o < O; ++o)
     for (int64_t h = 0; h < H; ++h) {
@@ -323,17 +345,26 @@ void HostMlpTrainer::step() {
       for (int64_t r = 0; r < B; ++r) acc += dgu[static_cast<size_t>(r * 2 * H + j)] * x[r * D + i];
       g1[static_cast<size_t>(j * D + i)] = acc;
     }
-  // AdamW (decoupled weight decay, bias-corrected moments), f32.
+  // Loss scaling: skip the update when the gradients overflowed.
+  double norm = 0;
+  for (float v : g1) norm += static_cast<double>(v) * v;
+  for (float v : g2) norm += static_cast<double>(v) * v;
+  const float grad_scale = static_cast<float>(1.0 / scaler_.scale);
+  const float lr = static_cast<float>(learning_rate(s_, step_));
   ++step_;
-  const float lr = static_cast<float>(learning_rate(s_, step_ - 1));
+  if (!scaler_.update(std::isfinite(norm))) return;
+  // AdamW as adamw.v1 (decoupled weight decay, bias-corrected moments), f32.
+  ++applied_;
   const float b1 = static_cast<float>(s_.beta1), b2 = static_cast<float>(s_.beta2);
-  const float c1 = 1.0f - std::pow(b1, static_cast<float>(step_)), c2 = 1.0f - std::pow(b2, static_cast<float>(step_));
+  const double c1 = 1.0 - std::pow(s_.beta1, static_cast<double>(applied_));
+  const double c2 = 1.0 - std::pow(s_.beta2, static_cast<double>(applied_));
   auto adamw = [&](std::vector<float>& w_, std::vector<float>& m, std::vector<float>& v, const std::vector<float>& g) {
     for (size_t i = 0; i < w_.size(); ++i) {
-      m[i] = b1 * m[i] + (1 - b1) * g[i];
-      v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-      const float update = (m[i] / c1) / (std::sqrt(v[i] / c2) + static_cast<float>(s_.eps));
-      w_[i] -= lr * (update + static_cast<float>(s_.weight_decay) * w_[i]);
+      const float gi = g[i] * grad_scale;
+      m[i] = b1 * m[i] + (1 - b1) * gi;
+      v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+      const float mhat = static_cast<float>(m[i] / c1), vhat = static_cast<float>(v[i] / c2);
+      w_[i] = w_[i] * (1 - lr * static_cast<float>(s_.weight_decay)) - lr * mhat / (std::sqrt(vhat) + static_cast<float>(s_.eps));
     }
   };
   adamw(master_.w1, m_.w1, v_.w1, g1);

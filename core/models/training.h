@@ -64,6 +64,19 @@ double learning_rate_sum(const TrainSettings& s, int64_t steps);
 double mlp_step_flop(const MlpConfig& c, int64_t batch);
 double mlp_eval_flop(const MlpConfig& c, int64_t samples);
 
+// Core-managed loss scaling (f16): the loss gradient is multiplied by `scale`, the optimiser divides
+// it out (adamw.v1's grad_scale); a step whose gradients overflowed (a non-finite squared norm) is
+// skipped and the scale halved; after `growth_interval` clean steps it doubles. Disabled: scale 1.
+struct LossScaler {
+  bool enabled = false;
+  double scale = 1;
+  int64_t growth_interval = 200;
+  int64_t good_steps = 0, skips = 0;
+  // Records one step's outcome; returns whether its update is applied.
+  bool update(bool gradients_finite);
+};
+LossScaler make_loss_scaler(const TrainSettings& s);
+
 // Row-major tensors as float (values already rounded to the storage dtype where the device stores
 // them so).
 struct MlpWeights {
@@ -97,12 +110,14 @@ class HostMlpTrainer {
   // The storage copy the forward reads (master rounded to dtype).
   MlpWeights stored() const;
   double last_loss() const { return last_loss_; }  // training-batch MSE of the last step's forward
+  const LossScaler& scaler() const { return scaler_; }
 
  private:
   const TrainSettings& s_;
   const MlpData& d_;
   MlpWeights master_, m_, v_;
-  int64_t step_ = 0;
+  LossScaler scaler_;
+  int64_t step_ = 0, applied_ = 0;
   double last_loss_ = 0;
 };
 

@@ -12,6 +12,8 @@
 // the catalogue says, never memory outside a buffer.
 #include "inference_ops.hpp"
 
+#include "row_ops.hpp"
+
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 #include <cmeter/plugin_ops.hpp>
@@ -27,94 +29,7 @@ namespace {
 
 using sdk::DType;
 
-OpPlan answer(OpPlan::Status status, std::string reason = {}) {
-  OpPlan p;
-  p.status = status;
-  p.reason = std::move(reason);
-  return p;
-}
-
-// Count, handles and least sizes of an enqueue's buffers (the op's buffer_needs()).
-CMTR_Error* check_buffers(const char* op, CMTR_Buffer* const* buffers, size_t num_buffers,
-                          const std::vector<sdk::BufferNeed>& needs) {
-  if (CMTR_Error* e = sdk::check_buffer_count(op, buffers, num_buffers, needs)) return e;
-  for (size_t i = 0; i < needs.size(); ++i) {
-    const CMTR_Buffer* b = buffers[i];
-    const std::string role = "buffer " + std::to_string(i) + " (" + needs[i].role + ")";
-    if (CMTR_Error* e = sdk::check_handle(b, kBufferMagic, op, role.c_str(), "cpu", "buffer")) return e;
-    if (CMTR_Error* e = sdk::check_buffer_size(op, i, needs[i], b->size_bytes)) return e;
-  }
-  return nullptr;
-}
-
-// Runs body(first, last) over [0, count) in the plugin's TBB arena, in chunks of at least `grain`
-// items; on the calling thread when one chunk covers everything.
-template <class F>
-void parallel_chunks(const Runtime& rt, int64_t count, int64_t grain, F&& body) {
-  grain = std::max<int64_t>(1, grain);
-  if (rt.threads == 1 || count <= grain) {
-    body(int64_t{0}, count);
-    return;
-  }
-  rt.arena->execute([&] {
-    tbb::parallel_for(tbb::blocked_range<int64_t>(0, count, grain),
-                      [&](const tbb::blocked_range<int64_t>& r) { body(r.begin(), r.end()); });
-  });
-}
-
-// Rows of `row_elems` elements: chunks of at least ~32K elements.
-template <class F>
-void parallel_rows(const Runtime& rt, int64_t rows, int64_t row_elems, F&& body) {
-  parallel_chunks(rt, rows, (int64_t{32} << 10) / std::max<int64_t>(1, row_elems), body);
-}
-
-// f32 views of f16/bf16/f32 storage.
-struct Storage {
-  const KernelTable* k = nullptr;
-  DType t = DType::kF32;
-
-  size_t size() const { return sdk::dtype_size_bytes(t); }
-  // The f32 values of elements [at, at + n) of `base`: the memory itself for f32, else `tmp` converted.
-  const float* in(const void* base, int64_t at, size_t n, float* tmp) const {
-    if (t == DType::kF32) return static_cast<const float*>(base) + at;
-    const uint16_t* src = static_cast<const uint16_t*>(base) + at;
-    (t == DType::kF16 ? k->f16_to_f32 : k->bf16_to_f32)(src, tmp, n);
-    return tmp;
-  }
-  // Where to compute f32 results for elements at.. of `base`: the memory itself for f32, else `tmp`.
-  float* work(void* base, int64_t at, float* tmp) const {
-    return t == DType::kF32 ? static_cast<float*>(base) + at : tmp;
-  }
-  // Stores f32 results `src` (from work()) into elements [at, at + n) of `base`, rounding to nearest
-  // even for f16/bf16; nothing to do for f32 when src already is that memory.
-  void out(const float* src, void* base, int64_t at, size_t n) const {
-    if (t == DType::kF32) {
-      float* dst = static_cast<float*>(base) + at;
-      if (dst != src) std::memmove(dst, src, n * sizeof(float));
-      return;
-    }
-    uint16_t* dst = static_cast<uint16_t*>(base) + at;
-    (t == DType::kF16 ? k->f32_to_f16 : k->f32_to_bf16)(src, dst, n);
-  }
-};
-
-std::string describe(const Runtime& rt, DType t, const std::string& what) {
-  const KernelTable& k = *rt.kernels;
-  std::string s = what + " (" + k.isa + " f32 row kernels, " + std::to_string(k.f32_lanes) + " lanes";
-  if (t == DType::kF16) s += std::string(", f16<->f32 ") + (k.has_f16c ? "F16C" : "scalar") + " per row";
-  if (t == DType::kBF16) s += ", bf16<->f32 per row";
-  return s + ", tbb over " + std::to_string(rt.threads) + (rt.threads == 1 ? " core)" : " cores)");
-}
-
-template <class T>
-T* data(CMTR_Buffer* const* buffers, size_t i) {
-  return static_cast<T*>(buffers[i]->data);
-}
-
-// Reads i32 index `r` of an index buffer.
-int32_t index_at(CMTR_Buffer* const* buffers, size_t i, int64_t r) {
-  return data<const int32_t>(buffers, i)[r];
-}
+using namespace row_ops;  // NOLINT(google-build-using-namespace): the shared row machinery
 
 // ---- rmsnorm.v1 ----
 
@@ -155,7 +70,9 @@ class RmsNormOp final : public Op {
 
 class RopeOp final : public Op {
  public:
-  RopeOp(const Runtime& rt, const sdk::RopeParams& p) : rt_(rt), p_(p), s_{rt.kernels, p.dtype} {
+  // inverse: rope_backward.v1 (ABI 1.2), the rotation by -angle (sin negated).
+  RopeOp(const Runtime& rt, const sdk::RopeParams& p, bool inverse = false)
+      : rt_(rt), p_(p), s_{rt.kernels, p.dtype}, inverse_(inverse) {
     const int64_t half = p.head_dim / 2;
     inv_freq_.resize(static_cast<size_t>(half));
     for (int64_t i = 0; i < half; ++i)
@@ -164,10 +81,13 @@ class RopeOp final : public Op {
     attributes.set("impl", describe(rt, p.dtype,
                                     std::string("rope ") +
                                         (p.layout == sdk::RopeLayout::kHalf ? "half" : "interleaved") +
+                                        (inverse ? " inverse" : "") +
                                         ": cos/sin per row in f64 (shared by its heads), rotation in f32"));
   }
   CMTR_Error* run(CMTR_Buffer* const* buffers, size_t num_buffers) override {
-    if (CMTR_Error* e = check_buffers("rope.v1", buffers, num_buffers, p_.buffer_needs())) return e;
+    if (CMTR_Error* e =
+            check_buffers(inverse_ ? "rope_backward.v1" : "rope.v1", buffers, num_buffers, p_.buffer_needs()))
+      return e;
     const RowKernels& k = *rt_.kernels->rows;
     const size_t half = static_cast<size_t>(p_.head_dim / 2);
     const int64_t row_elems = p_.heads * p_.head_dim;
@@ -181,7 +101,7 @@ class RopeOp final : public Op {
         for (size_t i = 0; i < half; ++i) {
           const double angle = static_cast<double>(pos) * inv_freq_[i];
           cs[i] = static_cast<float>(std::cos(angle));
-          sn[i] = static_cast<float>(std::sin(angle));
+          sn[i] = static_cast<float>(inverse_ ? -std::sin(angle) : std::sin(angle));
         }
         const int64_t at = r * row_elems;
         // In place: f32 rows are rotated where they are, f16/bf16 rows in tmp and stored back.
@@ -213,6 +133,7 @@ class RopeOp final : public Op {
   const Runtime& rt_;
   sdk::RopeParams p_;
   Storage s_;
+  bool inverse_ = false;
   std::vector<double> inv_freq_;  // theta^(-2i/head_dim)
 };
 
@@ -559,6 +480,10 @@ OpPlan plan_parsed(const Runtime& rt, const char* name, const sdk::Parsed<P>& pa
 }
 
 }  // namespace
+
+std::unique_ptr<Op> make_rope_op(const Runtime& rt, const sdk::RopeParams& p, bool inverse) {
+  return std::make_unique<RopeOp>(rt, p, inverse);
+}
 
 OpPlan plan_inference_op(const Runtime& rt, std::string_view name, const CMTR_KeyValue* params,
                          size_t num_params, bool create) {

@@ -9,6 +9,9 @@
 #ifndef CMETER_PLUGINS_CPU_INFERENCE_OPS_HPP_
 #define CMETER_PLUGINS_CPU_INFERENCE_OPS_HPP_
 
+#include <cmeter/plugin_ops.hpp>
+
+#include <memory>
 #include <string_view>
 
 #include "ops.hpp"
@@ -18,6 +21,9 @@ namespace cmeter::cpu {
 // Plans (and with `create`, builds) inference op `name` (sdk::is_inference_op(name) holds).
 OpPlan plan_inference_op(const Runtime& rt, std::string_view name, const CMTR_KeyValue* params,
                          size_t num_params, bool create);
+
+// rope.v1's op, or with `inverse` rope_backward.v1's (the same rotation by -angle); p is valid.
+std::unique_ptr<Op> make_rope_op(const Runtime& rt, const sdk::RopeParams& p, bool inverse);
 
 }  // namespace cmeter::cpu
 

@@ -23,6 +23,12 @@ struct FmaPeakArgs {
 
 enum StreamKind : int32_t { kStreamCopy = 0, kStreamScale = 1, kStreamAdd = 2, kStreamTriad = 3 };
 
+// adamw.v1's per-call constants: g = G·grad_scale; M = b1·M + c1·g; V = b2·V + c2·g²;
+// W = W·decay − step_size·M / (sqrt(V)·inv_sqrt_bc2 + eps).
+struct AdamwConsts {
+  float grad_scale, b1, c1, b2, c2, decay, step_size, inv_sqrt_bc2, eps;
+};
+
 // f32 row kernels of the inference ops (kernels_rows.inc); n is any length (vector body + scalar tail).
 struct RowKernels {
   float (*sum_sq)(const float* x, size_t n);                                         // Σ x²
@@ -38,6 +44,14 @@ struct RowKernels {
   void (*scale_add)(float* o, float c, float p, const float* v, size_t n);  // o = o·c + p·v
   void (*rotate)(float* x0, float* x1, const float* cos, const float* sin, size_t n);
   int64_t (*argmax)(const float* x, size_t n);  // first maximum, NaN never wins, 0 if all NaN
+  // ABI 1.2 training ops.
+  float (*sum)(const float* x, size_t n);
+  void (*axpby)(const float* a, float sa, const float* b, float sb, float* y, size_t n);  // y = sa·a + sb·b
+  void (*mul_acc)(float* acc, float s, const float* a, const float* b, size_t n);         // acc += s·a·b
+  // dg = dy·u·s·(1 + g·(1 − s)), du = dy·g·s with s = sigmoid(g) (dg may be g, du may be u).
+  void (*swiglu_bwd)(const float* g, const float* u, const float* dy, float* dg, float* du, size_t n);
+  void (*softmax_bwd)(const float* y, const float* dy, float dot, float scale, float* dx, size_t n);
+  void (*adamw)(float* w, const float* g, float* m, float* v, size_t n, const AdamwConsts* c);
 };
 
 struct KernelTable {

@@ -9,6 +9,7 @@
 #include "cpu_level.hpp"
 #include "inference_ops.hpp"
 #include "onednn_gemm.hpp"
+#include "training_ops.hpp"
 
 #include <cblas.h>
 #include <tbb/blocked_range.h>
@@ -481,7 +482,10 @@ OpPlan plan_noop(const CMTR_KeyValue* params, size_t num_params, bool create) {
 
 const char* op_names() {
   return "gemm.v1, fma_peak.v1, stream.v1, copy.v1, noop.v1 and the ABI 1.1 inference ops (rmsnorm.v1, "
-         "rope.v1, softmax.v1, swiglu.v1, kv_append.v1, embedding.v1, argmax.v1, eltwise.v1, attention.v1)";
+         "rope.v1, softmax.v1, swiglu.v1, kv_append.v1, embedding.v1, argmax.v1, eltwise.v1, attention.v1) "
+         "and "
+         "the ABI 1.2 training ops (rmsnorm_backward.v1, swiglu_backward.v1, softmax_backward.v1, "
+         "rope_backward.v1, cross_entropy.v1, embedding_backward.v1, reduce.v1, adamw.v1)";
 }
 
 OpPlan plan_op(const Runtime& rt, std::string_view name, const CMTR_KeyValue* params, size_t num_params,
@@ -494,6 +498,7 @@ OpPlan plan_op(const Runtime& rt, std::string_view name, const CMTR_KeyValue* pa
   if (sdk::is_inference_op(name)) {
     return plan_inference_op(rt, name, params, num_params, create);
   }
+  if (sdk::is_training_op(name)) return plan_training_op(rt, name, params, num_params, create);
   return answer(OpPlan::kUnknownOp,
                 "unknown op '" + std::string(name) + "' (the cpu plugin implements " + op_names() + ")");
 }

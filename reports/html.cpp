@@ -9,6 +9,7 @@
 
 #include "reports/format.h"
 #include "reports/inference_text.h"
+#include "reports/training_text.h"
 #include "reports/svg_chart.h"
 
 namespace cmeter::reports {
@@ -434,6 +435,7 @@ std::string render_html(const LoadedReport& r) {
   body += "<h3>GEMM throughput vs size</h3>\n" + gemm_chart(r);
   body += "<h3>Rooflines</h3>\n" + roofline_charts(r);
   body += inference_section(r);
+  body += training_html(r);
 
   if (!r.criteria.outcomes.empty()) {
     std::vector<std::string> rows;

@@ -7,7 +7,9 @@
 namespace cmeter {
 namespace {
 
-nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+nlohmann::json num(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
 template <class T>
 nlohmann::json opt(const std::optional<T>& v) {
   if (!v) return nullptr;
@@ -48,25 +50,26 @@ nlohmann::json to_json(const TrainingResult& r) {
                        {"train_loss", num(p.train_loss)},
                        {"quality", num(p.quality)},
                        {"loss_scale", num(p.loss_scale)}});
-    runs.push_back({{"index", run.index},
-                    {"seed", run.seed},
-                    {"converged", run.converged},
-                    {"time_to_quality_s", run.converged ? num(run.time_to_quality_s) : nlohmann::json(nullptr)},
-                    {"steps", run.steps},
-                    {"device_quality", num(run.device_quality)},
-                    {"host_quality", opt(run.host_quality)},
-                    {"samples_per_s", num(run.samples_per_s)},
-                    {"mfu", opt(run.mfu)},
-                    {"loss_scale_skips", run.loss_scale_skips},
-                    {"trajectory",
-                     {{"steps", run.trajectory_steps},
-                      {"p90_error", num(run.trajectory_p90)},
-                      {"max_error", num(run.trajectory_max)},
-                      {"passed", run.trajectory_passed},
-                      {"worst", run.trajectory_worst}}},
-                    {"energy_j", opt(run.energy_j)},
-                    {"problem", run.problem},
-                    {"curve", std::move(curve)}});
+    runs.push_back(
+        {{"index", run.index},
+         {"seed", run.seed},
+         {"converged", run.converged},
+         {"time_to_quality_s", run.converged ? num(run.time_to_quality_s) : nlohmann::json(nullptr)},
+         {"steps", run.steps},
+         {"device_quality", num(run.device_quality)},
+         {"host_quality", opt(run.host_quality)},
+         {"samples_per_s", num(run.samples_per_s)},
+         {"mfu", opt(run.mfu)},
+         {"loss_scale_skips", run.loss_scale_skips},
+         {"trajectory",
+          {{"steps", run.trajectory_steps},
+           {"p90_error", num(run.trajectory_p90)},
+           {"max_error", num(run.trajectory_max)},
+           {"passed", run.trajectory_passed},
+           {"worst", run.trajectory_worst}}},
+         {"energy_j", opt(run.energy_j)},
+         {"problem", run.problem},
+         {"curve", std::move(curve)}});
   }
   nlohmann::json band = nullptr;
   if (r.band_min_steps && r.band_max_steps)
@@ -120,7 +123,8 @@ Result<TrainingResult> training_result_from_json(const nlohmann::json& j) {
     for (const auto& [k, v] : it->items())
       if (v.is_string()) r.op_paths[k] = v.get<std::string>();
   auto runs = j.find("runs");
-  if (runs == j.end() || !runs->is_array()) return make_error(ErrorCode::kInvalidArgument, "training: no runs");
+  if (runs == j.end() || !runs->is_array())
+    return make_error(ErrorCode::kInvalidArgument, "training: no runs");
   for (const nlohmann::json& rj : *runs) {
     if (!rj.is_object()) return make_error(ErrorCode::kInvalidArgument, "training: a run is not an object");
     TrainingRun run;

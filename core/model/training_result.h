@@ -17,20 +17,20 @@
 namespace cmeter {
 
 struct TrainingCurvePoint {
-  int64_t step = 0;         // steps done when evaluated
-  double time_s = 0;        // clock at the evaluation's read-back
-  double train_loss = 0;    // last training batch's loss (mlp: MSE / mean square of targets)
-  double quality = 0;       // held-out quality the device computed (mlp: eval NMSE)
-  double loss_scale = 0;    // f16: the loss scale in force; 0 otherwise
+  int64_t step = 0;       // steps done when evaluated
+  double time_s = 0;      // clock at the evaluation's read-back
+  double train_loss = 0;  // last training batch's loss (mlp: MSE / mean square of targets)
+  double quality = 0;     // held-out quality the device computed (mlp: eval NMSE)
+  double loss_scale = 0;  // f16: the loss scale in force; 0 otherwise
 };
 
 struct TrainingRun {
   int64_t index = 0;
   uint64_t seed = 0;
   bool converged = false;
-  double time_to_quality_s = 0;  // converged runs: from the first step to the evaluation at the target
-  int64_t steps = 0;             // steps done (to the target, or the whole budget)
-  double device_quality = 0;     // last evaluation on the device
+  double time_to_quality_s = 0;        // converged runs: from the first step to the evaluation at the target
+  int64_t steps = 0;                   // steps done (to the target, or the whole budget)
+  double device_quality = 0;           // last evaluation on the device
   std::optional<double> host_quality;  // recomputed on the host from the read-back weights
   double samples_per_s = 0;
   std::optional<double> mfu;
@@ -53,7 +53,7 @@ struct TrainingResult {
   nlohmann::json hyperparameters = nlohmann::json::object();
   std::string quality_metric;  // "eval NMSE (MSE / mean square of the teacher's targets)"
   double target = 0;
-  double step_flop = 0;    // model tensor FLOPs per training step
+  double step_flop = 0;  // model tensor FLOPs per training step
   int64_t samples_per_step = 0;
   std::optional<double> olympic_mean_s;  // time to quality over the converged runs
   std::optional<double> spread;          // (slowest − fastest) / olympic mean over converged runs
@@ -63,7 +63,7 @@ struct TrainingResult {
   std::optional<int64_t> band_min_steps, band_max_steps;  // reference band; absent when none applies
   std::string band_source;
   double trajectory_tolerance = 0;
-  double quality_tolerance = 0;  // |device − host| allowed on the final quality (relative)
+  double quality_tolerance = 0;                 // |device − host| allowed on the final quality (relative)
   std::map<std::string, std::string> op_paths;  // op name: impl
   std::vector<TrainingRun> runs;
 };

@@ -28,7 +28,7 @@ std::string to_string(const ParamValue& value) {
 }
 
 const std::vector<std::string>& known_workloads() {
-  static const std::vector<std::string> kWorkloads = {"gemm",           "fma_peak", "stream",   "transfer",
+  static const std::vector<std::string> kWorkloads = {"gemm",           "fma_peak", "stream",    "transfer",
                                                       "launch_latency", "copy",     "inference", "training"};
   return kWorkloads;
 }

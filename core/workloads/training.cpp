@@ -20,6 +20,7 @@
 #include <set>
 
 #include "core/measure/statistics.h"
+#include "core/models/counter_rng.h"
 #include "core/models/training.h"
 #include "core/validate/half.h"
 #include "core/workloads/workload.h"
@@ -31,7 +32,9 @@ namespace {
 using models::MlpWeights;
 using models::TrainSettings;
 
-std::string dname(DType t) { return std::string(to_string(t)); }
+std::string dname(DType t) {
+  return std::string(to_string(t));
+}
 
 // Row-major float values in `t`'s bytes.
 std::vector<uint8_t> to_bytes(DType t, const float* v, size_t n) {
@@ -80,7 +83,8 @@ KeyValues gemm_kv(int64_t m, int64_t n, int64_t k, DType in, DType out, bool tra
 // The ops of the MLP graph by role, with their params. `alpha` is the loss gradient's factor (the MSE's
 // 2/(B·O) times the loss scale) that the two GEMMs reading E carry.
 struct MlpOps {
-  static std::map<std::string, std::pair<std::string, KeyValues>> specs(const TrainSettings& s, double alpha) {
+  static std::map<std::string, std::pair<std::string, KeyValues>> specs(const TrainSettings& s,
+                                                                        double alpha) {
     const models::MlpConfig& c = s.mlp;
     const DType t = s.dtype;
     const int64_t B = s.batch, E = s.eval_samples, H = c.hidden, D = c.in, O = c.out;
@@ -175,8 +179,10 @@ class DeviceMlp {
     for (int64_t k = 0; k < batches; ++k) {
       CMETER_TRY(buf(x_[static_cast<size_t>(k)], z * static_cast<uint64_t>(B * D)));
       CMETER_TRY(buf(nt_[static_cast<size_t>(k)], z * static_cast<uint64_t>(B * O)));
-      CMETER_TRY(upload(x_[static_cast<size_t>(k)], to_bytes(t, d.x_train.data() + k * B * D, static_cast<size_t>(B * D))));
-      CMETER_TRY(upload_neg(nt_[static_cast<size_t>(k)], d.t_train.data() + k * B * O, static_cast<size_t>(B * O)));
+      CMETER_TRY(upload(x_[static_cast<size_t>(k)],
+                        to_bytes(t, d.x_train.data() + k * B * D, static_cast<size_t>(B * D))));
+      CMETER_TRY(
+          upload_neg(nt_[static_cast<size_t>(k)], d.t_train.data() + k * B * O, static_cast<size_t>(B * O)));
     }
     CMETER_TRY(buf(xe_, z * static_cast<uint64_t>(E * D)));
     CMETER_TRY(buf(nte_, z * static_cast<uint64_t>(E * O)));
@@ -299,7 +305,8 @@ class DeviceMlp {
     for (auto& [role, spec] : specs) {
       if (role == "grad w2" || role == "grad a" || ops_.count(role)) continue;
       auto op = dev_.create_op(spec.first, spec.second);
-      if (!op) return Error{op.error().code, fmt::format("{} ({}): {}", spec.first, role, op.error().message)};
+      if (!op)
+        return Error{op.error().code, fmt::format("{} ({}): {}", spec.first, role, op.error().message)};
       ops_[role] = {spec.first, std::move(op).value()};
     }
     Ops o;
@@ -331,7 +338,8 @@ class DeviceMlp {
   const Device& dev_;
   Stream& stream_;
   const TrainSettings& s_;
-  Buffer w1m_, w2m_, m1_, v1_, m2_, v2_, g1_, g2_, w1s_, w2s_, da_, dgu_, quality_, loss_, norm_, hyper_, xe_, nte_;
+  Buffer w1m_, w2m_, m1_, v1_, m2_, v2_, g1_, g2_, w1s_, w2s_, da_, dgu_, quality_, loss_, norm_, hyper_, xe_,
+      nte_;
   Act train_, eval_;
   std::vector<Buffer> x_, nt_;
   std::map<std::string, std::pair<std::string, Op>> ops_;
@@ -343,10 +351,14 @@ class DeviceMlp {
 // Trajectory tolerance per storage dtype: the 90th percentile of |device − host| / Σ lr over sampled
 // masters after the replay steps. A host replay without the storage rounding sits near 4e-3 from the
 // mirrored one for bf16 (training_test.cpp), a skipped weight decay near 2e-2.
-double trajectory_tolerance(DType t) { return t == DType::kF32 ? 1e-3 : 2e-3; }
+double trajectory_tolerance(DType t) {
+  return t == DType::kF32 ? 1e-3 : 2e-3;
+}
 // Device-computed vs host-recomputed final quality, relative (the device's forward stores bf16/f16
 // activations; the host's is FP64 on the same weights).
-double quality_tolerance(DType t) { return t == DType::kF32 ? 1e-3 : t == DType::kF16 ? 0.02 : 0.1; }
+double quality_tolerance(DType t) {
+  return t == DType::kF32 ? 1e-3 : t == DType::kF16 ? 0.02 : 0.1;
+}
 
 std::optional<double> energy_j(const Device& dev) {
   if (!dev.has_telemetry()) return std::nullopt;
@@ -356,7 +368,9 @@ std::optional<double> energy_j(const Device& dev) {
 }
 
 using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 // One run: train from the run's initial weights to the target or the step budget.
 Status train_run(DeviceMlp& mlp, const TrainSettings& s, const models::MlpData& data, uint64_t run_seed,
@@ -384,7 +398,8 @@ Status train_run(DeviceMlp& mlp, const TrainSettings& s, const models::MlpData& 
       apply = scaler.update(std::isfinite(*norm));
     }
     const float lr = static_cast<float>(models::learning_rate(s, step));
-    if (apply) CMETER_TRY(mlp.enqueue_update(lr, static_cast<float>(++applied), static_cast<float>(1.0 / scale)));
+    if (apply)
+      CMETER_TRY(mlp.enqueue_update(lr, static_cast<float>(++applied), static_cast<float>(1.0 / scale)));
     ++step;
     if (step == s.replay_steps) {
       // The trajectory check: the masters after the replayed steps (clock paused while read).
@@ -425,7 +440,8 @@ Status train_run(DeviceMlp& mlp, const TrainSettings& s, const models::MlpData& 
   run.samples_per_s = elapsed > 0 ? static_cast<double>(run.steps * s.batch) / elapsed : 0;
   const double flop = models::mlp_step_flop(s.mlp, s.batch) * static_cast<double>(run.steps) +
                       models::mlp_eval_flop(s.mlp, s.eval_samples) * static_cast<double>(run.curve.size());
-  if (auto peak = get_number(dev.attributes(), "peak.flops." + dname(s.dtype)); peak && *peak > 0 && elapsed > 0)
+  if (auto peak = get_number(dev.attributes(), "peak.flops." + dname(s.dtype));
+      peak && *peak > 0 && elapsed > 0)
     run.mfu = flop / elapsed / *peak;
   // The host recomputes the final quality from the weights the device holds.
   auto stored = mlp.read_stored();
@@ -437,8 +453,9 @@ Status train_run(DeviceMlp& mlp, const TrainSettings& s, const models::MlpData& 
                               run.trajectory_worst);
   else if (run.converged && !(std::abs(*run.host_quality - run.device_quality) <=
                               quality_tolerance(s.dtype) * std::max(run.device_quality, s.target)))
-    run.problem = fmt::format("the device reported quality {:.4g}; the host recomputed {:.4g} from its weights",
-                              run.device_quality, *run.host_quality);
+    run.problem =
+        fmt::format("the device reported quality {:.4g}; the host recomputed {:.4g} from its weights",
+                    run.device_quality, *run.host_quality);
   return {};
 }
 
@@ -466,7 +483,8 @@ void run_training(const Context& ctx, CaseResult& result) {
       missing.push_back(q->reason.empty() ? name : fmt::format("{} ({})", name, q->reason));
   }
   if (!missing.empty())
-    return (void)fail(result, CaseStatus::kUnsupported, fmt::format("missing ops: {}", fmt::join(missing, ", ")));
+    return (void)fail(result, CaseStatus::kUnsupported,
+                      fmt::format("missing ops: {}", fmt::join(missing, ", ")));
 
   TrainingResult tr;
   tr.form = s.form;
@@ -474,22 +492,22 @@ void run_training(const Context& ctx, CaseResult& result) {
   tr.dtype = dname(s.dtype);
   tr.parameters = s.mlp.parameters();
   tr.hyperparameters = to_json(ctx.spec.params);
-  for (const auto& [k, v] : nlohmann::json{{"batch", s.batch},
-                                           {"train_samples", s.train_samples},
-                                           {"eval_samples", s.eval_samples},
-                                           {"lr", s.lr},
-                                           {"warmup_steps", s.warmup_steps},
-                                           {"beta1", s.beta1},
-                                           {"beta2", s.beta2},
-                                           {"eps", s.eps},
-                                           {"weight_decay", s.weight_decay},
-                                           {"max_steps", s.max_steps},
-                                           {"eval_every", s.eval_every},
-                                           {"runs", s.runs},
-                                           {"replay_steps", s.replay_steps},
-                                           {"loss_scale", s.dtype == DType::kF16 ? s.loss_scale : 1.0}}
-                                .items())
-    tr.hyperparameters[k] = v;
+  const nlohmann::json fixed = {{"batch", s.batch},
+                                {"train_samples", s.train_samples},
+                                {"eval_samples", s.eval_samples},
+                                {"lr", s.lr},
+                                {"warmup_steps", s.warmup_steps},
+                                {"beta1", s.beta1},
+                                {"beta2", s.beta2},
+                                {"eps", s.eps},
+                                {"weight_decay", s.weight_decay},
+                                {"max_steps", s.max_steps},
+                                {"eval_every", s.eval_every},
+                                {"target", s.target},
+                                {"runs", s.runs},
+                                {"replay_steps", s.replay_steps},
+                                {"loss_scale", s.dtype == DType::kF16 ? s.loss_scale : 1.0}};
+  tr.hyperparameters.update(fixed);
   tr.quality_metric = "eval NMSE (held-out MSE / mean square of the teacher's targets)";
   tr.target = s.target;
   tr.step_flop = models::mlp_step_flop(s.mlp, s.batch);
@@ -574,11 +592,12 @@ void run_training(const Context& ctx, CaseResult& result) {
   const int64_t not_converged = s.runs - tr.converged_runs;
   if (tr.converged_runs == 0 || not_converged > 1) {
     const TrainingRun& last = tr.runs.back();
-    return (void)fail(result, CaseStatus::kFailed,
-                      fmt::format("{} of {} runs did not reach {} <= {} within {} steps (last run ended at {:.4g} "
-                                  "after {} steps; loss curve in the report)",
-                                  not_converged, s.runs, "eval NMSE", s.target, s.max_steps, last.device_quality,
-                                  last.steps));
+    return (void)fail(
+        result, CaseStatus::kFailed,
+        fmt::format("{} of {} runs did not reach {} <= {} within {} steps (last run ended at {:.4g} "
+                    "after {} steps; loss curve in the report)",
+                    not_converged, s.runs, "eval NMSE", s.target, s.max_steps, last.device_quality,
+                    last.steps));
   }
   if (!first_problem.empty()) return (void)fail(result, CaseStatus::kInvalid, first_problem);
   if (band)

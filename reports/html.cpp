@@ -9,8 +9,8 @@
 
 #include "reports/format.h"
 #include "reports/inference_text.h"
-#include "reports/training_text.h"
 #include "reports/svg_chart.h"
+#include "reports/training_text.h"
 
 namespace cmeter::reports {
 namespace {

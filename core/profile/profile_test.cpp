@@ -447,7 +447,10 @@ TEST_CASE("profile: the shipped quick and standard profiles load") {
   CHECK(quick->stats.max_s == doctest::Approx(2.0));
   std::set<std::string> workloads;
   for (const Case& c : quick->cases) workloads.insert(c.workload);
-  CHECK(workloads.size() == known_workloads().size());
+  // Every workload but training (its mlp form joins quick once quick is shown to stay under 60 s on
+  // CPU + PoCL with it).
+  CHECK(workloads.size() == known_workloads().size() - 1);
+  CHECK(workloads.count("training") == 0);
   CHECK(quick->cases.size() == 19);
   CHECK(find_case(*quick, "llm-tiny-offline") != nullptr);
   REQUIRE(find_case(*quick, "gemm[dtype=bf16]") != nullptr);

@@ -10,6 +10,7 @@
 #include "reports/format.h"
 #include "reports/inference_text.h"
 #include "reports/svg_chart.h"
+#include "reports/training_text.h"
 
 namespace cmeter::reports {
 namespace {
@@ -430,6 +431,7 @@ std::string render_html(const LoadedReport& r) {
   body += "<h3>GEMM throughput vs size</h3>\n" + gemm_chart(r);
   body += "<h3>Rooflines</h3>\n" + roofline_charts(r);
   body += html_inference_section(r);
+  body += training_html(r);
 
   if (!r.criteria.outcomes.empty()) {
     std::vector<std::string> rows;

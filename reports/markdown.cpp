@@ -5,6 +5,7 @@
 
 #include "reports/format.h"
 #include "reports/inference_text.h"
+#include "reports/training_text.h"
 
 namespace cmeter::reports {
 namespace {
@@ -148,6 +149,7 @@ std::string render_markdown(const LoadedReport& r) {
                 c.reason.empty() ? "" : escape_markdown(c.reason)});
   }
   out += markdown_inference_section(r);
+  out += training_markdown(r);
   out += "\n## Devices\n\n";
   for (const auto& d : r.devices) {
     out += fmt::format("- **{}**", escape_markdown(d.id));

@@ -228,7 +228,7 @@ TEST_CASE("render: the inference fixture is the one this build makes, and reads"
   REQUIRE_MESSAGE(!committed.is_discarded(), "missing or malformed " << path);
   CHECK_MESSAGE(committed == made, path << " differs from what the test builds (CMETER_UPDATE_GOLDEN=1)");
   auto r = fixture("inference-run.json");
-  CHECK(r.version.text == "1.1.0");
+  CHECK(r.version.text == "1.2.0");
   CHECK(r.inference.size() == 6);
   CHECK(report_digest(r.json) == r.digest);
 }

@@ -5,6 +5,7 @@
 
 #include "reports/format.h"
 #include "reports/inference_text.h"
+#include "reports/training_text.h"
 
 namespace cmeter::reports {
 namespace {
@@ -102,6 +103,7 @@ std::string render_terminal(const LoadedReport& r, bool colour) {
     }
     if (!cases.rows.empty()) (out += "\n") += cases.render();  // GCC bug 105651: see csv.cpp
     out += inference_section(r, dev.id, colour);
+    out += training_terminal(r, dev.id);
   }
   if (!r.node_totals.empty()) {
     out += "\nNode totals (devices measured one after another)\n";

@@ -153,6 +153,7 @@ nlohmann::json to_json(const CaseResult& r) {
       r.peak ? nlohmann::json{{"peak_key", r.peak_key}, {"peak", number(*r.peak)}} : nlohmann::json(nullptr);
   j["telemetry"] = r.telemetry.is_null() ? nlohmann::json(nullptr) : r.telemetry;
   if (r.inference) j["inference"] = to_json(*r.inference);
+  if (r.training) j["training"] = to_json(*r.training);
   return j;
 }
 
@@ -214,6 +215,11 @@ Result<CaseResult> case_result_from_json(const nlohmann::json& j) {
       auto inference = inference_result_from_json(j["inference"]);
       if (!inference) return inference.error();
       r.inference = std::move(inference).value();
+    }
+    if (j.contains("training") && j["training"].is_object()) {
+      auto training = training_result_from_json(j["training"]);
+      if (!training) return training.error();
+      r.training = std::move(training).value();
     }
     r.started_utc = j.value("started_utc", "");
     r.wall_s = read_number(j, "wall_s");

@@ -15,6 +15,7 @@
 #include "core/model/inference_result.h"
 #include "core/model/key_values.h"
 #include "core/model/statistics.h"
+#include "core/model/training_result.h"
 #include "core/util/result.h"
 
 namespace cmeter {
@@ -78,6 +79,7 @@ struct CaseResult {
   std::vector<double> samples_s;             // seconds per call, one per sample
   nlohmann::json telemetry;                  // summary, when the plugin offers telemetry
   std::optional<InferenceResult> inference;  // the inference workload only (absent elsewhere)
+  std::optional<TrainingResult> training;    // the training workload only (absent elsewhere)
   std::string started_utc;
   double wall_s = 0;
 

@@ -20,6 +20,7 @@
 #include <fmt/ranges.h>
 
 #include "core/models/llm_config.h"
+#include "core/models/training.h"
 #include "core/profile/profile.h"
 #include "core/util/sha256.h"
 
@@ -493,7 +494,7 @@ void Parser::parse_case(const YAML::Node& node, size_t index, const StatsSetting
       parse_sweep(e, context, axes);
     }
   }
-  if (base.workload == "inference" && diagnostics_.size() == errors_before)
+  if ((base.workload == "inference" || base.workload == "training") && diagnostics_.size() == errors_before)
     check_inference_case(params_entry, sweep_entry, context, base);
 
   if (diagnostics_.size() != errors_before) {
@@ -503,16 +504,18 @@ void Parser::parse_case(const YAML::Node& node, size_t index, const StatsSetting
   expand_sweep(node, context, base, axes, profile);
 }
 
-// The inference workload's params are checked here (models/llm_config.h), so a bad model config or
-// scenario names its file:line:column before anything runs.
+// The inference and training workloads' params are checked here (models/llm_config.h,
+// models/training.h), so a bad model config or scenario names its file:line:column before anything runs.
 void Parser::check_inference_case(const Entry* params, const Entry* sweep, const std::string& context,
                                   const Case& c) {
   const size_t errors_before = diagnostics_.size();
+  const bool training = c.workload == "training";
+  auto check = training ? models::check_training_param : models::check_inference_param;
   if (params != nullptr && params->value.IsMap()) {
     for (const auto& kv : params->value) {
       const std::optional<ParamValue> v = resolve_scalar(kv.second);
       if (!v) continue;
-      if (std::string problem = models::check_inference_param(kv.first.Scalar(), *v); !problem.empty())
+      if (std::string problem = check(kv.first.Scalar(), *v); !problem.empty())
         error(kv.second.Mark(), "{} {}", problem, context);
     }
   }
@@ -522,14 +525,20 @@ void Parser::check_inference_case(const Entry* params, const Entry* sweep, const
       for (const YAML::Node& item : axis.second) {
         const std::optional<ParamValue> v = resolve_scalar(item);
         if (!v) continue;
-        if (std::string problem = models::check_inference_param(axis.first.Scalar(), *v); !problem.empty())
+        if (std::string problem = check(axis.first.Scalar(), *v); !problem.empty())
           error(item.Mark(), "{} {}", problem, context);
       }
     }
   }
   if (diagnostics_.size() != errors_before || sweep != nullptr) return;
   KeyValues values(c.params.begin(), c.params.end());
-  if (auto config = models::config_from_params(values); !config)
+  Status config;
+  if (training) {
+    if (auto r = models::train_settings_from_params(values); !r) config = r.error();
+  } else if (auto r = models::config_from_params(values); !r) {
+    config = r.error();
+  }
+  if (!config)
     error(params != nullptr ? params->value_mark() : YAML::Mark::null_mark(), "{} {}", config.error().message,
           context);
 }

@@ -23,7 +23,7 @@ namespace cmeter {
 inline constexpr const char* kReportSchema = "cmeter.report";
 // The version new reports carry; readers accept every 1.x (report_reader.h). 1.1.0 added the optional
 // `inference` member of a result; a 1.0.0 report still reads and validates as before.
-inline constexpr const char* kReportSchemaVersion = "1.1.0";
+inline constexpr const char* kReportSchemaVersion = "1.2.0";
 
 // What cmeter itself is: name, version, git sha, dirty flag, build type, compiler.
 nlohmann::json tool_facts();

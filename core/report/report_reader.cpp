@@ -174,15 +174,17 @@ Result<LoadedReport> load_report(nlohmann::json report, const std::string& sourc
                       version->text, first_errors(errors));
 
   // Members a minor added are refused in a report that claims an older minor, as that minor's reader
-  // refuses them (its schema had no such member): 1.1 added results[].inference.
-  if (version->minor < 1) {
+  // refuses them (its schema had no such member): 1.1 added results[].inference, 1.2
+  // results[].training.
+  for (const auto& [name, minor] : {std::pair<const char*, int64_t>{"inference", 1}, {"training", 2}}) {
+    if (version->minor >= minor) continue;
     size_t i = 0;
     for (const auto& r : member(report, "results")) {
-      if (r.is_object() && r.contains("inference"))
+      if (r.is_object() && r.contains(name))
         return make_error(ErrorCode::kInvalidArgument,
-                          "{}: not a valid cmeter.report {}: results[{}]: unknown member 'inference' (added "
-                          "in schema 1.1)",
-                          source, version->text, i);
+                          "{}: not a valid cmeter.report {}: results[{}]: unknown member '{}' (added "
+                          "in schema 1.{})",
+                          source, version->text, i, name, minor);
       ++i;
     }
   }

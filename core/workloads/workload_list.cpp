@@ -11,6 +11,7 @@ WorkloadFn find_workload(std::string_view name) {
   if (name == "transfer") return run_transfer;
   if (name == "launch_latency") return run_launch_latency;
   if (name == "inference") return run_inference;
+  if (name == "training") return run_training;
   return nullptr;
 }
 

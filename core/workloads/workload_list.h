@@ -18,6 +18,7 @@ void run_copy(const Context& context, CaseResult& result);
 void run_transfer(const Context& context, CaseResult& result);
 void run_launch_latency(const Context& context, CaseResult& result);
 void run_inference(const Context& context, CaseResult& result);  // inference.cpp
+void run_training(const Context& context, CaseResult& result);   // training.cpp
 
 WorkloadFn find_workload(std::string_view name);
 

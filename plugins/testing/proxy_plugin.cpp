@@ -9,6 +9,10 @@
 //                    round trip, every other op exact.
 //   no_swiglu        swiglu.v1 is withheld: op_query answers unsupported, op_create UNIMPLEMENTED (after the
 //                    real plugin has validated the parameters, so malformed requests stay INVALID_ARGUMENT).
+//   adamw_no_decay   adamw.v1 is created with weight_decay = 0 whatever the caller asked: every update skips
+//                    the decay term (the training workload's trajectory check must catch it).
+//   wrong_grad_scale gemm.v1 with an f32 output (the training graph's weight gradients) runs with alpha
+//                    scaled by -1: the gradients point the wrong way and training never reaches its target.
 // The underlying plugin is PROXY_TARGET (the CPU plugin's build path), or CMETER_PROXY_TARGET. The
 // plugin's name (and so its device id prefix) is the mode's: `rope_off_by_one:0`, `no_swiglu:0`.
 // Devices, buffers, streams and events are the underlying plugin's handles, passed through untouched.
@@ -155,8 +159,32 @@ CMTR_Error* destroy_inner_op(CMTR_Op* op) {
   return state().inner->op_destroy(&d);
 }
 
+bool string_param_is(const CMTR_Op_Create_Args* a, const char* key, const char* want) {
+  for (size_t i = 0; i < a->num_params; ++i)
+    if (name_is(a->params[i].key, key) && a->params[i].type == CMTR_VALUE_STRING)
+      return name_is(a->params[i].string_value, want);
+  return false;
+}
+
+// adamw_no_decay and wrong_grad_scale: the real op with one parameter changed.
+CMTR_Error* create_altered(CMTR_Op_Create_Args* a, const char* key, double (*alter)(double)) {
+  std::vector<CMTR_KeyValue> params(a->params, a->params + a->num_params);
+  for (CMTR_KeyValue& kv : params)
+    if (name_is(kv.key, key) && kv.type == CMTR_VALUE_DOUBLE) kv.double_value = alter(kv.double_value);
+  CMTR_Op_Create_Args altered = *a;
+  altered.params = params.data();
+  CMTR_Error* e = state().inner->op_create(&altered);
+  a->op = altered.op;
+  return e;
+}
+
 CMTR_Error* op_create(CMTR_Op_Create_Args* a) {
   const CMTR_Api& in = *state().inner;
+  if (state().mode == "adamw_no_decay" && name_is(a->name, "adamw.v1"))
+    return create_altered(a, "weight_decay", [](double) { return 0.0; });
+  if (state().mode == "wrong_grad_scale" && name_is(a->name, "gemm.v1") &&
+      string_param_is(a, "dtype_c", "f32"))
+    return create_altered(a, "alpha", [](double alpha) { return -alpha; });
   if (CMTR_Error* e = in.op_create(a)) return e;
   if (state().mode == "no_swiglu" && name_is(a->name, "swiglu.v1")) {
     if (CMTR_Error* e = destroy_inner_op(a->op)) {
@@ -294,7 +322,9 @@ void build() {
   s.mode = mode != nullptr && *mode != '\0' ? mode : PROXY_MODE;
   const char* target = std::getenv("CMETER_PROXY_TARGET");
   const std::string path = target != nullptr && *target != '\0' ? target : PROXY_TARGET;
-  if (s.mode != "rope_off_by_one" && s.mode != "no_swiglu") s.load_error = "unknown mode '" + s.mode + "'";
+  if (s.mode != "rope_off_by_one" && s.mode != "no_swiglu" && s.mode != "adamw_no_decay" &&
+      s.mode != "wrong_grad_scale")
+    s.load_error = "unknown mode '" + s.mode + "'";
   void* lib = s.load_error.empty() ? dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL) : nullptr;
   auto* get = lib != nullptr ? reinterpret_cast<CMTR_GetApiFn*>(dlsym(lib, CMTR_GET_API_SYMBOL)) : nullptr;
   s.inner = get != nullptr ? get() : nullptr;

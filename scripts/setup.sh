@@ -16,7 +16,7 @@ run_packages=(
   ocl-icd-opencl-dev opencl-headers libclblast-dev
 )
 test_packages=(
-  hwloc doctest-dev pocl-opencl-icd clinfo python3 python3-jsonschema clang-format
+  hwloc doctest-dev pocl-opencl-icd clinfo python3 python3-jsonschema python3-yaml clang-format
   clang libclang-rt-14-dev chromium
 )
 

@@ -11,6 +11,7 @@
 
 #include <fmt/ranges.h>
 
+#include "core/profile/declared_specs.h"
 #include "core/report/criteria.h"
 #include "core/report/journal.h"
 #include "core/report/report.h"
@@ -142,11 +143,44 @@ std::optional<CaseResult> take_done(const PlannedCase& planned, ResumedResults& 
   return r;
 }
 
+Result<std::vector<std::string>> attach_declared_specs(const RunOptions& options,
+                                                       std::vector<DeviceFacts>& devices) {
+  std::vector<std::string> notes;
+  if (options.declared_spec_files.empty() && options.declared_sku.empty()) return notes;
+  auto specs = profile::load_declared_specs(options.declared_spec_files);
+  CMETER_TRY(specs);
+  const profile::DeclaredSku* forced = nullptr;
+  if (!options.declared_sku.empty()) {
+    forced = profile::find_declared_spec(*specs, options.declared_sku);
+    if (forced == nullptr) {
+      std::vector<std::string> names;
+      for (const auto& s : *specs) names.push_back(s.sku);
+      return make_error(ErrorCode::kInvalidArgument,
+                        "--declared '{}': no such SKU in the spec files (known: {})", options.declared_sku,
+                        fmt::join(names, "; "));
+    }
+  }
+  for (auto& d : devices) {
+    const profile::DeclaredSku* spec = forced;
+    if (spec == nullptr) {
+      const std::string bus = get_string(d.attributes, "pci.bus_id").value_or("");
+      spec = profile::match_declared_spec(*specs, get_string(d.attributes, "name").value_or(""),
+                                          profile::pci_id_of(bus));
+    }
+    if (spec != nullptr) {
+      notes.push_back(profile::apply_declared_spec(d, *spec, forced != nullptr));
+    } else {
+      d.attributes["declared.used"] = std::string("none");
+    }
+  }
+  return notes;
+}
+
 int exit_code_for(const std::vector<CaseResult>& results, const std::string& verdict) {
   bool incomplete = false;
   for (const auto& r : results) incomplete = incomplete || makes_run_incomplete(r.status);
   if (verdict == "FAIL") return kExitFail;
-  if (incomplete || verdict == "INCOMPLETE") return kExitIncomplete;
+  if (incomplete || verdict == "INCOMPLETE" || verdict == "INCONCLUSIVE") return kExitIncomplete;
   return kExitOk;
 }
 
@@ -367,6 +401,10 @@ Result<RunOutcome> execute_run(const RunOptions& options, CaseExecutor& executor
   auto choice = select_devices(selector, executor.devices(), resuming);
   CMETER_TRY(choice);
   for (auto& w : choice->warnings) out.warnings.push_back(std::move(w));
+  if (!resuming) {
+    auto notes = attach_declared_specs(options, choice->selected);
+    CMETER_TRY(notes);
+  }
   const std::vector<DeviceFacts>& selected = choice->selected;
   const std::vector<PlannedCase> plan = plan_cases(selected, *prof);
   if (resuming) CMETER_TRY(recheck_resumed(*resuming, plan, executor.devices()));

@@ -170,7 +170,11 @@ Result<std::vector<std::string>> attach_declared_specs(const RunOptions& options
     if (spec != nullptr) {
       notes.push_back(profile::apply_declared_spec(d, *spec, forced != nullptr));
     } else {
-      d.attributes["declared.used"] = std::string("none");
+      // No entry: the plugin's own peaks (if it gave any, with its reason) are all there is.
+      bool plugin_peaks = false;
+      for (const auto& [key, value] : d.attributes)
+        plugin_peaks = plugin_peaks || key.rfind("peak.flops.", 0) == 0;
+      d.attributes["declared.used"] = std::string(plugin_peaks ? "plugin" : "none");
     }
   }
   return notes;

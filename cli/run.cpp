@@ -48,6 +48,7 @@ struct Options {
   // Declared specs (profiles/devices): --declared SKU forces an entry, --declared-file adds files.
   std::string declared;
   std::vector<std::string> declared_files;
+  double pue = 0;  // 0: none given
 };
 
 void add_isolation_options(CLI::App& run, Options& command) {
@@ -79,6 +80,10 @@ void add_isolation_options(CLI::App& run, Options& command) {
   run.add_option("--declared", command.declared,
                  "Hold the selected devices against this declared-spec SKU (profiles/devices/*.yaml), "
                  "whatever their plugin declares; recorded in the report");
+  run.add_option("--pue", command.pue,
+                 "Facility PUE (e.g. 1.25), recorded as a declared factor: reports also state facility-level "
+                 "energy, power and per-watt figures (device figures x PUE)")
+      ->check(CLI::Range(1.0, 5.0));
   run.add_option("--declared-file", command.declared_files,
                  "A declared-spec file of your own (schema: profiles/devices/device-specs.schema.json), "
                  "read with the shipped ones; repeatable")
@@ -178,6 +183,7 @@ int run_run(const Options& command, const std::vector<std::string>& argv) {
   }
   for (const auto& file : command.declared_files) options.declared_spec_files.push_back(file);
   options.declared_sku = command.declared;
+  if (command.pue > 0) options.pue = command.pue;
   options.device_selector = command.device;
   options.output_dir = command.output_dir;
   options.argv = argv;

@@ -143,6 +143,21 @@ std::optional<CaseResult> take_done(const PlannedCase& planned, ResumedResults& 
   return r;
 }
 
+void apply_pue(double pue, std::vector<CaseResult>& results) {
+  for (auto& r : results) {
+    nlohmann::json& t = r.telemetry;
+    if (!t.is_object() || !t.value("available", false)) continue;
+    nlohmann::json facility = {{"pue", pue}, {"note", "device figures x declared PUE (not measured)"}};
+    for (const char* key : {"energy_j", "avg_power_w", "energy_per_call_j"})
+      if (t.contains(key) && t[key].is_number()) facility[key] = t[key].get<double>() * pue;
+    if (t.contains("per_watt") && t["per_watt"].is_object() && t["per_watt"].contains("value"))
+      facility["per_watt"] = {{"metric", t["per_watt"].value("metric", "")},
+                              {"value", t["per_watt"]["value"].get<double>() / pue},
+                              {"unit", t["per_watt"].value("unit", "")}};
+    if (facility.size() > 2) t["facility"] = std::move(facility);
+  }
+}
+
 Result<std::vector<std::string>> attach_declared_specs(const RunOptions& options,
                                                        std::vector<DeviceFacts>& devices) {
   std::vector<std::string> notes;
@@ -445,6 +460,12 @@ Result<RunOutcome> execute_run(const RunOptions& options, CaseExecutor& executor
   }
   run["end_utc"] = utc_now_iso8601();
   run["wall_s"] = seconds_since(run_start);
+  if (options.pue) {
+    run["settings"]["pue"] = {
+        {"value", *options.pue},
+        {"kind", "declared facility factor (power usage effectiveness), not a measurement"}};
+    apply_pue(*options.pue, results);
+  }
 
   // Summarise.
   ReportParts parts;

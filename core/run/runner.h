@@ -57,6 +57,10 @@ struct RunOptions {
   // device; with declared_sku set, that entry is used for every selected device whatever its plugin says.
   std::vector<std::string> declared_spec_files;
   std::string declared_sku;
+  // Facility PUE (power usage effectiveness), a declared factor, not a measurement: recorded in
+  // run.settings.pue and applied to every case's telemetry as `facility` (energy and power x PUE,
+  // per-watt / PUE). Not taken from a resumed journal: give it again with --resume.
+  std::optional<double> pue;
 };
 
 struct RunOutcome {
@@ -72,6 +76,9 @@ struct RunOutcome {
 
 // Attaches declared specs to the selected devices (none when resuming: the journal holds the attributes
 // the run started with). Errors: a spec file that does not load, an unknown --declared SKU.
+// Adds telemetry.facility (PUE-scaled energy, power and per-watt) to every result with energy or power.
+void apply_pue(double pue, std::vector<CaseResult>& results);
+
 Result<std::vector<std::string>> attach_declared_specs(const RunOptions& options,
                                                        std::vector<DeviceFacts>& devices);
 

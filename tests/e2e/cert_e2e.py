@@ -2,9 +2,9 @@
 """Certification end to end (the real cmeter binary). `cmeter certify` runs the cert-cpu fixture on
 cpu:0: PASS (exit 0), a signed certificate (json, md, html) whose criterion carries the measured value,
 CI and required value; `cmeter report verify CERT --evidence REPORT` passes, and fails (exit 1) after one
-flipped byte of the certificate or of the evidence. On the stub plugin, whose plain loops fall far short
-of its declared 1e12 FLOP/s, certify FAILs (exit 1) naming the criterion, the measured value with its CI
-and the threshold. Also: devices record which declared spec they were held against (declared.used),
+flipped byte of the certificate or of the evidence. The stub plugin held against the H100 SXM5 entry
+(--declared) falls far short: certify FAILs (exit 1) naming the criterion, the measured value with its CI
+and the threshold, and the certificate names the forced declared entry. Also: devices record which declared spec they were held against (declared.used),
 CPU cases say where their energy came from or that there is none, and an unknown --declared SKU is a
 usage error listing the known ones.
 usage: cert_e2e.py CMETER TEST_PLUGIN_DIR SOURCE_DIR"""
@@ -83,7 +83,8 @@ with tempfile.TemporaryDirectory() as tmp:
         r = cmeter(["report", "verify", cert_path, "--evidence", bad_evidence] + trust)
         check(r.returncode == 1, f"a flipped byte in the evidence fails verify ({r.returncode}: {r.stderr.strip()[:160]})")
 
-    stub = ["--plugin", os.path.join(TEST_PLUGINS, "libcmeter-stub.so"), "--device", "stub:0"]
+    stub = ["--plugin", os.path.join(TEST_PLUGINS, "libcmeter-stub.so"), "--device", "stub:0",
+            "--declared", "NVIDIA H100 SXM5 80GB"]
     proc, report_path, cert = certify(os.path.join(tmp, "stub"), key, stub)
     check(proc.returncode == 1, f"certify on stub:0 exits 1 (got {proc.returncode}: {proc.stderr[-300:]})")
     check("FAIL fp32-gemm-vs-declared on stub:0" in proc.stdout, f"the FAIL names the criterion: {proc.stdout.strip()[:300]}")
@@ -91,6 +92,10 @@ with tempfile.TemporaryDirectory() as tmp:
         c = cert["criteria"][0]
         check(cert["verdict"] == "FAIL" and "95% CI" in c["reason"] and "peak.flops.f32" in c["reason"],
               f"the FAIL gives the measured value, its CI and the threshold: {c['reason']}")
+        decl = cert["devices"][0]["declared"]
+        check(decl["used"] == "forced" and decl["sku"] == "NVIDIA H100 SXM5 80GB" and "http" in decl["sources"],
+              f"the certificate names the declared entry and its sources: {decl['used']} {decl['sku']}")
+        check(abs(c["required"] - 0.001 * 67e12) < 1e3, f"required = 0.001 x the entry's f32 peak ({c['required']})")
 
     proc = cmeter(["run", "--profile", PROFILE, "-o", os.path.join(tmp, "x"), "-q", "--declared", "No Such Board"] + cpu,
                   timeout=120)

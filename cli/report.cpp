@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "cli/common.h"
+#include "core/report/certificate.h"
 #include "core/report/integrity.h"
 #include "core/report/merge.h"
 #include "core/report/report.h"
@@ -28,6 +29,7 @@ constexpr int kExitVerifyFailed = kExitFail;
 
 struct Options {
   std::string file, output, key;
+  std::string evidence;  // report verify --evidence: FILE is a certificate, checked against this report
   std::vector<std::string> merge_inputs;
   TrustOptions trust;
   bool inference_csv = false;  // report csv --inference
@@ -106,6 +108,26 @@ int verify(const Options& s) {
     std::cerr << "error: " << policy.error().message << "\n";
     return kExitUsage;
   }
+  if (!s.evidence.empty()) {  // a certificate against its evidence (core/report/certificate.h)
+    auto cert_text = read_file(s.file);
+    auto evidence = read_file(s.evidence);
+    if (!cert_text || !evidence) {
+      std::cerr << fmt::format("FAILED: cannot open {}\n", !cert_text ? s.file : s.evidence);
+      return kExitUsage;
+    }
+    const nlohmann::json cert = nlohmann::json::parse(*cert_text, nullptr, false);
+    if (cert.is_discarded()) {
+      std::cerr << fmt::format("FAILED: {}: not JSON (changed?)\n", s.file);
+      return kExitVerifyFailed;
+    }
+    auto v = verify_certificate(cert, *evidence, *policy);
+    for (const auto& f : v.failures) std::cerr << fmt::format("FAILED: {}: {}\n", s.file, f);
+    if (!v.ok()) return kExitVerifyFailed;
+    std::cout << fmt::format("{}: certificate and evidence {} verify (certificate digest {}{})\n", s.file,
+                             s.evidence, v.computed_digest,
+                             v.is_signed ? ", signed by trusted key " + v.signer_key_id : ", not signed");
+    return kExitOk;
+  }
   auto report = read_report_file(s.file);
   if (!report) {
     std::cerr << "FAILED: " << report.error().message << "\n";
@@ -173,7 +195,10 @@ Subcommand register_report(CLI::App& app) {
   sign_cmd->add_option("--output,-o", s->output, "Write the signed report here instead of replacing FILE");
   auto* verify_cmd = report->add_subcommand(
       "verify", "Recompute a report's digest and check its signature; exit 1 naming what failed");
-  verify_cmd->add_option("file", s->file, "report.json")->required();
+  verify_cmd->add_option("file", s->file, "report.json (or certificate.json with --evidence)")->required();
+  verify_cmd->add_option(
+      "--evidence", s->evidence,
+      "FILE is a certificate (cmeter certify): check it and this evidence report against it");
   verify_cmd->add_flag("--require-signature", s->trust.require_signature,
                        "Fail a report that is not signed (by a trusted key)");
   for (auto* sub : {show, md, html, csv, verify_cmd}) add_trust_options(*sub, s->trust);

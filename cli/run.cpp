@@ -14,6 +14,7 @@
 
 #include "cli/common.h"
 #include "core/isolation/worker_host.h"
+#include "core/profile/declared_specs.h"
 #include "core/report/report_reader.h"
 #include "core/run/runner.h"
 #include "core/topology/topology.h"
@@ -44,6 +45,10 @@ struct Options {
   bool show_worker_stderr = false;
   int max_hangs = 2;
   int64_t max_cases = 10000;
+  // Declared specs (profiles/devices): --declared SKU forces an entry, --declared-file adds files.
+  std::string declared;
+  std::vector<std::string> declared_files;
+  double pue = 0;  // 0: none given
 };
 
 void add_isolation_options(CLI::App& run, Options& command) {
@@ -72,6 +77,17 @@ void add_isolation_options(CLI::App& run, Options& command) {
                  "Refuse a run planning more cases (profile cases x devices) than this (0: no cap)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  run.add_option("--declared", command.declared,
+                 "Hold the selected devices against this declared-spec SKU (profiles/devices/*.yaml), "
+                 "whatever their plugin declares; recorded in the report");
+  run.add_option("--pue", command.pue,
+                 "Facility PUE (e.g. 1.25), recorded as a declared factor: reports also state facility-level "
+                 "energy, power and per-watt figures (device figures x PUE)")
+      ->check(CLI::Range(1.0, 5.0));
+  run.add_option("--declared-file", command.declared_files,
+                 "A declared-spec file of your own (schema: profiles/devices/device-specs.schema.json), "
+                 "read with the shipped ones; repeatable")
+      ->check(CLI::ExistingFile);
   run.add_flag("--show-worker-stderr", command.show_worker_stderr,
                "Copy what plugin workers write to stderr to ours, prefixed [worker <plugin>]");
 }
@@ -158,6 +174,16 @@ int run_run(const Options& command, const std::vector<std::string>& argv) {
           .lexically_normal()
           .string(),
       CMETER_SOURCE_PROFILES_DIR, "profiles"};
+  for (const auto& dir : options.profile_dirs) {
+    auto files = profile::declared_spec_files((std::filesystem::path(dir) / "devices").string());
+    if (!files.empty()) {
+      options.declared_spec_files = std::move(files);
+      break;
+    }
+  }
+  for (const auto& file : command.declared_files) options.declared_spec_files.push_back(file);
+  options.declared_sku = command.declared;
+  if (command.pue > 0) options.pue = command.pue;
   options.device_selector = command.device;
   options.output_dir = command.output_dir;
   options.argv = argv;

@@ -174,7 +174,7 @@ std::string colour_word(const std::string& word, bool colour) {
   const char* code = "31";
   if (word == "ok" || word == "PASS" || word == "faster" || word == "loaded" || word == "baseline")
     code = word == "baseline" ? "1" : "32";
-  else if (word == "noisy" || word == "INCOMPLETE" || word == "same within noise")
+  else if (word == "noisy" || word == "INCOMPLETE" || word == "INCONCLUSIVE" || word == "same within noise")
     code = "33";
   else if (word == "unsupported" || word == "missing" || word == "not comparable")
     code = "90";

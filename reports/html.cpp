@@ -26,7 +26,7 @@ th{background:#f4f4f4}
 .card{border:1px solid #ccc;border-radius:6px;padding:8px 12px;min-width:190px}
 .card .label{font-size:12px;color:#555}.card .value{font-size:20px;font-weight:600}.card .detail{font-size:12px;color:#555}
 .status-ok,.verdict-PASS,.v-faster{color:#17803d;font-weight:600}
-.status-noisy,.verdict-INCOMPLETE,.v-same{color:#a66300;font-weight:600}
+.status-noisy,.verdict-INCOMPLETE,.verdict-INCONCLUSIVE,.v-same{color:#a66300;font-weight:600}
 .status-unsupported,.v-missing,.v-not{color:#777}
 .status-invalid,.status-implausible,.status-failed,.status-crashed,.status-timeout,.verdict-FAIL,.v-slower{color:#b3261e;font-weight:600}
 figure{margin:12px 0 20px}figcaption{font-size:12px;color:#555}

@@ -30,6 +30,8 @@ case "${1:-}" in
   "") packages=("${run_packages[@]}" "${test_packages[@]}") ;;
   *) echo "usage: scripts/setup.sh [--run]" >&2; exit 2 ;;
 esac
+# The test tools also need PyYAML: tests/check_device_specs.py (ctest device_specs) reads profiles/devices.
+[ "${1:-}" = "--run" ] || packages+=(python3-yaml)
 
 missing=()
 for p in "${packages[@]}"; do

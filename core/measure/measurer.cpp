@@ -6,6 +6,7 @@
 #include <cmath>
 #include <optional>
 
+#include "core/measure/rapl.h"
 #include "core/measure/stop_rule.h"
 
 namespace cmeter::measure {
@@ -16,10 +17,16 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// The plugin's stream as the loop sees it.
+// The plugin's stream as the loop sees it. A CPU device whose plugin reports no energy gets the RAPL
+// package counter (core/measure/rapl.h), marked with its source; every reading says where its energy
+// came from (energy.source).
 class PluginTimedStream : public TimedStream {
  public:
-  explicit PluginTimedStream(Stream& stream) : stream_(stream) {}
+  explicit PluginTimedStream(Stream& stream) : stream_(stream) {
+    const Device* device = stream_.device();
+    if (device != nullptr && get_string(device->attributes(), "kind").value_or("") == "cpu")
+      rapl_.emplace(RaplReader::default_root());
+  }
   bool has_device_timer() const override { return stream_.has_device_timer(); }
   Result<double> device_time_s(const std::function<Status()>& enqueue_batch) override {
     auto start = stream_.record_event();
@@ -31,13 +38,35 @@ class PluginTimedStream : public TimedStream {
     return stream_.elapsed_s(*start, *stop);
   }
   Status synchronize() override { return stream_.synchronize(); }
-  bool has_telemetry() const override {
-    return stream_.device() != nullptr && stream_.device()->has_telemetry();
+  bool has_telemetry() const override { return plugin_telemetry() || (rapl_ && rapl_->available()); }
+  Result<KeyValues> read_telemetry() const override {
+    KeyValues kv;
+    if (plugin_telemetry()) {
+      auto r = stream_.device()->telemetry();
+      CMETER_TRY(r);
+      kv = std::move(r).value();
+    }
+    if (kv.count("energy.j") != 0) {
+      kv.emplace("energy.source", std::string("plugin device_telemetry energy.j"));
+    } else if (rapl_ && rapl_->available()) {
+      const auto e = rapl_->energy_j();
+      if (!e)
+        return make_error(ErrorCode::kIo, "RAPL energy counter under {} stopped being readable",
+                          RaplReader::default_root());
+      kv["energy.j"] = *e;
+      kv["energy.source"] = rapl_->source();
+    }
+    return kv;
   }
-  Result<KeyValues> read_telemetry() const override { return stream_.device()->telemetry(); }
+  std::string no_telemetry_reason() const override {
+    if (rapl_ && !rapl_->available() && !plugin_telemetry()) return rapl_->unavailable_reason();
+    return "";
+  }
 
  private:
+  bool plugin_telemetry() const { return stream_.device() != nullptr && stream_.device()->has_telemetry(); }
   Stream& stream_;
+  mutable std::optional<RaplReader> rapl_;  // reading advances its wrap bookkeeping
 };
 
 }  // namespace
@@ -139,7 +168,11 @@ Result<Measurement> run_loop(TimedStream& stream, const std::function<Status(int
     }
   }
   m.sampling_s = seconds_since(sample_start);
-  if (telemetry) m.telemetry = telemetry->finish();
+  if (telemetry) {
+    m.telemetry = telemetry->finish();
+  } else if (options.telemetry) {
+    m.telemetry.unavailable_reason = stream.no_telemetry_reason();  // "" keeps telemetry null
+  }
   m.calls = next_call;
   m.time_stats = compute_statistics(m.per_call_s);
   if (device_timer) {

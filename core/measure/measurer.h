@@ -61,6 +61,8 @@ class TimedStream {
   virtual Status synchronize() = 0;
   virtual bool has_telemetry() const = 0;
   virtual Result<KeyValues> read_telemetry() const = 0;
+  // Why a device has no telemetry worth saying in the report ("no energy source: ..."), or "".
+  virtual std::string no_telemetry_reason() const { return ""; }
 };
 
 // `enqueue(i)` enqueues call number i (0, 1, 2, ... across warmup and sampling) on `stream`.

@@ -25,6 +25,7 @@ nlohmann::json TelemetrySummary::to_json() const {
     if (v) j[key] = *v;
   };
   put("energy_j", energy_j);
+  if (energy_j && !energy_source.empty()) j["energy_source"] = energy_source;
   put("avg_power_w", power_avg_w);
   if (power_avg_w) j["power_source"] = power_source;
   put("max_power_w", power_max_w);
@@ -76,6 +77,7 @@ void TelemetrySampler::read_now() {
       hi = v;
   };
   if (auto e = get_number(kv, "energy.j")) {
+    if (auto source = get_string(kv, "energy.source")) summary_.energy_source = *source;
     if (!first_energy_j_) first_energy_j_ = *e;
     last_energy_j_ = *e;
   }

@@ -29,6 +29,7 @@ struct TelemetrySummary {
   std::optional<double> energy_j;           // energy counter difference over duration_s
   std::optional<double> power_avg_w;        // energy_j / duration_s, else the mean of power readings
   std::string power_source;                 // "energy counter" or "power readings"
+  std::string energy_source;                // where the energy came from (plugin, RAPL package counter)
   std::optional<double> power_max_w;        // highest power reading
   std::optional<double> energy_per_call_j;  // power_avg_w x median time per call (set by the caller)
   std::optional<double> temp_max_c;

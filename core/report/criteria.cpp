@@ -1,6 +1,8 @@
 // Evaluation of profile criteria.
 #include "core/report/criteria.h"
 
+#include <algorithm>
+
 namespace cmeter {
 namespace {
 
@@ -14,6 +16,20 @@ bool compare(double measured, const std::string& op, double required) {
 
 }  // namespace
 
+std::string combine_verdicts(const std::vector<std::string>& verdicts) {
+  int worst = 0;  // PASS < INCONCLUSIVE < INCOMPLETE < FAIL
+  for (const auto& verdict : verdicts) {
+    const int rank = verdict == "FAIL"           ? 3
+                     : verdict == "INCOMPLETE"   ? 2
+                     : verdict == "INCONCLUSIVE" ? 1
+                     : verdict == "PASS"         ? 0
+                                                 : 2;  // an unknown word never passes
+    worst = std::max(worst, rank);
+  }
+  constexpr const char* kWords[] = {"PASS", "INCONCLUSIVE", "INCOMPLETE", "FAIL"};
+  return kWords[worst];
+}
+
 CriteriaVerdict evaluate_criteria(const std::vector<profile::Criterion>& criteria,
                                   const std::vector<CaseResult>& results,
                                   const std::vector<DeviceSummary>& summaries,
@@ -24,14 +40,24 @@ CriteriaVerdict evaluate_criteria(const std::vector<profile::Criterion>& criteri
     for (const auto& dev : devices) {
       if (!device_matches(c.devices, dev.id)) continue;
       any_device = true;
-      CriterionOutcome o{c.id,          c.metric, dev.id, c.comparison, c.threshold,
-                         c.relative_to, {},       {},     "INCOMPLETE", ""};
+      CriterionOutcome o;
+      o.id = c.id;
+      o.metric = c.metric;
+      o.device = dev.id;
+      o.comparison = c.comparison;
+      o.threshold = c.threshold;
+      o.relative_to = c.relative_to;
+      o.verdict = "INCOMPLETE";
       // The measured value.
       if (c.metric.rfind("summary.", 0) == 0) {
         std::string key = c.metric.substr(8);
         for (const auto& s : summaries)
           if (s.device == dev.id)
-            if (const auto* m = s.find(key)) o.measured = m->value;
+            if (const auto* m = s.find(key)) {
+              o.measured = m->value;
+              o.measured_ci_low = m->ci95_low;
+              o.measured_ci_high = m->ci95_high;
+            }
         if (!o.measured) o.reason = fmt::format("no valid result feeds {} on {}", c.metric, dev.id);
       } else {
         auto dot = c.metric.rfind('.');
@@ -47,6 +73,8 @@ CriteriaVerdict evaluate_criteria(const std::vector<profile::Criterion>& criteri
                                  found->reason);
         } else if (const Metric* m = found->metric(metric)) {
           o.measured = m->stats.median;
+          o.measured_ci_low = m->stats.ci_low;
+          o.measured_ci_high = m->stats.ci_high;
         } else {
           o.reason = fmt::format("case {} has no metric '{}'", case_id, metric);
         }
@@ -60,32 +88,50 @@ CriteriaVerdict evaluate_criteria(const std::vector<profile::Criterion>& criteri
         o.reason = fmt::format("{} has no attribute {} for the relative threshold", dev.id, c.relative_to);
       }
       if (o.measured && o.required) {
-        bool pass = compare(*o.measured, c.comparison, *o.required);
-        o.verdict = pass ? "PASS" : "FAIL";
-        o.reason = fmt::format(
-            "{:.4g} {} {:.4g}{}", *o.measured, pass ? c.comparison : "not " + c.comparison, *o.required,
-            c.relative_to.empty() ? "" : fmt::format(" ({} x {})", c.threshold, c.relative_to));
+        const bool median_meets = compare(*o.measured, c.comparison, *o.required);
+        // The conservative end of the CI: the low end when higher must pass, the high end otherwise.
+        // With no CI recorded (both ends 0, an old report) the conservative end is unknown: never PASS.
+        const bool has_ci = o.measured_ci_low && o.measured_ci_high &&
+                            !(*o.measured_ci_low == 0 && *o.measured_ci_high == 0 && *o.measured != 0);
+        const bool higher = c.comparison == ">=" || c.comparison == ">";
+        const std::optional<double> conservative =
+            has_ci ? std::optional<double>(higher ? *o.measured_ci_low : *o.measured_ci_high) : std::nullopt;
+        const std::string rule =
+            fmt::format("{} {:.4g}{}", c.comparison, *o.required,
+                        c.relative_to.empty() ? "" : fmt::format(" ({} x {})", c.threshold, c.relative_to));
+        const std::string ci =
+            has_ci ? fmt::format(" (95% CI {:.4g} .. {:.4g})", *o.measured_ci_low, *o.measured_ci_high)
+                   : " (no CI recorded)";
+        if (!median_meets) {
+          o.verdict = "FAIL";
+          o.reason = fmt::format("measured {:.4g}{}: not {}", *o.measured, ci, rule);
+        } else if (conservative && compare(*conservative, c.comparison, *o.required)) {
+          o.verdict = "PASS";
+          o.reason = fmt::format("measured {:.4g}{}: whole CI {}", *o.measured, ci, rule);
+        } else {
+          o.verdict = "INCONCLUSIVE";
+          o.reason = fmt::format("measured {:.4g}{}: the median is {} but the CI crosses the threshold",
+                                 *o.measured, ci, rule);
+        }
       }
       v.outcomes.push_back(o);
     }
-    if (!any_device)
-      v.outcomes.push_back({c.id,
-                            c.metric,
-                            "",
-                            c.comparison,
-                            c.threshold,
-                            c.relative_to,
-                            {},
-                            {},
-                            "INCOMPLETE",
-                            fmt::format("no measured device matches '{}'", c.devices)});
+    if (!any_device) {
+      CriterionOutcome o;
+      o.id = c.id;
+      o.metric = c.metric;
+      o.comparison = c.comparison;
+      o.threshold = c.threshold;
+      o.relative_to = c.relative_to;
+      o.verdict = "INCOMPLETE";
+      o.reason = fmt::format("no measured device matches '{}'", c.devices);
+      v.outcomes.push_back(std::move(o));
+    }
   }
   if (!criteria.empty()) {
-    v.verdict = "PASS";
-    for (const auto& o : v.outcomes) {
-      if (o.verdict == "FAIL") v.verdict = "FAIL";
-      if (o.verdict == "INCOMPLETE" && v.verdict == "PASS") v.verdict = "INCOMPLETE";
-    }
+    std::vector<std::string> verdicts;
+    for (const auto& o : v.outcomes) verdicts.push_back(o.verdict);
+    v.verdict = combine_verdicts(verdicts);
   }
   return v;
 }
@@ -101,6 +147,10 @@ nlohmann::json to_json(const CriteriaVerdict& v) {
                     {"relative_to", o.relative_to},
                     {"required", o.required ? nlohmann::json(*o.required) : nlohmann::json(nullptr)},
                     {"measured", o.measured ? nlohmann::json(*o.measured) : nlohmann::json(nullptr)},
+                    {"measured_ci_low",
+                     o.measured_ci_low ? nlohmann::json(*o.measured_ci_low) : nlohmann::json(nullptr)},
+                    {"measured_ci_high",
+                     o.measured_ci_high ? nlohmann::json(*o.measured_ci_high) : nlohmann::json(nullptr)},
                     {"verdict", o.verdict},
                     {"reason", o.reason}});
   }

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "core/report/criteria.h"
 #include "core/report/integrity.h"
 #include "core/report/report.h"
 #include "core/util/sha256.h"
@@ -139,12 +140,9 @@ Result<MergeOutcome> merge_reports(const std::vector<LoadedReport>& inputs, cons
   // Verdict over all criteria outcomes.
   nlohmann::json verdict = nullptr;
   if (!criteria.empty()) {
-    bool fail = false, incomplete = false;
-    for (const auto& c : criteria) {
-      fail = fail || c.value("verdict", "") == "FAIL";
-      incomplete = incomplete || c.value("verdict", "") == "INCOMPLETE";
-    }
-    verdict = fail ? "FAIL" : incomplete ? "INCOMPLETE" : "PASS";
+    std::vector<std::string> verdicts;
+    for (const auto& c : criteria) verdicts.push_back(c.value("verdict", ""));
+    verdict = combine_verdicts(verdicts);
   }
 
   const std::string node_note = "sum over this node's devices, each measured on its own (not concurrently)";

@@ -282,6 +282,8 @@ Result<LoadedReport> load_report(nlohmann::json report, const std::string& sourc
     o.relative_to = str(c, "relative_to");
     if (double v = num(c, "required"); std::isfinite(v)) o.required = v;
     if (double v = num(c, "measured"); std::isfinite(v)) o.measured = v;
+    if (double v = num(c, "measured_ci_low"); std::isfinite(v)) o.measured_ci_low = v;
+    if (double v = num(c, "measured_ci_high"); std::isfinite(v)) o.measured_ci_high = v;
     o.verdict = str(c, "verdict");
     o.reason = str(c, "reason");
     out.criteria.outcomes.push_back(std::move(o));

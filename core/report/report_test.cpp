@@ -136,6 +136,48 @@ TEST_CASE("report: criteria verdicts") {
   CHECK(evaluate_criteria({}, results, s, devices).verdict.empty());
 }
 
+TEST_CASE("report: a criterion passes only on its CI's conservative side") {
+  std::vector<DeviceFacts> devices = {{"cpu:0", {{"peak.flops.f32", 1e12}}}};
+  // median 5e11, CI 4.95e11 .. 5.05e11 (make_result's +-1%).
+  std::vector<CaseResult> results = {make_result("cpu:0", "g", CaseStatus::kOk, 5e11)};
+  auto s = summarize(results, devices);
+  auto criterion = [](std::string op, double threshold) {
+    profile::Criterion c;
+    c.id = "gemm_fraction";
+    c.metric = "g.flops_per_s";
+    c.comparison = std::move(op);
+    c.threshold = threshold;
+    c.relative_to = "peak.flops.f32";
+    return c;
+  };
+  // Whole CI above 0.49 x peak: PASS.
+  auto pass = evaluate_criteria({criterion(">=", 0.49)}, results, s, devices);
+  CHECK(pass.verdict == "PASS");
+  CHECK(pass.outcomes[0].measured_ci_low.value() == doctest::Approx(4.95e11));
+  // Median above 0.498 x peak, CI low end (4.95e11) below it: INCONCLUSIVE, not PASS.
+  auto crossing = evaluate_criteria({criterion(">=", 0.498)}, results, s, devices);
+  CHECK(crossing.verdict == "INCONCLUSIVE");
+  CHECK(crossing.outcomes[0].reason.find("CI crosses") != std::string::npos);
+  // Median below the threshold: FAIL naming the measured value and its CI.
+  auto fail = evaluate_criteria({criterion(">=", 0.502)}, results, s, devices);
+  CHECK(fail.verdict == "FAIL");
+  CHECK(fail.outcomes[0].reason.find("measured 5e+11") != std::string::npos);
+  CHECK(fail.outcomes[0].reason.find("95% CI") != std::string::npos);
+  // Lower-is-better: the CI's high end is the conservative one.
+  CHECK(evaluate_criteria({criterion("<=", 0.51)}, results, s, devices).verdict == "PASS");
+  CHECK(evaluate_criteria({criterion("<=", 0.502)}, results, s, devices).verdict == "INCONCLUSIVE");
+  // Summary figures carry their case's CI too.
+  profile::Criterion summary_criterion = criterion(">=", 0.498);
+  summary_criterion.metric = "summary.fp32_flops_per_s";
+  CHECK(evaluate_criteria({summary_criterion}, results, s, devices).verdict == "INCONCLUSIVE");
+  // The verdict order: FAIL over INCOMPLETE over INCONCLUSIVE over PASS.
+  CHECK(combine_verdicts({"PASS", "INCONCLUSIVE"}) == "INCONCLUSIVE");
+  CHECK(combine_verdicts({"INCONCLUSIVE", "INCOMPLETE"}) == "INCOMPLETE");
+  CHECK(combine_verdicts({"INCOMPLETE", "FAIL", "PASS"}) == "FAIL");
+  CHECK(combine_verdicts({"PASS", "bogus"}) == "INCOMPLETE");
+  CHECK(combine_verdicts({"PASS"}) == "PASS");
+}
+
 TEST_CASE("report: the digest covers everything but itself") {
   ReportParts parts;
   parts.run = {{"id", "r1"}, {"seed", 7}};

@@ -11,6 +11,7 @@
 
 #include <fmt/ranges.h>
 
+#include "core/profile/declared_specs.h"
 #include "core/report/criteria.h"
 #include "core/report/journal.h"
 #include "core/report/report.h"
@@ -142,11 +143,63 @@ std::optional<CaseResult> take_done(const PlannedCase& planned, ResumedResults& 
   return r;
 }
 
+void apply_pue(double pue, std::vector<CaseResult>& results) {
+  for (auto& r : results) {
+    nlohmann::json& t = r.telemetry;
+    if (!t.is_object() || !t.value("available", false)) continue;
+    nlohmann::json facility = {{"pue", pue}, {"note", "device figures x declared PUE (not measured)"}};
+    for (const char* key : {"energy_j", "avg_power_w", "energy_per_call_j"})
+      if (t.contains(key) && t[key].is_number()) facility[key] = t[key].get<double>() * pue;
+    if (t.contains("per_watt") && t["per_watt"].is_object() && t["per_watt"].contains("value"))
+      facility["per_watt"] = {{"metric", t["per_watt"].value("metric", "")},
+                              {"value", t["per_watt"]["value"].get<double>() / pue},
+                              {"unit", t["per_watt"].value("unit", "")}};
+    if (facility.size() > 2) t["facility"] = std::move(facility);
+  }
+}
+
+Result<std::vector<std::string>> attach_declared_specs(const RunOptions& options,
+                                                       std::vector<DeviceFacts>& devices) {
+  std::vector<std::string> notes;
+  if (options.declared_spec_files.empty() && options.declared_sku.empty()) return notes;
+  auto specs = profile::load_declared_specs(options.declared_spec_files);
+  CMETER_TRY(specs);
+  const profile::DeclaredSku* forced = nullptr;
+  if (!options.declared_sku.empty()) {
+    forced = profile::find_declared_spec(*specs, options.declared_sku);
+    if (forced == nullptr) {
+      std::vector<std::string> names;
+      for (const auto& s : *specs) names.push_back(s.sku);
+      return make_error(ErrorCode::kInvalidArgument,
+                        "--declared '{}': no such SKU in the spec files (known: {})", options.declared_sku,
+                        fmt::join(names, "; "));
+    }
+  }
+  for (auto& d : devices) {
+    const profile::DeclaredSku* spec = forced;
+    if (spec == nullptr) {
+      const std::string bus = get_string(d.attributes, "pci.bus_id").value_or("");
+      spec = profile::match_declared_spec(*specs, get_string(d.attributes, "name").value_or(""),
+                                          profile::pci_id_of(bus));
+    }
+    if (spec != nullptr) {
+      notes.push_back(profile::apply_declared_spec(d, *spec, forced != nullptr));
+    } else {
+      // No entry: the plugin's own peaks (if it gave any, with its reason) are all there is.
+      bool plugin_peaks = false;
+      for (const auto& [key, value] : d.attributes)
+        plugin_peaks = plugin_peaks || key.rfind("peak.flops.", 0) == 0;
+      d.attributes["declared.used"] = std::string(plugin_peaks ? "plugin" : "none");
+    }
+  }
+  return notes;
+}
+
 int exit_code_for(const std::vector<CaseResult>& results, const std::string& verdict) {
   bool incomplete = false;
   for (const auto& r : results) incomplete = incomplete || makes_run_incomplete(r.status);
   if (verdict == "FAIL") return kExitFail;
-  if (incomplete || verdict == "INCOMPLETE") return kExitIncomplete;
+  if (incomplete || verdict == "INCOMPLETE" || verdict == "INCONCLUSIVE") return kExitIncomplete;
   return kExitOk;
 }
 
@@ -367,6 +420,10 @@ Result<RunOutcome> execute_run(const RunOptions& options, CaseExecutor& executor
   auto choice = select_devices(selector, executor.devices(), resuming);
   CMETER_TRY(choice);
   for (auto& w : choice->warnings) out.warnings.push_back(std::move(w));
+  if (!resuming) {
+    auto notes = attach_declared_specs(options, choice->selected);
+    CMETER_TRY(notes);
+  }
   const std::vector<DeviceFacts>& selected = choice->selected;
   const std::vector<PlannedCase> plan = plan_cases(selected, *prof);
   if (resuming) CMETER_TRY(recheck_resumed(*resuming, plan, executor.devices()));
@@ -403,6 +460,12 @@ Result<RunOutcome> execute_run(const RunOptions& options, CaseExecutor& executor
   }
   run["end_utc"] = utc_now_iso8601();
   run["wall_s"] = seconds_since(run_start);
+  if (options.pue) {
+    run["settings"]["pue"] = {
+        {"value", *options.pue},
+        {"kind", "declared facility factor (power usage effectiveness), not a measurement"}};
+    apply_pue(*options.pue, results);
+  }
 
   // Summarise.
   ReportParts parts;

@@ -53,6 +53,14 @@ struct RunOptions {
   // More planned cases (profile cases x devices) than this is refused before anything runs: a
   // sweep's cross product can reach millions. 0: no cap.
   int64_t max_planned_cases = 10000;
+  // Declared specs (profiles/devices/*.yaml, core/profile/declared_specs.h) matched to each selected
+  // device; with declared_sku set, that entry is used for every selected device whatever its plugin says.
+  std::vector<std::string> declared_spec_files;
+  std::string declared_sku;
+  // Facility PUE (power usage effectiveness), a declared factor, not a measurement: recorded in
+  // run.settings.pue and applied to every case's telemetry as `facility` (energy and power x PUE,
+  // per-watt / PUE). Not taken from a resumed journal: give it again with --resume.
+  std::optional<double> pue;
 };
 
 struct RunOutcome {
@@ -65,6 +73,14 @@ struct RunOutcome {
   int cases_run = 0;      // cases run by this invocation
   std::vector<std::string> warnings;
 };
+
+// Attaches declared specs to the selected devices (none when resuming: the journal holds the attributes
+// the run started with). Errors: a spec file that does not load, an unknown --declared SKU.
+// Adds telemetry.facility (PUE-scaled energy, power and per-watt) to every result with energy or power.
+void apply_pue(double pue, std::vector<CaseResult>& results);
+
+Result<std::vector<std::string>> attach_declared_specs(const RunOptions& options,
+                                                       std::vector<DeviceFacts>& devices);
 
 // Input errors (profile, selector, output directory, a journal that cannot be resumed) come back as
 // Errors (exit code 2). The steps below, in order; the pure ones are unit-tested on their own.

@@ -75,6 +75,25 @@ std::vector<std::string> keys_of(const nlohmann::json& j) {
 
 }  // namespace
 
+TEST_CASE("runner: --pue scales energy, power and per-watt into telemetry.facility, device figures kept") {
+  std::vector<CaseResult> results(3);
+  results[0].telemetry = {{"available", true},
+                          {"energy_j", 10.0},
+                          {"avg_power_w", 100.0},
+                          {"energy_per_call_j", 0.5},
+                          {"per_watt", {{"metric", "flops_per_s"}, {"value", 4e9}, {"unit", "FLOP/J"}}}};
+  results[1].telemetry = {{"available", false}, {"reason", "no energy source: none"}};
+  results[2].telemetry = nullptr;
+  apply_pue(1.25, results);
+  const auto& f = results[0].telemetry["facility"];
+  CHECK(f["energy_j"].get<double>() == doctest::Approx(12.5));
+  CHECK(f["avg_power_w"].get<double>() == doctest::Approx(125));
+  CHECK(f["per_watt"]["value"].get<double>() == doctest::Approx(3.2e9));
+  CHECK(results[0].telemetry["energy_j"].get<double>() == doctest::Approx(10));  // the device's own stays
+  CHECK(!results[1].telemetry.contains("facility"));
+  CHECK(results[2].telemetry.is_null());
+}
+
 TEST_CASE("runner: resume runs only the unfinished cases and keeps the report's shape") {
   fs::path dir = fs::temp_directory_path() / fmt::format("cmeter-runner-test-{}", ::getpid());
   fs::remove_all(dir);

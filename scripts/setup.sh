@@ -23,6 +23,7 @@ test_packages=(
   hwloc doctest-dev pocl-opencl-icd clinfo python3 python3-jsonschema clang-format
   clang libclang-rt-14-dev chromium mesa-vulkan-drivers
   hipcc libamdhip64-dev  # the HIP plugin (plugins/hip) builds and loads with zero devices in CI
+  python3-yaml           # tests/check_device_specs.py (ctest device_specs) reads profiles/devices
 )
 
 case "${1:-}" in
@@ -30,8 +31,6 @@ case "${1:-}" in
   "") packages=("${run_packages[@]}" "${test_packages[@]}") ;;
   *) echo "usage: scripts/setup.sh [--run]" >&2; exit 2 ;;
 esac
-# The test tools also need PyYAML: tests/check_device_specs.py (ctest device_specs) reads profiles/devices.
-[ "${1:-}" = "--run" ] || packages+=(python3-yaml)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -28,8 +28,8 @@ std::string to_string(const ParamValue& value) {
 }
 
 const std::vector<std::string>& known_workloads() {
-  static const std::vector<std::string> kWorkloads = {"gemm",           "fma_peak", "stream",   "transfer",
-                                                      "launch_latency", "copy",     "inference"};
+  static const std::vector<std::string> kWorkloads = {
+      "gemm", "fma_peak", "stream", "transfer", "launch_latency", "copy", "inference", "collective"};
   return kWorkloads;
 }
 

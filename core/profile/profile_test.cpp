@@ -447,8 +447,10 @@ TEST_CASE("profile: the shipped quick and standard profiles load") {
   CHECK(quick->stats.max_s == doctest::Approx(2.0));
   std::set<std::string> workloads;
   for (const Case& c : quick->cases) workloads.insert(c.workload);
-  CHECK(workloads.size() == known_workloads().size());
+  // Every device workload; `collective` (MPI, cluster runs only) is in profiles/cluster-tiny.yaml.
+  CHECK(workloads.size() == known_workloads().size() - 1);
   CHECK(quick->cases.size() == 19);
+  CHECK(quick->execution == "sequential");
   CHECK(find_case(*quick, "llm-tiny-offline") != nullptr);
   REQUIRE(find_case(*quick, "gemm[dtype=bf16]") != nullptr);
   CHECK(std::get<int64_t>(find_case(*quick, "gemm[dtype=bf16]")->params.at("k")) == 512);
@@ -464,8 +466,19 @@ TEST_CASE("profile: the shipped quick and standard profiles load") {
   CHECK(standard->stats.max_s == 60);
   workloads.clear();
   for (const Case& c : standard->cases) workloads.insert(c.workload);
-  CHECK(workloads.size() == known_workloads().size());
+  CHECK(workloads.size() == known_workloads().size() - 1);
   const Case* headline = find_case(*standard, "gemm-f16-8192");
+  const Result<Profile> node = load_file(CMETER_SOURCE_DIR "/profiles/node.yaml");
+  REQUIRE_MESSAGE(node.ok(), node.error().message);
+  CHECK(node->execution == "concurrent");
+  const Result<Profile> cluster = load_file(CMETER_SOURCE_DIR "/profiles/cluster-tiny.yaml");
+  REQUIRE_MESSAGE(cluster.ok(), cluster.error().message);
+  CHECK(find_case(*cluster, "collective[bytes=65536,op=alltoall]") != nullptr);
+  auto bad = load_string(
+      "schema: 1\nname: x\nversion: 1\nexecution: parallel\ncases:\n  - id: a\n    workload: stream\n",
+      "x.yaml");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message.find("x.yaml:4:12: 'execution' is 'parallel'") != std::string::npos);
   REQUIRE(headline != nullptr);
   CHECK(headline->stats.min_s == 30);
   CHECK(headline->stats.min_samples == 20);

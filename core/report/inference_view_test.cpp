@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "core/report/report.h"
 #include "core/report/report_reader.h"
 #include "tests/support/report_fixtures.h"
 
@@ -85,7 +86,7 @@ TEST_CASE("inference_view: the reader collects inference results with their posi
   spec.inference = {testing::SyntheticInference{}, server_case()};
   spec.inference[1].device = "cpu:0";
   auto report = testing::make_report(spec);
-  CHECK(report["schema_version"] == "1.1.0");
+  CHECK(report["schema_version"] == kReportSchemaVersion);
   auto r = load_report(report, "llm.json");
   REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
   REQUIRE(r->results.size() == 3);

@@ -53,6 +53,14 @@ struct RunOptions {
   // More planned cases (profile cases x devices) than this is refused before anything runs: a
   // sweep's cross product can reach millions. 0: no cap.
   int64_t max_planned_cases = 10000;
+  // Node metering: each case runs on all selected devices at once (one thread per plugin, the plugins'
+  // workers released together by a barrier; a plugin's own devices one after another), and the
+  // report's node totals are the concurrent ones. Unset: the profile's `execution` decides.
+  std::optional<bool> concurrent;
+  // Cluster runs (`cmeter run --mpi`): the profile's cases in turn (each on this node's devices, at
+  // once when concurrent), before_case called first for every case of the profile, including those
+  // with no device here, so the ranks can start each case together (a barrier).
+  std::function<void(const std::string& case_id)> before_case;
 };
 
 struct RunOutcome {

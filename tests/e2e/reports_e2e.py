@@ -402,7 +402,7 @@ def test_inference():
         run(["report", "merge", LLM_REPORT, STUB_REPORT, "-o", merged_path], expect_exit=0)
         merged = load(merged_path)
         validate_schema(merged, "merged report with inference")
-        check(merged["schema_version"] == "1.1.0", "a merge writes the current schema version")
+        check(merged["schema_version"] == "1.2.0", "a merge writes the current schema version")
         check(sum(1 for r in merged["results"] if "inference" in r) == 6, "merge keeps the inference members")
         check("LLM inference" in run(["report", "md", merged_path], expect_exit=0).stdout, "merged report renders them")
 

@@ -128,7 +128,8 @@ nlohmann::json MpiSession::launch_facts() const {
   char version[MPI_MAX_LIBRARY_VERSION_STRING] = {0};
   int len = 0;
   MPI_Get_library_version(version, &len);
-  std::string text(version, static_cast<size_t>(std::max(0, len)));
+  std::string text(version);  // up to the first NUL (the length Open MPI reports counts one)
+  (void)len;
   facts["library"] = text.substr(0, text.find_first_of(",\n"));
   facts["library_version_text"] = text.substr(0, text.find('\n'));
   int major = 0, minor = 0;

@@ -419,17 +419,24 @@ std::vector<CaseResult> execute_plan_concurrent(const RunOptions& options, const
       });
     for (auto& t : threads) t.join();
     nlohmann::json record = {{"case", case_id}, {"devices", nlohmann::json::object()}};
-    double first_start = 0, last_start = 0, first_end = 0, last_end = 0;
     for (size_t i = 0; i < to_run.size(); ++i) {
       record["devices"][to_run[i]->device->id] = {{"start_s", windows[i].first},
                                                   {"end_s", windows[i].second}};
-      if (i == 0 || windows[i].first < first_start) first_start = windows[i].first;
-      if (i == 0 || windows[i].first > last_start) last_start = windows[i].first;
-      if (i == 0 || windows[i].second < first_end) first_end = windows[i].second;
-      if (i == 0 || windows[i].second > last_end) last_end = windows[i].second;
       case_results.push_back(std::move(lane_results[i]));
     }
     if (devices_at_once && !to_run.empty()) {
+      // Overlap over the plugins' workers: the time every worker was running the case over the time any
+      // was (a plugin's own devices run in turn inside its window).
+      double first_start = 0, last_start = 0, first_end = 0, last_end = 0;
+      bool first = true;
+      for (const auto& [plugin, members] : lanes) {
+        const double begin = windows[members.front()].first, end = windows[members.back()].second;
+        first_start = first ? begin : std::min(first_start, begin);
+        last_start = first ? begin : std::max(last_start, begin);
+        first_end = first ? end : std::min(first_end, end);
+        last_end = first ? end : std::max(last_end, end);
+        first = false;
+      }
       const double span = last_end - first_start;
       record["overlap_fraction"] = span > 0 ? std::max(0.0, first_end - last_start) / span : 0.0;
       concurrency["cases"].push_back(std::move(record));

@@ -117,8 +117,17 @@ def test_concurrent_node():
     check("fp32_flops_per_s" in totals, "an fp32 node total")
     check(totals["fp32_flops_per_s"]["devices"] == 1, "one physical CPU in the fp32 total, not two")
     check("at the same time" in totals["fp32_flops_per_s"]["note"], "the total says it is concurrent")
+    # Both devices with a validated FP32 figure: the one not counted is listed with why. (Under heavy load
+    # PoCL's timer check can make its case implausible; then only cpu:0 has a figure to count.)
+    headlines = {s["device"]: s["metrics"] for s in report["summary"]["devices"]}
     excluded = report["summary"]["excluded_from_totals"]
-    check(any(e["total"] == "fp32_flops_per_s" for e in excluded), "the device left out is listed with why")
+    if all("fp32_flops_per_s" in headlines[d] for d in ("cpu:0", "opencl:0")):
+        check(any(e["total"] == "fp32_flops_per_s" and e["physical_id"] == ids["cpu:0"] for e in excluded),
+              "the device left out is listed with why")
+        best = max(headlines[d]["fp32_flops_per_s"]["value"] for d in ("cpu:0", "opencl:0"))
+        check(totals["fp32_flops_per_s"]["value"] == best, "the total is the better of the two, not their sum")
+    else:
+        print("note: only one device had a validated FP32 figure; the exclusion is checked by the unit tests")
     print(f"concurrent cpu:0 + opencl:0: {took:.1f} s; overlap {[round(c['overlap_fraction'], 2) for c in cases]}")
 
 
@@ -154,7 +163,7 @@ def test_mpi_killed():
     out = tempfile.mkdtemp(prefix="cmeter-e2e-mpikill-")
     killer = ('if [ "$OMPI_COMM_WORLD_RANK" = 2 ]; then (while ! ls ' + out +
               '/cluster-*/nodes/node2/*/journal.jsonl >/dev/null 2>&1; do sleep 0.05; done; kill -9 $$) & fi;')
-    report, path, proc = mpirun(out, 4, killer, 5)
+    report, path, proc = mpirun(out, 4, killer, 3)
     validate_schema(report, path)
     check([n["node"] for n in report["summary"]["nodes"]] == ["node0", "node1", "node3"],
           f"the three living nodes: {[n['node'] for n in report['summary']['nodes']]}")

@@ -401,7 +401,8 @@ std::string cluster_section(const LoadedReport& r) {
       rows.push_back(td(s.metric) + td(std::to_string(s.nodes), true) +
                      td(s.slowest_node + " " + format_quantity(s.slowest, s.unit)) +
                      td(s.fastest_node + " " + format_quantity(s.fastest, s.unit)) +
-                     td(format_quantity(s.mean, s.unit), true) + td(fmt::format("{:.1f}%", 100 * s.cv), true));
+                     td(format_quantity(s.mean, s.unit), true) +
+                     td(fmt::format("{:.1f}%", 100 * s.cv), true));
     out += "<h3>Spread over the nodes</h3>\n" +
            table({"Total", "Nodes", "Slowest", "Fastest", "Mean", "CV"}, rows, "node-spread");
     // Per-node table, sorted by the headline total, fastest first.
@@ -409,11 +410,13 @@ std::string cluster_section(const LoadedReport& r) {
     std::vector<std::pair<double, const nlohmann::json*>> order;
     for (const auto& n : nodes) {
       const auto& t = n["totals"];
-      double v = t.contains(head.metric) && t[head.metric]["value"].is_number() ? t[head.metric]["value"].get<double>()
-                                                                                 : -1;
+      double v = t.contains(head.metric) && t[head.metric]["value"].is_number()
+                     ? t[head.metric]["value"].get<double>()
+                     : -1;
       order.emplace_back(v, &n);
     }
-    std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::stable_sort(order.begin(), order.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
     rows.clear();
     size_t rank = 0;
     for (const auto& [v, n] : order)
@@ -458,14 +461,19 @@ std::string cluster_section(const LoadedReport& r) {
     if (!rows.empty()) out += table({"Missing node", "Why"}, rows, "missing-nodes");
     rows.clear();
     for (const auto& x : c["collective"])
-      rows.push_back(td(x.value("case_id", "")) + td(x.value("op", "")) +
-                     td(format_bytes(x.value("bytes", 0.0)), true) +
-                     td(x["time_s"].is_number() ? format_quantity(x["time_s"].get<double>(), "s") : "-", true) +
-                     td(x["algbw_bytes_per_s"].is_number() ? format_quantity(x["algbw_bytes_per_s"].get<double>(), "B/s") : "-", true) +
-                     td(x["busbw_bytes_per_s"].is_number() ? format_quantity(x["busbw_bytes_per_s"].get<double>(), "B/s") : "-", true) +
-                     td(x.value("validated", false) ? "yes" : "no: " + x.value("reason", std::string())));
+      rows.push_back(
+          td(x.value("case_id", "")) + td(x.value("op", "")) + td(format_bytes(x.value("bytes", 0.0)), true) +
+          td(x["time_s"].is_number() ? format_quantity(x["time_s"].get<double>(), "s") : "-", true) +
+          td(x["algbw_bytes_per_s"].is_number() ? format_quantity(x["algbw_bytes_per_s"].get<double>(), "B/s")
+                                                : "-",
+             true) +
+          td(x["busbw_bytes_per_s"].is_number() ? format_quantity(x["busbw_bytes_per_s"].get<double>(), "B/s")
+                                                : "-",
+             true) +
+          td(x.value("validated", false) ? "yes" : "no: " + x.value("reason", std::string())));
     if (!rows.empty())
-      out += table({"Collective", "Op", "Bytes per rank", "Time", "algbw", "busbw", "Validated"}, rows, "collective");
+      out += table({"Collective", "Op", "Bytes per rank", "Time", "algbw", "busbw", "Validated"}, rows,
+                   "collective");
   }
   return out;
 }
@@ -488,14 +496,16 @@ std::string render_html(const LoadedReport& r) {
                     fmt::format("<td class=\"verdict-{0}\">{0}</td>", escape_html(r.criteria.verdict)));
   body += table({"Fact", "Value"}, facts, "facts");
 
-  const size_t node_count =
-      r.json.contains("summary") && r.json["summary"].contains("nodes") ? r.json["summary"]["nodes"].size() : 0;
+  const size_t node_count = r.json.contains("summary") && r.json["summary"].contains("nodes")
+                                ? r.json["summary"]["nodes"].size()
+                                : 0;
   const bool cluster_view = node_count > kNodesForClusterView;
   body += cluster_section(r);
   body += "<h2>Headline figures</h2>\n";
   if (cluster_view)
-    body += fmt::format("<p>{} devices on {} nodes: see the per-node table above and the results below.</p>\n",
-                        r.summaries.size(), node_count);
+    body +=
+        fmt::format("<p>{} devices on {} nodes: see the per-node table above and the results below.</p>\n",
+                    r.summaries.size(), node_count);
   for (const auto& s : r.summaries) {
     if (cluster_view) break;
     std::string name = r.device_name(s.device);
@@ -523,7 +533,9 @@ std::string render_html(const LoadedReport& r) {
     for (const auto& n : r.node_totals)
       rows.push_back(td(n.key) + td(format_quantity(n.value, n.unit), true) +
                      td(std::to_string(n.devices), true) + td(fmt::format("{}", fmt::join(n.counted, ", "))));
-    const bool concurrent = (r.json.contains("run") && r.json["run"].contains("settings") && r.json["run"]["settings"].is_object() && r.json["run"]["settings"].value("concurrent", false));
+    const bool concurrent =
+        (r.json.contains("run") && r.json["run"].contains("settings") &&
+         r.json["run"]["settings"].is_object() && r.json["run"]["settings"].value("concurrent", false));
     body += fmt::format("<h3>Node totals ({}; each physical device counted once)</h3>\n",
                         concurrent ? "all devices at the same time" : "devices measured one after another") +
             table({"Metric", "Total", "Physical devices", "Counted"}, rows, "node-totals");
@@ -556,7 +568,8 @@ std::string render_html(const LoadedReport& r) {
                      td(format_interval(m.stats.median, m.stats.ci_low, m.stats.ci_high, m.unit), true) +
                      td(std::to_string(m.stats.n), true) + td(c.reason));
   }
-  body += "<h2>Results</h2>\n" + std::string(cluster_view ? "<details><summary>Every result</summary>\n" : "") +
+  body += "<h2>Results</h2>\n" +
+          std::string(cluster_view ? "<details><summary>Every result</summary>\n" : "") +
           table({"Device", "Case", "Status", "Metric", "Median", "95% CI", "n", "Reason"}, rows, "results") +
           (cluster_view ? "</details>\n" : "");
   rows.clear();

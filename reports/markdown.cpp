@@ -127,8 +127,11 @@ std::string render_markdown(const LoadedReport& r) {
     out +=
         "\n## Node totals\n\nSums over physical devices, each counted once (devices sharing silicon, such as "
         "the CPU plugin and an OpenCL CPU device, count with the best validated figure among them), " +
-        std::string((r.json.contains("run") && r.json["run"].contains("settings") && r.json["run"]["settings"].is_object() && r.json["run"]["settings"].value("concurrent", false)) ? "all devices measured at the same time (concurrent run).\n\n"
-                                          : "each measured on its own (not concurrently).\n\n");
+        std::string((r.json.contains("run") && r.json["run"].contains("settings") &&
+                     r.json["run"]["settings"].is_object() &&
+                     r.json["run"]["settings"].value("concurrent", false))
+                        ? "all devices measured at the same time (concurrent run).\n\n"
+                        : "each measured on its own (not concurrently).\n\n");
     out += header({"Metric", "Total", "Physical devices", "Counted"}, {false, true, true, false});
     for (const auto& n : r.node_totals)
       out += row({escape_markdown(n.key), format_quantity(n.value, n.unit), std::to_string(n.devices),

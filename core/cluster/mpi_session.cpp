@@ -234,6 +234,7 @@ bool MpiSession::agree_complete(bool complete_on_root, double timeout_s) {
   return wait_until(request, deadline) && verdict == 1;
 #else
   (void)timeout_s;
+  (void)delivered_;
   return complete_on_root;
 #endif
 }

@@ -8,16 +8,21 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <random>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "cli/common.h"
+#include "core/cluster/mpi_session.h"
 #include "core/isolation/worker_host.h"
 #include "core/profile/declared_specs.h"
+#include "core/report/cluster.h"
 #include "core/report/report_reader.h"
 #include "core/run/runner.h"
 #include "core/topology/topology.h"
+#include "core/util/clock.h"
+#include "core/util/files.h"
 #include "reports/render.h"
 #include "reports/terminal.h"
 
@@ -49,6 +54,12 @@ struct Options {
   std::string declared;
   std::vector<std::string> declared_files;
   double pue = 0;  // 0: none given
+  // Node metering: each case on all devices at once (default: the profile's `execution`).
+  bool concurrent = false;
+  bool sequential = false;
+  // Cluster metering over MPI (docs/cluster.md).
+  bool mpi = false;
+  double mpi_timeout_s = 600;
 };
 
 void add_isolation_options(CLI::App& run, Options& command) {
@@ -88,6 +99,20 @@ void add_isolation_options(CLI::App& run, Options& command) {
                  "A declared-spec file of your own (schema: profiles/devices/device-specs.schema.json), "
                  "read with the shipped ones; repeatable")
       ->check(CLI::ExistingFile);
+  auto* conc = run.add_flag("--concurrent", command.concurrent,
+                            "Node metering: run each case on all selected devices at once (one worker per "
+                            "plugin, released together by a barrier); node totals are then concurrent "
+                            "(default: the profile's `execution`, e.g. profiles/node.yaml)");
+  run.add_flag("--sequential", command.sequential, "Devices one after another, whatever the profile says")
+      ->excludes(conc);
+  run.add_flag("--mpi", command.mpi,
+               "Cluster metering: run under mpirun or srun, one rank per node; ranks start each case "
+               "together and rank 0 writes one cluster report (docs/cluster.md)");
+  run.add_option("--mpi-timeout", command.mpi_timeout_s,
+                 "Seconds a rank waits for the others at a barrier, a collective or the report gather before "
+                 "it names the missing ones and goes on (longer than the slowest case)")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 86400.0));
   run.add_flag("--show-worker-stderr", command.show_worker_stderr,
                "Copy what plugin workers write to stderr to ours, prefixed [worker <plugin>]");
 }
@@ -141,6 +166,151 @@ CLI::Validator formats_check() {
       std::string(reports::kReportFileFormats));
 }
 
+// What a cluster run needs beyond a node run: the MPI session, where this rank writes, the barrier
+// hook's state.
+struct ClusterRun {
+  std::unique_ptr<cluster::MpiSession> mpi;
+  std::string base_dir;  // <output>/<cluster id>/
+  std::string sync_broken;
+  int barriers = 0;
+  std::vector<std::string> profile_dirs;
+};
+
+// Starts MPI, agrees on the cluster id, points this rank's node run at <output>/<id>/nodes/<node>, gives
+// each of several ranks on one node its share of the devices, and installs the per-case barrier.
+Status start_cluster(const Options& command, run::CaseExecutor& executor, run::RunOptions& options,
+                     ClusterRun& cr) {
+  auto session = cluster::MpiSession::start();
+  CMETER_TRY(session);
+  cr.mpi = std::move(session).value();
+  cr.profile_dirs = options.profile_dirs;
+  auto& mpi = *cr.mpi;
+  std::random_device rd;
+  const std::string id = mpi.broadcast(
+      mpi.rank() == 0 ? fmt::format("cluster-{}-{:04x}", utc_now_compact(), rd() & 0xffff) : "");
+  cr.base_dir = (std::filesystem::path(command.output_dir) / id).string();
+  const std::string& node = mpi.node_names()[static_cast<size_t>(mpi.rank())];
+  std::vector<int> local;  // ranks on this node
+  for (int r = 0; r < mpi.size(); ++r)
+    if (mpi.node_names()[static_cast<size_t>(r)] == node) local.push_back(r);
+  const auto mine = std::find(local.begin(), local.end(), mpi.rank()) - local.begin();
+  options.output_dir = (std::filesystem::path(cr.base_dir) / "nodes" /
+                        (local.size() > 1 ? fmt::format("{}-rank{}", node, mpi.rank()) : node))
+                           .string();
+  if (local.size() > 1) {
+    // Several ranks on one node split its devices round-robin (said in the run's warnings and report).
+    std::vector<std::string> share;
+    size_t i = 0;
+    for (const auto& d : executor.devices())
+      if (device_matches(options.device_selector, d.id) && i++ % local.size() == static_cast<size_t>(mine))
+        share.push_back(d.id);
+    if (share.empty())
+      return make_error(ErrorCode::kInvalidArgument,
+                        "rank {}: {} ranks on node {} and too few devices for each to have one", mpi.rank(),
+                        local.size(), node);
+    options.device_selector = fmt::format("{}", fmt::join(share, ","));
+  }
+  ClusterRun* state = &cr;
+  const double timeout_s = command.mpi_timeout_s;
+  options.before_case = [state, timeout_s](const std::string& case_id) {
+    ++state->barriers;
+    if (!state->sync_broken.empty()) return;
+    if (auto st = state->mpi->barrier(timeout_s); !st)
+      state->sync_broken = fmt::format("case {}: {}; this rank ran the remaining cases without barriers",
+                                       case_id, st.error().message);
+  };
+  return {};
+}
+
+// After the node run: the collective cases, the gather of node reports on rank 0 and the cluster
+// report it writes. Returns the exit code.
+int finish_cluster(const Options& command, const std::vector<std::string>& argv, ClusterRun& cr,
+                   const Result<run::RunOutcome>& outcome) {
+  auto& mpi = *cr.mpi;
+  const double timeout_s = command.mpi_timeout_s;
+  // The collective cases of the profile, on every rank together.
+  nlohmann::json collective = nlohmann::json::array();
+  auto path = profile::resolve_profile_path(command.profile, cr.profile_dirs);
+  auto prof = path ? profile::load_file(*path) : Result<profile::Profile>(path.error());
+  if (prof)
+    for (const auto& c : prof->cases) {
+      if (c.workload != "collective") continue;
+      if (!cr.sync_broken.empty()) {
+        collective.push_back({{"case_id", c.id},
+                              {"op", "allreduce"},
+                              {"bytes", 1},
+                              {"ranks", mpi.size()},
+                              {"iters", 0},
+                              {"time_s", nullptr},
+                              {"algbw_bytes_per_s", nullptr},
+                              {"busbw_bytes_per_s", nullptr},
+                              {"validated", false},
+                              {"reason", "not run: " + cr.sync_broken}});
+        continue;
+      }
+      auto row = mpi.run_collective(c, timeout_s);
+      if (row.contains("reason") && row["reason"].get<std::string>().find("did not") != std::string::npos)
+        cr.sync_broken = "collective " + c.id + ": " + row["reason"].get<std::string>();
+      collective.push_back(std::move(row));
+    }
+  std::string mine;
+  if (outcome) {
+    auto text = read_file(outcome->report_path);
+    mine = text ? *text : "";
+  }
+  auto texts = mpi.gather_to_root(mine, timeout_s);
+  if (mpi.rank() != 0) {
+    if (!mpi.agree_complete(false, timeout_s) || !cr.sync_broken.empty()) mpi.abandon();
+    if (outcome) std::cerr << fmt::format("rank {}: node report {}\n", mpi.rank(), outcome->report_path);
+    return outcome ? outcome->exit_code : kExitUsage;
+  }
+  ClusterInputs in;
+  for (int r = 0; r < mpi.size(); ++r) {
+    ClusterNode n{mpi.node_names()[static_cast<size_t>(r)], {r}, "", ""};
+    const auto& got = texts[static_cast<size_t>(r)];
+    if (got && !got->empty())
+      n.report_text = *got;
+    else
+      n.missing_reason =
+          got ? fmt::format("rank {} ran no report (its run failed)", r)
+              : fmt::format("rank {} sent no report within {:g} s (it died or hangs)", r, timeout_s);
+    in.nodes.push_back(std::move(n));
+  }
+  in.launch = mpi.launch_facts();
+  in.synchronisation = {
+      {"barriers", cr.barriers},
+      {"timeout_s", timeout_s},
+      {"broken", cr.sync_broken.empty() ? nlohmann::json(nullptr) : nlohmann::json(cr.sync_broken)}};
+  in.collective = collective;
+  in.merge.argv = argv;
+  in.merge.now_utc = utc_now_iso8601();
+  in.merge.run_id = std::filesystem::path(cr.base_dir).filename().string();
+  in.merge.execution = fmt::format("cluster run over MPI: {} ranks, a barrier before each case", mpi.size());
+  auto cluster_report = build_cluster_report(in);
+  const bool complete = cluster_report && cluster_report->report["cluster"]["missing"].empty();
+  if (!mpi.agree_complete(complete, timeout_s) || !complete || !cr.sync_broken.empty()) mpi.abandon();
+  if (!cluster_report) {
+    std::cerr << "error: cluster report: " << cluster_report.error().message << "\n";
+    return kExitIncomplete;
+  }
+  for (const auto& w : cluster_report->warnings) std::cerr << "warning: " << w << "\n";
+  const std::string report_path = cr.base_dir + "/report.json";
+  if (auto st = write_file_atomically(report_path, cluster_report->report.dump(2) + "\n"); !st) {
+    std::cerr << "error: " << st.error().message << "\n";
+    return kExitUsage;
+  }
+  auto loaded = read_report_file(report_path);
+  if (!loaded) {
+    std::cerr << "error: " << loaded.error().message << "\n";
+    return kExitUsage;
+  }
+  if (!command.formats.empty()) write_formats(*loaded, report_path, command.formats);
+  if (!command.json) std::cout << reports::render_terminal(*loaded, stdout_is_terminal());
+  std::cout << fmt::format("\nCluster report: {}\n", report_path);
+  const int node_code = outcome ? outcome->exit_code : kExitUsage;
+  return !complete ? kExitIncomplete : node_code;
+}
+
 int run_run(const Options& command, const std::vector<std::string>& argv) {
   if (!command.resume_dir.empty() &&
       (command.profile != "quick" || command.device != "*" || !command.seed.empty())) {
@@ -168,6 +338,8 @@ int run_run(const Options& command, const std::vector<std::string>& argv) {
   options.resume_dir = command.resume_dir;
   options.max_consecutive_timeouts = command.max_hangs;
   options.max_planned_cases = command.max_cases;
+  if (command.concurrent) options.concurrent = true;
+  if (command.sequential) options.concurrent = false;
   options.profile = command.profile;
   options.profile_dirs = {
       (std::filesystem::path(self_executable_dir()) / ".." / "share" / "cmeter" / "profiles")
@@ -208,7 +380,26 @@ int run_run(const Options& command, const std::vector<std::string>& argv) {
       }
     };
   }
+  ClusterRun cluster_run;
+  if (command.mpi) {
+    if (!command.resume_dir.empty()) {
+      std::cerr
+          << "error: --mpi does not resume; resume a node's run on its own (results/<id>/nodes/<node>)\n";
+      return kExitUsage;
+    }
+    if (auto st = start_cluster(command, *executor, options, cluster_run); !st) {
+      std::cerr << "error: --mpi: " << st.error().message << "\n";
+      return kExitUsage;
+    }
+  }
   auto outcome = run::execute_run(options, *executor, topo ? &*topo : nullptr);
+  if (command.mpi) {
+    if (!outcome)
+      std::cerr << "error: " << outcome.error().message << "\n";
+    else
+      for (const auto& w : outcome->warnings) std::cerr << "warning: " << w << "\n";
+    return finish_cluster(command, argv, cluster_run, outcome);
+  }
   if (!outcome) {
     std::cerr << "error: " << outcome.error().message << "\n";
     return kExitUsage;

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "core/report/cluster.h"
 #include "reports/format.h"
 #include "reports/inference_text.h"
 #include "reports/svg_chart.h"
@@ -379,6 +380,101 @@ std::string html_page(const std::string& title, const std::string& body) {
       escape_html(title), kCss, body);
 }
 
+// Merged and cluster reports with many nodes: a per-node table sorted by the headline total (the first
+// total in the catalogue's order, fastest first) and a histogram of that figure over the nodes, in
+// place of per-device cards and charts (which would be one per device: 1000 nodes, 1000 cards). Also
+// the cluster member: launch facts, missing nodes, spread, collective figures.
+constexpr size_t kNodesForClusterView = 16;
+
+std::string cluster_section(const LoadedReport& r) {
+  const nlohmann::json& summary = r.json.contains("summary") ? r.json["summary"] : nlohmann::json();
+  if (!summary.is_object() || !summary.contains("nodes") || !summary["nodes"].is_array()) return "";
+  const nlohmann::json& nodes = summary["nodes"];
+  std::string out = "<h2>Nodes</h2>\n";
+  const auto spreads = node_spreads(nodes);
+  if (!spreads.empty()) {
+    std::vector<std::string> rows;
+    for (const auto& s : spreads)
+      rows.push_back(td(s.metric) + td(std::to_string(s.nodes), true) +
+                     td(s.slowest_node + " " + format_quantity(s.slowest, s.unit)) +
+                     td(s.fastest_node + " " + format_quantity(s.fastest, s.unit)) +
+                     td(format_quantity(s.mean, s.unit), true) +
+                     td(fmt::format("{:.1f}%", 100 * s.cv), true));
+    out += "<h3>Spread over the nodes</h3>\n" +
+           table({"Total", "Nodes", "Slowest", "Fastest", "Mean", "CV"}, rows, "node-spread");
+    // Per-node table, sorted by the headline total, fastest first.
+    const NodeSpread& head = spreads.front();
+    std::vector<std::pair<double, const nlohmann::json*>> order;
+    for (const auto& n : nodes) {
+      const auto& t = n["totals"];
+      double v = t.contains(head.metric) && t[head.metric]["value"].is_number()
+                     ? t[head.metric]["value"].get<double>()
+                     : -1;
+      order.emplace_back(v, &n);
+    }
+    std::stable_sort(order.begin(), order.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    rows.clear();
+    size_t rank = 0;
+    for (const auto& [v, n] : order)
+      rows.push_back(td(std::to_string(++rank), true) + td((*n)["node"].get<std::string>()) +
+                     td(v >= 0 ? format_quantity(v, head.unit) : "-", true) +
+                     td(std::to_string((*n)["devices"].size()), true));
+    out += fmt::format("<h3>Nodes by {} (fastest first)</h3>\n", escape_html(head.metric)) +
+           "<details open><summary>Per-node table</summary>\n" +
+           table({"#", "Node", head.metric, "Devices"}, rows, "node-table") + "</details>\n";
+    // Histogram: 10 equal bins between the slowest and the fastest node.
+    constexpr int kBins = 10;
+    std::vector<int> counts(kBins, 0);
+    const double lo = head.slowest, width = (head.fastest - head.slowest) / kBins;
+    for (const auto& [v, n] : order) {
+      if (v < 0) continue;
+      int bin = width > 0 ? static_cast<int>((v - lo) / width) : 0;
+      counts[static_cast<size_t>(std::clamp(bin, 0, kBins - 1))]++;
+    }
+    BarChart chart;
+    chart.id = "node-distribution";
+    chart.css_class = "bars node-distribution";
+    chart.title = fmt::format("Nodes per {} bin", head.metric);
+    chart.unit = "nodes";
+    BarSeries series{"nodes", {}};
+    for (int b = 0; b < kBins; ++b) {
+      chart.categories.push_back(format_quantity(lo + width * b, head.unit));
+      series.values.push_back(ChartValue{static_cast<double>(counts[static_cast<size_t>(b)]),
+                                         static_cast<double>(counts[static_cast<size_t>(b)]),
+                                         static_cast<double>(counts[static_cast<size_t>(b)]), ""});
+    }
+    chart.series.push_back(series);
+    out += "<h3>Distribution</h3>\n<div class=\"node-distribution\">" + render_bar_chart(chart) + "</div>\n";
+  }
+  if (r.json.contains("cluster") && r.json["cluster"].is_object()) {
+    const auto& c = r.json["cluster"];
+    const auto& launch = c["launch"];
+    out += fmt::format("<h3>Cluster run</h3>\n<p>{} ranks, {}; {} node(s) missing.</p>\n",
+                       launch.value("ranks", 0), escape_html(launch.value("library", std::string("MPI"))),
+                       c["missing"].size());
+    std::vector<std::string> rows;
+    for (const auto& m : c["missing"]) rows.push_back(td(m.value("node", "")) + td(m.value("reason", "")));
+    if (!rows.empty()) out += table({"Missing node", "Why"}, rows, "missing-nodes");
+    rows.clear();
+    for (const auto& x : c["collective"])
+      rows.push_back(
+          td(x.value("case_id", "")) + td(x.value("op", "")) + td(format_bytes(x.value("bytes", 0.0)), true) +
+          td(x["time_s"].is_number() ? format_quantity(x["time_s"].get<double>(), "s") : "-", true) +
+          td(x["algbw_bytes_per_s"].is_number() ? format_quantity(x["algbw_bytes_per_s"].get<double>(), "B/s")
+                                                : "-",
+             true) +
+          td(x["busbw_bytes_per_s"].is_number() ? format_quantity(x["busbw_bytes_per_s"].get<double>(), "B/s")
+                                                : "-",
+             true) +
+          td(x.value("validated", false) ? "yes" : "no: " + x.value("reason", std::string())));
+    if (!rows.empty())
+      out += table({"Collective", "Op", "Bytes per rank", "Time", "algbw", "busbw", "Validated"}, rows,
+                   "collective");
+  }
+  return out;
+}
+
 std::string render_html(const LoadedReport& r) {
   std::string body = fmt::format("<h1>cmeter report {}</h1>\n", escape_html(r.run.id));
   std::vector<std::string> facts = {
@@ -397,8 +493,18 @@ std::string render_html(const LoadedReport& r) {
                     fmt::format("<td class=\"verdict-{0}\">{0}</td>", escape_html(r.criteria.verdict)));
   body += table({"Fact", "Value"}, facts, "facts");
 
+  const size_t node_count = r.json.contains("summary") && r.json["summary"].contains("nodes")
+                                ? r.json["summary"]["nodes"].size()
+                                : 0;
+  const bool cluster_view = node_count > kNodesForClusterView;
+  body += cluster_section(r);
   body += "<h2>Headline figures</h2>\n";
+  if (cluster_view)
+    body +=
+        fmt::format("<p>{} devices on {} nodes: see the per-node table above and the results below.</p>\n",
+                    r.summaries.size(), node_count);
   for (const auto& s : r.summaries) {
+    if (cluster_view) break;
     std::string name = r.device_name(s.device);
     body += fmt::format("<h3>{}{}</h3>\n<div class=\"cards\">\n", escape_html(s.device),
                         name.empty() ? "" : " — " + escape_html(name));
@@ -423,13 +529,24 @@ std::string render_html(const LoadedReport& r) {
     std::vector<std::string> rows;
     for (const auto& n : r.node_totals)
       rows.push_back(td(n.key) + td(format_quantity(n.value, n.unit), true) +
-                     td(std::to_string(n.devices), true));
-    body += "<h3>Node totals (devices measured one after another)</h3>\n" +
-            table({"Metric", "Total", "Devices"}, rows, "node-totals");
+                     td(std::to_string(n.devices), true) + td(fmt::format("{}", fmt::join(n.counted, ", "))));
+    const bool concurrent =
+        (r.json.contains("run") && r.json["run"].contains("settings") &&
+         r.json["run"]["settings"].is_object() && r.json["run"]["settings"].value("concurrent", false));
+    body += fmt::format("<h3>Node totals ({}; each physical device counted once)</h3>\n",
+                        concurrent ? "all devices at the same time" : "devices measured one after another") +
+            table({"Metric", "Total", "Physical devices", "Counted"}, rows, "node-totals");
+    if (!r.excluded_from_totals.empty()) {
+      std::vector<std::string> xrows;
+      for (const auto& e : r.excluded_from_totals) xrows.push_back(td(e.key) + td(e.device) + td(e.reason));
+      body += "<h4>Left out of node totals</h4>\n" + table({"Total", "Device", "Reason"}, xrows, "excluded");
+    }
   }
-  body += "<h2>Charts</h2>\n<h3>Per metric and device</h3>\n" + metric_charts(r);
-  body += "<h3>GEMM throughput vs size</h3>\n" + gemm_chart(r);
-  body += "<h3>Rooflines</h3>\n" + roofline_charts(r);
+  if (!cluster_view) {
+    body += "<h2>Charts</h2>\n<h3>Per metric and device</h3>\n" + metric_charts(r);
+    body += "<h3>GEMM throughput vs size</h3>\n" + gemm_chart(r);
+    body += "<h3>Rooflines</h3>\n" + roofline_charts(r);
+  }
   body += html_inference_section(r);
   body += training_html(r);
 
@@ -450,7 +567,9 @@ std::string render_html(const LoadedReport& r) {
                      td(std::to_string(m.stats.n), true) + td(c.reason));
   }
   body += "<h2>Results</h2>\n" +
-          table({"Device", "Case", "Status", "Metric", "Median", "95% CI", "n", "Reason"}, rows, "results");
+          std::string(cluster_view ? "<details><summary>Every result</summary>\n" : "") +
+          table({"Device", "Case", "Status", "Metric", "Median", "95% CI", "n", "Reason"}, rows, "results") +
+          (cluster_view ? "</details>\n" : "");
   rows.clear();
   for (const auto& d : r.devices)
     for (const auto& [k, v] : d.attributes) rows.push_back(td(d.id) + td(k) + td(to_display(v)));

@@ -121,10 +121,24 @@ std::string render_markdown(const LoadedReport& r) {
                   escape_markdown(m.case_id) + (m.noisy ? " (noisy)" : "")});
   }
   if (!r.node_totals.empty()) {
-    out += "\n## Node totals\n\nSums over devices, each measured on its own (not concurrently).\n\n";
-    out += header({"Metric", "Total", "Devices"}, {false, true, true});
+    out +=
+        "\n## Node totals\n\nSums over physical devices, each counted once (devices sharing silicon, such as "
+        "the CPU plugin and an OpenCL CPU device, count with the best validated figure among them), " +
+        std::string((r.json.contains("run") && r.json["run"].contains("settings") &&
+                     r.json["run"]["settings"].is_object() &&
+                     r.json["run"]["settings"].value("concurrent", false))
+                        ? "all devices measured at the same time (concurrent run).\n\n"
+                        : "each measured on its own (not concurrently).\n\n");
+    out += header({"Metric", "Total", "Physical devices", "Counted"}, {false, true, true, false});
     for (const auto& n : r.node_totals)
-      out += row({escape_markdown(n.key), format_quantity(n.value, n.unit), std::to_string(n.devices)});
+      out += row({escape_markdown(n.key), format_quantity(n.value, n.unit), std::to_string(n.devices),
+                  escape_markdown(fmt::format("{}", fmt::join(n.counted, ", ")))});
+    if (!r.excluded_from_totals.empty()) {
+      out += "\nLeft out of node totals:\n\n";
+      out += header({"Total", "Device", "Reason"}, {});
+      for (const auto& e : r.excluded_from_totals)
+        out += row({escape_markdown(e.key), escape_markdown(e.device), escape_markdown(e.reason)});
+    }
   }
   if (!r.criteria.outcomes.empty()) {
     out += "\n## Criteria\n\n";

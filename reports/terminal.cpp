@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "core/report/cluster.h"
 #include "reports/format.h"
 #include "reports/inference_text.h"
 #include "reports/training_text.h"
@@ -106,11 +107,49 @@ std::string render_terminal(const LoadedReport& r, bool colour) {
     out += training_terminal(r, dev.id);
   }
   if (!r.node_totals.empty()) {
-    out += "\nNode totals (devices measured one after another)\n";
-    TextTable t{{"metric", "total", "devices"}, {false, true, true}, {}};
+    const bool concurrent =
+        (r.json.contains("run") && r.json["run"].contains("settings") &&
+         r.json["run"]["settings"].is_object() && r.json["run"]["settings"].value("concurrent", false));
+    out += fmt::format("\nNode totals ({}; each physical device counted once)\n",
+                       concurrent ? "all devices at the same time" : "devices measured one after another");
+    TextTable t{{"metric", "total", "physical devices", "counted"}, {false, true, true, false}, {}};
     for (const auto& n : r.node_totals)
-      t.rows.push_back({n.key, format_quantity(n.value, n.unit), std::to_string(n.devices)});
+      t.rows.push_back({n.key, format_quantity(n.value, n.unit), std::to_string(n.devices),
+                        fmt::format("{}", fmt::join(n.counted, ", "))});
     out += t.render();
+    if (!r.excluded_from_totals.empty()) {
+      out += "Left out of node totals\n";
+      TextTable x{{"total", "device", "reason"}, {}, {}};
+      for (const auto& e : r.excluded_from_totals) x.rows.push_back({e.key, e.device, e.reason});
+      out += x.render();
+    }
+  }
+  if (r.json.contains("cluster") && r.json["cluster"].is_object()) {
+    const auto& c = r.json["cluster"];
+    out += fmt::format("\nCluster: {} ranks ({}), {} node(s) reported, {} missing\n",
+                       c["launch"].value("ranks", 0), c["launch"].value("library", std::string("MPI")),
+                       r.json["summary"].value("nodes", nlohmann::json::array()).size(), c["missing"].size());
+    for (const auto& m : c["missing"])
+      out += fmt::format("  MISSING {}: {}\n", m.value("node", ""), m.value("reason", ""));
+    TextTable spread{{"total", "nodes", "slowest", "fastest", "CV"}, {false, true, false, false, true}, {}};
+    for (const auto& s : node_spreads(r.json["summary"]["nodes"]))
+      spread.rows.push_back(
+          {s.metric, std::to_string(s.nodes), s.slowest_node + " " + format_quantity(s.slowest, s.unit),
+           s.fastest_node + " " + format_quantity(s.fastest, s.unit), fmt::format("{:.1f}%", 100 * s.cv)});
+    if (!spread.rows.empty()) out += spread.render();
+    TextTable coll{{"collective", "bytes/rank", "time", "algbw", "busbw", "validated"},
+                   {false, true, true, true, true, false},
+                   {}};
+    for (const auto& x : c["collective"])
+      coll.rows.push_back(
+          {x.value("case_id", ""), format_bytes(x.value("bytes", 0.0)),
+           x["time_s"].is_number() ? format_quantity(x["time_s"].get<double>(), "s") : "-",
+           x["algbw_bytes_per_s"].is_number() ? format_quantity(x["algbw_bytes_per_s"].get<double>(), "B/s")
+                                              : "-",
+           x["busbw_bytes_per_s"].is_number() ? format_quantity(x["busbw_bytes_per_s"].get<double>(), "B/s")
+                                              : "-",
+           x.value("validated", false) ? "yes" : "no: " + x.value("reason", std::string())});
+    if (!coll.rows.empty()) out += coll.render();
   }
   if (!r.criteria.outcomes.empty()) {
     out += "\nCriteria\n";

@@ -2,8 +2,9 @@
 # Installs what cmeter needs on Debian 12, with apt-get, only what is missing. Two sets:
 #   scripts/setup.sh --run   what scripts/run.sh needs: the compiler, CMake, the core's libraries (and oneDNN,
 #                            which the CPU plugin links for bf16 and i8 GEMM) and the
-#                            OpenCL headers + ICD loader (+ CLBlast) and the Vulkan headers + loader + glslc
-#                            (SPIR-V at build time), so the tool and its plugins build;
+#                            OpenCL headers + ICD loader (+ CLBlast), the Vulkan headers + loader + glslc
+#                            (SPIR-V at build time) and Open MPI (cmeter run --mpi, cluster metering;
+#                            optional at build time), so the tool and its plugins build;
 #   scripts/setup.sh         everything (scripts/test.sh): the above plus the test tools (doctest, Python's
 #                            jsonschema, clang-format, clang + its sanitizer runtimes for the fuzz build,
 #                            Chromium for the HTML test, PoCL as the OpenCL device and Mesa's lavapipe
@@ -18,6 +19,7 @@ run_packages=(
   libopenblas-dev libsodium-dev libdnnl-dev
   ocl-icd-opencl-dev opencl-headers libclblast-dev
   libvulkan-dev glslc
+  libopenmpi-dev openmpi-bin
 )
 test_packages=(
   hwloc doctest-dev pocl-opencl-icd clinfo python3 python3-jsonschema clang-format

@@ -26,6 +26,7 @@ FLOORS = [
     ["workloads"],                     # gemm, stream, transfer, fma_peak, launch_latency
     ["isolation"],                     # worker parent and child, their protocol
     ["run", "conformance"],            # plan, resume, execute a run; plugin check
+    ["cluster"],                       # MPI: node names, per-case barrier, report gather, collective
 ]
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*"core/([A-Za-z0-9_]+)/')

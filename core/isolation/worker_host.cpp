@@ -193,7 +193,13 @@ bool WorkerHost::any_failed() const {
 }
 
 std::vector<std::string> WorkerHost::take_warnings() {
+  std::lock_guard lock(warnings_mutex_);
   return std::exchange(warnings_, {});
+}
+
+void WorkerHost::warn(std::string warning) {
+  std::lock_guard lock(warnings_mutex_);
+  warnings_.push_back(std::move(warning));
 }
 
 void WorkerHost::stop(Plugin& plugin) {
@@ -225,7 +231,7 @@ Status WorkerHost::ensure_worker(Plugin& plugin) {
     if (ready) (*child)->terminate(options_.grace_s);
     return make_error(ErrorCode::kUnavailable, "{}", plugin.broken);
   }
-  warnings_.push_back(fmt::format("plugin {}: worker restarted (pid {})", name, (*child)->pid()));
+  warn(fmt::format("plugin {}: worker restarted (pid {})", name, (*child)->pid()));
   plugin.child = std::move(child).value();
   return {};
 }
@@ -258,7 +264,7 @@ CaseResult WorkerHost::run_case(const CaseRequest& req) {
   if (auto st = plugin->child->send(request); !st) {
     // It died while idle (killed from outside, or a plugin thread crashed it): one fresh worker.
     stop(*plugin);
-    warnings_.push_back(
+    warn(
         fmt::format("plugin {}: worker was gone before case {}", rows_[plugin->row_index].name, req.spec.id));
     if (auto st2 = ensure_worker(*plugin); !st2)
       return finish(CaseStatus::kFailed, "not run: " + st2.error().message);
@@ -330,7 +336,7 @@ CaseResult WorkerHost::run_case(const CaseRequest& req) {
       return finish(CaseStatus::kFailed, fmt::format("worker answered for {} on {} instead of {} on {}",
                                                      out.case_id, out.device, req.spec.id, req.device.id));
     for (const auto& w : m.value("warnings", nlohmann::json::array()))
-      if (w.is_string()) warnings_.push_back(fmt::format("{}: {}", req.device.id, w.get<std::string>()));
+      if (w.is_string()) warn(fmt::format("{}: {}", req.device.id, w.get<std::string>()));
     // A leak shows as memory kept after the case, again and again; said, without changing what was
     // measured (a one-time load is not noted: core/isolation/leak_watch.h).
     if (auto note = plugin->leaks.observe(static_cast<int>(child.pid()), req.spec.id, case_kind(req.spec),

@@ -8,8 +8,10 @@
 // only itself, and other plugins' workers are never touched.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,7 +64,8 @@ class WorkerHost {
   bool any_failed() const;
 
   // Runs one case in the worker of the device's plugin, under the watchdog. Never throws; every
-  // failure is the result's status and reason.
+  // failure is the result's status and reason. Calls for devices of different plugins may run at once
+  // from different threads (`cmeter run --concurrent`); calls for one plugin must not overlap.
   CaseResult run_case(const CaseRequest& request);
   // Notes for the run's warnings (restarts, binding problems reported by workers); cleared.
   std::vector<std::string> take_warnings();
@@ -88,13 +91,15 @@ class WorkerHost {
   Result<Ready> await_ready(subprocess::Child& child, const std::string& path);
   Status ensure_worker(Plugin& plugin);
   void stop(Plugin& plugin);
+  void warn(std::string warning);
 
   WorkerOptions options_;
   std::vector<PluginRow> rows_;
   std::vector<DeviceFacts> devices_;
   std::vector<Plugin> plugins_;
+  std::mutex warnings_mutex_;  // warnings_ is shared by the threads of a concurrent run
   std::vector<std::string> warnings_;
-  int workers_started_ = 0;
+  std::atomic<int> workers_started_{0};
 };
 
 // The last lines of a worker's stderr, on one line for a reason text ("a | b | c"), at most

@@ -53,11 +53,23 @@ struct DeviceSummary {
   const HeadlineMetric* find(std::string_view key) const;
 };
 
+// A compute headline summed over a node's physical devices: each silicon counted once.
 struct NodeTotal {
   std::string key;
   std::string unit;
   double value = 0;
-  int devices = 0;
+  int devices = 0;                   // physical devices counted
+  std::vector<std::string> counted;  // the device ids whose figures are in the sum
+};
+
+// A device whose figure is left out of a node total, and why (it shares its silicon with the one
+// counted).
+struct TotalExclusion {
+  std::string key;              // the total it is left out of (fp16_flops_per_s)
+  std::string device;           // the device left out
+  std::string counted_instead;  // the device counted for that silicon
+  std::string physical_id;      // the silicon they share
+  std::string reason;
 };
 
 }  // namespace cmeter

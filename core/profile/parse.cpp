@@ -27,8 +27,8 @@
 namespace cmeter::profile {
 namespace {
 
-constexpr std::string_view kTopKeys[] = {"schema", "name",  "version", "description",
-                                         "stats",  "cases", "criteria"};
+constexpr std::string_view kTopKeys[] = {"schema", "name",  "version",  "description",
+                                         "stats",  "cases", "criteria", "execution"};
 constexpr std::string_view kCaseKeys[] = {"id", "workload", "params", "sweep", "devices", "stats"};
 constexpr std::string_view kCriterionKeys[] = {"id",         "metric",    "devices",
                                                "comparison", "threshold", "relative_to"};
@@ -841,6 +841,14 @@ Result<Profile> Parser::parse(std::string_view text) {
     if (const Entry* e = find(keys, "stats")) {
       Marks marks;
       parse_stats(*e, top, profile.stats, marks);
+    }
+    if (const Entry* e = find(keys, "execution")) {
+      profile.execution = get_string(*e, top).value_or("sequential");
+      if (profile.execution != "sequential" && profile.execution != "concurrent")
+        error(e->value_mark(),
+              "'execution' is '{}'; it is 'sequential' (devices one after another) or "
+              "'concurrent' (each case on all devices at once)",
+              profile.execution);
     }
     if (const Entry* e = find(keys, "cases"); e != nullptr && expect_list(*e, top)) {
       if (e->value.size() == 0) error(e->value_mark(), "'cases' is empty: a profile needs at least one case");

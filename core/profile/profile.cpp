@@ -28,8 +28,9 @@ std::string to_string(const ParamValue& value) {
 }
 
 const std::vector<std::string>& known_workloads() {
-  static const std::vector<std::string> kWorkloads = {"gemm",           "fma_peak", "stream",    "transfer",
-                                                      "launch_latency", "copy",     "inference", "training"};
+  static const std::vector<std::string> kWorkloads = {"gemm",      "fma_peak",       "stream",
+                                                      "transfer",  "launch_latency", "copy",
+                                                      "inference", "training",       "collective"};
   return kWorkloads;
 }
 

@@ -75,6 +75,9 @@ struct Profile {
   StatsSettings stats;      // profile-wide defaults (each case holds its effective copy)
   std::vector<Case> cases;  // sweeps expanded, in file order
   std::vector<Criterion> criteria;
+  // `sequential` (default: devices one after another) or `concurrent` (node metering: each case on all
+  // selected devices at once; `cmeter run --concurrent`/`--sequential` override it).
+  std::string execution = "sequential";
 };
 
 // The profile schema this build reads.

@@ -219,7 +219,7 @@ TEST_CASE("profile: schema missing or other than 1") {
 TEST_CASE("profile: unknown keys at every level, with the expected keys") {
   CHECK(error_of(std::string(kMinimal) + "extra: 1\n") ==
         "t.yaml:8:1: unknown key 'extra' at the top level (expected one of: schema, name, version, "
-        "description, stats, cases, criteria)");
+        "description, stats, cases, criteria, execution)");
   CHECK(error_of(R"(schema: 1
 name: t
 version: 1
@@ -319,7 +319,7 @@ TEST_CASE("profile: case ids are unique, also after sweep expansion") {
 TEST_CASE("profile: unknown workloads list the known ones") {
   CHECK(error_of("schema: 1\nname: t\nversion: 1\ncases:\n  - id: g\n    workload: gemmm\n") ==
         "t.yaml:6:15: unknown workload 'gemmm' in case 'g' (known: gemm, fma_peak, stream, transfer, "
-        "launch_latency, copy, inference, training); did you mean 'gemm'?");
+        "launch_latency, copy, inference, training, collective); did you mean 'gemm'?");
 }
 
 TEST_CASE("profile: statistics out of range") {
@@ -411,7 +411,7 @@ criteria:
   CHECK(error_of("schema: 1\nname: t\nversion: 1\ncases:\n  - {id: c, workload: cpy}\ncriteria:\n"
                  "  - {id: k, metric: c.x, comparison: \">\", threshold: 1}\n") ==
         "t.yaml:5:23: unknown workload 'cpy' in case 'c' (known: gemm, fma_peak, stream, transfer, "
-        "launch_latency, copy, inference, training); did you mean 'copy'?");
+        "launch_latency, copy, inference, training, collective); did you mean 'copy'?");
 }
 
 TEST_CASE("profile: every problem is reported, one line each, in file order") {
@@ -430,7 +430,7 @@ cases:
       e ==
       "t.yaml:4:16: 'noise' in the profile's stats must be between 0 and 1 (exclusive), got 2\n"
       "t.yaml:7:15: unknown workload 'nope' in case 'a' (known: gemm, fma_peak, stream, transfer, "
-      "launch_latency, copy, inference, training)\n"
+      "launch_latency, copy, inference, training, collective)\n"
       "t.yaml:10:5: unknown key 'colour' in case 'b' (expected one of: id, workload, params, sweep, devices, "
       "stats)");
 }
@@ -447,11 +447,12 @@ TEST_CASE("profile: the shipped quick and standard profiles load") {
   CHECK(quick->stats.max_s == doctest::Approx(2.0));
   std::set<std::string> workloads;
   for (const Case& c : quick->cases) workloads.insert(c.workload);
-  // Every workload but training (its mlp form joins quick once quick is shown to stay under 60 s on
-  // CPU + PoCL with it).
-  CHECK(workloads.size() == known_workloads().size() - 1);
+  // Every device workload but training (its mlp form joins quick once quick is shown to stay under 60 s
+  // on CPU + PoCL with it); `collective` (MPI, cluster runs only) is in profiles/cluster-tiny.yaml.
+  CHECK(workloads.size() == known_workloads().size() - 2);
   CHECK(workloads.count("training") == 0);
   CHECK(quick->cases.size() == 19);
+  CHECK(quick->execution == "sequential");
   CHECK(find_case(*quick, "llm-tiny-offline") != nullptr);
   REQUIRE(find_case(*quick, "gemm[dtype=bf16]") != nullptr);
   CHECK(std::get<int64_t>(find_case(*quick, "gemm[dtype=bf16]")->params.at("k")) == 512);
@@ -467,8 +468,19 @@ TEST_CASE("profile: the shipped quick and standard profiles load") {
   CHECK(standard->stats.max_s == 60);
   workloads.clear();
   for (const Case& c : standard->cases) workloads.insert(c.workload);
-  CHECK(workloads.size() == known_workloads().size());
+  CHECK(workloads.size() == known_workloads().size() - 1);
   const Case* headline = find_case(*standard, "gemm-f16-8192");
+  const Result<Profile> node = load_file(CMETER_SOURCE_DIR "/profiles/node.yaml");
+  REQUIRE_MESSAGE(node.ok(), node.error().message);
+  CHECK(node->execution == "concurrent");
+  const Result<Profile> cluster = load_file(CMETER_SOURCE_DIR "/profiles/cluster-tiny.yaml");
+  REQUIRE_MESSAGE(cluster.ok(), cluster.error().message);
+  CHECK(find_case(*cluster, "collective[op=alltoall,bytes=65536]") != nullptr);
+  auto bad = load_string(
+      "schema: 1\nname: x\nversion: 1\nexecution: parallel\ncases:\n  - id: a\n    workload: stream\n",
+      "x.yaml");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message.find("x.yaml:4:12: 'execution' is 'parallel'") != std::string::npos);
   REQUIRE(headline != nullptr);
   CHECK(headline->stats.min_s == 30);
   CHECK(headline->stats.min_samples == 20);

@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "core/report/report.h"
 #include "core/report/report_reader.h"
 #include "tests/support/report_fixtures.h"
 
@@ -90,7 +91,7 @@ TEST_CASE("inference_view: the reader collects inference results with their posi
   spec.inference = {testing::SyntheticInference{}, server_case()};
   spec.inference[1].device = "cpu:0";
   auto report = testing::make_report(spec);
-  CHECK(report["schema_version"] == "1.2.0");
+  CHECK(report["schema_version"] == kReportSchemaVersion);
   auto r = load_report(report, "llm.json");
   REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
   REQUIRE(r->results.size() == 3);
@@ -121,7 +122,7 @@ TEST_CASE("inference_view: 1.0 reports read as before; a 1.0 report with the 1.1
   CHECK(refused.error().message.find("mislabelled.json: not a valid cmeter.report 1.0.0: results[1]: unknown "
                                      "member 'inference' (added in schema 1.1)") != std::string::npos);
   // A newer minor may carry members this build does not know, inside inference too.
-  report["schema_version"] = "1.3.0";
+  report["schema_version"] = "1.3.0";  // newer than this build (1.2)
   report["results"][1]["inference"]["speculative_tokens"] = 4;
   auto newer = load_report(report, "newer.json");
   REQUIRE_MESSAGE(newer.ok(), (newer.ok() ? "" : newer.error().message));

@@ -8,16 +8,14 @@
 #include "core/report/criteria.h"
 #include "core/report/integrity.h"
 #include "core/report/report.h"
+#include "core/report/summary.h"
 #include "core/util/sha256.h"
 
 namespace cmeter {
 namespace {
 
 nlohmann::json totals_json(const std::vector<NodeTotal>& totals, const std::string& note) {
-  nlohmann::json out = nlohmann::json::object();
-  for (const auto& t : totals)
-    out[t.key] = {{"value", t.value}, {"unit", t.unit}, {"devices", t.devices}, {"note", note}};
-  return out;
+  return totals_to_json(totals, note);
 }
 
 std::string common_or_mixed(const std::vector<LoadedReport>& inputs, std::string ReportHost::*field) {
@@ -35,7 +33,9 @@ void rename_device(nlohmann::json& j, const char* key, const std::map<std::strin
 }  // namespace
 
 Result<MergeOutcome> merge_reports(const std::vector<LoadedReport>& inputs, const MergeOptions& options) {
-  if (inputs.size() < 2) return make_error(ErrorCode::kInvalidArgument, "merge needs at least two reports");
+  if (inputs.size() < options.min_inputs || inputs.empty())
+    return make_error(ErrorCode::kInvalidArgument, "merge needs at least {} reports",
+                      std::max<size_t>(1, options.min_inputs));
   MergeOutcome out;
   auto own = parse_schema_version(kReportSchemaVersion);
   for (const auto& r : inputs) {
@@ -79,6 +79,10 @@ Result<MergeOutcome> merge_reports(const std::vector<LoadedReport>& inputs, cons
                  results = nlohmann::json::array(), criteria = nlohmann::json::array(),
                  summary_devices = nlohmann::json::array(), merge_inputs = nlohmann::json::array();
   std::vector<DeviceSummary> all_summaries;
+  // Device facts under their merged ids; in all_facts the silicon identity is qualified with the node
+  // (host-cpu:package=0 on two nodes is two CPUs).
+  std::vector<DeviceFacts> all_facts;
+  std::map<std::string, std::vector<DeviceFacts>> facts_by_node;
   std::map<std::string, std::vector<DeviceSummary>> by_node;
   std::map<std::string, std::vector<std::string>> node_devices;
   std::vector<std::string> node_order;
@@ -96,6 +100,13 @@ Result<MergeOutcome> merge_reports(const std::vector<LoadedReport>& inputs, cons
     for (const auto& p : j["plugins"])
       if (std::find(plugins.begin(), plugins.end(), p) == plugins.end()) plugins.push_back(p);
     nlohmann::json input_devices = nlohmann::json::array();
+    for (const auto& d : r.devices) {
+      DeviceFacts f{renamed(i, d.id), d.attributes};
+      const PhysicalIdentity phys = physical_identity(f);
+      facts_by_node[node].push_back(f);
+      f.attributes["physical.id"] = node + "/" + phys.id;
+      all_facts.push_back(std::move(f));
+    }
     for (auto d : j["devices"]) {
       const std::string original = d["id"].get<std::string>();
       d["id"] = renamed(i, original);
@@ -145,20 +156,24 @@ Result<MergeOutcome> merge_reports(const std::vector<LoadedReport>& inputs, cons
     verdict = combine_verdicts(verdicts);
   }
 
-  const std::string node_note = "sum over this node's devices, each measured on its own (not concurrently)";
+  const std::string node_note =
+      "sum over this node's physical devices, each counted once, each measured on its own (not concurrently)";
   nlohmann::json nodes = nlohmann::json::array();
   for (const auto& node : node_order)
     nodes.push_back({{"node", node},
                      {"hostname", node},
                      {"devices", node_devices[node]},
-                     {"totals", totals_json(node_totals(by_node[node]), node_note)}});
+                     {"totals", totals_json(node_totals(by_node[node], facts_by_node[node]), node_note)}});
+  std::vector<TotalExclusion> excluded;
+  auto totals = node_totals(all_summaries, all_facts, &excluded);
   nlohmann::json summary = {
       {"devices", summary_devices},
       {"node_totals",
-       totals_json(node_totals(all_summaries), hostnames.size() > 1
-                                                   ? "sum over all nodes' devices, each measured on its own"
-                                                   : "sum over devices, each measured on its own (not "
-                                                     "concurrently)")},
+       totals_json(totals,
+                   hostnames.size() > 1
+                       ? "sum over all nodes' physical devices, each counted once, each measured on its own"
+                       : kSequentialTotalNote)},
+      {"excluded_from_totals", exclusions_to_json(excluded)},
       {"nodes", nodes}};
 
   const bool one_node = hostnames.size() == 1;
@@ -203,7 +218,7 @@ Result<MergeOutcome> merge_reports(const std::vector<LoadedReport>& inputs, cons
       {"argv", options.argv},
       {"profile", profile},
       {"settings",
-       {{"execution", "merged from separate runs (see merge.inputs)"},
+       {{"execution", options.execution},
         {"merged_reports", inputs.size()},
         {"merged_utc", options.now_utc}}}};
 

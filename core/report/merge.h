@@ -21,6 +21,8 @@ struct MergeOptions {
   std::vector<std::string> argv;  // the merge command line, recorded as run.argv
   std::string run_id;             // empty: derived from the inputs' run ids
   std::string now_utc;            // recorded as the merge time in run.settings
+  size_t min_inputs = 2;          // a cluster report may have one node left
+  std::string execution = "merged from separate runs (see merge.inputs)";  // run.settings.execution
 };
 
 struct MergeOutcome {

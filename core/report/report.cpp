@@ -1,6 +1,8 @@
 // Report assembly, host facts and the integrity digest.
 #include "core/report/report.h"
 
+#include <cstdlib>
+
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -30,6 +32,15 @@ std::string trim(std::string s) {
   return s;
 }
 
+// The summary: headlines per device, and node totals counting each physical device once (the devices
+// left out of them listed, with the reason).
+nlohmann::json summary_json(const ReportParts& parts) {
+  std::vector<TotalExclusion> excluded;
+  auto totals = node_totals(parts.summaries, parts.devices, &excluded);
+  return to_json(parts.summaries, totals, excluded,
+                 parts.concurrent ? kConcurrentTotalNote : kSequentialTotalNote);
+}
+
 }  // namespace
 
 nlohmann::json tool_facts() {
@@ -53,7 +64,10 @@ nlohmann::json host_facts() {
     mem_bytes = std::stoull(mem_kb) * 1024;
   } catch (...) {
   }
-  return {{"hostname", hostname},
+  // CMETER_NODE_NAME names the node instead of the host name (cluster runs where the host name is not
+  // the node's name, and the loopback test's simulated nodes: docs/cluster.md).
+  const char* node = std::getenv("CMETER_NODE_NAME");
+  return {{"hostname", node != nullptr && *node != '\0' ? std::string(node) : std::string(hostname)},
           {"os", trim(read_first_match("/etc/os-release", "PRETTY_NAME="))},
           {"kernel", fmt::format("{} {}", u.sysname, u.release)},
           {"arch", u.machine},
@@ -104,7 +118,7 @@ nlohmann::json build_report(const ReportParts& parts) {
       {"plugins", plugins},
       {"devices", devices},
       {"results", results},
-      {"summary", to_json(parts.summaries, node_totals(parts.summaries))},
+      {"summary", summary_json(parts)},
       {"criteria", to_json(parts.criteria)},
       {"verdict",
        parts.criteria.verdict.empty() ? nlohmann::json(nullptr) : nlohmann::json(parts.criteria.verdict)},

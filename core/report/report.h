@@ -1,7 +1,7 @@
-// The JSON report (docs/reports.md): schema `cmeter.report` 1.1.0 (1.1 added results[].inference). Assembled
-// from the run's facts and its case results; `integrity.digest` is the SHA-256 of the canonical form of
-// everything else, so any change to a report after the run is detectable (`cmeter report verify`, a later
-// issue, adds signatures on top).
+// The JSON report (docs/reports.md): schema `cmeter.report` 1.2.0 (1.1 added results[].inference, 1.2
+// physical-device totals). Assembled from the run's facts and its case results; `integrity.digest` is the
+// SHA-256 of the canonical form of everything else, so any change to a report after the run is detectable
+// (`cmeter report verify`, a later issue, adds signatures on top).
 //
 // Canonical form: the report without its `integrity` member, serialised by nlohmann::json's dump()
 // with no indentation: object keys sorted by byte value, no insignificant whitespace, strings UTF-8
@@ -22,7 +22,9 @@ namespace cmeter {
 
 inline constexpr const char* kReportSchema = "cmeter.report";
 // The version new reports carry; readers accept every 1.x (report_reader.h). 1.1.0 added the optional
-// `inference` member of a result; a 1.0.0 report still reads and validates as before.
+// `inference` member of a result; 1.2.0 the `training` member and the physical-device accounting of node
+// totals (`counted` in each total, `summary.excluded_from_totals`); older reports still read and
+// validate as before.
 inline constexpr const char* kReportSchemaVersion = "1.2.0";
 
 // What cmeter itself is: name, version, git sha, dirty flag, build type, compiler.
@@ -39,6 +41,7 @@ struct ReportParts {
   std::vector<CaseResult> results;
   std::vector<DeviceSummary> summaries;
   CriteriaVerdict criteria;
+  bool concurrent = false;  // the devices ran each case at once (`cmeter run --concurrent`)
 };
 
 nlohmann::json build_report(const ReportParts& parts);

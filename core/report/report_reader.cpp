@@ -59,8 +59,12 @@ const nlohmann::json& member(const nlohmann::json& j, const char* key) {
 std::vector<NodeTotal> totals_from_json(const nlohmann::json& j) {
   std::vector<NodeTotal> out;
   if (!j.is_object()) return out;
-  for (auto it = j.begin(); it != j.end(); ++it)
-    out.push_back({it.key(), str(*it, "unit"), num(*it, "value"), static_cast<int>(integer(*it, "devices"))});
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    NodeTotal t{it.key(), str(*it, "unit"), num(*it, "value"), static_cast<int>(integer(*it, "devices")), {}};
+    for (const auto& c : member(*it, "counted"))
+      if (c.is_string()) t.counted.push_back(c.get<std::string>());
+    out.push_back(std::move(t));
+  }
   std::stable_sort(out.begin(), out.end(), [](const NodeTotal& a, const NodeTotal& b) {
     return headline_rank(a.key) < headline_rank(b.key);
   });
@@ -272,6 +276,9 @@ Result<LoadedReport> load_report(nlohmann::json report, const std::string& sourc
     out.summaries.push_back(std::move(s));
   }
   out.node_totals = totals_from_json(member(summary, "node_totals"));
+  for (const auto& e : member(summary, "excluded_from_totals"))
+    out.excluded_from_totals.push_back({str(e, "total"), str(e, "device"), str(e, "counted_instead"),
+                                        str(e, "physical_id"), str(e, "reason")});
   for (const auto& c : member(report, "criteria")) {
     CriterionOutcome o;
     o.id = str(c, "id");

@@ -74,6 +74,7 @@ struct LoadedReport {
   std::vector<InferenceView> inference;
   std::vector<DeviceSummary> summaries;
   std::vector<NodeTotal> node_totals;
+  std::vector<TotalExclusion> excluded_from_totals;  // summary.excluded_from_totals (schema 1.2)
   CriteriaVerdict criteria;  // outcomes and verdict ("" when the profile had no criteria)
   std::string digest;        // integrity.digest as recorded (not recomputed)
   bool signed_report = false;

@@ -85,9 +85,45 @@ TEST_CASE("report: summary takes the best valid result and never an invalid one"
   CHECK(fp32->case_id == "g2");
   CHECK(fp32->efficiency.value() == doctest::Approx(0.5));
   CHECK(s[0].find("fp16_flops_per_s") == nullptr);
-  auto totals = node_totals(s);
+  auto totals = node_totals(s, devices);
   REQUIRE(totals.size() == 1);
   CHECK(totals[0].value == 2e11);
+}
+
+TEST_CASE("report: node totals count each physical device once, and say which devices they left out") {
+  // cpu:0 and an OpenCL CPU device (PoCL) run on the same package; cuda:0 is silicon of its own, and
+  // opencl:1 is the same GPU seen through OpenCL (same PCI function, identity derived from the bus id).
+  std::vector<DeviceFacts> devices = {{"cpu:0", {{"physical.id", std::string("host-cpu:package=0")}}},
+                                      {"opencl:0", {{"physical.id", std::string("host-cpu:package=0")}}},
+                                      {"cuda:0", {{"physical.id", std::string("pci:0000:3b:00.0")}}},
+                                      {"opencl:1", {{"pci.bus_id", std::string("0000:3B:00.0")}}}};
+  std::vector<CaseResult> results = {
+      make_result("cpu:0", "g", CaseStatus::kOk, 2e11), make_result("opencl:0", "g", CaseStatus::kOk, 1.5e11),
+      make_result("cuda:0", "g", CaseStatus::kOk, 5e13), make_result("opencl:1", "g", CaseStatus::kOk, 6e13)};
+  auto s = summarize(results, devices);
+  std::vector<TotalExclusion> excluded;
+  auto totals = node_totals(s, devices, &excluded);
+  REQUIRE(totals.size() == 1);
+  CHECK(totals[0].value == doctest::Approx(2e11 + 6e13));  // not 2e11 + 1.5e11 + 5e13 + 6e13
+  CHECK(totals[0].devices == 2);
+  CHECK(totals[0].counted == std::vector<std::string>{"cpu:0", "opencl:1"});
+  REQUIRE(excluded.size() == 2);
+  CHECK(excluded[0].device == "opencl:0");
+  CHECK(excluded[0].counted_instead == "cpu:0");
+  CHECK(excluded[0].physical_id == "host-cpu:package=0");
+  CHECK(excluded[0].reason.find("same silicon as cpu:0") != std::string::npos);
+  CHECK(excluded[1].device == "cuda:0");
+  CHECK(excluded[1].counted_instead == "opencl:1");
+  // A device that failed every case leaves nothing to exclude: the one with a figure counts.
+  std::vector<TotalExclusion> none;
+  auto only_pocl = node_totals(summarize({results[1]}, devices), devices, &none);
+  REQUIRE(only_pocl.size() == 1);
+  CHECK(only_pocl[0].counted == std::vector<std::string>{"opencl:0"});
+  CHECK(none.empty());
+  // The JSON form the report carries.
+  auto j = to_json(s, totals, excluded);
+  CHECK(j["node_totals"]["fp32_flops_per_s"]["counted"].size() == 2);
+  CHECK(j["excluded_from_totals"][0]["total"] == "fp32_flops_per_s");
 }
 
 TEST_CASE("report: a headline's efficiency is against the peak its case's plausibility gate used") {

@@ -2,6 +2,8 @@
 #include "core/report/summary.h"
 #include "core/model/ceilings.h"
 
+#include <fmt/format.h>
+
 #include <functional>
 #include <set>
 
@@ -81,21 +83,74 @@ std::vector<DeviceSummary> summarize(const std::vector<CaseResult>& results,
   return out;
 }
 
-std::vector<NodeTotal> node_totals(const std::vector<DeviceSummary>& summaries) {
+std::vector<NodeTotal> node_totals(const std::vector<DeviceSummary>& summaries,
+                                   const std::vector<DeviceFacts>& devices,
+                                   std::vector<TotalExclusion>* excluded) {
+  // Every summarised device, with its facts where known (a summary without facts is its own silicon).
+  std::vector<DeviceFacts> facts;
+  for (const auto& s : summaries) {
+    DeviceFacts f{s.device, {}};
+    for (const auto& d : devices)
+      if (d.id == s.device) f = d;
+    facts.push_back(std::move(f));
+  }
+  const auto groups = group_by_silicon(facts);
   std::vector<NodeTotal> totals;
   for (const char* key : {"fp16_flops_per_s", "bf16_flops_per_s", "fp32_flops_per_s", "fp64_flops_per_s"}) {
-    NodeTotal t{key, "FLOP/s", 0, 0};
-    for (const auto& s : summaries)
-      if (const auto* m = s.find(key)) {
-        t.value += m->value;
-        t.devices++;
+    NodeTotal t{key, "FLOP/s", 0, 0, {}};
+    for (const auto& group : groups) {
+      const HeadlineMetric* best = nullptr;
+      size_t best_index = 0;
+      for (size_t i : group)
+        if (const auto* m = summaries[i].find(key);
+            m != nullptr && (best == nullptr || m->value > best->value)) {
+          best = m;
+          best_index = i;
+        }
+      if (best == nullptr) continue;
+      t.value += best->value;
+      t.devices++;
+      t.counted.push_back(summaries[best_index].device);
+      if (excluded == nullptr) continue;
+      const std::string phys = physical_identity(facts[best_index]).id;
+      for (size_t i : group) {
+        const auto* m = summaries[i].find(key);
+        if (i == best_index || m == nullptr) continue;
+        excluded->push_back(
+            {key, summaries[i].device, summaries[best_index].device, phys,
+             fmt::format(
+                 "same silicon as {} ({}); counted once, with {}'s higher validated figure ({:.4g} {} "
+                 "against {:.4g})",
+                 summaries[best_index].device, phys, summaries[best_index].device, best->value, best->unit,
+                 m->value)});
       }
+    }
     if (t.devices > 0) totals.push_back(t);
   }
   return totals;
 }
 
-nlohmann::json to_json(const std::vector<DeviceSummary>& summaries, const std::vector<NodeTotal>& totals) {
+nlohmann::json totals_to_json(const std::vector<NodeTotal>& totals, const std::string& note) {
+  nlohmann::json node = nlohmann::json::object();
+  for (const auto& t : totals)
+    node[t.key] = {
+        {"value", t.value}, {"unit", t.unit}, {"devices", t.devices}, {"counted", t.counted}, {"note", note}};
+  return node;
+}
+
+nlohmann::json exclusions_to_json(const std::vector<TotalExclusion>& excluded) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& e : excluded)
+    out.push_back({{"total", e.key},
+                   {"device", e.device},
+                   {"counted_instead", e.counted_instead},
+                   {"physical_id", e.physical_id},
+                   {"reason", e.reason}});
+  return out;
+}
+
+nlohmann::json to_json(const std::vector<DeviceSummary>& summaries, const std::vector<NodeTotal>& totals,
+                       const std::vector<TotalExclusion>& excluded, const std::string& note) {
   nlohmann::json devices = nlohmann::json::array();
   for (const auto& s : summaries) {
     nlohmann::json metrics = nlohmann::json::object();
@@ -109,13 +164,9 @@ nlohmann::json to_json(const std::vector<DeviceSummary>& summaries, const std::v
     }
     devices.push_back({{"device", s.device}, {"metrics", metrics}});
   }
-  nlohmann::json node = nlohmann::json::object();
-  for (const auto& t : totals)
-    node[t.key] = {{"value", t.value},
-                   {"unit", t.unit},
-                   {"devices", t.devices},
-                   {"note", "sum over devices, each measured on its own (not concurrently)"}};
-  return {{"devices", devices}, {"node_totals", node}};
+  return {{"devices", devices},
+          {"node_totals", totals_to_json(totals, note)},
+          {"excluded_from_totals", exclusions_to_json(excluded)}};
 }
 
 }  // namespace cmeter

@@ -18,8 +18,25 @@ namespace cmeter {
 
 std::vector<DeviceSummary> summarize(const std::vector<CaseResult>& results,
                                      const std::vector<DeviceFacts>& devices);
-// Sums of the compute headlines over devices (measured one device after another).
-std::vector<NodeTotal> node_totals(const std::vector<DeviceSummary>& summaries);
-nlohmann::json to_json(const std::vector<DeviceSummary>& summaries, const std::vector<NodeTotal>& totals);
+// Sums of the compute headlines over the node's physical devices. Devices that share silicon
+// (group_by_silicon: cpu:0 and an OpenCL CPU device, a GPU under two plugins) count once, with the
+// highest validated figure among them (headlines only come from ok or noisy cases, whose validation
+// passed); the others are appended to `excluded`, when given, with the reason.
+std::vector<NodeTotal> node_totals(const std::vector<DeviceSummary>& summaries,
+                                   const std::vector<DeviceFacts>& devices,
+                                   std::vector<TotalExclusion>* excluded = nullptr);
+// The note each total carries (how it was summed).
+inline constexpr const char* kSequentialTotalNote =
+    "sum over physical devices, each counted once (the best validated figure among the devices on it), "
+    "each measured on its own (not concurrently)";
+inline constexpr const char* kConcurrentTotalNote =
+    "sum over physical devices, each counted once (the best validated figure among the devices on it), "
+    "all devices running each case at the same time (cmeter run --concurrent; run.settings.concurrency "
+    "gives each case's overlap)";
+nlohmann::json totals_to_json(const std::vector<NodeTotal>& totals, const std::string& note);
+nlohmann::json exclusions_to_json(const std::vector<TotalExclusion>& excluded);
+nlohmann::json to_json(const std::vector<DeviceSummary>& summaries, const std::vector<NodeTotal>& totals,
+                       const std::vector<TotalExclusion>& excluded = {},
+                       const std::string& note = kSequentialTotalNote);
 
 }  // namespace cmeter

@@ -41,6 +41,8 @@ class CaseExecutor {
   virtual std::string execution() const = 0;
   // Notes gathered while running (restarts, binding problems); cleared.
   virtual std::vector<std::string> take_warnings() { return {}; }
+  // Whether run_case may be called from several threads at once for devices of different plugins.
+  virtual bool runs_plugins_concurrently() const { return false; }
 };
 
 class InProcessExecutor : public CaseExecutor {
@@ -71,6 +73,7 @@ class WorkerExecutor : public CaseExecutor {
     return "worker process per plugin, watchdog per case, devices one after another";
   }
   std::vector<std::string> take_warnings() override { return host_.take_warnings(); }
+  bool runs_plugins_concurrently() const override { return true; }
 
  private:
   WorkerHost& host_;

@@ -3,11 +3,13 @@
 // the run (directory, journal) -> locate the devices -> execute -> summarise -> report.
 #include "core/run/runner.h"
 
+#include <barrier>
 #include <cmath>
 #include <filesystem>
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 
 #include <fmt/ranges.h>
 
@@ -124,7 +126,8 @@ std::vector<PlannedCase> plan_cases(const std::vector<DeviceFacts>& devices,
   std::vector<PlannedCase> plan;
   for (const DeviceFacts& d : devices)
     for (const auto& c : profile.cases)
-      if (device_matches(c.devices, d.id)) plan.push_back({&d, &c});
+      // `collective` is not a device case: the cluster run does it over MPI (core/cluster).
+      if (c.workload != "collective" && device_matches(c.devices, d.id)) plan.push_back({&d, &c});
   return plan;
 }
 
@@ -284,6 +287,7 @@ Result<OpenedRun> open_run(const RunOptions& options, const profile::Profile& pr
       {"profile",
        {{"name", prof.name}, {"version", prof.version}, {"path", prof.path}, {"sha256", prof.sha256}}},
       {"settings", {{"execution", execution}, {"planned_cases", plan.size()}}}};
+  if (execution.find("all devices at once") != std::string::npos) opened.run["settings"]["concurrent"] = true;
   nlohmann::json devices = nlohmann::json::array();
   for (const auto& d : selected) devices.push_back(device_to_json(d));
   auto j = Journal::create(out.journal_path, {{"type", "run"}, {"run", opened.run}, {"devices", devices}});
@@ -398,6 +402,116 @@ std::vector<CaseResult> execute_plan(const RunOptions& options, const std::vecto
   return results;
 }
 
+// The plugin a device id belongs to (`opencl:0` -> `opencl`): one thread, one worker per plugin.
+std::string plugin_of(const std::string& device_id) {
+  return device_id.substr(0, device_id.find(':'));
+}
+
+// Node metering: each case of the plan on all its devices at once. One thread per plugin (a plugin's
+// worker runs one case at a time, so its own devices go one after another); all threads wait on a
+// barrier and are released together. Each device's window (steady-clock seconds since the run began)
+// is recorded, and each case's overlap: the time all its devices ran together over the time any ran.
+// Results are journaled in plan order once the case has finished on every device.
+std::vector<CaseResult> execute_plan_concurrent(const RunOptions& options, const profile::Profile& prof,
+                                                bool devices_at_once, const std::vector<PlannedCase>& plan,
+                                                ResumedResults* done, CaseExecutor& executor,
+                                                Journal& journal, const nlohmann::json& locality,
+                                                uint64_t seed, RunOutcome& out, nlohmann::json& concurrency) {
+  std::vector<CaseResult> results;
+  results.reserve(plan.size());
+  const auto run_start = SteadyClock::now();
+  concurrency = {{"cases", nlohmann::json::array()}};
+  std::map<std::string, std::vector<const PlannedCase*>> by_case;
+  for (const auto& p : plan) by_case[p.spec->id].push_back(&p);
+  int index = 0;
+  int ran = 0;
+  for (const auto& spec : prof.cases) {
+    const std::string& case_id = spec.id;
+    if (spec.workload == "collective") continue;
+    if (options.before_case) options.before_case(case_id);
+    std::vector<const PlannedCase*> to_run;
+    std::vector<CaseResult> case_results;
+    for (const PlannedCase* p : by_case[case_id]) {
+      if (done != nullptr)
+        if (auto r = take_done(*p, *done)) {
+          results.push_back(std::move(*r));
+          ++out.cases_resumed;
+          continue;
+        }
+      bool present = false;
+      for (const auto& e : executor.devices())
+        if (e.id == p->device->id) present = true;
+      if (present)
+        to_run.push_back(p);
+      else
+        case_results.push_back(not_run(*p));
+    }
+    // Per plugin, its devices in plan order.
+    std::map<std::string, std::vector<size_t>> lanes;
+    for (size_t i = 0; i < to_run.size(); ++i)
+      lanes[devices_at_once ? plugin_of(to_run[i]->device->id) : std::string()].push_back(i);
+    std::vector<CaseResult> lane_results(to_run.size());
+    std::vector<std::pair<double, double>> windows(to_run.size());
+    if (options.progress && !to_run.empty())
+      options.progress(Progress{index + 1, static_cast<int>(plan.size()),
+                                fmt::format("{} devices at once", to_run.size()), case_id,
+                                seconds_since(run_start), -1, nullptr});
+    std::barrier start_together(static_cast<std::ptrdiff_t>(std::max<size_t>(1, lanes.size())));
+    std::vector<std::thread> threads;
+    for (const auto& [plugin, members] : lanes)
+      threads.emplace_back([&, members = members] {
+        start_together.arrive_and_wait();
+        for (size_t i : members) {
+          const DeviceFacts& d = *to_run[i]->device;
+          std::optional<topology::Locality> bind;
+          if (locality.contains(d.id)) bind = locality[d.id].get<topology::Locality>();
+          const double begin = seconds_since(run_start);
+          lane_results[i] = executor.run_case(d, *to_run[i]->spec, seed, bind);
+          windows[i] = {begin, seconds_since(run_start)};
+        }
+      });
+    for (auto& t : threads) t.join();
+    nlohmann::json record = {{"case", case_id}, {"devices", nlohmann::json::object()}};
+    for (size_t i = 0; i < to_run.size(); ++i) {
+      record["devices"][to_run[i]->device->id] = {{"start_s", windows[i].first},
+                                                  {"end_s", windows[i].second}};
+      case_results.push_back(std::move(lane_results[i]));
+    }
+    if (devices_at_once && !to_run.empty()) {
+      // Overlap over the plugins' workers: the time every worker was running the case over the time any
+      // was (a plugin's own devices run in turn inside its window).
+      double first_start = 0, last_start = 0, first_end = 0, last_end = 0;
+      bool first = true;
+      for (const auto& [plugin, members] : lanes) {
+        const double begin = windows[members.front()].first, end = windows[members.back()].second;
+        first_start = first ? begin : std::min(first_start, begin);
+        last_start = first ? begin : std::max(last_start, begin);
+        first_end = first ? end : std::min(first_end, end);
+        last_end = first ? end : std::max(last_end, end);
+        first = false;
+      }
+      const double span = last_end - first_start;
+      record["overlap_fraction"] = span > 0 ? std::max(0.0, first_end - last_start) / span : 0.0;
+      concurrency["cases"].push_back(std::move(record));
+    }
+    for (auto& w : executor.take_warnings()) out.warnings.push_back(std::move(w));
+    for (auto& r : case_results) {
+      ++index;
+      ++ran;
+      if (auto st = journal.append(r); !st) out.warnings.push_back(st.error().message);
+      results.push_back(std::move(r));
+      if (options.progress) {
+        Progress progress{index,          static_cast<int>(plan.size()), results.back().device,
+                          case_id,        seconds_since(run_start),      -1,
+                          &results.back()};
+        options.progress(progress);
+      }
+    }
+  }
+  out.cases_run = ran;
+  return results;
+}
+
 }  // namespace
 
 Result<RunOutcome> execute_run(const RunOptions& options, CaseExecutor& executor,
@@ -434,7 +548,21 @@ Result<RunOutcome> execute_run(const RunOptions& options, CaseExecutor& executor
         "--device, or raise the cap with --max-cases",
         prof->path, plan.size(), prof->cases.size(), selected.size(), options.max_planned_cases);
 
-  auto opened = open_run(options, *prof, selector, selected, plan, executor.execution(), resuming, out);
+  // Node metering (all devices at once) when asked, or when the profile declares it; a resumed run
+  // keeps the mode it started with.
+  bool concurrent = options.concurrent.value_or(prof->execution == "concurrent");
+  if (resuming) concurrent = resuming->run["settings"].value("concurrent", false);
+  if (concurrent && !executor.runs_plugins_concurrently())
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "a concurrent run (--concurrent, or a profile with `execution: concurrent`) needs a worker "
+        "process per plugin; it cannot run --in-process (use --sequential)");
+  const std::string execution =
+      concurrent
+          ? "worker process per plugin, watchdog per case, each case on all devices at once (one "
+            "thread per plugin, released together by a barrier; a plugin's own devices one after another)"
+          : executor.execution();
+  auto opened = open_run(options, *prof, selector, selected, plan, execution, resuming, out);
   CMETER_TRY(opened);
   nlohmann::json run = std::move(opened->run);
   out.report_path = out.run_dir + "/report.json";
@@ -442,9 +570,19 @@ Result<RunOutcome> execute_run(const RunOptions& options, CaseExecutor& executor
 
   // Execute.
   const auto run_start = SteadyClock::now();
+  nlohmann::json concurrency;
+  for (const auto& c : prof->cases)
+    if (c.workload == "collective" && !options.before_case)
+      out.warnings.push_back(
+          fmt::format("case {} (collective) runs only in a cluster run (cmeter run --mpi); skipped", c.id));
   std::vector<CaseResult> results =
-      execute_plan(options, plan, resuming ? &resuming->done : nullptr, executor, *opened->journal,
-                   located.locality, opened->seed, out);
+      concurrent || options.before_case
+          ? execute_plan_concurrent(options, *prof, concurrent, plan, resuming ? &resuming->done : nullptr,
+                                    executor, *opened->journal, located.locality, opened->seed, out,
+                                    concurrency)
+          : execute_plan(options, plan, resuming ? &resuming->done : nullptr, executor, *opened->journal,
+                         located.locality, opened->seed, out);
+  if (concurrent) run["settings"]["concurrency"] = concurrency;
   run["settings"]["journal_chain"] = opened->journal->chain_head();
   if (resuming) {
     // Which results came from the resumed journal (every one re-checked by recheck_resumed).
@@ -476,6 +614,7 @@ Result<RunOutcome> execute_run(const RunOptions& options, CaseExecutor& executor
   parts.results = results;
   parts.summaries = summarize(results, selected);
   parts.criteria = evaluate_criteria(prof->criteria, results, parts.summaries, selected);
+  parts.concurrent = concurrent;
 
   // Report.
   out.report = build_report(parts);

@@ -7,6 +7,7 @@
 // plugin_shutdown; and it maps buffers, streams and events onto host memory and a steady clock.
 #include <cmeter/plugin_abi.h>
 #include <oneapi/tbb/version.h>
+#include <cmeter/physical_id.hpp>
 #include <cmeter/plugin_sdk.hpp>
 
 #include <chrono>
@@ -93,6 +94,7 @@ void build_device_attributes(const Runtime& rt, sdk::KeyValueList& kv) {
          rt.blas + "; oneTBB " + TBB_runtime_version() + "; " + info.kernels->isa + " kernels" +
              (info.low.onednn ? "; " + info.low.library + " " + info.low.isa : "; " + info.low.note));
   kv.set("compute_units", static_cast<int64_t>(info.compute_units));
+  kv.set("physical.id", sdk::host_cpu_physical_id());
   if (info.numa_node) kv.set("numa.node", static_cast<int64_t>(*info.numa_node));
   kv.set("mem.bytes", info.mem_bytes);
   kv.set_bool("mem.host_shared", true);

@@ -11,6 +11,7 @@
 // (bf16 2x f32, i8 4x f32) exactly there.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
+#include <cmeter/physical_id.hpp>
 #include <cmeter/plugin_client.hpp>
 
 #include "cpu_level.hpp"
@@ -629,6 +630,9 @@ TEST_CASE("device attributes") {
   CHECK(!str(find(kv, "name")).empty());
   CHECK(!str(find(kv, "vendor")).empty());
   CHECK(find(kv, "pci.bus_id") == nullptr);
+  // The silicon identity every CPU device of this host shares (the OpenCL CPU device's too).
+  CHECK(str(find(kv, "physical.id")) == cmeter::sdk::host_cpu_physical_id());
+  CHECK(str(find(kv, "physical.id")).rfind("host-cpu:package=", 0) == 0);
   REQUIRE(find(kv, "compute_units") != nullptr);
   CHECK(find(kv, "compute_units")->int_value >= 1);
   REQUIRE(find(kv, "mem.bytes") != nullptr);

@@ -11,6 +11,7 @@
 #include <cublasLt.h>
 #include <cuda_runtime_api.h>
 #include <dlfcn.h>
+#include <cmeter/physical_id.hpp>
 #include <cmeter/plugin_sdk.hpp>
 
 #include <cstdio>
@@ -179,6 +180,7 @@ std::string probe_device(int ordinal, CMTR_Device& d, const std::string& driver_
   kv.set("runtime.version", runtime_text);
   kv.set("uuid", uuid);
   kv.set("pci.bus_id", std::string(bus));
+  kv.set("physical.id", sdk::pci_physical_id(bus));
   {
     std::ifstream numa(std::string("/sys/bus/pci/devices/") + bus + "/numa_node");
     int node = -1;

@@ -1,6 +1,8 @@
 // plugins/opencl/device_info.cpp - device probe and the device_attributes answer (see device_info.hpp).
 #include "device_info.hpp"
 
+#include <cmeter/physical_id.hpp>
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -249,6 +251,14 @@ void build_attributes(const DeviceInfo& info, sdk::KeyValueList& kv) {
     kv.set("pci.bus_id", info.pci_bus_id);
     kv.set("opencl.pci.source", info.pci_source);
   }
+  // The silicon: the host CPU's packages for a CPU device (PoCL runs on the same cores as cpu:0), the
+  // PCI function or UUID for an accelerator; absent when the driver says neither.
+  if (info.is_cpu)
+    kv.set("physical.id", sdk::host_cpu_physical_id());
+  else if (!info.pci_bus_id.empty())
+    kv.set("physical.id", sdk::pci_physical_id(info.pci_bus_id));
+  else if (!info.uuid.empty())
+    kv.set("physical.id", "uuid:" + info.uuid);
   if (info.numa_node) kv.set("numa.node", *info.numa_node);
   kv.set("mem.bytes", info.mem_bytes);
   kv.set_bool("mem.host_shared", info.is_cpu && info.host_unified_memory);

@@ -9,6 +9,7 @@
 // odd shapes. Exits 77 (CTest skip) when no OpenCL device exists, and only then.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
+#include <cmeter/physical_id.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -179,6 +180,10 @@ TEST_CASE("the plugin names itself and enumerates devices with attributes") {
       CHECK(find(kv, "peak.flops.f32") == nullptr);
       CHECK(attr_bool(kv, "mem.host_shared"));
       CHECK(attr_int(kv, "cache.llc.bytes") > 0);
+      // The same silicon as the CPU plugin's device: the host CPU's packages.
+      CHECK(attr_string(kv, "physical.id") == cmeter::sdk::host_cpu_physical_id());
+    } else if (!bus.empty()) {
+      CHECK(attr_string(kv, "physical.id") == cmeter::sdk::pci_physical_id(bus));
     }
   }
   // Handles are checked: a NULL device is an error, not a crash.

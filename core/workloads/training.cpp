@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -344,8 +345,10 @@ class DeviceMlp {
   std::vector<Buffer> x_, nt_;
   std::map<std::string, std::pair<std::string, Op>> ops_;
   std::map<double, Ops> by_scale_;
-  std::vector<std::array<float, 3>> pending_;  // HYPER values enqueued since the last sync
-  std::vector<std::vector<uint8_t>> staged_;   // uploads enqueued since the last read-back
+  // HYPER values enqueued since the last sync: a deque, so push_back never moves an element a pending
+  // (asynchronous) write still reads from.
+  std::deque<std::array<float, 3>> pending_;
+  std::vector<std::vector<uint8_t>> staged_;  // uploads enqueued since the last read-back
 };
 
 // Trajectory tolerance per storage dtype: the 90th percentile of |device − host| / Σ lr over sampled

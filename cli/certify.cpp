@@ -25,7 +25,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Options {
+struct CertifyOptions {
   std::string report, output = "certificate", key;
   std::vector<std::string> run_args;
 };
@@ -45,7 +45,7 @@ int run_evidence(const std::vector<std::string>& args, const std::string& dir) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-int certify(const Options& s) {
+int certify(const CertifyOptions& s) {
   std::string report_path = s.report;
   if (report_path.empty()) {
     if (s.run_args.empty()) {
@@ -119,7 +119,7 @@ int certify(const Options& s) {
 }  // namespace
 
 Subcommand register_certify(CLI::App& app) {
-  auto s = std::make_shared<Options>();
+  auto s = std::make_shared<CertifyOptions>();
   auto* cmd = app.add_subcommand(
       "certify",
       "Write a signed one-page certificate (certificate.json/.md/.html) from a certification run: "

@@ -13,7 +13,7 @@
 namespace cmeter::cli {
 namespace {
 
-struct Options {
+struct CompareCommandOptions {
   std::vector<std::string> files;
   bool per_watt = false;
   std::vector<std::string> prices;
@@ -21,7 +21,7 @@ struct Options {
   TrustOptions trust;
 };
 
-int run_compare(const Options& s) {
+int run_compare(const CompareCommandOptions& s) {
   CompareOptions options;
   options.per_watt = s.per_watt;
   for (const auto& p : s.prices) {
@@ -70,7 +70,7 @@ int run_compare(const Options& s) {
 }  // namespace
 
 Subcommand register_compare(CLI::App& app) {
-  auto s = std::make_shared<Options>();
+  auto s = std::make_shared<CompareCommandOptions>();
   auto* cmd = app.add_subcommand(
       "compare",
       "Compare reports side by side: ratios to the first, faster/slower/same within noise from the CIs");

@@ -9,11 +9,11 @@
 namespace cmeter::cli {
 
 Subcommand register_devices(CLI::App& app) {
-  struct Options {
+  struct DevicesOptions {
     PluginOptions plugins;
     bool json = false;
   };
-  auto options = std::make_shared<Options>();
+  auto options = std::make_shared<DevicesOptions>();
   auto* cmd = app.add_subcommand("devices", "List plugins (loaded or why not) and their devices");
   add_plugin_options(*cmd, options->plugins);
   cmd->add_flag("--json", options->json, "Print JSON with the raw attribute values");

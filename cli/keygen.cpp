@@ -15,7 +15,7 @@
 namespace cmeter::cli {
 namespace {
 
-struct Options {
+struct KeygenOptions {
   std::string path = "cmeter-signing.key";
   bool force = false;
 };
@@ -33,7 +33,7 @@ bool write_private(const std::string& path, const std::string& text, mode_t mode
   return static_cast<bool>(out);
 }
 
-int run_keygen(const Options& s) {
+int run_keygen(const KeygenOptions& s) {
   const std::string pub = s.path + ".pub";
   for (const auto& p : {s.path, pub})
     if (std::filesystem::exists(p) && !s.force) {
@@ -58,7 +58,7 @@ int run_keygen(const Options& s) {
 }  // namespace
 
 Subcommand register_keygen(CLI::App& app) {
-  auto s = std::make_shared<Options>();
+  auto s = std::make_shared<KeygenOptions>();
   auto* cmd =
       app.add_subcommand("keygen", "Create an Ed25519 key pair for signing reports (KEY and KEY.pub)");
   cmd->add_option("--output,-o", s->path, "Secret key file to create; the public key goes to <file>.pub")

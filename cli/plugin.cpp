@@ -16,7 +16,7 @@
 namespace cmeter::cli {
 namespace {
 
-struct Options {
+struct PluginCheckOptions {
   std::string library;
   int device = 0;
   std::string level = "quick";
@@ -30,7 +30,7 @@ struct Options {
   bool verbose = false;
 };
 
-int run_plugin_check(const Options& command) {
+int run_plugin_check(const PluginCheckOptions& command) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(command.library, ec)) {
     std::cerr << fmt::format("cmeter plugin check: {}: no such file\n", command.library);
@@ -71,7 +71,7 @@ int run_plugin_check(const Options& command) {
 }  // namespace
 
 Subcommand register_plugin(CLI::App& app) {
-  auto command = std::make_shared<Options>();
+  auto command = std::make_shared<PluginCheckOptions>();
   auto* plugin = app.add_subcommand("plugin", "Plugin tools for vendors: conformance check");
   plugin->require_subcommand(1);
   auto* check = plugin->add_subcommand(

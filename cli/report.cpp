@@ -27,7 +27,7 @@ namespace {
 // A signature or digest that does not verify is the FAIL code (1); unreadable input is usage (2).
 constexpr int kExitVerifyFailed = kExitFail;
 
-struct Options {
+struct ReportOptions {
   std::string file, output, key;
   std::string evidence;  // report verify --evidence: FILE is a certificate, checked against this report
   std::vector<std::string> merge_inputs;
@@ -45,7 +45,7 @@ std::string json_text(const nlohmann::json& report) {
   return report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-int render(const Options& s, const std::string& format) {
+int render(const ReportOptions& s, const std::string& format) {
   auto report = read_report_file(s.file);
   if (!report) {
     std::cerr << "error: " << report.error().message << "\n";
@@ -75,7 +75,7 @@ int render(const Options& s, const std::string& format) {
   return write_output(*text, s.output) ? kExitOk : kExitUsage;
 }
 
-int sign(const Options& s) {
+int sign(const ReportOptions& s) {
   auto report = read_report_file(s.file);
   if (!report) {
     std::cerr << "error: " << report.error().message << "\n";
@@ -102,7 +102,7 @@ int sign(const Options& s) {
   return kExitOk;
 }
 
-int verify(const Options& s) {
+int verify(const ReportOptions& s) {
   auto policy = load_trust_policy(s.trust);
   if (!policy) {
     std::cerr << "error: " << policy.error().message << "\n";
@@ -144,7 +144,7 @@ int verify(const Options& s) {
   return kExitOk;
 }
 
-int merge(const Options& s) {
+int merge(const ReportOptions& s) {
   std::vector<LoadedReport> inputs;
   for (const auto& path : s.merge_inputs) {
     auto r = read_report_file(path);
@@ -173,7 +173,7 @@ int merge(const Options& s) {
 }  // namespace
 
 Subcommand register_report(CLI::App& app) {
-  auto s = std::make_shared<Options>();
+  auto s = std::make_shared<ReportOptions>();
   auto* report = app.add_subcommand("report", "Show, render, sign, verify or merge report files");
   report->require_subcommand(1);
   auto* show =

@@ -33,7 +33,7 @@
 namespace cmeter::cli {
 namespace {
 
-struct Options {
+struct RunCommandOptions {
   PluginOptions plugins;
   std::string profile = "quick";
   std::string device = "*";
@@ -62,7 +62,7 @@ struct Options {
   double mpi_timeout_s = 600;
 };
 
-void add_isolation_options(CLI::App& run, Options& command) {
+void add_isolation_options(CLI::App& run, RunCommandOptions& command) {
   run.add_flag(
       "--in-process", command.in_process,
       "Run plugins inside this process (debugging: a plugin crash or hang then ends or stalls the run)");
@@ -119,7 +119,7 @@ void add_isolation_options(CLI::App& run, Options& command) {
 
 // Finds plugin files as every subcommand does, and starts a worker per file; prints a warning line per
 // plugin that failed to load (stderr). With --strict-plugins a failed plugin is an error: nullptr.
-std::unique_ptr<WorkerHost> start_workers(const Options& command) {
+std::unique_ptr<WorkerHost> start_workers(const RunCommandOptions& command) {
   auto discovery = discover(command.plugins);
   WorkerOptions w;
   w.load_timeout_s = command.worker_load_timeout_s;
@@ -178,7 +178,7 @@ struct ClusterRun {
 
 // Starts MPI, agrees on the cluster id, points this rank's node run at <output>/<id>/nodes/<node>, gives
 // each of several ranks on one node its share of the devices, and installs the per-case barrier.
-Status start_cluster(const Options& command, run::CaseExecutor& executor, run::RunOptions& options,
+Status start_cluster(const RunCommandOptions& command, run::CaseExecutor& executor, run::RunOptions& options,
                      ClusterRun& cr) {
   auto session = cluster::MpiSession::start();
   CMETER_TRY(session);
@@ -224,7 +224,7 @@ Status start_cluster(const Options& command, run::CaseExecutor& executor, run::R
 
 // After the node run: the collective cases, the gather of node reports on rank 0 and the cluster
 // report it writes. Returns the exit code.
-int finish_cluster(const Options& command, const std::vector<std::string>& argv, ClusterRun& cr,
+int finish_cluster(const RunCommandOptions& command, const std::vector<std::string>& argv, ClusterRun& cr,
                    const Result<run::RunOutcome>& outcome) {
   auto& mpi = *cr.mpi;
   const double timeout_s = command.mpi_timeout_s;
@@ -311,7 +311,7 @@ int finish_cluster(const Options& command, const std::vector<std::string>& argv,
   return !complete ? kExitIncomplete : node_code;
 }
 
-int run_run(const Options& command, const std::vector<std::string>& argv) {
+int run_run(const RunCommandOptions& command, const std::vector<std::string>& argv) {
   if (!command.resume_dir.empty() &&
       (command.profile != "quick" || command.device != "*" || !command.seed.empty())) {
     std::cerr << "error: --resume continues a run with its own profile, devices and seed; do not pass "
@@ -430,7 +430,7 @@ int run_run(const Options& command, const std::vector<std::string>& argv) {
 }  // namespace
 
 Subcommand register_run(CLI::App& app) {
-  auto options = std::make_shared<Options>();
+  auto options = std::make_shared<RunCommandOptions>();
   auto* cmd = app.add_subcommand("run", "Run a profile on the selected devices and write a report");
   add_plugin_options(*cmd, options->plugins);
   cmd->add_option("--profile,-p", options->profile, "Profile name (profiles/<name>.yaml) or path")

@@ -9,11 +9,11 @@
 namespace cmeter::cli {
 
 Subcommand register_topo(CLI::App& app) {
-  struct Options {
+  struct TopoOptions {
     bool json = false;
     std::string xml;
   };
-  auto options = std::make_shared<Options>();
+  auto options = std::make_shared<TopoOptions>();
   auto* cmd = app.add_subcommand(
       "topo", "Show the machine topology (hwloc): packages, NUMA nodes, caches, PCI devices");
   cmd->add_flag("--json", options->json, "Print JSON");

@@ -14,13 +14,11 @@ jobs=${CMETER_JOBS:-$(nproc)}
 
 # Cheaper builds, same checks: -O1 (what the ASan and libFuzzer docs recommend; a third less compile
 # time than -O2) with -g1 (line tables: what the sanitizers' stack traces print); precompiled headers
-# (CMETER_PCH; the main build, without, is the one that catches a missing #include); no benches (only
-# what the tests and the fuzzer run is built). docs/results/ci-time.md has the figures.
-# CMETER_UNITY=${CMETER_ASAN_UNITY:-OFF}: unity builds of the core, reports and unit tests (cmake/unity.cmake;
-# their heavy headers parsed once per batch of files). Off in CI until a whole unity tree has been
-# built clean (docs/results/ci-time.md): a file-local name that two files of a batch share breaks it.
+# (CMETER_PCH) and unity builds of the core, reports, CLI and unit tests (CMETER_UNITY, cmake/unity.cmake;
+# CMETER_ASAN_UNITY=OFF for one file at a time); no benches (only what the tests and the fuzzer run is
+# built). docs/results/ci-time.md has the figures.
 build_flags=("-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
-  -DCMETER_PCH=ON "-DCMETER_UNITY=${CMETER_ASAN_UNITY:-OFF}" -DCMETER_BUILD_BENCHES=OFF)
+  -DCMETER_PCH=ON "-DCMETER_UNITY=${CMETER_ASAN_UNITY:-ON}" -DCMETER_BUILD_BENCHES=OFF)
 start_s=$SECONDS
 # One clang tree for both halves: the whole suite under ASan + UBSan, and the libFuzzer targets (clang
 # only) from the same objects. (It used to be a gcc tree for the tests plus a clang tree for the fuzz

@@ -66,9 +66,6 @@ void run_fma_peak(const Context& ctx, CaseResult& result) {
   if (!stream) return (void)fail(result, CaseStatus::kFailed, stream.error().message);
   auto out = dev.create_buffer(static_cast<uint64_t>(items) * 4);
   if (!out) return (void)fail(result, CaseStatus::kFailed, out.error().message);
-  std::vector<float> poison(static_cast<size_t>(items), NAN);
-  if (auto st = stream->write(*out, 0, poison.data(), poison.size() * 4); !st)
-    return (void)fail(result, CaseStatus::kFailed, st.error().message);
   auto op = dev.create_op("fma_peak.v1", op_params);
   if (!op) return (void)fail(result, CaseStatus::kFailed, op.error().message);
   if (auto attrs = op->attributes()) {
@@ -76,8 +73,11 @@ void run_fma_peak(const Context& ctx, CaseResult& result) {
     result.method.impl = get_string(*attrs, "impl").value_or("");
   }
   Buffer* bufs[] = {&*out};
-  auto measured =
-      measure::run_loop(*stream, [&](int64_t) { return op->enqueue(*stream, bufs); }, {ctx.spec.stats});
+  // OUT is poisoned before every sample: the last sample's calls must have written every item.
+  measure::LoopOptions options{ctx.spec.stats};
+  options.before_sample = [&] { return poison_buffer(*stream, *out, static_cast<uint64_t>(items) * 4); };
+  auto measured = measure::run_loop(
+      *stream, [&](int64_t) { return op->enqueue(*stream, bufs); }, options);
   if (!measured) return (void)fail(result, CaseStatus::kFailed, measured.error().message);
   record_measurement(result, *measured, flop, "flops_per_s", "FLOP/s");
   set_status_from_measurement(result, *measured);
@@ -85,9 +85,8 @@ void run_fma_peak(const Context& ctx, CaseResult& result) {
   // Host simulation of one item, in dtype arithmetic (round after every fma).
   const double expected = validate::fma_peak_item(*dtype, lanes, iters, a, b, x0, dx);
   std::vector<float> got(static_cast<size_t>(items));
-  Status st = stream->read(*out, 0, got.data(), got.size() * 4);
-  if (st) st = stream->synchronize();
-  if (!st) return (void)fail(result, CaseStatus::kFailed, st.error().message);
+  auto read = read_outputs(*stream, {{&*out, 0, got.data(), got.size() * 4}});
+  if (!read) return (void)fail(result, CaseStatus::kFailed, read.error().message);
   const double tol = validate::fma_peak_tolerance(lanes, expected);
   validate::ValidationSummary summary;
   const int64_t step = std::max<int64_t>(1, items / 4096);
@@ -95,8 +94,11 @@ void run_fma_peak(const Context& ctx, CaseResult& result) {
     validate::add(summary, fmt::format("OUT[{}]", i), expected, got[static_cast<size_t>(i)], tol);
   validate::add(summary, fmt::format("OUT[{}]", items - 1), expected, got.back(), tol);
   Validation v;
-  v.method = fmt::format("host simulation of one item in {} arithmetic; sampled items of the last timed call",
-                         dtype_name);
+  v.method = fmt::format(
+      "host simulation of one item in {} arithmetic; sampled items of the last timed call (OUT poisoned "
+      "before "
+      "each sample)",
+      dtype_name);
   v.points = summary.points;
   v.failures = summary.failures;
   v.max_abs_error = summary.max_abs_error;
@@ -109,6 +111,7 @@ void run_fma_peak(const Context& ctx, CaseResult& result) {
     return (void)fail(
         result, CaseStatus::kInvalid,
         fmt::format("{} of {} sampled items wrong; first: {}", v.failures, v.points, v.first_failure));
+  if (!check_read_back(*read, measured->time_stats.median, result)) return;
   // Vector FMA: judged against the declared vector peak where the device has matrix units too.
   const std::string vector_key = "peak.flops." + dtype_name + ".vector";
   apply_plausibility(result, dev,

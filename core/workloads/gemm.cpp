@@ -1,6 +1,6 @@
 // The gemm workload: C = alpha·op(A)·op(B) + beta·C through `gemm.v1`, any dtype the device supports.
 // Inputs are generated on the host from the run seed in the input type, rotated over enough buffer
-// sets to exceed the last-level cache, and the output of the last timed call is checked on sampled
+// sets to exceed the last-level cache, and the outputs of the last sample's calls are checked on sampled
 // elements against the FP64 host reference of core/validate with its dtype- and k-aware tolerance.
 // FLOP = 2·m·n·k·batch. The steps of run_gemm follow the data: read the parameters, ask the device,
 // plan the rotated buffer sets, upload them, create the op, measure, validate, judge plausibility.
@@ -179,6 +179,7 @@ std::optional<Op> create_gemm_op(const Device& dev, const GemmCase& c, CaseResul
 struct TimedCalls {
   int64_t calls = 0;
   int64_t batch = 1;
+  double per_call_s = 0;  // median
 };
 
 // The measurement loop over the rotated sets.
@@ -195,7 +196,7 @@ std::optional<TimedCalls> measure_gemm(const Context& ctx, const GemmCase& c, Op
   measure::LoopOptions options{ctx.spec.stats};
   // beta == 0: every set's C is poisoned before each sample, so the checked set's C is what the last
   // sample's calls wrote (a batch that skips or caches its work leaves NaNs). With beta != 0 the timed
-  // C accumulates and is not what is checked (read_checked_output runs one call from a fresh C0).
+  // C accumulates and is not what is checked (read_checked_outputs runs one call from a fresh C0).
   if (c.problem.beta == 0)
     options.before_sample = [&]() -> Status {
       for (Set& s : data) CMETER_TRY(poison_buffer(stream, s.dc, s.c0.size()));
@@ -205,69 +206,107 @@ std::optional<TimedCalls> measure_gemm(const Context& ctx, const GemmCase& c, Op
   if (!measured) return failed(result, CaseStatus::kFailed, measured.error().message);
   record_measurement(result, *measured, result.method.flop_per_call, "flops_per_s", "FLOP/s");
   set_status_from_measurement(result, *measured);
-  return TimedCalls{calls, measured->batch};
+  return TimedCalls{calls, measured->batch, measured->time_stats.median};
 }
 
-// The C to validate: that of the last timed call (beta == 0: C is overwritten by every call). With
-// beta != 0 the timed C has been accumulated many times, so one extra call from a fresh C0 is read.
-std::optional<std::vector<uint8_t>> read_checked_output(const GemmCase& c, Op& op, Stream& stream, Set& set,
-                                                        CaseResult& result) {
+// The outputs to validate, read back timed (read_outputs): with beta == 0, the C of every set the last
+// sample's calls wrote (each call overwrites its set's C; the others were poisoned before the sample),
+// so work deferred into the read-back costs the whole sample's calls there, not one. With beta != 0 the
+// timed C has been accumulated many times, so one extra call from a fresh C0 on `sets.front()` is read.
+struct CheckedOutputs {
+  std::vector<std::vector<uint8_t>> c;  // one per set of `sets`
+  OutputRead read;
+};
+std::optional<CheckedOutputs> read_checked_outputs(const GemmCase& c, Op& op, Stream& stream,
+                                                   std::vector<Set>& data, const std::vector<int64_t>& sets,
+                                                   CaseResult& result) {
   if (c.problem.beta != 0) {
+    Set& set = data[static_cast<size_t>(sets.front())];
     Buffer* bufs[] = {&set.da, &set.db, &set.dc};
     Status st = stream.write(set.dc, 0, set.c0.data(), set.c0.size());
     if (st) st = op.enqueue(stream, bufs);
     if (!st) return failed(result, CaseStatus::kFailed, st.error().message);
   }
-  std::vector<uint8_t> out(set.c0.size());
-  if (auto st = stream.read(set.dc, 0, out.data(), out.size()); !st)
-    return failed(result, CaseStatus::kFailed, st.error().message);
-  if (auto st = stream.synchronize(); !st) return failed(result, CaseStatus::kFailed, st.error().message);
+  CheckedOutputs out;
+  std::vector<ReadRegion> regions;
+  for (int64_t i : sets) {
+    Set& set = data[static_cast<size_t>(i)];
+    out.c.emplace_back(set.c0.size());
+    regions.push_back({&set.dc, 0, out.c.back().data(), set.c0.size()});
+    if (c.problem.beta != 0) break;
+  }
+  auto read = read_outputs(stream, regions);
+  if (!read) return failed(result, CaseStatus::kFailed, read.error().message);
+  out.read = *read;
   return out;
 }
 
-// Sampled elements of the first and last batch against the FP64 reference; records the validation
-// and marks the result invalid when an element is outside its tolerance. True when it passed.
-bool validate_output(const GemmCase& c, const Set& set, int64_t checked_set, const std::vector<uint8_t>& out,
-                     std::mt19937_64& fresh, CaseResult& result) {
+// Sampled elements of one set's C against the FP64 reference: `count` points in each of the first and
+// last batch matrix and two drawn at random (every batch matrix is eligible), all drawn from `fresh`
+// after the timed calls (not from the run seed, which the journal holds and a plugin can read).
+struct SetCheck {
+  validate::ValidationSummary summary;
+  std::vector<int64_t> batches;
+  uint64_t points_seed = 0;
+};
+SetCheck check_set(const GemmCase& c, const Set& set, const std::vector<uint8_t>& out, int count,
+                   std::mt19937_64& fresh) {
   const validate::GemmProblem& p = c.problem;
   const auto counts = validate::gemm_element_counts(p);
   validate::GemmOperands operands{set.a.data(), set.b.data(), set.c0.data()};
   // Inputs are drawn from [-1, 1]: the bound is at least 1.
   operands.max_abs_a = std::max(validate::sampled_max_abs(p.input, set.a.data(), counts.a), 1.0);
   operands.max_abs_b = std::max(validate::sampled_max_abs(p.input, set.b.data(), counts.b), 1.0);
-  validate::ValidationSummary summary;
-  // Which batch matrices and elements are checked is drawn now, after the timed calls, from fresh
-  // randomness (not from the run seed, which the journal holds and a plugin can read): work skipped
-  // on any element or batch matrix can be the one checked. Every batch matrix is eligible: the first,
-  // the last and two drawn at random.
-  std::vector<int64_t> batches = {0};
+  SetCheck check;
+  check.batches = {0};
   if (p.batch > 1) {
     std::uniform_int_distribution<int64_t> pick(0, p.batch - 1);
-    batches = {0, p.batch - 1, pick(fresh), pick(fresh)};
-    std::sort(batches.begin(), batches.end());
-    batches.erase(std::unique(batches.begin(), batches.end()), batches.end());
+    check.batches = {0, p.batch - 1, pick(fresh), pick(fresh)};
+    std::sort(check.batches.begin(), check.batches.end());
+    check.batches.erase(std::unique(check.batches.begin(), check.batches.end()), check.batches.end());
   }
-  const uint64_t points_seed = fresh();
-  for (int64_t bi : batches)
+  check.points_seed = fresh();
+  for (int64_t bi : check.batches)
     for (auto [i, j] :
-         validate::sample_matrix_points(p.m, p.n, 1024, points_seed ^ static_cast<uint64_t>(bi)))
-      validate::add_gemm_element(summary, p, operands, out.data(), bi, i, j);
+         validate::sample_matrix_points(p.m, p.n, count, check.points_seed ^ static_cast<uint64_t>(bi)))
+      validate::add_gemm_element(check.summary, p, operands, out.data(), bi, i, j);
+  return check;
+}
+
+// The set drawn for the full check (1024 points per batch matrix) and 64 points in each other set read;
+// records the validation and marks the result invalid when an element is outside its tolerance. True
+// when it passed.
+bool validate_outputs(const GemmCase& c, const std::vector<Set>& data, const std::vector<int64_t>& sets,
+                      const CheckedOutputs& out, std::mt19937_64& fresh, CaseResult& result) {
+  const validate::GemmProblem& p = c.problem;
+  const size_t drawn = std::uniform_int_distribution<size_t>(0, out.c.size() - 1)(fresh);
+  const SetCheck full = check_set(c, data[static_cast<size_t>(sets[drawn])], out.c[drawn], 1024, fresh);
+  validate::ValidationSummary others;
+  for (size_t k = 0; k < out.c.size(); ++k) {
+    if (k == drawn) continue;
+    const SetCheck light = check_set(c, data[static_cast<size_t>(sets[k])], out.c[k], 64, fresh);
+    others.points += light.summary.points;
+    others.failures += light.summary.failures;
+    if (others.first_failure.empty() && !light.summary.first_failure.empty())
+      others.first_failure = fmt::format("rotation set {}: {}", sets[k], light.summary.first_failure);
+  }
+  const validate::ValidationSummary& summary = full.summary;
   Validation v;
   v.method = fmt::format(
       "fp64 host reference on sampled C elements of {} (batch matrices {}; points drawn after timing, seed "
       "{:#x})",
       p.beta != 0 ? "one call from a fresh C (beta != 0)"
                   : fmt::format("rotation set {} as the last sample's calls left it (every C poisoned before "
-                                "each sample)",
-                                checked_set),
-      fmt::join(batches, ", "), points_seed);
-  v.points = summary.points;
-  v.failures = summary.failures;
+                                "each sample), and 64 per batch matrix in each of the {} other sets it wrote",
+                                sets[drawn], out.c.size() - 1),
+      fmt::join(full.batches, ", "), full.points_seed);
+  v.points = summary.points + others.points;
+  v.failures = summary.failures + others.failures;
   v.max_abs_error = summary.max_abs_error;
   v.max_rel_error = summary.max_rel_error;
   v.tolerance = summary.tolerance_at_max;
-  v.first_failure = summary.first_failure;
-  v.passed = summary.passed();
+  v.first_failure = summary.first_failure.empty() ? others.first_failure : summary.first_failure;
+  v.passed = v.failures == 0;
   result.validation = v;
   if (!v.passed)
     fail(result, CaseStatus::kInvalid,
@@ -294,19 +333,22 @@ void run_gemm(const Context& ctx, CaseResult& result) {
   if (!op) return;
   std::optional<TimedCalls> timed = measure_gemm(ctx, *c, *op, *stream, *data, result);
   if (!timed) return;
-  // The rotation set checked is drawn after the timed calls from fresh randomness, among the sets the
-  // last sample's calls wrote (the others were poisoned before it), so a plugin cannot know which
-  // call's output will be read.
+  // The sets read back are those the last sample's calls wrote (the others were poisoned before it);
+  // which of them gets the full check is drawn after the timed calls from fresh randomness, so a plugin
+  // cannot know which call's output will be read closely.
   std::random_device device_entropy;
   std::mt19937_64 fresh((static_cast<uint64_t>(device_entropy()) << 32) ^ device_entropy());
   const int64_t sets = static_cast<int64_t>(data->size());
   const int64_t written = std::max<int64_t>(std::min(timed->batch, sets), 1);
-  const int64_t back = std::uniform_int_distribution<int64_t>(0, written - 1)(fresh);
-  const int64_t checked_set = ((timed->calls - 1 - back) % sets + sets) % sets;
-  Set& checked = (*data)[static_cast<size_t>(checked_set)];
-  std::optional<std::vector<uint8_t>> out = read_checked_output(*c, *op, *stream, checked, result);
+  std::vector<int64_t> written_sets;
+  for (int64_t back = 0; back < written; ++back)
+    written_sets.push_back(((timed->calls - 1 - back) % sets + sets) % sets);
+  if (c->problem.beta != 0)  // one extra call on one set drawn among them
+    written_sets = {written_sets[std::uniform_int_distribution<size_t>(0, written_sets.size() - 1)(fresh)]};
+  std::optional<CheckedOutputs> out = read_checked_outputs(*c, *op, *stream, *data, written_sets, result);
   if (!out) return;
-  if (!validate_output(*c, checked, checked_set, *out, fresh, result)) return;
+  if (!validate_outputs(*c, *data, written_sets, *out, fresh, result)) return;
+  if (!check_read_back(out->read, timed->per_call_s, result)) return;
   apply_plausibility(
       result, dev, fmt::format("peak.flops.{}", c->problem.compute == DType::kTF32 ? "tf32" : c->dtype_name),
       "flops_per_s");

@@ -1,10 +1,12 @@
 // Dispatch by workload name and the helpers shared by all workloads.
 #include "core/workloads/workload.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <ctime>
+#include <limits>
 
 #include "core/model/ceilings.h"
 #include "core/workloads/workload_list.h"
@@ -175,6 +177,54 @@ Status poison_buffer(Stream& stream, Buffer& buffer, uint64_t bytes) {
     CMETER_TRY(stream.write(buffer, offset, kPoison.data(), n));
   }
   return stream.synchronize();
+}
+
+Result<OutputRead> read_outputs(Stream& stream, const std::vector<ReadRegion>& regions) {
+  CMETER_TRY(stream.synchronize());
+  uint64_t largest = 0;
+  for (const ReadRegion& r : regions) largest = std::max(largest, r.bytes);
+  std::vector<uint8_t> scratch(largest);  // zero-filled: its pages are touched before any clock starts
+  auto timed_reads = [&](bool into_host) -> Result<double> {
+    const auto start = std::chrono::steady_clock::now();
+    for (const ReadRegion& r : regions)
+      CMETER_TRY(stream.read(*r.buffer, r.offset, into_host ? r.host : scratch.data(), r.bytes));
+    CMETER_TRY(stream.synchronize());
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  OutputRead read;
+  auto first = timed_reads(true);
+  if (!first) return first.error();
+  read.read_s = *first;
+  read.reread_s = std::numeric_limits<double>::infinity();
+  for (int i = 0; i < 2; ++i) {
+    auto again = timed_reads(false);
+    if (!again) return again.error();
+    read.reread_s = std::min(read.reread_s, *again);
+  }
+  return read;
+}
+
+void record_read_back(const OutputRead& read, CaseResult& result) {
+  if (result.validation)
+    result.validation->method +=
+        fmt::format("; read back in {:.3g} ms, re-read in {:.3g} ms", read.read_s * 1e3, read.reread_s * 1e3);
+}
+
+bool check_read_back(const OutputRead& read, double per_call_s, CaseResult& result) {
+  record_read_back(read, result);
+  const double bound_s =
+      std::max({kDeferredReadFloor_s, 0.5 * per_call_s, kFirstReadAllowance * read.reread_s});
+  const double extra_s = read.read_s - read.reread_s;
+  if (extra_s <= bound_s) return true;
+  fail(
+      result, CaseStatus::kImplausible,
+      fmt::format("reading the outputs back took {:.3g} ms, re-reading the same bytes {:.3g} ms: {:.3g} ms "
+                  "more, above the {:.3g} ms a first read may take over a re-read (the largest of {:.3g} ms, "
+                  "half a timed call and {:.3g} re-reads): work deferred from the timed calls into the "
+                  "read-back",
+                  read.read_s * 1e3, read.reread_s * 1e3, extra_s * 1e3, bound_s * 1e3,
+                  kDeferredReadFloor_s * 1e3, kFirstReadAllowance));
+  return false;
 }
 
 uint64_t memory_budget_bytes(const Device& device) {

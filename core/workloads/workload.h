@@ -72,6 +72,38 @@ using ::cmeter::utc_now_iso8601;
 // waits: what a LoopOptions::before_sample hook calls, so each sample must write its outputs anew.
 Status poison_buffer(Stream& stream, Buffer& buffer, uint64_t bytes);
 
+// ---- Read-back held against deferred work (docs/measurement.md, "Timed work proven done") ----
+// A plugin could skip the work of the timed calls and do it when the host reads the output back
+// (buffer_read, or the synchronize after it): the outputs would validate and the timed calls would
+// look fast. So validation reads are timed: the outputs are read once (what validation checks), then
+// the same bytes twice more. A re-read is the same transfer without any deferred work, so no link rate
+// is needed. An honest first read is slower than a re-read too (measured here: up to 3.3x on the CPU
+// plugin's 128 MiB arrays, 2x on PoCL), so the first read may exceed the faster re-read by the largest
+// of kDeferredReadFloor_s, half a timed call and kFirstReadAllowance re-reads. That separates deferred
+// compute (GEMM, fma_peak: a call costs many reads) from honest reads; a deferred STREAM or copy call
+// costs about as much as the honest first-read penalty, so those record the times without a verdict.
+inline constexpr double kDeferredReadFloor_s = 2e-3;
+inline constexpr double kFirstReadAllowance = 4.0;
+struct OutputRead {
+  double read_s = 0;    // the first read(s) with their synchronize, host clock
+  double reread_s = 0;  // the faster of two re-reads of the same bytes
+};
+// One region to read: `bytes` at `offset` of `buffer` into `host`.
+struct ReadRegion {
+  const Buffer* buffer = nullptr;
+  uint64_t offset = 0;
+  void* host = nullptr;
+  uint64_t bytes = 0;
+};
+// Synchronizes (so earlier work is not the read's), reads every region (timed as one), then re-reads
+// them twice into a scratch copy. `host` holds what the first read returned.
+Result<OutputRead> read_outputs(Stream& stream, const std::vector<ReadRegion>& regions);
+// The rule above: true when the read is consistent with no deferred work; otherwise marks `result`
+// implausible with both times and the bound in the reason. Either way the times go into the
+// validation's method (record_read_back; result.validation must be set).
+bool check_read_back(const OutputRead& read, double per_call_s, CaseResult& result);
+void record_read_back(const OutputRead& read, CaseResult& result);
+
 // Bytes of device memory a case may use (90% of mem.bytes when known, else 8 GiB).
 uint64_t memory_budget_bytes(const Device& device);
 

@@ -14,7 +14,11 @@
  * STUB_NO_PEAKS (declares no peak.* attribute, so no declared-peak gate can fire), STUB_HUGE_PEAKS
  * (declares peaks of 1e30 FLOP/s and 1e20 B/s, above any physical ceiling), STUB_SKIP_AFTER=n (each op
  * does its first n enqueues and then returns at once, doing nothing: the outputs keep what the real
- * calls left, which the core's per-sample output poisoning must expose).
+ * calls left, which the core's per-sample output poisoning must expose), STUB_EDGES_ONLY (after 3 calls
+ * a GEMM computes only the first and last column of the first and last batch matrix), STUB_PARTIAL_STREAM
+ * (after the first call, stream.v1 writes only the first half of its output), STUB_DEFER_TO_READ (after
+ * one honest call, op_enqueue records the call and waits a third of its time; the work runs when the
+ * output is read back: the core's timed read-back must expose it).
  * Process faults, for the worker watchdog (the host must survive each; README.md): STUB_CRASH_IN_INIT,
  * STUB_CRASH_IN_ENQUEUE, STUB_CRASH_LATER (only stream.v1 crashes), STUB_ABORT, STUB_HANG_ENQUEUE (a
  * busy infinite loop), STUB_HANG_SYNC (stream_synchronize never returns and ignores SIGTERM),
@@ -368,6 +372,11 @@ struct CMTR_Buffer {
   unsigned char* data;
 };
 
+#ifdef STUB_DEFER_TO_READ /* the deferral cheat's bookkeeping (below, with op_enqueue) */
+static void drop_pending(const CMTR_Buffer* buffer, int any);
+static CMTR_Error* run_pending(const CMTR_Buffer* out);
+#endif
+
 static CMTR_Error* check_buffer(const CMTR_Buffer* buffer, const char* what, const char* fn) {
   if (buffer == NULL) return INVALID("stub: %s: %s is NULL", fn, what);
   if (buffer->magic != MAGIC_BUFFER) return INVALID("stub: %s: %s is not a buffer of this plugin", fn, what);
@@ -408,6 +417,9 @@ static CMTR_Error* stub_buffer_destroy(CMTR_Buffer_Destroy_Args* args) {
   error = check_buffer(args->buffer, "buffer", "buffer_destroy");
   if (error != NULL) return error;
   args->buffer->magic = 0;
+#ifdef STUB_DEFER_TO_READ
+  drop_pending(args->buffer, 1);
+#endif
   free(args->buffer->data);
   free(args->buffer);
   return NULL;
@@ -458,6 +470,9 @@ static CMTR_Error* stub_buffer_write(CMTR_Buffer_Write_Args* args) {
   if (args->host_pointer == NULL) return INVALID("stub: buffer_write: host_pointer is NULL");
   if ((error = check_range(args->buffer, args->offset_bytes, args->size_bytes, "buffer_write")) != NULL)
     return error;
+#ifdef STUB_DEFER_TO_READ
+  drop_pending(args->buffer, 0); /* overwritten: its pending call need never run */
+#endif
   memmove(args->buffer->data + args->offset_bytes, args->host_pointer, (size_t)args->size_bytes);
   return NULL;
 }
@@ -471,6 +486,9 @@ static CMTR_Error* stub_buffer_read(CMTR_Buffer_Read_Args* args) {
   if (args->host_pointer == NULL) return INVALID("stub: buffer_read: host_pointer is NULL");
   if ((error = check_range(args->buffer, args->offset_bytes, args->size_bytes, "buffer_read")) != NULL)
     return error;
+#ifdef STUB_DEFER_TO_READ
+  if ((error = run_pending(args->buffer)) != NULL) return error; /* the deferred work, at last */
+#endif
   memmove(args->host_pointer, args->buffer->data + args->offset_bytes, (size_t)args->size_bytes);
   return NULL;
 }
@@ -956,7 +974,8 @@ struct CMTR_Op {
   OpDesc desc;
   CMTR_KeyValue attributes[1];
   int enqueues_leaked; /* STUB_LEAK only */
-  long enqueues_done;  /* STUB_SKIP_AFTER only */
+  long enqueues_done;  /* every enqueue that ran or was deferred (the cheats count on it) */
+  int64_t honest_ns;   /* STUB_DEFER_TO_READ: how long the first, honest call took */
 };
 
 static CMTR_Error* stub_op_query(CMTR_Op_Query_Args* args) {
@@ -1016,6 +1035,7 @@ static CMTR_Error* stub_op_create(CMTR_Op_Create_Args* args) {
   op->magic = MAGIC_OP;
   op->enqueues_leaked = 0;
   op->enqueues_done = 0;
+  op->honest_ns = 0;
   impl = impls[op->desc.kind];
   op->attributes[0].key.data = "impl";
   op->attributes[0].key.size = 4;
@@ -1190,6 +1210,199 @@ static CMTR_Error* check_size(const CMTR_Buffer* buffer, uint64_t need, const ch
   return NULL;
 }
 
+#ifdef STUB_EDGES_ONLY
+/* The cheat: only the first and last column of the first and last batch matrix of C, the places a
+ * validator that always looks at corners and the first and last batch would check. */
+static CMTR_Error* gemm_edges(const GemmParams* g, CMTR_Buffer* const* buffers) {
+  const int64_t batches[2] = {0, g->batch - 1}, columns[2] = {0, g->n - 1};
+  int bi, ji;
+  for (bi = 0; bi < 2; ++bi)
+    for (ji = 0; ji < 2; ++ji) {
+      const int64_t b = batches[bi], j = columns[ji];
+      const int64_t a_at = g->offset_a + b * g->stride_a;
+      const int64_t b_at = g->offset_b + b * g->stride_b + (g->trans_b ? j : j * g->ldb);
+      const int64_t c_at = g->offset_c + b * g->stride_c + j * g->ldc;
+      GemmParams one = *g;
+      one.batch = 1;
+      one.n = 1;
+      if (g->dtype == DT_F32)
+        gemm_f32(&one, (const float*)buffers[0]->data + a_at, (const float*)buffers[1]->data + b_at,
+                 (float*)buffers[2]->data + c_at);
+      else
+        gemm_f64(&one, (const double*)buffers[0]->data + a_at, (const double*)buffers[1]->data + b_at,
+                 (double*)buffers[2]->data + c_at);
+    }
+  return NULL;
+}
+#endif
+
+/* Checks an op's buffers and runs it (the stub's streams are synchronous). `call` counts the op's
+ * enqueues from 1 (the cheats below change their work after the first few). */
+static CMTR_Error* execute_op(const OpDesc* d, CMTR_Buffer* const* buffers, size_t num_buffers, long call) {
+  CMTR_Error* error;
+  (void)call;
+  switch (d->kind) {
+    case OP_GEMM: {
+      const GemmParams* g = &d->u.gemm;
+      const uint64_t es = dtype_size(g->dtype);
+      if ((error = check_buffers(buffers, num_buffers, 3, "gemm.v1"))) return error;
+      if ((error = check_size(buffers[0],
+                              es * ((uint64_t)g->offset_a + span_elements(g->batch, g->stride_a, g->lda,
+                                                                          g->trans_a ? g->k : g->m,
+                                                                          g->trans_a ? g->m : g->k)),
+                              "gemm.v1", "A")) ||
+          (error = check_size(buffers[1],
+                              es * ((uint64_t)g->offset_b + span_elements(g->batch, g->stride_b, g->ldb,
+                                                                          g->trans_b ? g->n : g->k,
+                                                                          g->trans_b ? g->k : g->n)),
+                              "gemm.v1", "B")) ||
+          (error = check_size(
+               buffers[2],
+               es * ((uint64_t)g->offset_c + span_elements(g->batch, g->stride_c, g->ldc, g->m, g->n)),
+               "gemm.v1", "C")))
+        return error;
+#ifdef STUB_EDGES_ONLY
+      if (call > 3) return gemm_edges(g, buffers); /* the cheat */
+#endif
+      if (g->dtype == DT_F32)
+        gemm_f32(g, (const float*)buffers[0]->data + g->offset_a,
+                 (const float*)buffers[1]->data + g->offset_b, (float*)buffers[2]->data + g->offset_c);
+      else
+        gemm_f64(g, (const double*)buffers[0]->data + g->offset_a,
+                 (const double*)buffers[1]->data + g->offset_b, (double*)buffers[2]->data + g->offset_c);
+      return NULL;
+    }
+    case OP_FMA_PEAK: {
+      const FmaParams* p = &d->u.fma;
+      if ((error = check_buffers(buffers, num_buffers, 1, "fma_peak.v1"))) return error;
+      if ((error = check_size(buffers[0], 4 * (uint64_t)p->items, "fma_peak.v1", "OUT"))) return error;
+      if (p->dtype == DT_F32)
+        fma_f32(p, (float*)buffers[0]->data);
+      else
+        fma_f64(p, (float*)buffers[0]->data);
+      return NULL;
+    }
+    case OP_STREAM: {
+      const StreamParams* p = &d->u.stream;
+      const uint64_t need = dtype_size(p->dtype) * (uint64_t)p->n;
+      if ((error = check_buffers(buffers, num_buffers, 3, "stream.v1"))) return error;
+      if ((error = check_size(buffers[0], need, "stream.v1", "A")) ||
+          (error = check_size(buffers[1], need, "stream.v1", "B")) ||
+          (error = check_size(buffers[2], need, "stream.v1", "C")))
+        return error;
+#ifdef STUB_PARTIAL_STREAM
+      StreamParams half = *p; /* the cheat: after the first call, only the first half of the output */
+      if (call > 1) half.n = p->n / 2;
+      p = &half;
+#endif
+      if (p->dtype == DT_F32)
+        stream_f32(p, (float*)buffers[0]->data, (float*)buffers[1]->data, (float*)buffers[2]->data);
+      else
+        stream_f64(p, (double*)buffers[0]->data, (double*)buffers[1]->data, (double*)buffers[2]->data);
+      return NULL;
+    }
+    case OP_COPY: {
+      const uint64_t bytes = (uint64_t)d->u.copy_bytes;
+      if ((error = check_buffers(buffers, num_buffers, 2, "copy.v1"))) return error;
+      if ((error = check_size(buffers[0], bytes, "copy.v1", "SRC")) ||
+          (error = check_size(buffers[1], bytes, "copy.v1", "DST")))
+        return error;
+      memmove(buffers[1]->data, buffers[0]->data, (size_t)bytes);
+      return NULL;
+    }
+    case OP_NOOP:
+      return check_buffers(buffers, num_buffers, 0, "noop.v1");
+  }
+  return make_error(CMTR_ERROR_INTERNAL, "stub: op_enqueue: op has unknown kind %d", (int)d->kind);
+}
+
+#ifdef STUB_DEFER_TO_READ
+/* The cheat: after one honest call (timed), op_enqueue only records the call and waits a third of the
+ * honest time (a device 3x faster than it is); the work runs when the host reads the output buffer
+ * back, and only the last call per output buffer (earlier ones would be overwritten). Writing an
+ * output (the host's poison) drops its pending call. */
+typedef struct Pending {
+  OpDesc desc;
+  CMTR_Buffer* buffers[3];
+  size_t num_buffers;
+  CMTR_Buffer* out;
+} Pending;
+static Pending g_pending[128];
+static size_t g_num_pending;
+
+static CMTR_Buffer* output_of(const OpDesc* d, CMTR_Buffer* const* buffers) {
+  switch (d->kind) {
+    case OP_GEMM:
+      return buffers[2];
+    case OP_FMA_PEAK:
+      return buffers[0];
+    case OP_STREAM:
+      return buffers[d->u.stream.kind == SK_TRIAD ? 0 : d->u.stream.kind == SK_SCALE ? 1 : 2];
+    case OP_COPY:
+      return buffers[1];
+    default:
+      return NULL;
+  }
+}
+
+static int64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000 + (int64_t)t.tv_nsec;
+}
+
+/* Drops the pending calls that write `out` (or, with `any`, that use it at all). */
+static void drop_pending(const CMTR_Buffer* buffer, int any) {
+  size_t i = 0, b;
+  while (i < g_num_pending) {
+    int uses = g_pending[i].out == buffer;
+    for (b = 0; any && b < g_pending[i].num_buffers; ++b) uses = uses || g_pending[i].buffers[b] == buffer;
+    if (uses)
+      g_pending[i] = g_pending[--g_num_pending];
+    else
+      ++i;
+  }
+}
+
+static CMTR_Error* run_pending(const CMTR_Buffer* out) {
+  size_t i = 0;
+  while (i < g_num_pending) {
+    if (g_pending[i].out == out) {
+      Pending p = g_pending[i];
+      g_pending[i] = g_pending[--g_num_pending];
+      CMTR_Error* error = execute_op(&p.desc, p.buffers, p.num_buffers, 1);
+      if (error != NULL) return error;
+    } else {
+      ++i;
+    }
+  }
+  return NULL;
+}
+
+static CMTR_Error* defer_op(CMTR_Op* op, CMTR_Buffer* const* buffers, size_t num_buffers) {
+  int64_t until;
+  CMTR_Buffer* out;
+  if (op->honest_ns == 0 || num_buffers > 3 || buffers == NULL) {
+    const int64_t start = now_ns();
+    CMTR_Error* error = execute_op(&op->desc, buffers, num_buffers, 1);
+    if (op->honest_ns == 0) op->honest_ns = now_ns() - start + 1;
+    return error;
+  }
+  out = output_of(&op->desc, buffers);
+  drop_pending(out, 0);
+  if (g_num_pending == COUNT(g_pending)) return execute_op(&op->desc, buffers, num_buffers, 1);
+  g_pending[g_num_pending].desc = op->desc;
+  memcpy(g_pending[g_num_pending].buffers, buffers, num_buffers * sizeof(CMTR_Buffer*));
+  g_pending[g_num_pending].num_buffers = num_buffers;
+  g_pending[g_num_pending].out = out;
+  ++g_num_pending;
+  until = now_ns() + op->honest_ns / 3;
+  while (now_ns() < until) {
+  }
+  return NULL;
+}
+#endif
+
 static CMTR_Error* stub_op_enqueue(CMTR_Op_Enqueue_Args* args) {
   CMTR_Error* error;
   const OpDesc* d;
@@ -1222,78 +1435,14 @@ static CMTR_Error* stub_op_enqueue(CMTR_Op_Enqueue_Args* args) {
     ++args->op->enqueues_leaked;
   }
 #endif
+  ++args->op->enqueues_done;
 #ifdef STUB_SKIP_AFTER
-  if (d->kind != OP_NOOP && ++args->op->enqueues_done > STUB_SKIP_AFTER) return NULL; /* the cheat */
+  if (d->kind != OP_NOOP && args->op->enqueues_done > STUB_SKIP_AFTER) return NULL; /* the cheat */
 #endif
-  switch (d->kind) {
-    case OP_GEMM: {
-      const GemmParams* g = &d->u.gemm;
-      const uint64_t es = dtype_size(g->dtype);
-      if ((error = check_buffers(args->buffers, args->num_buffers, 3, "gemm.v1"))) return error;
-      if ((error = check_size(args->buffers[0],
-                              es * ((uint64_t)g->offset_a + span_elements(g->batch, g->stride_a, g->lda,
-                                                                          g->trans_a ? g->k : g->m,
-                                                                          g->trans_a ? g->m : g->k)),
-                              "gemm.v1", "A")) ||
-          (error = check_size(args->buffers[1],
-                              es * ((uint64_t)g->offset_b + span_elements(g->batch, g->stride_b, g->ldb,
-                                                                          g->trans_b ? g->n : g->k,
-                                                                          g->trans_b ? g->k : g->n)),
-                              "gemm.v1", "B")) ||
-          (error = check_size(
-               args->buffers[2],
-               es * ((uint64_t)g->offset_c + span_elements(g->batch, g->stride_c, g->ldc, g->m, g->n)),
-               "gemm.v1", "C")))
-        return error;
-      if (g->dtype == DT_F32)
-        gemm_f32(g, (const float*)args->buffers[0]->data + g->offset_a,
-                 (const float*)args->buffers[1]->data + g->offset_b,
-                 (float*)args->buffers[2]->data + g->offset_c);
-      else
-        gemm_f64(g, (const double*)args->buffers[0]->data + g->offset_a,
-                 (const double*)args->buffers[1]->data + g->offset_b,
-                 (double*)args->buffers[2]->data + g->offset_c);
-      return NULL;
-    }
-    case OP_FMA_PEAK: {
-      const FmaParams* p = &d->u.fma;
-      if ((error = check_buffers(args->buffers, args->num_buffers, 1, "fma_peak.v1"))) return error;
-      if ((error = check_size(args->buffers[0], 4 * (uint64_t)p->items, "fma_peak.v1", "OUT"))) return error;
-      if (p->dtype == DT_F32)
-        fma_f32(p, (float*)args->buffers[0]->data);
-      else
-        fma_f64(p, (float*)args->buffers[0]->data);
-      return NULL;
-    }
-    case OP_STREAM: {
-      const StreamParams* p = &d->u.stream;
-      const uint64_t need = dtype_size(p->dtype) * (uint64_t)p->n;
-      if ((error = check_buffers(args->buffers, args->num_buffers, 3, "stream.v1"))) return error;
-      if ((error = check_size(args->buffers[0], need, "stream.v1", "A")) ||
-          (error = check_size(args->buffers[1], need, "stream.v1", "B")) ||
-          (error = check_size(args->buffers[2], need, "stream.v1", "C")))
-        return error;
-      if (p->dtype == DT_F32)
-        stream_f32(p, (float*)args->buffers[0]->data, (float*)args->buffers[1]->data,
-                   (float*)args->buffers[2]->data);
-      else
-        stream_f64(p, (double*)args->buffers[0]->data, (double*)args->buffers[1]->data,
-                   (double*)args->buffers[2]->data);
-      return NULL;
-    }
-    case OP_COPY: {
-      const uint64_t bytes = (uint64_t)d->u.copy_bytes;
-      if ((error = check_buffers(args->buffers, args->num_buffers, 2, "copy.v1"))) return error;
-      if ((error = check_size(args->buffers[0], bytes, "copy.v1", "SRC")) ||
-          (error = check_size(args->buffers[1], bytes, "copy.v1", "DST")))
-        return error;
-      memmove(args->buffers[1]->data, args->buffers[0]->data, (size_t)bytes);
-      return NULL;
-    }
-    case OP_NOOP:
-      return check_buffers(args->buffers, args->num_buffers, 0, "noop.v1");
-  }
-  return make_error(CMTR_ERROR_INTERNAL, "stub: op_enqueue: op has unknown kind %d", (int)d->kind);
+#ifdef STUB_DEFER_TO_READ
+  if (d->kind != OP_NOOP) return defer_op(args->op, args->buffers, args->num_buffers);
+#endif
+  return execute_op(d, args->buffers, args->num_buffers, args->op->enqueues_done);
 }
 
 /* ---- The table ---- */

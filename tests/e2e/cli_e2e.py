@@ -151,8 +151,10 @@ def test_opencl_quick():
     if not any(d["id"] == "opencl:0" for d in devices["devices"]):
         print("SKIP: no opencl:0 device (no OpenCL plugin or no OpenCL platform)")
         sys.exit(77)
+    # quick.yaml's case ids in small sizes (tests/fixtures/profiles/opencl-quick.yaml).
+    profile = os.path.join(FIXTURES, "profiles", "opencl-quick.yaml")
     with tempfile.TemporaryDirectory() as out:
-        run(["run", "--profile", "quick", "--device", "opencl:0", "-o", out], expect_exit=0)
+        run(["run", "--profile", profile, "--device", "opencl:0", "-o", out], expect_exit=0)
         report, journal = load_single_report(out)
         check_report_shape(report, journal)
         statuses = {r["case_id"]: (r["status"], r["reason"]) for r in report["results"]}
@@ -267,12 +269,33 @@ def test_cheats():
             r = result(report, "skipper:0", case_id)
             check(r["status"] == "invalid" and "poisoned" in r["validation"]["method"],
                   f"skipper {case_id}: invalid by the poisoned outputs ({r['status']}: {r['reason']})")
+        # A GEMM computed only where a lazy validator would look (corners, first and last batch): the
+        # points checked are drawn after timing, everywhere, and every other place was poisoned.
+        r = result(report, "edges:0", "gemm")
+        check(r["status"] == "invalid" and "outside tolerance" in r["reason"],
+              f"edges gemm: invalid by points drawn everywhere ({r['status']}: {r['reason']})")
+        r = result(report, "partialstream:0", "stream")
+        check(r["status"] == "invalid" and "elements wrong" in r["reason"],
+              f"partialstream stream: invalid by the poisoned half ({r['status']}: {r['reason']})")
+        # The work done at read-back, not in the timed calls: the first read of the outputs takes the
+        # deferred calls' time (every set the last sample wrote), a re-read does not. (STREAM records
+        # its read times without a verdict: one deferred call costs about an honest first read's
+        # penalty, docs/measurement.md.)
+        r = result(report, "deferrer:0", "gemm")
+        check(r["status"] == "implausible" and "deferred from the timed calls into the read-back" in r["reason"],
+              f"deferrer gemm: implausible by the timed read-back ({r['status']}: {r['reason']})")
+        r = result(report, "deferrer:0", "stream")
+        check("re-read in" in r["validation"]["method"], f"deferrer stream: read-back times recorded ({r['validation']})")
+        for dev in ("edges:0", "partialstream:0", "deferrer:0"):
+            check(result(report, dev, "launch")["status"] in ("ok", "noisy"), f"{dev} launch (no cheat there) measured")
         huge = next(d for d in report["summary"]["devices"] if d["device"] == "hugepeaks:0")
         check(all(m.get("efficiency") is None for m in huge["metrics"].values()), f"no efficiency from untrusted peaks: {huge}")
         for case_id in ("gemm", "stream", "launch"):
             r = result(report, "stub:0", case_id)
             check(r["status"] in ("ok", "noisy") and "device/host time per sample" in r["method"]["timer_detail"],
                   f"stub {case_id}: measured, the timer check recorded ({r['status']}: {r['method']['timer_detail']})")
+            if case_id != "launch":
+                check("re-read in" in r["validation"]["method"], f"stub {case_id}: read-back times recorded")
 
 
 def test_strict_plugins():

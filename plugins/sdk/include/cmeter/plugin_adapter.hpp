@@ -90,7 +90,7 @@ class Adapter {
   }
 
   // The plugin's function table (ABI 1.0 layout).
-  static CMTR_Api api() {
+  static constexpr CMTR_Api api() {
     return ApiBuilder()
         .plugin(&plugin_initialize, &plugin_shutdown, &plugin_devices)
         .device(&device_attributes, P::kTelemetry ? &device_telemetry : nullptr)

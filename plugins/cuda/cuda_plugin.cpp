@@ -14,6 +14,7 @@
 #include <dlfcn.h>
 #include <cmeter/physical_id.hpp>
 #include <cmeter/plugin_adapter.hpp>
+#include <cmeter/plugin_ops.hpp>
 #include <cmeter/plugin_sdk.hpp>
 
 #include <cstdio>
@@ -605,6 +606,22 @@ CMTR_Error* check_op_buffer(CMTR_Buffer* const* buffers, size_t num_buffers, siz
   if (b->size_bytes < bytes)
     return invalid(std::string(op) + ": buffer " + role + " has " + std::to_string(b->size_bytes) +
                    " bytes, needs " + std::to_string(bytes));
+  return nullptr;
+}
+
+CMTR_Error* gather_op_buffers(CMTR_Buffer* const* buffers, size_t num_buffers,
+                              const std::vector<sdk::BufferNeed>& needs, const CMTR_Device* device,
+                              const char* op, void** data) {
+  if (CMTR_Error* e = sdk::check_buffer_count(op, buffers, num_buffers, needs)) return e;
+  if (needs.size() > kMaxOpBuffers)
+    return sdk::make_error(CMTR_ERROR_INTERNAL,
+                           std::string(op) + ": more buffers than the cuda plugin gathers");
+  for (size_t i = 0; i < needs.size(); ++i) {
+    if (CMTR_Error* e =
+            check_op_buffer(buffers, num_buffers, i, needs[i].role, device, needs[i].size_bytes, op))
+      return e;
+    data[i] = buffers[i]->data;
+  }
   return nullptr;
 }
 

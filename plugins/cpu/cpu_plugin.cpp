@@ -97,6 +97,7 @@ struct CpuPlugin : sdk::Adapter<CpuPlugin> {
   static constexpr uint32_t kDeviceMagic = cpu::kDeviceMagic, kBufferMagic = cpu::kBufferMagic,
                             kStreamMagic = cpu::kStreamMagic, kEventMagic = cpu::kEventMagic,
                             kOpMagic = cpu::kOpMagic;
+  static constexpr const char* kMemoryName = "the host's memory";
 
   // ---- Plugin ----
   static CMTR_Error* initialize(const sdk::KeyValueList** attributes) {

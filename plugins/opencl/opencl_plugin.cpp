@@ -105,6 +105,7 @@ struct OpenclPlugin : sdk::Adapter<OpenclPlugin> {
   static constexpr uint32_t kDeviceMagic = opencl::kDeviceMagic, kBufferMagic = opencl::kBufferMagic,
                             kStreamMagic = opencl::kStreamMagic, kEventMagic = opencl::kEventMagic,
                             kOpMagic = opencl::kOpMagic;
+  static constexpr const char* kMemoryName = "the device's global memory";
 
   // ---- Plugin ----
   static CMTR_Error* initialize(const sdk::KeyValueList** attributes) {

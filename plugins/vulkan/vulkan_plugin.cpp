@@ -117,6 +117,7 @@ struct VulkanPlugin : sdk::Adapter<VulkanPlugin> {
   static constexpr uint32_t kDeviceMagic = vulkan::kDeviceMagic, kBufferMagic = vulkan::kBufferMagic,
                             kStreamMagic = vulkan::kStreamMagic, kEventMagic = vulkan::kEventMagic,
                             kOpMagic = vulkan::kOpMagic;
+  static constexpr const char* kMemoryName = "the device's largest memory heap";
 
   // ---- Plugin ----
   static CMTR_Error* initialize(const sdk::KeyValueList** attributes) {

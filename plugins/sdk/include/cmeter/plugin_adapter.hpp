@@ -32,7 +32,8 @@
 //   CMTR_Error* make_op(CMTR_Device*, Plan& plan, CMTR_Op** out);      // plan.status is kSupported
 //   CMTR_Error* launch(CMTR_Op*, CMTR_Stream*, CMTR_Buffer* const* buffers, size_t num_buffers);
 // Optional (defaults below): device_attributes_of (d->attributes), op_attributes_of (op->impl->attributes),
-// free_op (delete), kTelemetry + telemetry(CMTR_Device*, const CMTR_KeyValue**, size_t*), kEvents.
+// free_op (delete), kTelemetry + telemetry(CMTR_Device*, const CMTR_KeyValue**, size_t*), kEvents,
+// kMemoryName (names memory_bytes' limit in the RESOURCE_EXHAUSTED message).
 // Every handle has `uint32_t magic` (set at creation, cleared by the adapter on destroy) and, except
 // CMTR_Device, `CMTR_Device* device`; CMTR_Buffer has `uint64_t size_bytes`.
 #ifndef CMETER_PLUGIN_ADAPTER_HPP_
@@ -74,6 +75,7 @@ class Adapter {
   // ---- Defaults a plugin may hide with its own static member of the same name ----
   static constexpr bool kTelemetry = false;  // device_telemetry slot NULL unless true
   static constexpr bool kEvents = true;      // false: event slots NULL (the host times with its clock)
+  static constexpr const char* kMemoryName = "the device's memory";  // what memory_bytes() measures
 
   template <class D>
   static const KeyValueList& device_attributes_of(const D* device) {
@@ -187,7 +189,7 @@ class Adapter {
       if (args->size_bytes > limit_bytes)
         return make_error(CMTR_ERROR_RESOURCE_EXHAUSTED,
                           std::string(P::kName) + ": buffer_create: " + std::to_string(args->size_bytes) +
-                              " bytes exceed the device's memory (" + std::to_string(limit_bytes) +
+                              " bytes exceed " + P::kMemoryName + " (" + std::to_string(limit_bytes) +
                               " bytes)");
       return P::allocate(args->device, args->size_bytes, args->memory_kind, &args->buffer);
     });

@@ -1,5 +1,5 @@
 # cmake/sdk.cmake: installs the plugin SDK (cmeter-dev): the ABI header, the C++ adapter headers
-# (plugin_sdk.hpp: ABI plumbing; plugin_ops.hpp: the op parameter contracts; plugin_client.hpp: the
+# (plugin_sdk.hpp: ABI plumbing; plugin_adapter.hpp: the entry points around a plugin's hooks; plugin_ops.hpp: the op parameter contracts; plugin_client.hpp: the
 # dlopen client for a plugin's own tests and benchmarks) and a CMake package (find_package(cmeter 1) -> cmeter::plugin_sdk). Included from plugins/CMakeLists.txt
 # after the cmeter_plugin_sdk target exists. The package version is the ABI version read from the header
 # (one source of truth), with SameMajorVersion compatibility.
@@ -21,6 +21,7 @@ set_target_properties(cmeter_plugin_sdk PROPERTIES EXPORT_NAME plugin_sdk)
 install(TARGETS cmeter_plugin_sdk EXPORT cmeterTargets COMPONENT dev)
 install(FILES ${PROJECT_SOURCE_DIR}/plugins/sdk/include/cmeter/plugin_abi.h
               ${PROJECT_SOURCE_DIR}/plugins/sdk/include/cmeter/plugin_sdk.hpp
+              ${PROJECT_SOURCE_DIR}/plugins/sdk/include/cmeter/plugin_adapter.hpp
               ${PROJECT_SOURCE_DIR}/plugins/sdk/include/cmeter/plugin_ops.hpp
               ${PROJECT_SOURCE_DIR}/plugins/sdk/include/cmeter/plugin_client.hpp
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/cmeter COMPONENT dev)

@@ -20,8 +20,9 @@ struct OpPlan {
   static constexpr Status kSupported = Status::kSupported, kUnsupported = Status::kUnsupported,
                           kInvalid = Status::kInvalid, kUnknownOp = Status::kUnknownOp;
   Status status = kInvalid;
-  std::string reason;      // why not supported / what is invalid
-  std::unique_ptr<Op> op;  // set when `create` and kSupported
+  std::string reason;           // why not supported / what is invalid
+  CMTR_Error* error = nullptr;  // kFailed only (the CPU plans never fail so)
+  std::unique_ptr<Op> op;       // set when `create` and kSupported
 };
 
 OpPlan plan_op(const Runtime& rt, std::string_view name, const CMTR_KeyValue* params, size_t num_params,

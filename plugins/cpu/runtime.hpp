@@ -64,6 +64,7 @@ struct CMTR_Device {
 
 struct CMTR_Buffer {
   uint32_t magic = cmeter::cpu::kBufferMagic;
+  CMTR_Device* device = nullptr;
   void* data = nullptr;
   uint64_t size_bytes = 0;
   int32_t memory_kind = 0;
@@ -71,15 +72,18 @@ struct CMTR_Buffer {
 
 struct CMTR_Stream {
   uint32_t magic = cmeter::cpu::kStreamMagic;
+  CMTR_Device* device = nullptr;
 };
 
 struct CMTR_Event {
   uint32_t magic = cmeter::cpu::kEventMagic;
+  CMTR_Device* device = nullptr;
   std::chrono::steady_clock::time_point time;
 };
 
 struct CMTR_Op {
   uint32_t magic = cmeter::cpu::kOpMagic;
+  CMTR_Device* device = nullptr;
   std::unique_ptr<cmeter::cpu::Op> impl;
 };
 

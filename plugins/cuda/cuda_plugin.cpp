@@ -1,17 +1,20 @@
 // plugins/cuda/cuda_plugin.cpp - the ABI entry points of libcmeter-cuda.so: one device per CUDA GPU
 // the driver shows (`cuda:0`, `cuda:1`, ...), timed with CUDA events.
 //
-// Why this file exists: it is the CUDA plugin's side of cmeter/plugin_abi.h. It checks every call
-// (struct sizes, NULL and foreign handles, ranges, device match) and answers with error objects,
-// never a crash or an exception; it finds the driver at plugin_initialize and, without one, loads
-// anyway with zero devices and says why in plugin.status; it maps buffers, streams and events onto
-// cudaMalloc / cudaHostAlloc, non-blocking streams and cudaEvents, with the stream hold described in
-// runtime.hpp; and it serves NVML telemetry through device_telemetry.
+// Why this file exists: it is the CUDA plugin's side of cmeter/plugin_abi.h, on the SDK adapter
+// (cmeter/plugin_adapter.hpp checks every call: struct sizes, NULL and foreign handles, ranges, device
+// match, and answers with error objects, never a crash or an exception; this file has the hooks). It finds
+// the driver at plugin_initialize and, without one, loads anyway with zero devices and says why in
+// plugin.status; it maps buffers, streams and events onto cudaMalloc / cudaHostAlloc, non-blocking streams
+// and cudaEvents, with the stream hold described in runtime.hpp; and it serves NVML telemetry through
+// device_telemetry.
 #include <cmeter/plugin_abi.h>
 #include <cublasLt.h>
 #include <cuda_runtime_api.h>
 #include <dlfcn.h>
 #include <cmeter/physical_id.hpp>
+#include <cmeter/plugin_adapter.hpp>
+#include <cmeter/plugin_ops.hpp>
 #include <cmeter/plugin_sdk.hpp>
 
 #include <cstdio>
@@ -265,31 +268,6 @@ void probe(PluginState& s) {
   if (!s.nvml->available()) s.status += (s.status.empty() ? "" : "; ") + s.nvml->status();
 }
 
-using sdk::not_initialised;
-
-CMTR_Error* check_device(const CMTR_Device* device, const char* call) {
-  PluginState& s = state();
-  bool ours = false;
-  for (const CMTR_Device* d : s.device_list) ours = ours || d == device;
-  return sdk::check_device(device, call, "cuda", s.initialized, ours);
-}
-
-// Live-handle checks (sdk::check_handle), then: the plugin must be initialised.
-template <class Handle>
-CMTR_Error* check_live(const Handle* h, uint32_t magic, const char* call, const char* role) {
-  if (CMTR_Error* e = sdk::check_handle(h, magic, call, role, "cuda", role)) return e;
-  return state().initialized ? nullptr : not_initialised(call);
-}
-CMTR_Error* check_buffer(const CMTR_Buffer* b, const char* call) {
-  return check_live(b, kBufferMagic, call, "buffer");
-}
-CMTR_Error* check_stream(const CMTR_Stream* s, const char* call) {
-  return check_live(s, kStreamMagic, call, "stream");
-}
-CMTR_Error* check_event(const CMTR_Event* e, const char* what, const char* call) {
-  return sdk::check_handle(e, kEventMagic, call, what, "cuda", "event");
-}
-
 // Reports spin-kernel timeouts seen on a stream once (they mean a batch's time may include host
 // enqueue gaps: the figure is then pessimistic, never optimistic).
 void report_timeouts(CMTR_Stream* s) {
@@ -315,12 +293,17 @@ bool is_pageable(const void* p) {
   return attr.type == cudaMemoryTypeUnregistered;
 }
 
-// ---- Plugin ----
+// The CUDA part of the ABI; cmeter/plugin_adapter.hpp does the checks around each hook. The stream
+// hold (runtime.hpp) lives in the hooks: a hook that may wait for the device releases it first.
+struct CudaPlugin : sdk::Adapter<CudaPlugin> {
+  static constexpr const char* kName = "cuda";
+  static constexpr uint32_t kDeviceMagic = cuda::kDeviceMagic, kBufferMagic = cuda::kBufferMagic,
+                            kStreamMagic = cuda::kStreamMagic, kEventMagic = cuda::kEventMagic,
+                            kOpMagic = cuda::kOpMagic;
+  static constexpr bool kTelemetry = true;
 
-CMTR_Error* plugin_initialize(CMTR_Plugin_Initialize_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Plugin_Initialize_Args, num_attributes);
-  return sdk::guarded([&]() -> CMTR_Error* {
-    if (CMTR_Error* e = sdk::check_initialize(args, "cuda")) return e;
+  // ---- Plugin ----
+  static CMTR_Error* initialize(const sdk::KeyValueList** attributes) {
     PluginState& s = state();
     std::lock_guard<std::mutex> lock(s.mutex);
     if (!s.probed) {
@@ -332,164 +315,96 @@ CMTR_Error* plugin_initialize(CMTR_Plugin_Initialize_Args* args) {
       if (!s.status.empty()) s.plugin_attributes.set("plugin.status", s.status);
     }
     s.initialized = true;
-    args->attributes = s.plugin_attributes.data();
-    args->num_attributes = s.plugin_attributes.size();
+    *attributes = &s.plugin_attributes;
     return nullptr;
-  });
-}
+  }
+  static void shutdown() {
+    PluginState& s = state();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    // Devices, contexts and NVML stay: another initialize finds them again, and process exit frees them.
+    s.initialized = false;
+  }
+  static bool initialised() { return state().initialized; }
+  static sdk::DeviceList devices() { return {state().device_list.data(), state().device_list.size()}; }
 
-CMTR_Error* plugin_shutdown(CMTR_Plugin_Shutdown_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Plugin_Shutdown_Args, extension);
-  PluginState& s = state();
-  std::lock_guard<std::mutex> lock(s.mutex);
-  // Devices, contexts and NVML stay: another initialize finds them again, and process exit frees them.
-  s.initialized = false;
-  return nullptr;
-}
-
-CMTR_Error* plugin_devices(CMTR_Plugin_Devices_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Plugin_Devices_Args, num_devices);
-  PluginState& s = state();
-  if (!s.initialized) return not_initialised("plugin_devices");
-  args->devices = s.device_list.empty() ? nullptr : s.device_list.data();
-  args->num_devices = s.device_list.size();
-  return nullptr;
-}
-
-// ---- Devices ----
-
-CMTR_Error* device_attributes(CMTR_Device_Attributes_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Device_Attributes_Args, num_attributes);
-  if (CMTR_Error* e = check_device(args->device, "device_attributes")) return e;
-  args->attributes = args->device->attributes.data();
-  args->num_attributes = args->device->attributes.size();
-  return nullptr;
-}
-
-CMTR_Error* device_telemetry(CMTR_Device_Telemetry_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Device_Telemetry_Args, num_readings);
-  if (CMTR_Error* e = check_device(args->device, "device_telemetry")) return e;
-  return sdk::guarded([&]() -> CMTR_Error* {
+  // ---- Devices ----
+  static CMTR_Error* telemetry(CMTR_Device* d, const CMTR_KeyValue** readings, size_t* num_readings) {
     const Nvml* nvml = state().nvml.get();
     if (nvml == nullptr || !nvml->available())
       return sdk::make_error(CMTR_ERROR_UNAVAILABLE, nvml ? nvml->status() : "NVML not loaded");
-    CMTR_Device* d = args->device;
     if (d->nvml_device == nullptr)
       return sdk::make_error(CMTR_ERROR_UNAVAILABLE, "NVML does not know cuda:" + std::to_string(d->ordinal) +
                                                          " (MIG instance, or UUID and PCI bus id not found)");
     std::lock_guard<std::mutex> lock(d->telemetry_mutex);
     nvml->read(d->nvml_device, d->telemetry);
-    args->readings = d->telemetry.data();
-    args->num_readings = d->telemetry.size();
+    *readings = d->telemetry.data();
+    *num_readings = d->telemetry.size();
     return nullptr;
-  });
-}
+  }
 
-// ---- Buffers ----
-
-CMTR_Error* buffer_create(CMTR_Buffer_Create_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Buffer_Create_Args, buffer);
-  if (CMTR_Error* e = check_device(args->device, "buffer_create")) return e;
-  return sdk::guarded([&]() -> CMTR_Error* {
-    if (args->size_bytes == 0) return invalid("buffer_create: size_bytes is 0");
-    if (args->memory_kind != CMTR_MEMORY_DEVICE && args->memory_kind != CMTR_MEMORY_HOST_PINNED)
-      return invalid("buffer_create: unknown memory_kind " + std::to_string(args->memory_kind));
-    CMTR_Device* d = args->device;
-    if (args->memory_kind == CMTR_MEMORY_DEVICE && args->size_bytes > d->mem_bytes)
-      return sdk::make_error(CMTR_ERROR_RESOURCE_EXHAUSTED,
-                             "buffer_create: " + std::to_string(args->size_bytes) +
-                                 " bytes exceed the device's memory (" + std::to_string(d->mem_bytes) +
-                                 " bytes)");
+  // ---- Buffers ----
+  static uint64_t memory_bytes(const CMTR_Device* d, int32_t memory_kind) {
+    return memory_kind == CMTR_MEMORY_DEVICE ? d->mem_bytes : UINT64_MAX;  // pinned: host memory
+  }
+  static CMTR_Error* allocate(CMTR_Device* d, uint64_t size_bytes, int32_t memory_kind, CMTR_Buffer** out) {
     if (CMTR_Error* e = use_device(d, "buffer_create")) return e;
     release_all(d);
     void* p = nullptr;
-    cudaError_t st = args->memory_kind == CMTR_MEMORY_DEVICE
-                         ? cudaMalloc(&p, args->size_bytes)
-                         : cudaHostAlloc(&p, args->size_bytes, cudaHostAllocPortable);
+    cudaError_t st = memory_kind == CMTR_MEMORY_DEVICE ? cudaMalloc(&p, size_bytes)
+                                                       : cudaHostAlloc(&p, size_bytes, cudaHostAllocPortable);
     if (st != cudaSuccess) {
       (void)cudaGetLastError();
       return cuda_failure(st, std::string("buffer_create: ") +
-                                  (args->memory_kind == CMTR_MEMORY_DEVICE ? "cudaMalloc" : "cudaHostAlloc") +
-                                  " of " + std::to_string(args->size_bytes) + " bytes");
+                                  (memory_kind == CMTR_MEMORY_DEVICE ? "cudaMalloc" : "cudaHostAlloc") +
+                                  " of " + std::to_string(size_bytes) + " bytes");
     }
     auto* b = new CMTR_Buffer();
     b->device = d;
     b->data = p;
-    b->size_bytes = args->size_bytes;
-    b->memory_kind = args->memory_kind;
-    args->buffer = b;
+    b->size_bytes = size_bytes;
+    b->memory_kind = memory_kind;
+    *out = b;
     return nullptr;
-  });
-}
+  }
+  static CMTR_Error* free_buffer(CMTR_Buffer* b) {
+    CMTR_Error* error = use_device(b->device, "buffer_destroy");
+    release_all(b->device);
+    cudaError_t st = b->memory_kind == CMTR_MEMORY_DEVICE ? cudaFree(b->data) : cudaFreeHost(b->data);
+    if (st != cudaSuccess && error == nullptr) error = cuda_failure(st, "buffer_destroy");
+    delete b;
+    return error;
+  }
+  static CMTR_Error* host_pointer(CMTR_Buffer* b, void** out) {
+    if (b->memory_kind != CMTR_MEMORY_HOST_PINNED)
+      return sdk::make_error(CMTR_ERROR_UNIMPLEMENTED,
+                             "buffer_host_pointer: device memory is not host-addressable");
+    *out = b->data;
+    return nullptr;
+  }
+  static CMTR_Error* copy(CMTR_Stream* s, CMTR_Buffer* b, uint64_t offset, void* host, uint64_t bytes,
+                          bool to_buffer, const char* call) {
+    if (CMTR_Error* e = use_device(s->device, call)) return e;
+    // A copy that may wait for the stream (pageable memory is staged; host-to-host copies are
+    // synchronous) must not meet a held stream.
+    if (s->held && (b->memory_kind == CMTR_MEMORY_HOST_PINNED || s->held_launches + 1 > kMaxHeldLaunches ||
+                    is_pageable(host)))
+      release(s);
+    char* buffer_ptr = static_cast<char*>(b->data) + offset;
+    cudaError_t st = to_buffer ? cudaMemcpyAsync(buffer_ptr, host, bytes, cudaMemcpyDefault, s->stream)
+                               : cudaMemcpyAsync(host, buffer_ptr, bytes, cudaMemcpyDefault, s->stream);
+    if (st != cudaSuccess) return cuda_failure(st, std::string(call) + ": cudaMemcpyAsync");
+    if (s->held) s->held_launches += 1;
+    return nullptr;
+  }
+  static CMTR_Error* write(CMTR_Stream* s, CMTR_Buffer* b, uint64_t offset, const void* host, uint64_t size) {
+    return copy(s, b, offset, const_cast<void*>(host), size, true, "buffer_write");
+  }
+  static CMTR_Error* read(CMTR_Stream* s, CMTR_Buffer* b, uint64_t offset, void* host, uint64_t size) {
+    return copy(s, b, offset, host, size, false, "buffer_read");
+  }
 
-CMTR_Error* buffer_destroy(CMTR_Buffer_Destroy_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Buffer_Destroy_Args, buffer);
-  CMTR_Buffer* b = args->buffer;
-  if (CMTR_Error* e = sdk::check_handle(b, kBufferMagic, "buffer_destroy", "buffer", "cuda", "buffer"))
-    return e;
-  b->magic = 0;
-  CMTR_Error* error = use_device(b->device, "buffer_destroy");
-  release_all(b->device);
-  cudaError_t st = b->memory_kind == CMTR_MEMORY_DEVICE ? cudaFree(b->data) : cudaFreeHost(b->data);
-  if (st != cudaSuccess && error == nullptr) error = cuda_failure(st, "buffer_destroy");
-  delete b;
-  return error;
-}
-
-CMTR_Error* buffer_host_pointer(CMTR_Buffer_Host_Pointer_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Buffer_Host_Pointer_Args, host_pointer);
-  if (CMTR_Error* e = check_buffer(args->buffer, "buffer_host_pointer")) return e;
-  if (args->buffer->memory_kind != CMTR_MEMORY_HOST_PINNED)
-    return sdk::make_error(CMTR_ERROR_UNIMPLEMENTED,
-                           "buffer_host_pointer: device memory is not host-addressable");
-  args->host_pointer = args->buffer->data;
-  return nullptr;
-}
-
-CMTR_Error* copy(CMTR_Stream* s, CMTR_Buffer* b, uint64_t offset, void* host, uint64_t bytes, bool to_buffer,
-                 const char* call) {
-  if (CMTR_Error* e = check_stream(s, call)) return e;
-  if (CMTR_Error* e = check_buffer(b, call)) return e;
-  if (CMTR_Error* e = sdk::check_range(b->size_bytes, offset, bytes, host, call)) return e;
-  if (b->device != s->device)
-    return invalid(std::string(call) + ": the buffer and the stream are on different devices");
-  if (CMTR_Error* e = use_device(s->device, call)) return e;
-  // A copy that may wait for the stream (pageable memory is staged; host-to-host copies are
-  // synchronous) must not meet a held stream.
-  if (s->held && (b->memory_kind == CMTR_MEMORY_HOST_PINNED || s->held_launches + 1 > kMaxHeldLaunches ||
-                  is_pageable(host)))
-    release(s);
-  char* buffer_ptr = static_cast<char*>(b->data) + offset;
-  cudaError_t st = to_buffer ? cudaMemcpyAsync(buffer_ptr, host, bytes, cudaMemcpyDefault, s->stream)
-                             : cudaMemcpyAsync(host, buffer_ptr, bytes, cudaMemcpyDefault, s->stream);
-  if (st != cudaSuccess) return cuda_failure(st, std::string(call) + ": cudaMemcpyAsync");
-  if (s->held) s->held_launches += 1;
-  return nullptr;
-}
-
-CMTR_Error* buffer_write(CMTR_Buffer_Write_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Buffer_Write_Args, size_bytes);
-  return sdk::guarded([&]() -> CMTR_Error* {
-    return copy(args->stream, args->buffer, args->offset_bytes, const_cast<void*>(args->host_pointer),
-                args->size_bytes, true, "buffer_write");
-  });
-}
-
-CMTR_Error* buffer_read(CMTR_Buffer_Read_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Buffer_Read_Args, size_bytes);
-  return sdk::guarded([&]() -> CMTR_Error* {
-    return copy(args->stream, args->buffer, args->offset_bytes, args->host_pointer, args->size_bytes, false,
-                "buffer_read");
-  });
-}
-
-// ---- Streams ----
-
-CMTR_Error* stream_create(CMTR_Stream_Create_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Stream_Create_Args, stream);
-  if (CMTR_Error* e = check_device(args->device, "stream_create")) return e;
-  return sdk::guarded([&]() -> CMTR_Error* {
-    CMTR_Device* d = args->device;
+  // ---- Streams ----
+  static CMTR_Error* create_stream(CMTR_Device* d, CMTR_Stream** out) {
     if (CMTR_Error* e = use_device(d, "stream_create")) return e;
     auto s = std::make_unique<CMTR_Stream>();
     s->device = d;
@@ -523,51 +438,35 @@ CMTR_Error* stream_create(CMTR_Stream_Create_Args* args) {
       std::lock_guard<std::mutex> lock(d->mutex);
       d->streams.insert(s.get());
     }
-    args->stream = s.release();
+    *out = s.release();
     return nullptr;
-  });
-}
-
-CMTR_Error* stream_destroy(CMTR_Stream_Destroy_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Stream_Destroy_Args, stream);
-  CMTR_Stream* s = args->stream;
-  if (CMTR_Error* e = sdk::check_handle(s, kStreamMagic, "stream_destroy", "stream", "cuda", "stream"))
-    return e;
-  {
-    std::lock_guard<std::mutex> lock(s->device->mutex);
-    s->device->streams.erase(s);
   }
-  s->magic = 0;
-  CMTR_Error* error = use_device(s->device, "stream_destroy");
-  release(s);
-  cudaError_t st = cudaStreamSynchronize(s->stream);  // the spin kernel reads the flag until it ends
-  if (st != cudaSuccess && error == nullptr)
-    error = cuda_failure(st, "stream_destroy: cudaStreamSynchronize");
-  cudaStreamDestroy(s->stream);
-  if (s->flag_host != nullptr) cudaFreeHost(const_cast<uint32_t*>(s->flag_host));
-  delete s;
-  return error;
-}
+  static CMTR_Error* free_stream(CMTR_Stream* s) {
+    {
+      std::lock_guard<std::mutex> lock(s->device->mutex);
+      s->device->streams.erase(s);
+    }
+    CMTR_Error* error = use_device(s->device, "stream_destroy");
+    release(s);
+    cudaError_t st = cudaStreamSynchronize(s->stream);  // the spin kernel reads the flag until it ends
+    if (st != cudaSuccess && error == nullptr)
+      error = cuda_failure(st, "stream_destroy: cudaStreamSynchronize");
+    cudaStreamDestroy(s->stream);
+    if (s->flag_host != nullptr) cudaFreeHost(const_cast<uint32_t*>(s->flag_host));
+    delete s;
+    return error;
+  }
+  static CMTR_Error* synchronize(CMTR_Stream* s) {
+    if (CMTR_Error* e = use_device(s->device, "stream_synchronize")) return e;
+    release(s);
+    s->batch_open = false;
+    cudaError_t st = cudaStreamSynchronize(s->stream);
+    report_timeouts(s);
+    return st == cudaSuccess ? nullptr : cuda_failure(st, "stream_synchronize");
+  }
 
-CMTR_Error* stream_synchronize(CMTR_Stream_Synchronize_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Stream_Synchronize_Args, stream);
-  if (CMTR_Error* e = check_stream(args->stream, "stream_synchronize")) return e;
-  CMTR_Stream* s = args->stream;
-  if (CMTR_Error* e = use_device(s->device, "stream_synchronize")) return e;
-  release(s);
-  s->batch_open = false;
-  cudaError_t st = cudaStreamSynchronize(s->stream);
-  report_timeouts(s);
-  return st == cudaSuccess ? nullptr : cuda_failure(st, "stream_synchronize");
-}
-
-// ---- Events ----
-
-CMTR_Error* event_record(CMTR_Event_Record_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Event_Record_Args, event);
-  if (CMTR_Error* e = check_stream(args->stream, "event_record")) return e;
-  return sdk::guarded([&]() -> CMTR_Error* {
-    CMTR_Stream* s = args->stream;
+  // ---- Events ----
+  static CMTR_Error* record(CMTR_Stream* s, CMTR_Event** out) {
     if (CMTR_Error* e = use_device(s->device, "event_record")) return e;
     cudaEvent_t ev = nullptr;
     if (cudaError_t st = cudaEventCreate(&ev); st != cudaSuccess)
@@ -586,119 +485,68 @@ CMTR_Error* event_record(CMTR_Event_Record_Args* args) {
     auto* e = new CMTR_Event();
     e->device = s->device;
     e->event = ev;
-    args->event = e;
+    *out = e;
     return nullptr;
-  });
-}
-
-CMTR_Error* event_elapsed(CMTR_Event_Elapsed_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Event_Elapsed_Args, elapsed_s);
-  if (CMTR_Error* e = check_event(args->start, "start", "event_elapsed")) return e;
-  if (CMTR_Error* e = check_event(args->stop, "stop", "event_elapsed")) return e;
-  if (args->start->device != args->stop->device)
-    return invalid("event_elapsed: the events are on different devices");
-  if (CMTR_Error* e = use_device(args->start->device, "event_elapsed")) return e;
-  float ms = 0;
-  cudaError_t st = cudaEventElapsedTime(&ms, args->start->event, args->stop->event);
-  if (st == cudaErrorNotReady) {
-    (void)cudaGetLastError();
-    return sdk::make_error(CMTR_ERROR_UNAVAILABLE,
-                           "event_elapsed: an event has not completed (synchronize first)");
   }
-  if (st != cudaSuccess) return cuda_failure(st, "event_elapsed: cudaEventElapsedTime");
-  args->elapsed_s = static_cast<double>(ms) * 1e-3;
-  return nullptr;
-}
-
-CMTR_Error* event_destroy(CMTR_Event_Destroy_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Event_Destroy_Args, event);
-  if (CMTR_Error* e = check_event(args->event, "event", "event_destroy")) return e;
-  args->event->magic = 0;
-  (void)use_device(args->event->device, "event_destroy");
-  cudaEventDestroy(args->event->event);
-  delete args->event;
-  return nullptr;
-}
-
-// ---- Ops ----
-
-CMTR_Error* op_query(CMTR_Op_Query_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Query_Args, reason_size);
-  if (CMTR_Error* e = check_device(args->device, "op_query")) return e;
-  return sdk::guarded([&]() -> CMTR_Error* {
-    if (CMTR_Error* e = use_device(args->device, "op_query")) return e;
-    OpPlan plan = plan_op(args->device, sdk::view(args->name), args->params, args->num_params, false);
-    return sdk::answer_query(args, plan.status, plan.reason, plan.error);
-  });
-}
-
-CMTR_Error* op_create(CMTR_Op_Create_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Create_Args, op);
-  if (CMTR_Error* e = check_device(args->device, "op_create")) return e;
-  return sdk::guarded([&]() -> CMTR_Error* {
-    if (CMTR_Error* e = use_device(args->device, "op_create")) return e;
-    release_all(args->device);  // gemm allocates and times candidates
-    OpPlan plan = plan_op(args->device, sdk::view(args->name), args->params, args->num_params, true);
-    if (plan.status != OpPlan::kSupported) return sdk::create_error(plan.status, plan.reason, plan.error);
-    auto* op = new CMTR_Op();
-    op->device = args->device;
-    op->impl = std::move(plan.op);
-    args->op = op;
+  static CMTR_Error* elapsed(const CMTR_Event* start, const CMTR_Event* stop, double* elapsed_s) {
+    if (CMTR_Error* e = use_device(start->device, "event_elapsed")) return e;
+    float ms = 0;
+    cudaError_t st = cudaEventElapsedTime(&ms, start->event, stop->event);
+    if (st == cudaErrorNotReady) {
+      (void)cudaGetLastError();
+      return sdk::make_error(CMTR_ERROR_UNAVAILABLE,
+                             "event_elapsed: an event has not completed (synchronize first)");
+    }
+    if (st != cudaSuccess) return cuda_failure(st, "event_elapsed: cudaEventElapsedTime");
+    *elapsed_s = static_cast<double>(ms) * 1e-3;
     return nullptr;
-  });
-}
+  }
+  static CMTR_Error* free_event(CMTR_Event* ev) {
+    (void)use_device(ev->device, "event_destroy");
+    cudaEventDestroy(ev->event);
+    delete ev;
+    return nullptr;
+  }
 
-CMTR_Error* op_attributes(CMTR_Op_Attributes_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Attributes_Args, num_attributes);
-  if (CMTR_Error* e = sdk::check_handle(args->op, kOpMagic, "op_attributes", "op", "cuda", "op")) return e;
-  args->attributes = args->op->impl->attributes.data();
-  args->num_attributes = args->op->impl->attributes.size();
-  return nullptr;
-}
-
-CMTR_Error* op_enqueue(CMTR_Op_Enqueue_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Enqueue_Args, num_buffers);
-  if (CMTR_Error* e = sdk::check_handle(args->op, kOpMagic, "op_enqueue", "op", "cuda", "op")) return e;
-  if (CMTR_Error* e = check_stream(args->stream, "op_enqueue")) return e;
-  if (args->num_buffers > 0 && args->buffers == nullptr)
-    return invalid("op_enqueue: buffers is NULL but num_buffers is " + std::to_string(args->num_buffers));
-  CMTR_Stream* s = args->stream;
-  OpImpl& op = *args->op->impl;
-  if (args->op->device != s->device)
-    return invalid("op_enqueue: the op and the stream are on different devices");
-  return sdk::guarded([&]() -> CMTR_Error* {
+  // ---- Ops ----
+  static OpPlan plan(CMTR_Device* d, std::string_view name, const CMTR_KeyValue* params, size_t num_params,
+                     bool for_create) {
+    OpPlan failed;
+    failed.status = OpPlan::kFailed;
+    if ((failed.error = use_device(d, for_create ? "op_create" : "op_query")) != nullptr) return failed;
+    if (for_create) release_all(d);  // gemm allocates and times candidates
+    return plan_op(d, name, params, num_params, for_create);
+  }
+  static CMTR_Error* make_op(CMTR_Device* d, OpPlan& plan, CMTR_Op** out) {
+    auto* op = new CMTR_Op();
+    op->device = d;
+    op->impl = std::move(plan.op);
+    *out = op;
+    return nullptr;
+  }
+  static CMTR_Error* launch(CMTR_Op* handle, CMTR_Stream* s, CMTR_Buffer* const* buffers,
+                            size_t num_buffers) {
+    OpImpl& op = *handle->impl;
     if (CMTR_Error* e = use_device(s->device, "op_enqueue")) return e;
     // A first launch may load a module (which waits for the device); a full launch queue would block
     // the host while the device waits for it: neither may happen on a held stream.
     if (s->held && (!op.warmed || s->held_launches + op.launches > kMaxHeldLaunches)) release(s);
-    CMTR_Error* e = op.enqueue(s, args->buffers, args->num_buffers);
+    CMTR_Error* e = op.enqueue(s, buffers, num_buffers);
     if (e == nullptr) {
       op.warmed = true;
       if (s->held) s->held_launches += op.launches;
     }
     return e;
-  });
-}
+  }
+  static CMTR_Error* free_op(CMTR_Op* op) {
+    (void)use_device(op->device, "op_destroy");
+    release_all(op->device);  // the op may free its workspace
+    delete op;
+    return nullptr;
+  }
+};
 
-CMTR_Error* op_destroy(CMTR_Op_Destroy_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Destroy_Args, op);
-  if (CMTR_Error* e = sdk::check_handle(args->op, kOpMagic, "op_destroy", "op", "cuda", "op")) return e;
-  args->op->magic = 0;
-  (void)use_device(args->op->device, "op_destroy");
-  release_all(args->op->device);  // the op may free its workspace
-  delete args->op;
-  return nullptr;
-}
-
-const CMTR_Api kApi =
-    sdk::ApiBuilder()
-        .plugin(&plugin_initialize, &plugin_shutdown, &plugin_devices)
-        .device(&device_attributes, &device_telemetry)
-        .buffers(&buffer_create, &buffer_destroy, &buffer_host_pointer, &buffer_write, &buffer_read)
-        .streams(&stream_create, &stream_destroy, &stream_synchronize)
-        .events(&event_record, &event_elapsed, &event_destroy)
-        .ops(&op_query, &op_create, &op_attributes, &op_enqueue, &op_destroy)
-        .build();
+const CMTR_Api kApi = CudaPlugin::api();
 
 }  // namespace
 
@@ -758,6 +606,22 @@ CMTR_Error* check_op_buffer(CMTR_Buffer* const* buffers, size_t num_buffers, siz
   if (b->size_bytes < bytes)
     return invalid(std::string(op) + ": buffer " + role + " has " + std::to_string(b->size_bytes) +
                    " bytes, needs " + std::to_string(bytes));
+  return nullptr;
+}
+
+CMTR_Error* gather_op_buffers(CMTR_Buffer* const* buffers, size_t num_buffers,
+                              const std::vector<sdk::BufferNeed>& needs, const CMTR_Device* device,
+                              const char* op, void** data) {
+  if (CMTR_Error* e = sdk::check_buffer_count(op, buffers, num_buffers, needs)) return e;
+  if (needs.size() > kMaxOpBuffers)
+    return sdk::make_error(CMTR_ERROR_INTERNAL,
+                           std::string(op) + ": more buffers than the cuda plugin gathers");
+  for (size_t i = 0; i < needs.size(); ++i) {
+    if (CMTR_Error* e =
+            check_op_buffer(buffers, num_buffers, i, needs[i].role, device, needs[i].size_bytes, op))
+      return e;
+    data[i] = buffers[i]->data;
+  }
   return nullptr;
 }
 

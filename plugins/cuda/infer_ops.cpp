@@ -22,7 +22,6 @@
 #include "infer_kernels.hpp"
 
 namespace cmeter::cuda {
-namespace {
 
 std::optional<Storage> storage_of(sdk::DType t) {
   switch (t) {
@@ -37,6 +36,8 @@ std::optional<Storage> storage_of(sdk::DType t) {
   }
 }
 
+namespace {
+
 // One op: its parsed parameters and a launch over the checked buffers' device pointers.
 template <class P>
 class InferOp final : public OpImpl {
@@ -48,15 +49,10 @@ class InferOp final : public OpImpl {
     if (cand_ != nullptr) cudaFree(cand_);
   }
   CMTR_Error* enqueue(CMTR_Stream* stream, CMTR_Buffer* const* buffers, size_t num_buffers) override {
-    const std::vector<sdk::BufferNeed> needs = p_.buffer_needs();
-    if (CMTR_Error* e = sdk::check_buffer_count(name_, buffers, num_buffers, needs)) return e;
-    void* data[8] = {};
-    for (size_t i = 0; i < needs.size(); ++i) {
-      if (CMTR_Error* e = check_op_buffer(buffers, num_buffers, i, needs[i].role, stream->device,
-                                          needs[i].size_bytes, name_))
-        return e;
-      data[i] = buffers[i]->data;
-    }
+    void* data[kMaxOpBuffers] = {};
+    if (CMTR_Error* e =
+            gather_op_buffers(buffers, num_buffers, p_.buffer_needs(), stream->device, name_, data))
+      return e;
     const cudaError_t st = launch_(stream->stream, p_, t_, data, this);
     return st == cudaSuccess ? nullptr : cuda_failure(st, std::string(name_) + " launch");
   }

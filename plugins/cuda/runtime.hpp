@@ -129,6 +129,18 @@ CMTR_Error* lt_handle(CMTR_Device* device, cublasLtHandle_t* out);
 // Checks that buffer i of an enqueue is a live device buffer of `device` with at least `bytes`.
 CMTR_Error* check_op_buffer(CMTR_Buffer* const* buffers, size_t num_buffers, size_t index, const char* role,
                             const CMTR_Device* device, uint64_t bytes, const char* op);
+// The inference and training ops' enqueue check: exactly needs.size() buffers, each checked by
+// check_op_buffer against its need; their device pointers go to data[0..needs.size()) (at most
+// kMaxOpBuffers).
+constexpr size_t kMaxOpBuffers = 8;
+}  // namespace cmeter::cuda
+namespace cmeter::sdk {
+struct BufferNeed;  // cmeter/plugin_ops.hpp
+}  // namespace cmeter::sdk
+namespace cmeter::cuda {
+CMTR_Error* gather_op_buffers(CMTR_Buffer* const* buffers, size_t num_buffers,
+                              const std::vector<sdk::BufferNeed>& needs, const CMTR_Device* device,
+                              const char* op, void** data);
 
 }  // namespace cmeter::cuda
 

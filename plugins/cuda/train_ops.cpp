@@ -17,23 +17,11 @@
 #include <variant>
 #include <vector>
 
+#include "infer_ops.hpp"
 #include "train_kernels.hpp"
 
 namespace cmeter::cuda {
 namespace {
-
-std::optional<Storage> storage_of(sdk::DType t) {
-  switch (t) {
-    case sdk::DType::kF16:
-      return Storage::kF16;
-    case sdk::DType::kBF16:
-      return Storage::kBF16;
-    case sdk::DType::kF32:
-      return Storage::kF32;
-    default:
-      return std::nullopt;
-  }
-}
 
 // One op: its parsed parameters, an optional device scratch, and a launch over the checked buffers.
 template <class P>
@@ -45,15 +33,10 @@ class TrainOp final : public OpImpl {
     if (scratch_ != nullptr) cudaFree(scratch_);
   }
   CMTR_Error* enqueue(CMTR_Stream* stream, CMTR_Buffer* const* buffers, size_t num_buffers) override {
-    const std::vector<sdk::BufferNeed> needs = p_.buffer_needs();
-    if (CMTR_Error* e = sdk::check_buffer_count(name_, buffers, num_buffers, needs)) return e;
-    void* data[8] = {};
-    for (size_t i = 0; i < needs.size(); ++i) {
-      if (CMTR_Error* e = check_op_buffer(buffers, num_buffers, i, needs[i].role, stream->device,
-                                          needs[i].size_bytes, name_))
-        return e;
-      data[i] = buffers[i]->data;
-    }
+    void* data[kMaxOpBuffers] = {};
+    if (CMTR_Error* e =
+            gather_op_buffers(buffers, num_buffers, p_.buffer_needs(), stream->device, name_, data))
+      return e;
     const cudaError_t st = launch_(stream->stream, p_, data, scratch_);
     return st == cudaSuccess ? nullptr : cuda_failure(st, std::string(name_) + " launch");
   }

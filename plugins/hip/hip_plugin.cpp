@@ -2,14 +2,16 @@
 // and HIP-compatible accelerators (Hygon DCU through DTK) through the HIP runtime.
 //
 // Why this file exists: it is the HIP plugin's side of cmeter/plugin_abi.h, built like the CUDA
-// plugin's cuda_plugin.cpp on the SDK adapter: every call is validated and answered with an error
-// object, never a crash; without a GPU or driver (no /dev/kfd, hipErrorNoDevice) it loads with zero
-// devices and plugin.status says why; buffers, streams and events map onto hipMalloc/hipHostMalloc,
-// hipStream_t and hipEvent_t; telemetry comes from rocm-smi (dlopen'd, libs.cpp). What differs from
-// the CUDA plugin: no stream hold (a timed batch of short launches includes host enqueue gaps) and no
-// per-SKU peak table (declared peaks come from the CU count and clock only for known architectures).
+// plugin's cuda_plugin.cpp on the SDK adapter (cmeter/plugin_adapter.hpp validates every call and
+// answers with an error object, never a crash; this file has the hooks); without a GPU or driver (no
+// /dev/kfd, hipErrorNoDevice) it loads with zero devices and plugin.status says why; buffers, streams and
+// events map onto hipMalloc/hipHostMalloc, hipStream_t and hipEvent_t; telemetry comes from rocm-smi
+// (dlopen'd, libs.cpp). What differs from the CUDA plugin: no stream hold (a timed batch of short launches
+// includes host enqueue gaps) and no per-SKU peak table (declared peaks come from the CU count and clock only
+// for known architectures).
 #include <cmeter/plugin_abi.h>
 #include <sys/stat.h>
+#include <cmeter/plugin_adapter.hpp>
 #include <cmeter/plugin_ops.hpp>
 #include <cmeter/plugin_sdk.hpp>
 
@@ -204,33 +206,16 @@ void probe(PluginState& s) {
   if (!s.smi->available()) s.status += (s.status.empty() ? "" : "; ") + s.smi->status();
 }
 
-using sdk::not_initialised;
+// The HIP part of the ABI; cmeter/plugin_adapter.hpp does the checks around each hook.
+struct HipPlugin : sdk::Adapter<HipPlugin> {
+  static constexpr const char* kName = "hip";
+  static constexpr uint32_t kDeviceMagic = hip::kDeviceMagic, kBufferMagic = hip::kBufferMagic,
+                            kStreamMagic = hip::kStreamMagic, kEventMagic = hip::kEventMagic,
+                            kOpMagic = hip::kOpMagic;
+  static constexpr bool kTelemetry = true;
 
-CMTR_Error* check_device(const CMTR_Device* device, const char* call) {
-  PluginState& s = state();
-  bool ours = false;
-  for (const CMTR_Device* d : s.device_list) ours = ours || d == device;
-  return sdk::check_device(device, call, "hip", s.initialized, ours);
-}
-
-template <class Handle>
-CMTR_Error* check_live(const Handle* h, uint32_t magic, const char* call, const char* role) {
-  if (CMTR_Error* e = sdk::check_handle(h, magic, call, role, "hip", role)) return e;
-  return state().initialized ? nullptr : not_initialised(call);
-}
-CMTR_Error* check_stream(const CMTR_Stream* s, const char* call) {
-  return check_live(s, kStreamMagic, call, "stream");
-}
-CMTR_Error* check_event(const CMTR_Event* e, const char* what, const char* call) {
-  return sdk::check_handle(e, kEventMagic, call, what, "hip", "event");
-}
-
-// ---- Plugin ----
-
-CMTR_Error* plugin_initialize(CMTR_Plugin_Initialize_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Plugin_Initialize_Args, num_attributes);
-  return sdk::guarded([&]() -> CMTR_Error* {
-    if (CMTR_Error* e = sdk::check_initialize(args, "hip")) return e;
+  // ---- Plugin ----
+  static CMTR_Error* initialize(const sdk::KeyValueList** attributes) {
     PluginState& s = state();
     std::lock_guard<std::mutex> lock(s.mutex);
     if (!s.probed) {
@@ -242,196 +227,116 @@ CMTR_Error* plugin_initialize(CMTR_Plugin_Initialize_Args* args) {
       if (!s.status.empty()) s.plugin_attributes.set("plugin.status", s.status);
     }
     s.initialized = true;
-    args->attributes = s.plugin_attributes.data();
-    args->num_attributes = s.plugin_attributes.size();
+    *attributes = &s.plugin_attributes;
     return nullptr;
-  });
-}
+  }
+  static void shutdown() {
+    PluginState& s = state();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.initialized = false;  // devices and rocm-smi stay: another initialize finds them again
+  }
+  static bool initialised() { return state().initialized; }
+  static sdk::DeviceList devices() { return {state().device_list.data(), state().device_list.size()}; }
 
-CMTR_Error* plugin_shutdown(CMTR_Plugin_Shutdown_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Plugin_Shutdown_Args, extension);
-  PluginState& s = state();
-  std::lock_guard<std::mutex> lock(s.mutex);
-  s.initialized = false;  // devices and rocm-smi stay: another initialize finds them again
-  return nullptr;
-}
-
-CMTR_Error* plugin_devices(CMTR_Plugin_Devices_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Plugin_Devices_Args, num_devices);
-  PluginState& s = state();
-  if (!s.initialized) return not_initialised("plugin_devices");
-  args->devices = s.device_list.empty() ? nullptr : s.device_list.data();
-  args->num_devices = s.device_list.size();
-  return nullptr;
-}
-
-// ---- Devices ----
-
-CMTR_Error* device_attributes(CMTR_Device_Attributes_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Device_Attributes_Args, num_attributes);
-  if (CMTR_Error* e = check_device(args->device, "device_attributes")) return e;
-  args->attributes = args->device->attributes.data();
-  args->num_attributes = args->device->attributes.size();
-  return nullptr;
-}
-
-CMTR_Error* device_telemetry(CMTR_Device_Telemetry_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Device_Telemetry_Args, num_readings);
-  if (CMTR_Error* e = check_device(args->device, "device_telemetry")) return e;
-  return sdk::guarded([&]() -> CMTR_Error* {
+  // ---- Devices ----
+  static CMTR_Error* telemetry(CMTR_Device* d, const CMTR_KeyValue** readings, size_t* num_readings) {
     const RocmSmi* smi = state().smi.get();
     // Without rocm-smi (or for a device it does not list) there is no telemetry here: UNIMPLEMENTED,
     // which plugin check reports as not applicable and a run as "telemetry unavailable: <why>".
     if (smi == nullptr || !smi->available())
       return sdk::make_error(CMTR_ERROR_UNIMPLEMENTED, smi ? smi->status() : "rocm-smi not loaded");
-    CMTR_Device* d = args->device;
     if (d->smi_index < 0)
       return sdk::make_error(
           CMTR_ERROR_UNIMPLEMENTED,
           "rocm-smi does not know hip:" + std::to_string(d->ordinal) + " (PCI bus id not found)");
     std::lock_guard<std::mutex> lock(d->telemetry_mutex);
     smi->read(d->smi_index, d->telemetry);
-    args->readings = d->telemetry.data();
-    args->num_readings = d->telemetry.size();
+    *readings = d->telemetry.data();
+    *num_readings = d->telemetry.size();
     return nullptr;
-  });
-}
+  }
 
-// ---- Buffers ----
-
-CMTR_Error* buffer_create(CMTR_Buffer_Create_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Buffer_Create_Args, buffer);
-  if (CMTR_Error* e = check_device(args->device, "buffer_create")) return e;
-  return sdk::guarded([&]() -> CMTR_Error* {
-    if (args->size_bytes == 0) return invalid("buffer_create: size_bytes is 0");
-    if (args->memory_kind != CMTR_MEMORY_DEVICE && args->memory_kind != CMTR_MEMORY_HOST_PINNED)
-      return invalid("buffer_create: unknown memory_kind " + std::to_string(args->memory_kind));
-    CMTR_Device* d = args->device;
-    if (args->memory_kind == CMTR_MEMORY_DEVICE && args->size_bytes > d->mem_bytes)
-      return sdk::make_error(CMTR_ERROR_RESOURCE_EXHAUSTED,
-                             "buffer_create: " + std::to_string(args->size_bytes) +
-                                 " bytes exceed the device's memory (" + std::to_string(d->mem_bytes) +
-                                 " bytes)");
+  // ---- Buffers ----
+  static uint64_t memory_bytes(const CMTR_Device* d, int32_t memory_kind) {
+    return memory_kind == CMTR_MEMORY_DEVICE ? d->mem_bytes : UINT64_MAX;  // pinned: host memory
+  }
+  static CMTR_Error* allocate(CMTR_Device* d, uint64_t size_bytes, int32_t memory_kind, CMTR_Buffer** out) {
     if (CMTR_Error* e = use_device(d, "buffer_create")) return e;
     void* p = nullptr;
-    const bool device = args->memory_kind == CMTR_MEMORY_DEVICE;
-    hipError_t st =
-        device ? hipMalloc(&p, args->size_bytes) : hipHostMalloc(&p, args->size_bytes, hipHostMallocPortable);
+    const bool device = memory_kind == CMTR_MEMORY_DEVICE;
+    hipError_t st = device ? hipMalloc(&p, size_bytes) : hipHostMalloc(&p, size_bytes, hipHostMallocPortable);
     if (st != hipSuccess) {
       (void)hipGetLastError();
       return hip_failure(st, std::string("buffer_create: ") + (device ? "hipMalloc" : "hipHostMalloc") +
-                                 " of " + std::to_string(args->size_bytes) + " bytes");
+                                 " of " + std::to_string(size_bytes) + " bytes");
     }
     auto* b = new CMTR_Buffer();
     b->device = d;
     b->data = p;
-    b->size_bytes = args->size_bytes;
-    b->memory_kind = args->memory_kind;
-    args->buffer = b;
+    b->size_bytes = size_bytes;
+    b->memory_kind = memory_kind;
+    *out = b;
     return nullptr;
-  });
-}
+  }
+  static CMTR_Error* free_buffer(CMTR_Buffer* b) {
+    (void)use_device(b->device, "buffer_destroy");
+    if (b->memory_kind == CMTR_MEMORY_DEVICE)
+      (void)hipFree(b->data);
+    else
+      (void)hipHostFree(b->data);
+    delete b;
+    return nullptr;
+  }
+  static CMTR_Error* host_pointer(CMTR_Buffer* b, void** out) {
+    if (b->memory_kind != CMTR_MEMORY_HOST_PINNED)
+      return sdk::make_error(CMTR_ERROR_UNIMPLEMENTED,
+                             "buffer_host_pointer: device memory is not host-addressable");
+    *out = b->data;
+    return nullptr;
+  }
+  // Host<->buffer copies, asynchronous on the stream (pageable host memory makes HIP stage them).
+  static CMTR_Error* copy(CMTR_Stream* s, CMTR_Buffer* b, uint64_t offset, void* host, uint64_t size,
+                          bool to_device, const char* call) {
+    if (CMTR_Error* e = use_device(s->device, call)) return e;
+    char* at = static_cast<char*>(b->data) + offset;
+    hipError_t st = to_device ? hipMemcpyAsync(at, host, size, hipMemcpyHostToDevice, s->stream)
+                              : hipMemcpyAsync(host, at, size, hipMemcpyDeviceToHost, s->stream);
+    if (st != hipSuccess) return hip_failure(st, std::string(call) + ": hipMemcpyAsync");
+    return nullptr;
+  }
+  static CMTR_Error* write(CMTR_Stream* s, CMTR_Buffer* b, uint64_t offset, const void* host, uint64_t size) {
+    return copy(s, b, offset, const_cast<void*>(host), size, true, "buffer_write");
+  }
+  static CMTR_Error* read(CMTR_Stream* s, CMTR_Buffer* b, uint64_t offset, void* host, uint64_t size) {
+    return copy(s, b, offset, host, size, false, "buffer_read");
+  }
 
-CMTR_Error* buffer_destroy(CMTR_Buffer_Destroy_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Buffer_Destroy_Args, buffer);
-  if (CMTR_Error* e =
-          sdk::check_handle(args->buffer, kBufferMagic, "buffer_destroy", "buffer", "hip", "buffer"))
-    return e;
-  CMTR_Buffer* b = args->buffer;
-  b->magic = 0;
-  (void)use_device(b->device, "buffer_destroy");
-  if (b->memory_kind == CMTR_MEMORY_DEVICE)
-    (void)hipFree(b->data);
-  else
-    (void)hipHostFree(b->data);
-  delete b;
-  return nullptr;
-}
-
-CMTR_Error* buffer_host_pointer(CMTR_Buffer_Host_Pointer_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Buffer_Host_Pointer_Args, host_pointer);
-  if (CMTR_Error* e = check_buffer(args->buffer, "buffer_host_pointer")) return e;
-  if (args->buffer->memory_kind != CMTR_MEMORY_HOST_PINNED)
-    return sdk::make_error(CMTR_ERROR_UNIMPLEMENTED,
-                           "buffer_host_pointer: device memory is not host-addressable");
-  args->host_pointer = args->buffer->data;
-  return nullptr;
-}
-
-// Host<->buffer copies, asynchronous on the stream (pageable host memory makes HIP stage them).
-CMTR_Error* copy(CMTR_Stream* s, CMTR_Buffer* b, uint64_t offset, void* host, uint64_t size, bool to_device,
-                 const char* call) {
-  if (CMTR_Error* e = check_stream(s, call)) return e;
-  if (CMTR_Error* e = check_buffer(b, call)) return e;
-  if (CMTR_Error* e = sdk::check_range(b->size_bytes, offset, size, host, call)) return e;
-  if (s->device != b->device)
-    return invalid(std::string(call) + ": the stream and the buffer are on different devices");
-  if (CMTR_Error* e = use_device(s->device, call)) return e;
-  char* at = static_cast<char*>(b->data) + offset;
-  hipError_t st = to_device ? hipMemcpyAsync(at, host, size, hipMemcpyHostToDevice, s->stream)
-                            : hipMemcpyAsync(host, at, size, hipMemcpyDeviceToHost, s->stream);
-  if (st != hipSuccess) return hip_failure(st, std::string(call) + ": hipMemcpyAsync");
-  return nullptr;
-}
-
-CMTR_Error* buffer_write(CMTR_Buffer_Write_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Buffer_Write_Args, size_bytes);
-  return copy(args->stream, args->buffer, args->offset_bytes, const_cast<void*>(args->host_pointer),
-              args->size_bytes, true, "buffer_write");
-}
-
-CMTR_Error* buffer_read(CMTR_Buffer_Read_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Buffer_Read_Args, size_bytes);
-  return copy(args->stream, args->buffer, args->offset_bytes, args->host_pointer, args->size_bytes, false,
-              "buffer_read");
-}
-
-// ---- Streams and events ----
-
-CMTR_Error* stream_create(CMTR_Stream_Create_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Stream_Create_Args, stream);
-  if (CMTR_Error* e = check_device(args->device, "stream_create")) return e;
-  return sdk::guarded([&]() -> CMTR_Error* {
-    if (CMTR_Error* e = use_device(args->device, "stream_create")) return e;
+  // ---- Streams and events ----
+  static CMTR_Error* create_stream(CMTR_Device* d, CMTR_Stream** out) {
+    if (CMTR_Error* e = use_device(d, "stream_create")) return e;
     hipStream_t stream = nullptr;
     if (hipError_t st = hipStreamCreateWithFlags(&stream, hipStreamNonBlocking); st != hipSuccess)
       return hip_failure(st, "stream_create: hipStreamCreateWithFlags");
     auto* s = new CMTR_Stream();
-    s->device = args->device;
+    s->device = d;
     s->stream = stream;
-    args->stream = s;
+    *out = s;
     return nullptr;
-  });
-}
-
-CMTR_Error* stream_destroy(CMTR_Stream_Destroy_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Stream_Destroy_Args, stream);
-  if (CMTR_Error* e =
-          sdk::check_handle(args->stream, kStreamMagic, "stream_destroy", "stream", "hip", "stream"))
-    return e;
-  CMTR_Stream* s = args->stream;
-  s->magic = 0;
-  (void)use_device(s->device, "stream_destroy");
-  (void)hipStreamSynchronize(s->stream);
-  (void)hipStreamDestroy(s->stream);
-  delete s;
-  return nullptr;
-}
-
-CMTR_Error* stream_synchronize(CMTR_Stream_Synchronize_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Stream_Synchronize_Args, stream);
-  if (CMTR_Error* e = check_stream(args->stream, "stream_synchronize")) return e;
-  if (CMTR_Error* e = use_device(args->stream->device, "stream_synchronize")) return e;
-  if (hipError_t st = hipStreamSynchronize(args->stream->stream); st != hipSuccess)
-    return hip_failure(st, "stream_synchronize: hipStreamSynchronize");
-  return nullptr;
-}
-
-CMTR_Error* event_record(CMTR_Event_Record_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Event_Record_Args, event);
-  if (CMTR_Error* e = check_stream(args->stream, "event_record")) return e;
-  return sdk::guarded([&]() -> CMTR_Error* {
-    CMTR_Stream* s = args->stream;
+  }
+  static CMTR_Error* free_stream(CMTR_Stream* s) {
+    (void)use_device(s->device, "stream_destroy");
+    (void)hipStreamSynchronize(s->stream);
+    (void)hipStreamDestroy(s->stream);
+    delete s;
+    return nullptr;
+  }
+  static CMTR_Error* synchronize(CMTR_Stream* s) {
+    if (CMTR_Error* e = use_device(s->device, "stream_synchronize")) return e;
+    if (hipError_t st = hipStreamSynchronize(s->stream); st != hipSuccess)
+      return hip_failure(st, "stream_synchronize: hipStreamSynchronize");
+    return nullptr;
+  }
+  static CMTR_Error* record(CMTR_Stream* s, CMTR_Event** out) {
     if (CMTR_Error* e = use_device(s->device, "event_record")) return e;
     hipEvent_t ev = nullptr;
     if (hipError_t st = hipEventCreate(&ev); st != hipSuccess)
@@ -443,108 +348,58 @@ CMTR_Error* event_record(CMTR_Event_Record_Args* args) {
     auto* e = new CMTR_Event();
     e->device = s->device;
     e->event = ev;
-    args->event = e;
+    *out = e;
     return nullptr;
-  });
-}
-
-CMTR_Error* event_elapsed(CMTR_Event_Elapsed_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Event_Elapsed_Args, elapsed_s);
-  if (CMTR_Error* e = check_event(args->start, "start", "event_elapsed")) return e;
-  if (CMTR_Error* e = check_event(args->stop, "stop", "event_elapsed")) return e;
-  if (args->start->device != args->stop->device)
-    return invalid("event_elapsed: the events are on different devices");
-  if (CMTR_Error* e = use_device(args->start->device, "event_elapsed")) return e;
-  float ms = 0;
-  hipError_t st = hipEventElapsedTime(&ms, args->start->event, args->stop->event);
-  if (st == hipErrorNotReady) {
-    (void)hipGetLastError();
-    return sdk::make_error(CMTR_ERROR_UNAVAILABLE,
-                           "event_elapsed: an event has not completed (synchronize first)");
   }
-  if (st != hipSuccess) return hip_failure(st, "event_elapsed: hipEventElapsedTime");
-  args->elapsed_s = static_cast<double>(ms) * 1e-3;
-  return nullptr;
-}
-
-CMTR_Error* event_destroy(CMTR_Event_Destroy_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Event_Destroy_Args, event);
-  if (CMTR_Error* e = check_event(args->event, "event", "event_destroy")) return e;
-  args->event->magic = 0;
-  (void)use_device(args->event->device, "event_destroy");
-  (void)hipEventDestroy(args->event->event);
-  delete args->event;
-  return nullptr;
-}
-
-// ---- Ops ----
-
-CMTR_Error* op_query(CMTR_Op_Query_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Query_Args, reason_size);
-  if (CMTR_Error* e = check_device(args->device, "op_query")) return e;
-  return sdk::guarded([&]() -> CMTR_Error* {
-    OpPlan plan = plan_op(args->device, sdk::view(args->name), args->params, args->num_params, false);
-    return sdk::answer_query(args, plan.status, plan.reason);
-  });
-}
-
-CMTR_Error* op_create(CMTR_Op_Create_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Create_Args, op);
-  if (CMTR_Error* e = check_device(args->device, "op_create")) return e;
-  return sdk::guarded([&]() -> CMTR_Error* {
-    if (CMTR_Error* e = use_device(args->device, "op_create")) return e;
-    OpPlan plan = plan_op(args->device, sdk::view(args->name), args->params, args->num_params, true);
-    if (plan.status != sdk::OpStatus::kSupported) return sdk::create_error(plan.status, plan.reason);
-    auto* op = new CMTR_Op();
-    op->device = args->device;
-    op->impl = std::move(plan.impl);
-    args->op = op;
+  static CMTR_Error* elapsed(const CMTR_Event* start, const CMTR_Event* stop, double* elapsed_s) {
+    if (CMTR_Error* e = use_device(start->device, "event_elapsed")) return e;
+    float ms = 0;
+    hipError_t st = hipEventElapsedTime(&ms, start->event, stop->event);
+    if (st == hipErrorNotReady) {
+      (void)hipGetLastError();
+      return sdk::make_error(CMTR_ERROR_UNAVAILABLE,
+                             "event_elapsed: an event has not completed (synchronize first)");
+    }
+    if (st != hipSuccess) return hip_failure(st, "event_elapsed: hipEventElapsedTime");
+    *elapsed_s = static_cast<double>(ms) * 1e-3;
     return nullptr;
-  });
-}
+  }
+  static CMTR_Error* free_event(CMTR_Event* ev) {
+    (void)use_device(ev->device, "event_destroy");
+    (void)hipEventDestroy(ev->event);
+    delete ev;
+    return nullptr;
+  }
 
-CMTR_Error* check_op(const CMTR_Op* op, const char* call) {
-  return sdk::check_handle(op, kOpMagic, call, "op", "hip", "op");
-}
+  // ---- Ops ----
+  static OpPlan plan(CMTR_Device* d, std::string_view name, const CMTR_KeyValue* params, size_t num_params,
+                     bool for_create) {
+    if (for_create) {
+      OpPlan failed;
+      failed.status = sdk::OpStatus::kFailed;
+      if ((failed.error = use_device(d, "op_create")) != nullptr) return failed;
+    }
+    return plan_op(d, name, params, num_params, for_create);
+  }
+  static CMTR_Error* make_op(CMTR_Device* d, OpPlan& plan, CMTR_Op** out) {
+    auto* op = new CMTR_Op();
+    op->device = d;
+    op->impl = std::move(plan.impl);
+    *out = op;
+    return nullptr;
+  }
+  static CMTR_Error* launch(CMTR_Op* op, CMTR_Stream* s, CMTR_Buffer* const* buffers, size_t num_buffers) {
+    if (CMTR_Error* e = use_device(s->device, "op_enqueue")) return e;
+    return op->impl->enqueue(s, buffers, num_buffers);
+  }
+  static CMTR_Error* free_op(CMTR_Op* op) {
+    (void)use_device(op->device, "op_destroy");
+    delete op;
+    return nullptr;
+  }
+};
 
-CMTR_Error* op_attributes(CMTR_Op_Attributes_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Attributes_Args, num_attributes);
-  if (CMTR_Error* e = check_op(args->op, "op_attributes")) return e;
-  args->attributes = args->op->impl->attributes.data();
-  args->num_attributes = args->op->impl->attributes.size();
-  return nullptr;
-}
-
-CMTR_Error* op_enqueue(CMTR_Op_Enqueue_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Enqueue_Args, num_buffers);
-  if (CMTR_Error* e = check_op(args->op, "op_enqueue")) return e;
-  if (CMTR_Error* e = check_stream(args->stream, "op_enqueue")) return e;
-  if (args->stream->device != args->op->device)
-    return invalid("op_enqueue: the op and the stream are on different devices");
-  return sdk::guarded([&]() -> CMTR_Error* {
-    if (CMTR_Error* e = use_device(args->stream->device, "op_enqueue")) return e;
-    return args->op->impl->enqueue(args->stream, args->buffers, args->num_buffers);
-  });
-}
-
-CMTR_Error* op_destroy(CMTR_Op_Destroy_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Destroy_Args, op);
-  if (CMTR_Error* e = check_op(args->op, "op_destroy")) return e;
-  args->op->magic = 0;
-  (void)use_device(args->op->device, "op_destroy");
-  delete args->op;
-  return nullptr;
-}
-
-const CMTR_Api kApi =
-    sdk::ApiBuilder()
-        .plugin(&plugin_initialize, &plugin_shutdown, &plugin_devices)
-        .device(&device_attributes, &device_telemetry)
-        .buffers(&buffer_create, &buffer_destroy, &buffer_host_pointer, &buffer_write, &buffer_read)
-        .streams(&stream_create, &stream_destroy, &stream_synchronize)
-        .events(&event_record, &event_elapsed, &event_destroy)
-        .ops(&op_query, &op_create, &op_attributes, &op_enqueue, &op_destroy)
-        .build();
+const CMTR_Api kApi = HipPlugin::api();
 
 }  // namespace
 
@@ -555,7 +410,7 @@ CMTR_Error* use_device(const CMTR_Device* device, const char* call) {
 }
 
 CMTR_Error* check_buffer(const CMTR_Buffer* b, const char* call) {
-  return check_live(b, kBufferMagic, call, "buffer");
+  return HipPlugin::check_buffer(b, call);
 }
 
 const Rocblas& rocblas() {

@@ -145,6 +145,7 @@ const Rocblas& rocblas();
 struct OpPlan {
   sdk::OpStatus status = sdk::OpStatus::kUnsupported;
   std::string reason;
+  CMTR_Error* error = nullptr;   // kFailed: what the runtime said
   std::unique_ptr<OpImpl> impl;  // set by plan_op when `create`
 };
 OpPlan plan_op(CMTR_Device* d, std::string_view name, const CMTR_KeyValue* params, size_t count, bool create);

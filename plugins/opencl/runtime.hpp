@@ -97,6 +97,7 @@ struct CMTR_Stream {
 
 struct CMTR_Event {
   uint32_t magic = cmeter::opencl::kEventMagic;
+  CMTR_Device* device = nullptr;
   cl_event event = nullptr;  // a marker on the stream's queue
 };
 

@@ -34,7 +34,6 @@ struct CMTR_Op {
 };
 
 namespace tmpl {
-namespace {
 
 namespace sdk = cmeter::sdk;
 using sdk::DType;
@@ -45,18 +44,21 @@ using sdk::OpStatus;
 // device runs (kSupported, with the kernel's description in `impl`) or not (kUnsupported, why).
 struct Plan {
   OpStatus status = OpStatus::kUnsupported;
-  std::string reason;  // kUnsupported / kInvalid / kUnknownOp: why
-  OpParams params;     // kSupported: what the kernel gets
-  std::string impl;    // kSupported: op_attributes' `impl`
+  std::string reason;           // kUnsupported / kInvalid / kUnknownOp: why
+  OpParams params;              // kSupported: what the kernel gets
+  std::string impl;             // kSupported: op_attributes' `impl`
+  CMTR_Error* error = nullptr;  // kFailed: what the driver said (the template never fails so)
 };
 
+namespace {
+
 Plan unsupported(const std::string& why) {
-  return {OpStatus::kUnsupported, std::string(kPluginName) + ": " + why, {}, {}};
+  return {OpStatus::kUnsupported, std::string(kPluginName) + ": " + why, {}, {}, nullptr};
 }
 
 template <class T>
 Plan supported(T params, std::string impl) {
-  return {OpStatus::kSupported, {}, OpParams(std::move(params)), std::move(impl)};
+  return {OpStatus::kSupported, {}, OpParams(std::move(params)), std::move(impl), nullptr};
 }
 
 // VENDOR: the type combinations your GEMM library or kernel runs. The template runs those the
@@ -131,10 +133,13 @@ Plan plan_op(std::string_view name, const CMTR_KeyValue* params, size_t count) {
   }
   if (sdk::is_training_op(name)) {  // ABI 1.2 (rmsnorm_backward.v1, adamw.v1, ...): not implemented yet
     auto [status, reason] = sdk::training_op_not_implemented(name, params, count, kPluginName);
-    return {status, reason, {}, {}};
+    return {status, reason, {}, {}, nullptr};
   }
-  return {
-      OpStatus::kUnknownOp, std::string(kPluginName) + ": unknown op '" + std::string(name) + "'", {}, {}};
+  return {OpStatus::kUnknownOp,
+          std::string(kPluginName) + ": unknown op '" + std::string(name) + "'",
+          {},
+          {},
+          nullptr};
 }
 
 // The buffers each op takes, in order, with the least bytes each must hold.
@@ -157,77 +162,48 @@ std::vector<sdk::BufferNeed> buffer_needs(const OpParams& params) {
 
 }  // namespace
 
-CMTR_Error* check_op(const CMTR_Op* op, const char* function) {
-  return cmeter::sdk::check_handle(op, kOpMagic, function, "op", kPluginName, "op");
+Plan TemplatePlugin::plan(CMTR_Device* /*device*/, std::string_view name, const CMTR_KeyValue* params,
+                          size_t num_params, bool /*for_create*/) {
+  return plan_op(name, params, num_params);
 }
 
-CMTR_Error* op_query(CMTR_Op_Query_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Query_Args, reason_size);
-  if (CMTR_Error* e = check_device(args->device, "op_query")) return e;
-  return sdk::guarded([&]() -> CMTR_Error* {
-    const Plan plan = plan_op(sdk::view(args->name), args->params, args->num_params);
-    return sdk::answer_query(args, plan.status, plan.reason);
-  });
-}
-
-CMTR_Error* op_create(CMTR_Op_Create_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Create_Args, op);
-  if (CMTR_Error* e = check_device(args->device, "op_create")) return e;
-  return sdk::guarded([&]() -> CMTR_Error* {
-    Plan plan = plan_op(sdk::view(args->name), args->params, args->num_params);
-    if (plan.status != OpStatus::kSupported) return sdk::create_error(plan.status, plan.reason);
-    // VENDOR: compile or select the kernel here, once (hipModuleLoadData, a library's algorithm search).
-    auto* op = new CMTR_Op{kOpMagic, args->device, std::move(plan.params), {}};
-    op->attributes.set("impl", plan.impl);
-    args->op = op;
-    return nullptr;
-  });
-}
-
-CMTR_Error* op_attributes(CMTR_Op_Attributes_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Attributes_Args, num_attributes);
-  if (CMTR_Error* e = check_op(args->op, "op_attributes")) return e;
-  args->attributes = args->op->attributes.data();
-  args->num_attributes = args->op->attributes.size();
+CMTR_Error* TemplatePlugin::make_op(CMTR_Device* device, Plan& plan, CMTR_Op** out) {
+  // VENDOR: compile or select the kernel here, once (hipModuleLoadData, a library's algorithm search).
+  auto* op = new CMTR_Op{kOpMagic, device, std::move(plan.params), {}};
+  op->attributes.set("impl", plan.impl);
+  *out = op;
   return nullptr;
 }
 
-CMTR_Error* op_enqueue(CMTR_Op_Enqueue_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Enqueue_Args, num_buffers);
-  if (CMTR_Error* e = check_op(args->op, "op_enqueue")) return e;
-  if (CMTR_Error* e = check_stream(args->stream, "op_enqueue")) return e;
-  return sdk::guarded([&]() -> CMTR_Error* {
-    CMTR_Op& op = *args->op;
-    // Every buffer: the count the op takes, a live buffer of this device, large enough (INVALID_ARGUMENT).
-    const std::vector<sdk::BufferNeed> needs = buffer_needs(op.params);
-    if (CMTR_Error* e = sdk::check_buffer_count("op_enqueue", args->buffers, args->num_buffers, needs))
-      return e;
-    std::vector<void*> data(needs.size());
-    for (size_t i = 0; i < needs.size(); ++i) {
-      if (CMTR_Error* e = check_buffer(args->buffers[i], "op_enqueue")) return e;
-      if (args->buffers[i]->device != op.device || args->stream->device != op.device)
-        return invalid("op_enqueue: buffer " + std::to_string(i) + " or the stream is on another device");
-      if (CMTR_Error* e = sdk::check_buffer_size("op_enqueue", i, needs[i], args->buffers[i]->size_bytes))
-        return e;
-      data[i] = args->buffers[i]->pointer;
-    }
-    // VENDOR: launch your kernel on args->stream and return; stream_synchronize waits for it.
-    if (auto* g = std::get_if<sdk::GemmParams>(&op.params)) run_gemm(*g, data[0], data[1], data[2]);
-    if (auto* f = std::get_if<sdk::FmaPeakParams>(&op.params)) run_fma_peak(*f, data[0]);
-    if (auto* s = std::get_if<sdk::StreamParams>(&op.params)) run_stream(*s, data[0], data[1], data[2]);
-    if (auto* c = std::get_if<sdk::CopyParams>(&op.params))
-      std::memmove(data[1], data[0], static_cast<size_t>(c->size_bytes));
-    if (auto* i = std::get_if<sdk::InferenceOpParams>(&op.params)) run_inference_op(*i, data.data());
-    return nullptr;
-  });
+const sdk::KeyValueList& TemplatePlugin::op_attributes_of(const CMTR_Op* op) {
+  return op->attributes;
 }
 
-CMTR_Error* op_destroy(CMTR_Op_Destroy_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Destroy_Args, op);
-  if (CMTR_Error* e = check_op(args->op, "op_destroy")) return e;
-  args->op->magic = 0;  // VENDOR: release what op_create made (hipModuleUnload, ...)
-  delete args->op;
+CMTR_Error* TemplatePlugin::launch(CMTR_Op* op, CMTR_Stream* /*stream*/, CMTR_Buffer* const* buffers,
+                                   size_t num_buffers) {
+  // Every buffer: the count the op takes, a live buffer of this device, large enough (INVALID_ARGUMENT).
+  const std::vector<sdk::BufferNeed> needs = buffer_needs(op->params);
+  if (CMTR_Error* e = sdk::check_buffer_count("op_enqueue", buffers, num_buffers, needs)) return e;
+  std::vector<void*> data(needs.size());
+  for (size_t i = 0; i < needs.size(); ++i) {
+    if (CMTR_Error* e = check_buffer(buffers[i], "op_enqueue")) return e;
+    if (buffers[i]->device != op->device)
+      return sdk::invalid("op_enqueue: buffer " + std::to_string(i) + " is on another device");
+    if (CMTR_Error* e = sdk::check_buffer_size("op_enqueue", i, needs[i], buffers[i]->size_bytes)) return e;
+    data[i] = buffers[i]->pointer;
+  }
+  // VENDOR: launch your kernel on the stream and return; stream_synchronize waits for it.
+  if (auto* g = std::get_if<sdk::GemmParams>(&op->params)) run_gemm(*g, data[0], data[1], data[2]);
+  if (auto* f = std::get_if<sdk::FmaPeakParams>(&op->params)) run_fma_peak(*f, data[0]);
+  if (auto* s = std::get_if<sdk::StreamParams>(&op->params)) run_stream(*s, data[0], data[1], data[2]);
+  if (auto* c = std::get_if<sdk::CopyParams>(&op->params))
+    std::memmove(data[1], data[0], static_cast<size_t>(c->size_bytes));
+  if (auto* i = std::get_if<sdk::InferenceOpParams>(&op->params)) run_inference_op(*i, data.data());
   return nullptr;
 }
+
+// The function table: every slot is the adapter's entry point around the hooks above and in the
+// other files. VENDOR: nothing to change here.
+const CMTR_Api kApi = TemplatePlugin::api();
 
 }  // namespace tmpl

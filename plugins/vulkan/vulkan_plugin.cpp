@@ -2,7 +2,7 @@
 // device with a compute queue becomes `vulkan:N`, in the loader's order.
 //
 // Why this file exists: it is the Vulkan plugin's side of cmeter/plugin_abi.h, on the SDK adapter
-// (cmeter/plugin_sdk.hpp: struct sizes, handle and range checks, the table builder). It maps buffers
+// (cmeter/plugin_adapter.hpp: struct sizes, handle, device and range checks, the table). It maps buffers
 // onto VkBuffers (host-pinned ones in mapped host-visible memory), streams onto command buffers
 // submitted in order to the device's compute queue, events onto timestamp queries (device time, in
 // timestampPeriod units), and transfers: from or to a host-pinned buffer a direct vkCmdCopyBuffer;
@@ -10,6 +10,7 @@
 // inside the timed interval, as a pageable transfer costs it). No Vulkan driver is not an error: the
 // plugin then has zero devices and `plugin.status` says why.
 #include <cmeter/plugin_abi.h>
+#include <cmeter/plugin_adapter.hpp>
 #include <cmeter/plugin_sdk.hpp>
 
 #include <cstring>
@@ -28,7 +29,6 @@
 namespace cmeter::vulkan {
 namespace {
 
-using sdk::invalid;
 using sdk::make_error;
 using sdk::not_initialised;
 
@@ -48,25 +48,6 @@ struct PluginState {
 PluginState& state() {
   static PluginState* s = new PluginState();
   return *s;
-}
-
-CMTR_Error* check_device(const CMTR_Device* device, const char* call) {
-  bool ours = false;
-  for (const CMTR_Device* d : state().device_list) ours = ours || (d == device && d->magic == kDeviceMagic);
-  return sdk::check_device(device, call, "vulkan", state().initialized, ours);
-}
-
-template <class Handle>
-CMTR_Error* check_live(const Handle* h, uint32_t magic, const char* call, const char* role) {
-  if (CMTR_Error* e = sdk::check_handle(h, magic, call, role, "vulkan", role)) return e;
-  if (!state().initialized) return not_initialised(call);
-  return nullptr;
-}
-CMTR_Error* check_buffer(const CMTR_Buffer* b, const char* call) {
-  return check_live(b, kBufferMagic, call, "buffer");
-}
-CMTR_Error* check_stream(const CMTR_Stream* s, const char* call) {
-  return check_live(s, kStreamMagic, call, "stream");
 }
 
 // ---- Plugin ----
@@ -107,140 +88,6 @@ void enumerate(PluginState& s) {
                                                  : "no Vulkan physical device has a compute queue");
 }
 
-CMTR_Error* plugin_initialize(CMTR_Plugin_Initialize_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Plugin_Initialize_Args, num_attributes);
-  return sdk::guarded([&]() -> CMTR_Error* {
-    if (CMTR_Error* e = sdk::check_initialize(args, "vulkan")) return e;
-    PluginState& s = state();
-    std::lock_guard<std::mutex> lock(s.mutex);
-    if (!s.initialized) {
-      enumerate(s);
-      s.initialized = true;
-    }
-    args->attributes = s.plugin_attributes.data();
-    args->num_attributes = s.plugin_attributes.size();
-    return nullptr;
-  });
-}
-
-CMTR_Error* plugin_shutdown(CMTR_Plugin_Shutdown_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Plugin_Shutdown_Args, extension);
-  return sdk::guarded([&]() -> CMTR_Error* {
-    PluginState& s = state();
-    std::lock_guard<std::mutex> lock(s.mutex);
-    for (auto& d : s.devices) {
-      d->magic = 0;
-      d->state->shutdown();
-      s.retired.push_back(std::move(d));
-    }
-    s.device_list.clear();
-    s.devices.clear();
-    if (s.instance != VK_NULL_HANDLE) vkDestroyInstance(s.instance, nullptr);
-    s.instance = VK_NULL_HANDLE;
-    s.initialized = false;
-    return nullptr;
-  });
-}
-
-CMTR_Error* plugin_devices(CMTR_Plugin_Devices_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Plugin_Devices_Args, num_devices);
-  if (!state().initialized) return not_initialised("plugin_devices");
-  args->devices = state().device_list.data();
-  args->num_devices = state().device_list.size();
-  return nullptr;
-}
-
-CMTR_Error* device_attributes(CMTR_Device_Attributes_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Device_Attributes_Args, num_attributes);
-  if (CMTR_Error* e = check_device(args->device, "device_attributes")) return e;
-  args->attributes = args->device->attributes.data();
-  args->num_attributes = args->device->attributes.size();
-  return nullptr;
-}
-
-// ---- Buffers ----
-
-CMTR_Error* buffer_create(CMTR_Buffer_Create_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Buffer_Create_Args, buffer);
-  if (CMTR_Error* e = check_device(args->device, "buffer_create")) return e;
-  return sdk::guarded([&]() -> CMTR_Error* {
-    if (args->size_bytes == 0) return invalid("buffer_create: size_bytes is 0");
-    if (args->memory_kind != CMTR_MEMORY_DEVICE && args->memory_kind != CMTR_MEMORY_HOST_PINNED)
-      return invalid("buffer_create: unknown memory_kind " + std::to_string(args->memory_kind));
-    DeviceState& d = *args->device->state;
-    const std::string what = "buffer_create of " + std::to_string(args->size_bytes) + " bytes on " + d.label;
-    if (args->size_bytes > d.info.device_local_bytes)
-      return make_error(CMTR_ERROR_RESOURCE_EXHAUSTED, what + ": exceeds the device's largest memory heap (" +
-                                                           std::to_string(d.info.device_local_bytes) +
-                                                           " bytes)");
-    if (CMTR_Error* e = d.ensure_device("buffer_create")) return e;
-    const bool pinned = args->memory_kind == CMTR_MEMORY_HOST_PINNED;
-    auto b = std::make_unique<CMTR_Buffer>();
-    if (CMTR_Error* e = d.allocate(what, args->size_bytes, pinned, &b->alloc)) return e;
-    b->device = args->device;
-    b->size_bytes = args->size_bytes;
-    b->memory_kind = args->memory_kind;
-    if (pinned) {
-      std::memset(b->alloc.mapped, 0, static_cast<size_t>(args->size_bytes));  // pages touched now
-      std::lock_guard<std::mutex> lock(d.pinned_mutex);
-      d.pinned.push_back(b.get());
-    } else {
-      // Zero-filled on the device now, so a lazy allocation fails here and not in a timed enqueue.
-      const VkBuffer vb = b->alloc.buffer;
-      if (CMTR_Error* e = d.run_now(what + " (zero fill)", [vb](VkCommandBuffer cmd) {
-            vkCmdFillBuffer(cmd, vb, 0, VK_WHOLE_SIZE, 0);
-          })) {
-        d.release(b->alloc);
-        return e;
-      }
-    }
-    args->buffer = b.release();
-    return nullptr;
-  });
-}
-
-CMTR_Error* buffer_destroy(CMTR_Buffer_Destroy_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Buffer_Destroy_Args, buffer);
-  if (CMTR_Error* e =
-          sdk::check_handle(args->buffer, kBufferMagic, "buffer_destroy", "buffer", "vulkan", "buffer"))
-    return e;
-  CMTR_Buffer* b = args->buffer;
-  b->magic = 0;
-  if (b->device != nullptr && b->device->magic == kDeviceMagic) {
-    DeviceState& d = *b->device->state;
-    d.wait_idle();  // submitted work may still use it
-    {
-      std::lock_guard<std::mutex> lock(d.pinned_mutex);
-      for (size_t i = 0; i < d.pinned.size(); ++i)
-        if (d.pinned[i] == b) {
-          d.pinned.erase(d.pinned.begin() + static_cast<std::ptrdiff_t>(i));
-          break;
-        }
-    }
-    d.release(b->alloc);
-  }
-  delete b;
-  return nullptr;
-}
-
-CMTR_Error* buffer_host_pointer(CMTR_Buffer_Host_Pointer_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Buffer_Host_Pointer_Args, host_pointer);
-  if (CMTR_Error* e = check_buffer(args->buffer, "buffer_host_pointer")) return e;
-  if (args->buffer->memory_kind != CMTR_MEMORY_HOST_PINNED)
-    return make_error(
-        CMTR_ERROR_UNIMPLEMENTED,
-        "buffer_host_pointer: a device buffer of the vulkan plugin is not host-addressable (use "
-        "CMTR_MEMORY_HOST_PINNED)");
-  args->host_pointer = args->buffer->alloc.mapped;
-  return nullptr;
-}
-
-CMTR_Error* check_same_device(const CMTR_Stream* s, const CMTR_Buffer* b, const char* call) {
-  if (s->device != b->device)
-    return invalid(std::string(call) + ": the buffer and the stream belong to different devices");
-  return nullptr;
-}
-
 // The host-pinned buffer of `device` that holds [host, host + size), and the offset in it; NULL if none.
 const CMTR_Buffer* pinned_holding(DeviceState& d, const void* host, uint64_t size, uint64_t* offset) {
   std::lock_guard<std::mutex> lock(d.pinned_mutex);
@@ -255,52 +102,136 @@ const CMTR_Buffer* pinned_holding(DeviceState& d, const void* host, uint64_t siz
   return nullptr;
 }
 
-CMTR_Error* buffer_write(CMTR_Buffer_Write_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Buffer_Write_Args, size_bytes);
-  if (CMTR_Error* e = check_stream(args->stream, "buffer_write")) return e;
-  if (CMTR_Error* e = check_buffer(args->buffer, "buffer_write")) return e;
-  if (CMTR_Error* e = check_same_device(args->stream, args->buffer, "buffer_write")) return e;
-  if (CMTR_Error* e = sdk::check_range(args->buffer->size_bytes, args->offset_bytes, args->size_bytes,
-                                       args->host_pointer, "buffer_write"))
-    return e;
-  return sdk::guarded([&]() -> CMTR_Error* {
-    StreamState& s = *args->stream->state;
-    VkBufferCopy region{0, args->offset_bytes, args->size_bytes};
+CMTR_Error* read_timestamp(const CMTR_Event* ev, uint64_t* out) {
+  DeviceState& d = *ev->device->state;
+  const VkResult r = vkGetQueryPoolResults(d.device(), ev->pool, 0, 1, sizeof *out, out, sizeof *out,
+                                           VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
+  if (r != VK_SUCCESS) return vk_failure("event_elapsed on " + d.label, "vkGetQueryPoolResults", r);
+  if (d.info.timestamp_valid_bits < 64) *out &= (uint64_t{1} << d.info.timestamp_valid_bits) - 1;
+  return nullptr;
+}
+
+// The Vulkan part of the ABI; cmeter/plugin_adapter.hpp does the checks around each hook.
+struct VulkanPlugin : sdk::Adapter<VulkanPlugin> {
+  static constexpr const char* kName = "vulkan";
+  static constexpr uint32_t kDeviceMagic = vulkan::kDeviceMagic, kBufferMagic = vulkan::kBufferMagic,
+                            kStreamMagic = vulkan::kStreamMagic, kEventMagic = vulkan::kEventMagic,
+                            kOpMagic = vulkan::kOpMagic;
+  static constexpr const char* kMemoryName = "the device's largest memory heap";
+
+  // ---- Plugin ----
+  static CMTR_Error* initialize(const sdk::KeyValueList** attributes) {
+    PluginState& s = state();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    if (!s.initialized) {
+      enumerate(s);
+      s.initialized = true;
+    }
+    *attributes = &s.plugin_attributes;
+    return nullptr;
+  }
+  static void shutdown() {
+    PluginState& s = state();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    for (auto& d : s.devices) {
+      d->magic = 0;
+      d->state->shutdown();
+      s.retired.push_back(std::move(d));
+    }
+    s.device_list.clear();
+    s.devices.clear();
+    if (s.instance != VK_NULL_HANDLE) vkDestroyInstance(s.instance, nullptr);
+    s.instance = VK_NULL_HANDLE;
+    s.initialized = false;
+  }
+  static bool initialised() { return state().initialized; }
+  static sdk::DeviceList devices() { return {state().device_list.data(), state().device_list.size()}; }
+
+  // ---- Buffers ----
+  static uint64_t memory_bytes(const CMTR_Device* device, int32_t) {
+    return device->state->info.device_local_bytes;  // the largest memory heap
+  }
+  static CMTR_Error* allocate(CMTR_Device* device, uint64_t size_bytes, int32_t memory_kind,
+                              CMTR_Buffer** out) {
+    DeviceState& d = *device->state;
+    const std::string what = "buffer_create of " + std::to_string(size_bytes) + " bytes on " + d.label;
+    if (CMTR_Error* e = d.ensure_device("buffer_create")) return e;
+    const bool pinned = memory_kind == CMTR_MEMORY_HOST_PINNED;
+    auto b = std::make_unique<CMTR_Buffer>();
+    if (CMTR_Error* e = d.allocate(what, size_bytes, pinned, &b->alloc)) return e;
+    b->device = device;
+    b->size_bytes = size_bytes;
+    b->memory_kind = memory_kind;
+    if (pinned) {
+      std::memset(b->alloc.mapped, 0, static_cast<size_t>(size_bytes));  // pages touched now
+      std::lock_guard<std::mutex> lock(d.pinned_mutex);
+      d.pinned.push_back(b.get());
+    } else {
+      // Zero-filled on the device now, so a lazy allocation fails here and not in a timed enqueue.
+      const VkBuffer vb = b->alloc.buffer;
+      if (CMTR_Error* e = d.run_now(what + " (zero fill)", [vb](VkCommandBuffer cmd) {
+            vkCmdFillBuffer(cmd, vb, 0, VK_WHOLE_SIZE, 0);
+          })) {
+        d.release(b->alloc);
+        return e;
+      }
+    }
+    *out = b.release();
+    return nullptr;
+  }
+  static CMTR_Error* free_buffer(CMTR_Buffer* b) {
+    if (b->device != nullptr && b->device->magic == vulkan::kDeviceMagic) {
+      DeviceState& d = *b->device->state;
+      d.wait_idle();  // submitted work may still use it
+      {
+        std::lock_guard<std::mutex> lock(d.pinned_mutex);
+        for (size_t i = 0; i < d.pinned.size(); ++i)
+          if (d.pinned[i] == b) {
+            d.pinned.erase(d.pinned.begin() + static_cast<std::ptrdiff_t>(i));
+            break;
+          }
+      }
+      d.release(b->alloc);
+    }
+    delete b;
+    return nullptr;
+  }
+  static CMTR_Error* host_pointer(CMTR_Buffer* b, void** out) {
+    if (b->memory_kind != CMTR_MEMORY_HOST_PINNED)
+      return make_error(
+          CMTR_ERROR_UNIMPLEMENTED,
+          "buffer_host_pointer: a device buffer of the vulkan plugin is not host-addressable (use "
+          "CMTR_MEMORY_HOST_PINNED)");
+    *out = b->alloc.mapped;
+    return nullptr;
+  }
+  static CMTR_Error* write(CMTR_Stream* stream, CMTR_Buffer* b, uint64_t offset, const void* host,
+                           uint64_t size) {
+    StreamState& s = *stream->state;
+    VkBufferCopy region{0, offset, size};
     VkBuffer src = VK_NULL_HANDLE;
-    if (const CMTR_Buffer* pinned =
-            pinned_holding(s.device(), args->host_pointer, args->size_bytes, &region.srcOffset)) {
+    if (const CMTR_Buffer* pinned = pinned_holding(s.device(), host, size, &region.srcOffset)) {
       src = pinned->alloc.buffer;  // a DMA from page-locked memory, in stream order
     } else {
       // Pageable: the host copies into the staging buffer once everything before it is done, then
       // the device copies on; the device timeline includes the host copy.
       if (CMTR_Error* e = s.synchronize("buffer_write")) return e;
       Allocation* staging = nullptr;
-      if (CMTR_Error* e = s.staging("buffer_write", args->size_bytes, &staging)) return e;
-      std::memcpy(staging->mapped, args->host_pointer, static_cast<size_t>(args->size_bytes));
+      if (CMTR_Error* e = s.staging("buffer_write", size, &staging)) return e;
+      std::memcpy(staging->mapped, host, static_cast<size_t>(size));
       src = staging->buffer;
     }
-    const VkBuffer dst = args->buffer->alloc.buffer;
+    const VkBuffer dst = b->alloc.buffer;
     return s.record("buffer_write", [&](VkCommandBuffer cmd) -> CMTR_Error* {
       vkCmdCopyBuffer(cmd, src, dst, 1, &region);
       return nullptr;
     });
-  });
-}
-
-CMTR_Error* buffer_read(CMTR_Buffer_Read_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Buffer_Read_Args, size_bytes);
-  if (CMTR_Error* e = check_stream(args->stream, "buffer_read")) return e;
-  if (CMTR_Error* e = check_buffer(args->buffer, "buffer_read")) return e;
-  if (CMTR_Error* e = check_same_device(args->stream, args->buffer, "buffer_read")) return e;
-  if (CMTR_Error* e = sdk::check_range(args->buffer->size_bytes, args->offset_bytes, args->size_bytes,
-                                       args->host_pointer, "buffer_read"))
-    return e;
-  return sdk::guarded([&]() -> CMTR_Error* {
-    StreamState& s = *args->stream->state;
-    VkBufferCopy region{args->offset_bytes, 0, args->size_bytes};
-    const VkBuffer src = args->buffer->alloc.buffer;
-    if (const CMTR_Buffer* pinned =
-            pinned_holding(s.device(), args->host_pointer, args->size_bytes, &region.dstOffset)) {
+  }
+  static CMTR_Error* read(CMTR_Stream* stream, CMTR_Buffer* b, uint64_t offset, void* host, uint64_t size) {
+    StreamState& s = *stream->state;
+    VkBufferCopy region{offset, 0, size};
+    const VkBuffer src = b->alloc.buffer;
+    if (const CMTR_Buffer* pinned = pinned_holding(s.device(), host, size, &region.dstOffset)) {
       const VkBuffer dst = pinned->alloc.buffer;
       return s.record("buffer_read", [&](VkCommandBuffer cmd) -> CMTR_Error* {
         vkCmdCopyBuffer(cmd, src, dst, 1, &region);
@@ -310,7 +241,7 @@ CMTR_Error* buffer_read(CMTR_Buffer_Read_Args* args) {
     // Pageable: device -> staging, wait, staging -> host, all before the call returns (stream order).
     if (CMTR_Error* e = s.synchronize("buffer_read")) return e;
     Allocation* staging = nullptr;
-    if (CMTR_Error* e = s.staging("buffer_read", args->size_bytes, &staging)) return e;
+    if (CMTR_Error* e = s.staging("buffer_read", size, &staging)) return e;
     const VkBuffer dst = staging->buffer;
     if (CMTR_Error* e = s.record("buffer_read", [&](VkCommandBuffer cmd) -> CMTR_Error* {
           vkCmdCopyBuffer(cmd, src, dst, 1, &region);
@@ -318,53 +249,31 @@ CMTR_Error* buffer_read(CMTR_Buffer_Read_Args* args) {
         }))
       return e;
     if (CMTR_Error* e = s.synchronize("buffer_read")) return e;
-    std::memcpy(args->host_pointer, staging->mapped, static_cast<size_t>(args->size_bytes));
+    std::memcpy(host, staging->mapped, static_cast<size_t>(size));
     return nullptr;
-  });
-}
+  }
 
-// ---- Streams ----
-
-CMTR_Error* stream_create(CMTR_Stream_Create_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Stream_Create_Args, stream);
-  if (CMTR_Error* e = check_device(args->device, "stream_create")) return e;
-  return sdk::guarded([&]() -> CMTR_Error* {
-    DeviceState& d = *args->device->state;
+  // ---- Streams ----
+  static CMTR_Error* create_stream(CMTR_Device* device, CMTR_Stream** out) {
+    DeviceState& d = *device->state;
     if (CMTR_Error* e = d.ensure_device("stream_create")) return e;
     auto s = std::make_unique<CMTR_Stream>();
-    s->device = args->device;
+    s->device = device;
     s->state = std::make_unique<StreamState>(d);
     if (CMTR_Error* e = s->state->init("stream_create")) return e;
-    args->stream = s.release();
+    *out = s.release();
     return nullptr;
-  });
-}
+  }
+  static CMTR_Error* free_stream(CMTR_Stream* s) {
+    if (CMTR_Error* e = s->state->synchronize("stream_destroy")) discard(e);
+    delete s;
+    return nullptr;
+  }
+  static CMTR_Error* synchronize(CMTR_Stream* s) { return s->state->synchronize("stream_synchronize"); }
 
-CMTR_Error* stream_destroy(CMTR_Stream_Destroy_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Stream_Destroy_Args, stream);
-  if (CMTR_Error* e =
-          sdk::check_handle(args->stream, kStreamMagic, "stream_destroy", "stream", "vulkan", "stream"))
-    return e;
-  args->stream->magic = 0;
-  if (CMTR_Error* e = args->stream->state->synchronize("stream_destroy")) discard(e);
-  delete args->stream;
-  return nullptr;
-}
-
-CMTR_Error* stream_synchronize(CMTR_Stream_Synchronize_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Stream_Synchronize_Args, stream);
-  if (CMTR_Error* e = check_stream(args->stream, "stream_synchronize")) return e;
-  return sdk::guarded(
-      [&]() -> CMTR_Error* { return args->stream->state->synchronize("stream_synchronize"); });
-}
-
-// ---- Events: timestamp queries ----
-
-CMTR_Error* event_record(CMTR_Event_Record_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Event_Record_Args, event);
-  if (CMTR_Error* e = check_stream(args->stream, "event_record")) return e;
-  return sdk::guarded([&]() -> CMTR_Error* {
-    StreamState& s = *args->stream->state;
+  // ---- Events: timestamp queries ----
+  static CMTR_Error* record(CMTR_Stream* stream, CMTR_Event** out) {
+    StreamState& s = *stream->state;
     DeviceState& d = s.device();
     if (d.info.timestamp_valid_bits == 0)
       return make_error(CMTR_ERROR_UNIMPLEMENTED, "event_record: the compute queue of " + d.label +
@@ -389,124 +298,59 @@ CMTR_Error* event_record(CMTR_Event_Record_Args* args) {
       return e;
     }
     auto* ev = new CMTR_Event();
-    ev->device = args->stream->device;
+    ev->device = stream->device;
     ev->pool = pool;
-    args->event = ev;
+    *out = ev;
     return nullptr;
-  });
-}
-
-CMTR_Error* read_timestamp(const CMTR_Event* ev, uint64_t* out) {
-  DeviceState& d = *ev->device->state;
-  const VkResult r = vkGetQueryPoolResults(d.device(), ev->pool, 0, 1, sizeof *out, out, sizeof *out,
-                                           VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
-  if (r != VK_SUCCESS) return vk_failure("event_elapsed on " + d.label, "vkGetQueryPoolResults", r);
-  if (d.info.timestamp_valid_bits < 64) *out &= (uint64_t{1} << d.info.timestamp_valid_bits) - 1;
-  return nullptr;
-}
-
-CMTR_Error* event_elapsed(CMTR_Event_Elapsed_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Event_Elapsed_Args, elapsed_s);
-  if (CMTR_Error* e =
-          sdk::check_handle(args->start, kEventMagic, "event_elapsed", "start", "vulkan", "event"))
-    return e;
-  if (CMTR_Error* e = sdk::check_handle(args->stop, kEventMagic, "event_elapsed", "stop", "vulkan", "event"))
-    return e;
-  if (args->start->device != args->stop->device)
-    return invalid("event_elapsed: the two events belong to different devices");
-  if (args->start->device->magic != kDeviceMagic) return not_initialised("event_elapsed");
-  uint64_t t0 = 0, t1 = 0;
-  if (CMTR_Error* e = read_timestamp(args->start, &t0)) return e;
-  if (CMTR_Error* e = read_timestamp(args->stop, &t1)) return e;
-  const double period_s = args->start->device->state->info.timestamp_period_ns * 1e-9;
-  args->elapsed_s =
-      t1 >= t0 ? static_cast<double>(t1 - t0) * period_s : -static_cast<double>(t0 - t1) * period_s;
-  return nullptr;
-}
-
-CMTR_Error* event_destroy(CMTR_Event_Destroy_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Event_Destroy_Args, event);
-  if (CMTR_Error* e =
-          sdk::check_handle(args->event, kEventMagic, "event_destroy", "event", "vulkan", "event"))
-    return e;
-  CMTR_Event* ev = args->event;
-  ev->magic = 0;
-  if (ev->device->magic == kDeviceMagic) {
-    uint64_t t = 0;  // its timestamp was submitted at event_record: wait until written, then destroy
-    if (CMTR_Error* e = read_timestamp(ev, &t)) discard(e);
-    vkDestroyQueryPool(ev->device->state->device(), ev->pool, nullptr);
   }
-  delete ev;
-  return nullptr;
-}
-
-// ---- Ops ----
-
-CMTR_Error* op_query(CMTR_Op_Query_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Query_Args, reason_size);
-  if (CMTR_Error* e = check_device(args->device, "op_query")) return e;
-  return sdk::guarded([&]() -> CMTR_Error* {
-    OpPlan plan = plan_op(args->device, sdk::view(args->name), args->params, args->num_params, false);
-    return sdk::answer_query(args, plan.status, plan.reason, plan.error);
-  });
-}
-
-CMTR_Error* op_create(CMTR_Op_Create_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Create_Args, op);
-  if (CMTR_Error* e = check_device(args->device, "op_create")) return e;
-  return sdk::guarded([&]() -> CMTR_Error* {
-    OpPlan plan = plan_op(args->device, sdk::view(args->name), args->params, args->num_params, true);
-    if (plan.status != sdk::OpStatus::kSupported)
-      return sdk::create_error(plan.status, plan.reason, plan.error);
-    auto* op = new CMTR_Op();
-    op->device = args->device;
-    op->impl = std::move(plan.op);
-    args->op = op;
+  static CMTR_Error* elapsed(const CMTR_Event* start, const CMTR_Event* stop, double* elapsed_s) {
+    if (start->device->magic != vulkan::kDeviceMagic) return not_initialised("event_elapsed");
+    uint64_t t0 = 0, t1 = 0;
+    if (CMTR_Error* e = read_timestamp(start, &t0)) return e;
+    if (CMTR_Error* e = read_timestamp(stop, &t1)) return e;
+    const double period_s = start->device->state->info.timestamp_period_ns * 1e-9;
+    *elapsed_s =
+        t1 >= t0 ? static_cast<double>(t1 - t0) * period_s : -static_cast<double>(t0 - t1) * period_s;
     return nullptr;
-  });
-}
+  }
+  static CMTR_Error* free_event(CMTR_Event* ev) {
+    if (ev->device->magic == vulkan::kDeviceMagic) {
+      uint64_t t = 0;  // its timestamp was submitted at event_record: wait until written, then destroy
+      if (CMTR_Error* e = read_timestamp(ev, &t)) discard(e);
+      vkDestroyQueryPool(ev->device->state->device(), ev->pool, nullptr);
+    }
+    delete ev;
+    return nullptr;
+  }
 
-CMTR_Error* op_attributes(CMTR_Op_Attributes_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Attributes_Args, num_attributes);
-  if (CMTR_Error* e = sdk::check_handle(args->op, kOpMagic, "op_attributes", "op", "vulkan", "op")) return e;
-  args->attributes = args->op->impl->attributes.data();
-  args->num_attributes = args->op->impl->attributes.size();
-  return nullptr;
-}
-
-CMTR_Error* op_enqueue(CMTR_Op_Enqueue_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Enqueue_Args, num_buffers);
-  if (CMTR_Error* e = sdk::check_handle(args->op, kOpMagic, "op_enqueue", "op", "vulkan", "op")) return e;
-  if (CMTR_Error* e = check_stream(args->stream, "op_enqueue")) return e;
-  if (args->stream->device != args->op->device)
-    return invalid("op_enqueue: the op and the stream belong to different devices");
-  return sdk::guarded([&]() -> CMTR_Error* {
-    Op& op = *args->op->impl;
-    if (CMTR_Error* e = op.check(args->op->device, args->buffers, args->num_buffers)) return e;
-    return args->stream->state->record("op_enqueue", [&](VkCommandBuffer cmd) -> CMTR_Error* {
-      return op.record(cmd, args->buffers, args->num_buffers);
+  // ---- Ops ----
+  static OpPlan plan(CMTR_Device* device, std::string_view name, const CMTR_KeyValue* params,
+                     size_t num_params, bool for_create) {
+    return plan_op(device, name, params, num_params, for_create);
+  }
+  static CMTR_Error* make_op(CMTR_Device* device, OpPlan& plan, CMTR_Op** out) {
+    auto* op = new CMTR_Op();
+    op->device = device;
+    op->impl = std::move(plan.op);
+    *out = op;
+    return nullptr;
+  }
+  static CMTR_Error* launch(CMTR_Op* handle, CMTR_Stream* s, CMTR_Buffer* const* buffers,
+                            size_t num_buffers) {
+    Op& op = *handle->impl;
+    if (CMTR_Error* e = op.check(handle->device, buffers, num_buffers)) return e;
+    return s->state->record("op_enqueue", [&](VkCommandBuffer cmd) -> CMTR_Error* {
+      return op.record(cmd, buffers, num_buffers);
     });
-  });
-}
+  }
+  static CMTR_Error* free_op(CMTR_Op* op) {
+    if (op->device->magic == vulkan::kDeviceMagic) op->device->state->wait_idle();  // may be in flight
+    delete op;
+    return nullptr;
+  }
+};
 
-CMTR_Error* op_destroy(CMTR_Op_Destroy_Args* args) {
-  CMTR_SDK_CHECK_ARGS(args, CMTR_Op_Destroy_Args, op);
-  if (CMTR_Error* e = sdk::check_handle(args->op, kOpMagic, "op_destroy", "op", "vulkan", "op")) return e;
-  args->op->magic = 0;
-  if (args->op->device->magic == kDeviceMagic) args->op->device->state->wait_idle();  // may be in flight
-  delete args->op;
-  return nullptr;
-}
-
-const CMTR_Api kApi =
-    sdk::ApiBuilder()
-        .plugin(&plugin_initialize, &plugin_shutdown, &plugin_devices)
-        .device(&device_attributes, nullptr)  // no portable Vulkan telemetry
-        .buffers(&buffer_create, &buffer_destroy, &buffer_host_pointer, &buffer_write, &buffer_read)
-        .streams(&stream_create, &stream_destroy, &stream_synchronize)
-        .events(&event_record, &event_elapsed, &event_destroy)
-        .ops(&op_query, &op_create, &op_attributes, &op_enqueue, &op_destroy)
-        .build();
+const CMTR_Api kApi = VulkanPlugin::api();
 
 }  // namespace
 }  // namespace cmeter::vulkan

@@ -248,6 +248,11 @@ std::vector<Case> cases() {
                  CMTR_Buffer* b = nullptr;
                  return code_of(f.plugin->buffer(f.device, 0, &b));
                }});
+  // More than the device's memory (sdk::Adapter's memory_bytes) is RESOURCE_EXHAUSTED before any allocation.
+  c.push_back({"buffer_create 2^62 bytes", Needs::kDevice, "RESOURCE_EXHAUSTED", [](Fixture& f) {
+                 CMTR_Buffer* b = nullptr;
+                 return code_of(f.plugin->buffer(f.device, uint64_t{1} << 62, &b));
+               }});
   c.push_back({"buffer_create memory_kind 99", Needs::kDevice, "INVALID_ARGUMENT", [](Fixture& f) {
                  CMTR_Buffer* b = nullptr;
                  return code_of(f.plugin->buffer(f.device, 64, &b, 99));
@@ -655,6 +660,17 @@ std::vector<Case> cases() {
   c.push_back(
       {"op_enqueue gemm.v1 with two buffers", Needs::kGemmOp, "INVALID_ARGUMENT", [](Fixture& f) {
          return code_of(f.plugin->enqueue(f.op.get(), f.stream.get(), {f.buffer.get(), f.buffer.get()}));
+       }});
+  // The adapter's rule (cmeter/plugin_adapter.hpp): buffers NULL with num_buffers > 0 is INVALID_ARGUMENT
+  // in every plugin, before the op reads the array.
+  c.push_back(
+      {"op_enqueue gemm.v1 buffers NULL, num_buffers 3", Needs::kGemmOp, "INVALID_ARGUMENT", [](Fixture& f) {
+         CMTR_Op_Enqueue_Args a{};
+         a.struct_size = CMTR_STRUCT_SIZE(CMTR_Op_Enqueue_Args, num_buffers);
+         a.op = f.op.get();
+         a.stream = f.stream.get();
+         a.num_buffers = 3;
+         return raw(*f.plugin, f.plugin->api()->op_enqueue, &a);
        }});
   c.push_back({"op_enqueue gemm.v1 buffer A too small", Needs::kGemmOp, "INVALID_ARGUMENT", [](Fixture& f) {
                  Outcome o;

@@ -48,7 +48,7 @@ def test_template(cmeter, build, source):
         prefix = os.path.join(tmp, "sdk")
         run(["cmake", "--install", build, "--component", "dev", "--prefix", prefix])
         for path in ["include/cmeter/plugin_abi.h", "include/cmeter/plugin_sdk.hpp", "include/cmeter/plugin_ops.hpp",
-                     "include/cmeter/plugin_client.hpp",
+                     "include/cmeter/plugin_client.hpp", "include/cmeter/plugin_adapter.hpp",
                      "share/cmake/cmeter/cmeterConfig.cmake", "share/cmake/cmeter/cmeterConfigVersion.cmake",
                      "share/cmake/cmeter/cmeterTargets.cmake", "share/cmeter/plugin-template/CMakeLists.txt"]:
             check(os.path.isfile(os.path.join(prefix, path)), f"installed SDK lacks {path}")

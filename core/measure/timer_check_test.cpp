@@ -32,5 +32,18 @@ TEST_CASE("timer check: more device time than passed, or a timer scaled down, is
   CHECK_FALSE(check_device_timer({}, {}).fault);
 }
 
+TEST_CASE("timer check: a short-batch case is not judged on the few samples a preemption made long") {
+  // 19 batches of 0.5 ms agree; one took 5 ms of host time (preempted) with 0.5 ms on the device.
+  std::vector<double> host(19, 0.0005), device(19, 0.00049);
+  host.push_back(0.005);
+  device.push_back(0.0005);
+  auto c = check_device_timer(device, host);
+  CHECK(c.long_samples == 1);
+  CHECK_FALSE(c.fault);
+  // The same ratio on most samples is judged (a timer scaled by 0.1 on batches of 5 ms).
+  std::vector<double> slow_host(6, 0.005), slow_device(6, 0.0005);
+  CHECK(check_device_timer(slow_device, slow_host).fault);
+}
+
 }  // namespace
 }  // namespace cmeter::measure

@@ -96,8 +96,7 @@ void run_fma_peak(const Context& ctx, CaseResult& result) {
   Validation v;
   v.method = fmt::format(
       "host simulation of one item in {} arithmetic; sampled items of the last timed call (OUT poisoned "
-      "before "
-      "each sample)",
+      "before each sample)",
       dtype_name);
   v.points = summary.points;
   v.failures = summary.failures;

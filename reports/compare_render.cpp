@@ -157,7 +157,9 @@ std::string render_comparison_markdown(const Comparison& input) {
         out += "| " + md_cell(row_name(r, show_slot)) + " | " + md_cell(r.unit) + " |";
         for (size_t i = 0; i < r.cells.size(); ++i) {
           (out += " ") += md_cell(value_text(r.cells[i], r.unit)) + " |";  // GCC bug 105651: see csv.cpp
-          if (i > 0) out += " " + ratio_text(r.cells[i]) + " | " + md_cell(verdict_text(r.cells[i])) + " |";
+          if (i > 0)
+            ((((out += " ") += ratio_text(r.cells[i])) += " | ") += md_cell(verdict_text(r.cells[i]))) +=
+                " |";
         }
         out += "\n";
       }

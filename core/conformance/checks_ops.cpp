@@ -240,6 +240,7 @@ struct FmaCase {
   int64_t items, iters, lanes;
   double a, x0, dx;
   bool full_only = false;
+  bool items_apart = false;  // ABI 1.3: the workload's own chain, items apart (item_dx, item_period)
 };
 
 double fma_default_b(DType t) {
@@ -254,23 +255,44 @@ void check_fma_peak(Session& s, CheckContext& ctx, DType t) {
       {33, 64, 32, 0.9375, 0.5, 1.0 / 128},
       {1000, 4096, 3, 1, -1, 1.0 / 32, true},
       {65, 200, 17, 0.5, 2, 0.25, true},
+      {300, 1000, 8, 0, 0, 0, false, true},
+      {70, 333, 5, 0, 0, 0, true, true},
   };
-  const double b = fma_default_b(t);
+  const int plugin_minor = s.api != nullptr ? s.api->abi_minor : 0;
   int ran = 0;
   bool impl_noted = false;
   for (size_t ci = 0; ci < cases.size(); ++ci) {
     const FmaCase& c = cases[ci];
     if (c.full_only && !s.full()) continue;
-    const std::string label = fmt::format("{} items={} iters={} lanes={} a={} x0={} dx={}", to_string(t),
-                                          c.items, c.iters, c.lanes, c.a, c.x0, c.dx);
+    validate::FmaPeakChain chain;
+    chain.a = c.a;
+    chain.b = fma_default_b(t);
+    chain.x0 = c.x0;
+    chain.dx = c.dx;
+    if (c.items_apart) {
+      if (plugin_minor < 3) {
+        ctx.note(fmt::format("items apart (item_dx, item_period) not checked: the plugin is ABI 1.{}",
+                             plugin_minor));
+        continue;
+      }
+      chain = validate::fma_peak_default_chain(t, c.lanes, c.iters);
+    }
+    const double b = chain.b;
+    std::string label = fmt::format("{} items={} iters={} lanes={} a={} x0={} dx={}", to_string(t), c.items,
+                                    c.iters, c.lanes, chain.a, chain.x0, chain.dx);
     KeyValues params{{"dtype", std::string(to_string(t))},
                      {"items", c.items},
                      {"iters", c.iters},
                      {"lanes", c.lanes},
-                     {"a", c.a},
+                     {"a", chain.a},
                      {"b", b},
-                     {"x0", c.x0},
-                     {"dx", c.dx}};
+                     {"x0", chain.x0},
+                     {"dx", chain.dx}};
+    if (c.items_apart) {
+      params["item_dx"] = chain.item_dx;
+      params["item_period"] = chain.item_period;
+      label += fmt::format(" b={} item_dx={} item_period={}", b, chain.item_dx, chain.item_period);
+    }
     ctx.step(label + ": op_query");
     auto q = d.query_op("fma_peak.v1", params);
     if (!q) return ctx.fail(label + ": op_query: " + q.error().message);
@@ -291,22 +313,36 @@ void check_fma_peak(Session& s, CheckContext& ctx, DType t) {
     auto op = d.create_op("fma_peak.v1", params);
     if (!op) return ctx.fail(label + ": op_create (op_query said supported): " + op.error().message);
     note_impl(ctx, *op, label, impl_noted);
+    bool fused = true;  // fma.fused = 0: the op says its fma rounds the product first
+    if (auto attrs = op->attributes())
+      if (auto f = get_number(*attrs, "fma.fused")) fused = *f != 0;
     ctx.step(label + ": op_enqueue");
     Buffer* list[] = {&*out};
     st = op->enqueue(*stream, list);
     if (st) st = stream->read(*out, 0, got.data(), out_bytes);
     if (st) st = stream->synchronize();
     if (!st) return ctx.fail(label + ": run: " + st.error().message);
-    const double expected = validate::fma_peak_item(t, c.lanes, c.iters, c.a, b, c.x0, c.dx);
-    const double tol = validate::fma_peak_tolerance(c.lanes, expected);
+    // Every item against the host simulation (items one period apart start alike).
+    std::vector<double> expected(static_cast<size_t>(std::min(c.items, chain.item_period)));
+    for (size_t k = 0; k < expected.size(); ++k)
+      expected[k] =
+          validate::fma_peak_item(t, c.lanes, c.iters, chain.a, b, chain.x0, chain.dx,
+                                  validate::fma_peak_item_offset(chain, static_cast<int64_t>(k)), fused);
     validate::ValidationSummary summary;
-    for (int64_t i = 0; i < c.items; ++i)
-      validate::add(summary, fmt::format("OUT[{}]", i), expected, got[static_cast<size_t>(i)], tol);
+    for (int64_t i = 0; i < c.items; ++i) {
+      const double want = expected[static_cast<size_t>(i % chain.item_period)];
+      validate::add(summary, fmt::format("OUT[{}]", i), want, got[static_cast<size_t>(i)],
+                    validate::fma_peak_tolerance(c.lanes, want));
+    }
     if (!summary.passed())
       ctx.fail(fmt::format("{}: {} of {} items wrong; first: {}", label, summary.failures, summary.points,
                            summary.first_failure));
+    else if (expected.size() == 1)
+      ctx.note(fmt::format("{}: every item = {} (host simulation{})", label, expected[0],
+                           fused ? "" : ", unfused as the op says"));
     else
-      ctx.note(fmt::format("{}: every item = {} (host simulation)", label, expected));
+      ctx.note(fmt::format("{}: every item matches the host simulation ({} different values{})", label,
+                           expected.size(), fused ? "" : ", unfused as the op says"));
     ++ran;
   }
   if (!ctx.done()) ctx.pass(fmt::format("{} case(s) match the host simulation", ran));

@@ -1,6 +1,7 @@
 // Host references for gemm.v1, fma_peak.v1 and stream.v1, and their per-element tolerances.
 #include "core/validate/reference.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -59,13 +60,18 @@ void add_gemm_element(ValidationSummary& summary, const GemmProblem& problem, co
       gemm_element_check(problem, operands, c_out, batch, i, j));
 }
 
-double fma_peak_item(DType type, int64_t lanes, int64_t iters, double a, double b, double x0, double dx) {
+double fma_peak_item(DType type, int64_t lanes, int64_t iters, double a, double b, double x0, double dx,
+                     double item_offset, bool fused) {
   const double ar = round_to(type, a), br = round_to(type, b);
   double sum = 0;
   for (int64_t l = 0; l < lanes; ++l) {
-    double x = round_to(type, x0 + static_cast<double>(l) * dx);
+    double x = round_to(type, x0 + static_cast<double>(l) * dx + item_offset);
     for (int64_t i = 0; i < iters; ++i) {
-      if (type == DType::kF64)
+      if (!fused) {
+        // The product rounded first; volatile keeps the compiler from contracting it into an fma.
+        volatile double product = type == DType::kF64 ? x * ar : round_to(type, x * ar);
+        x = round_to(type, static_cast<double>(product) + br);
+      } else if (type == DType::kF64)
         x = std::fma(x, ar, br);
       else if (type == DType::kF32)
         x = std::fmaf(static_cast<float>(x), static_cast<float>(ar), static_cast<float>(br));
@@ -75,6 +81,43 @@ double fma_peak_item(DType type, int64_t lanes, int64_t iters, double a, double 
     sum += x;
   }
   return sum;
+}
+
+FmaPeakChain fma_peak_default_chain(DType type, int64_t lanes, int64_t iters) {
+  // Mantissa bits (the unit in the last place at 1 is 2^-mantissa) and the largest finite value.
+  const int mantissa = type == DType::kF16 ? 10 : type == DType::kBF16 ? 7 : type == DType::kF64 ? 52 : 23;
+  const double max_finite = type == DType::kF16    ? 65504.0
+                            : type == DType::kBF16 ? 0x1.fep127
+                            : type == DType::kF64  ? 0x1.fffffffffffffp1023
+                                                   : 0x1.fffffep127;
+  FmaPeakChain c;
+  int p = mantissa;
+  if (type == DType::kF32 || type == DType::kF64) {
+    // iters * 2^-p <= 2: the chain grows by at most ~e^2 (the rounding adds < 2^-24 per round).
+    int log2_iters = 0;
+    while (log2_iters < 62 && (int64_t{1} << log2_iters) < iters) ++log2_iters;
+    p = std::clamp(log2_iters - 1, 1, std::min(mantissa, 23));
+  }
+  c.a = 1 + std::ldexp(1.0, -p);
+  // The start values use f32's [1, 2) grid at most (exact in f32 whatever the dtype).
+  const int grid = std::min(mantissa, 23);
+  c.b = 3 * std::ldexp(1.0, -(grid + 3));
+  int log2_lanes = 0;
+  while ((int64_t{1} << log2_lanes) < lanes) ++log2_lanes;
+  c.x0 = 1;
+  c.dx = std::ldexp(1.0, -log2_lanes);
+  c.item_dx = std::ldexp(1.0, -grid);
+  c.item_period = std::max<int64_t>(1, int64_t{1} << std::max(0, grid - log2_lanes));
+  // |x| after n rounds: each round multiplies by a and rounds up by at most a unit in the last place
+  // and adds b: at most (a + 2^-grid)·x + b, bounded by (x + 1)·(a + 2^-grid)^n.
+  const double start_max = c.x0 + static_cast<double>(lanes) * c.dx + 1;
+  c.grown_bound = start_max * std::exp(static_cast<double>(iters) * std::log(c.a + std::ldexp(1.0, -grid)));
+  if (!(c.grown_bound < max_finite / 4)) c.grown_bound = HUGE_VAL;
+  return c;
+}
+
+double fma_peak_item_offset(const FmaPeakChain& chain, int64_t item) {
+  return static_cast<double>(item % chain.item_period) * chain.item_dx;
 }
 
 double fma_peak_tolerance(int64_t lanes, double expected) {

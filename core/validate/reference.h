@@ -69,8 +69,34 @@ void add_gemm_element(ValidationSummary& summary, const GemmProblem& problem, co
 // ---- fma_peak.v1
 
 // One item of fma_peak.v1 simulated in `type` arithmetic: `lanes` chains x = fma(x, a, b) from
-// x0 + lane * dx, `iters` rounds each, rounded to `type` after every fma; the sum of the lanes.
-double fma_peak_item(DType type, int64_t lanes, int64_t iters, double a, double b, double x0, double dx);
+// x0 + lane * dx + item_offset, `iters` rounds each, rounded to `type` after every fma; the sum of the
+// lanes. item_offset is the item's (i mod item_period) * item_dx (ABI 1.3). `fused` false: each round
+// rounds the product to `type` before the add (a device whose op says `fma.fused` = 0).
+double fma_peak_item(DType type, int64_t lanes, int64_t iters, double a, double b, double x0, double dx,
+                     double item_offset = 0, bool fused = true);
+
+// The chain fma_peak runs unless a profile says otherwise, chosen so that a kernel cannot answer without
+// doing every round of every item (docs/measurement.md, "Timed work proven done"):
+// - a = 1 + 2^-p: every round multiplies, so its rounding depends on the value (no closed form x0 + n·b
+//   matches the rounded chain), and each round moves x by one or two units in the last place (a chain
+//   never stalls, so stopping when x stops changing is not a shortcut); p grows with `iters` for f32/f64
+//   so that x stays within a factor of ~8, and is the mantissa width for f16/bf16;
+// - b = 3/8 of a unit in the last place at 1 (of f32 for f64): a multiply without the add rounds
+//   differently;
+// - lanes start 1 + l·dx with lanes·dx <= 1, and items (i mod item_period)·item_dx apart with
+//   item_dx one unit in the last place in [1, 2) and item_period·item_dx = dx: within a period no two
+//   chains of any items start alike (f32/f64: 2^23/lanes items, f16: 2^10/lanes, bf16: 2^7/lanes).
+// Every start value and the sums that form it are exact in f32 (the ABI's promise to plugins).
+// `grown_bound` is an upper bound of |x| after `iters` rounds; items beyond it could overflow.
+struct FmaPeakChain {
+  double a = 1, b = 0, x0 = 1, dx = 1.0 / 64, item_dx = 0;
+  int64_t item_period = 1;
+  double grown_bound = 0;
+};
+FmaPeakChain fma_peak_default_chain(DType type, int64_t lanes, int64_t iters);
+
+// Item i's start offset: (i mod item_period) * item_dx.
+double fma_peak_item_offset(const FmaPeakChain& chain, int64_t item);
 
 // Tolerance of an item's f32 output: one f32 rounding per lane's addition and one for the store.
 double fma_peak_tolerance(int64_t lanes, double expected);

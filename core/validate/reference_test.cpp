@@ -4,6 +4,7 @@
 // arithmetic, and stream.v1's closed forms.
 #include "core/validate/reference.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -187,6 +188,58 @@ TEST_CASE("fma_peak reference: simulated in the device's arithmetic") {
   CHECK(fma_peak_item(DType::kF32, 1, 3, 0.5, 1.0, 0.0, 0) == 1.75);
   CHECK(fma_peak_tolerance(8, 100.0) == 9 * 0x1p-24 * 100.0 + 1e-30);
   CHECK(fma_peak_tolerance(1, 0.0) > 0);
+  // The item offset shifts every lane's start.
+  CHECK(fma_peak_item(DType::kF64, 2, 4, 1.0, 0.25, 1.0, 0.5, 0.125) == 4.75);
+}
+
+TEST_CASE("fma_peak default chain: items apart, exact starts, no closed form, no overflow") {
+  for (DType t : {DType::kF16, DType::kBF16, DType::kF32, DType::kF64}) {
+    for (int64_t lanes : {1, 5, 8, 32}) {
+      const std::string dtype_name(to_string(t));
+      CAPTURE(dtype_name);
+      CAPTURE(lanes);
+      const FmaPeakChain c = fma_peak_default_chain(t, lanes, 2048);
+      CHECK(c.a > 1);
+      CHECK(round_to(t, c.a) == c.a);
+      CHECK(round_to(t, c.b) == c.b);
+      CHECK(std::isfinite(c.grown_bound));
+      CHECK(c.item_period > 1);
+      // Lanes' start ranges do not overlap: a period of items fits between two lanes.
+      CHECK(static_cast<double>(c.item_period) * c.item_dx <= c.dx);
+      CHECK(c.x0 + static_cast<double>(lanes) * c.dx <= 2);
+      // Start values of the period (all of it for f16/bf16, its two ends for f32/f64), in every lane,
+      // exact in f32 and different from all others.
+      std::vector<int64_t> items;
+      for (int64_t i = 0; i < c.item_period; ++i)
+        if (c.item_period <= 4096 || i < 2048 || i >= c.item_period - 2048) items.push_back(i);
+      std::vector<double> starts;
+      for (int64_t i : items)
+        for (int64_t l = 0; l < lanes; ++l) {
+          const double x = c.x0 + static_cast<double>(l) * c.dx + fma_peak_item_offset(c, i);
+          REQUIRE(static_cast<double>(static_cast<float>(x)) == x);
+          REQUIRE(round_to(t, x) == x);
+          starts.push_back(x);
+        }
+      std::sort(starts.begin(), starts.end());
+      CHECK(std::adjacent_find(starts.begin(), starts.end()) == starts.end());
+      CHECK(fma_peak_item_offset(c, c.item_period) == 0);
+    }
+  }
+  // The chain's output stays below its bound, and f32's differs from the closed form of its rounds.
+  const FmaPeakChain c = fma_peak_default_chain(DType::kF32, 8, 2048);
+  int closed_form_off = 0;
+  for (int64_t item : {0, 1, 77, 4095, 100000, 1000003}) {
+    const double offset = fma_peak_item_offset(c, item);
+    const double got = fma_peak_item(DType::kF32, 8, 2048, c.a, c.b, c.x0, c.dx, offset);
+    CHECK(got < 8 * c.grown_bound);
+    const double an = std::pow(c.a, 2048.0);
+    double closed = 0;
+    for (int l = 0; l < 8; ++l) closed += (c.x0 + l * c.dx + offset) * an + c.b * (an - 1) / (c.a - 1);
+    if (std::fabs(closed - got) > fma_peak_tolerance(8, got)) ++closed_form_off;
+  }
+  CHECK(closed_form_off > 0);
+  // f16 with very many rounds would overflow: the bound says so (the workload then runs a = 1).
+  CHECK_FALSE(std::isfinite(fma_peak_default_chain(DType::kF16, 8, 100000).grown_bound));
 }
 
 TEST_CASE("stream reference: closed forms, output arrays, failures labelled") {

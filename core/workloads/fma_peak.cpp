@@ -1,9 +1,13 @@
 // The fma_peak workload: vector FMA throughput through `fma_peak.v1`. Every item runs `lanes`
-// independent chains of x = fma(x, a, b) for `iters` rounds and writes the f32 sum of its lanes; the
-// host simulates one item in the same dtype arithmetic and checks sampled items, so a kernel (or a
-// compiler) that skips work fails validation. FLOP = 2·items·iters·lanes.
+// independent chains of x = fma(x, a, b) for `iters` rounds and writes the f32 sum of its lanes. Items
+// start at different values (ABI 1.3 item_dx, item_period) and the chain multiplies (a != 1), so no
+// item's answer is another's and no closed form reproduces the rounded chain; the host simulates, in
+// the same dtype arithmetic, items drawn after the timed calls from fresh randomness, so a kernel that
+// skips work, computes some items or the closed form fails validation. FLOP = 2·items·iters·lanes.
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <random>
 
 #include "core/validate/reference.h"
 #include "core/workloads/workload.h"
@@ -11,8 +15,20 @@
 
 namespace cmeter::workloads {
 
-// Default increment per dtype: small enough that the chains stay in range and (for f32/f64) exact.
-static double default_b(DType t) {
+// Items checked, drawn at random after the timed calls (plus the first and the last): a kernel that
+// computes a fraction f of the items passes with probability f^kCheckedItems.
+constexpr int64_t kCheckedItems = 1024;
+// Every call of a sample writes its own OUT (per-call rotation; a sample is at most that many calls),
+// all poisoned before the sample: a kernel that computes once per sample and skips the rest, or defers
+// the work to the read-back, leaves sets poisoned or pays for every call there. Up to kMaxOutSets
+// sets within kOutSetsBudgetBytes; each set is checked at kCheckedItemsPerSet drawn items at least.
+constexpr int64_t kMaxOutSets = 256;
+constexpr uint64_t kOutSetsBudgetBytes = uint64_t{256} << 20;
+constexpr int64_t kCheckedItemsPerSet = 16;
+
+// The ABI 1.0 chain (a = 1): the increment per dtype, small enough that the chains stay in range and
+// exact. Used only where the multiplying chain would overflow (f16/bf16 with very many rounds).
+static double exact_chain_b(DType t) {
   switch (t) {
     case DType::kF16:
       return 0x1p-10;
@@ -30,17 +46,41 @@ void run_fma_peak(const Context& ctx, CaseResult& result) {
   const int64_t items = p.get_int("items", 65536);
   const int64_t iters = p.get_int("iters", 2048);
   const int64_t lanes = p.get_int("lanes", 8);
-  const double a = p.get_double("a", 1.0);
-  const double b = p.get_double("b", dtype ? default_b(*dtype) : 0x1p-12);
-  const double x0 = p.get_double("x0", 1.0);
-  const double dx = p.get_double("dx", 1.0 / 64);
+  const bool dtype_ok = dtype && (*dtype == DType::kF16 || *dtype == DType::kF32 || *dtype == DType::kF64 ||
+                                  *dtype == DType::kBF16);
+  const bool shape_ok = items > 0 && iters > 0 && lanes > 0 && lanes <= 32;
+  validate::FmaPeakChain chain;
+  bool overflow_fallback = false;
+  if (dtype_ok && shape_ok) {
+    chain = validate::fma_peak_default_chain(*dtype, lanes, iters);
+    if (!std::isfinite(chain.grown_bound)) {  // many rounds of f16/bf16: the ABI 1.0 exact chain
+      const validate::FmaPeakChain spread = chain;
+      chain = validate::FmaPeakChain{};
+      chain.b = exact_chain_b(*dtype);
+      chain.item_dx = spread.item_dx;
+      chain.item_period = spread.item_period;
+      overflow_fallback = true;
+    }
+  }
+  const double a = p.get_double("a", chain.a);
+  const double b = p.get_double("b", chain.b);
+  const double x0 = p.get_double("x0", chain.x0);
+  const double dx = p.get_double("dx", chain.dx);
+  chain.item_dx = p.get_double("item_dx", chain.item_dx);
+  chain.item_period = p.get_int("item_period", chain.item_period);
   if (auto st = p.finish(); !st) return (void)fail(result, CaseStatus::kFailed, st.error().message);
-  if (!dtype ||
-      (*dtype != DType::kF16 && *dtype != DType::kF32 && *dtype != DType::kF64 && *dtype != DType::kBF16))
+  if (!dtype_ok)
     return (void)fail(result, CaseStatus::kFailed,
                       fmt::format("fma_peak dtype must be f16, bf16, f32 or f64, got '{}'", dtype_name));
-  if (items <= 0 || iters <= 0 || lanes <= 0 || lanes > 32)
+  if (!shape_ok)
     return (void)fail(result, CaseStatus::kFailed, "items and iters must be positive and lanes in 1..32");
+  if (chain.item_period < 1 || chain.item_period > (int64_t{1} << 24))
+    return (void)fail(result, CaseStatus::kFailed, "item_period must be in 1..2^24");
+  std::string chain_note =
+      a != 1
+          ? fmt::format("multiplying chain a = {}, b = {}", a, b)
+          : fmt::format("additive chain a = 1, b = {} (a closed form x0 + iters*b can answer it{})", b,
+                        overflow_fallback ? "; a multiplying chain would overflow in this many rounds" : "");
 
   KeyValues op_params{{"dtype", dtype_name},
                       {"items", items},
@@ -50,54 +90,129 @@ void run_fma_peak(const Context& ctx, CaseResult& result) {
                       {"b", b},
                       {"x0", x0},
                       {"dx", dx}};
-  result.params = op_params;
+  KeyValues item_params = op_params;
+  item_params["item_dx"] = chain.item_dx;
+  item_params["item_period"] = chain.item_period;
   const Device& dev = ctx.device;
-  auto query = dev.query_op("fma_peak.v1", op_params);
+  // Items apart need ABI 1.3; a plugin that rejects the keys runs identical items, said in the method.
+  auto query = dev.query_op("fma_peak.v1", item_params);
   if (!query) return (void)fail(result, CaseStatus::kFailed, query.error().message);
+  if (query->supported || chain.item_period == 1) {
+    op_params = item_params;
+  } else {
+    auto plain = dev.query_op("fma_peak.v1", op_params);
+    if (!plain) return (void)fail(result, CaseStatus::kFailed, plain.error().message);
+    if (!plain->supported) return (void)fail(result, CaseStatus::kUnsupported, query->reason);
+    query = std::move(plain);
+    chain.item_period = 1;
+    chain.item_dx = 0;
+    chain_note += fmt::format(
+        "; items identical: the plugin refused item_dx/item_period (ABI 1.3): \"{}\", so one item "
+        "computed and copied would pass",
+        query->reason);
+  }
+  result.params = op_params;
   if (!query->supported) return (void)fail(result, CaseStatus::kUnsupported, query->reason);
 
   const double flop =
       2.0 * static_cast<double>(items) * static_cast<double>(iters) * static_cast<double>(lanes);
   result.method.flop_per_call = flop;
   result.method.bytes_per_call = 4.0 * static_cast<double>(items);
-  result.method.rotation_sets = 1;  // no inputs to rotate: the output is recomputed each call
+  const uint64_t out_bytes = static_cast<uint64_t>(items) * 4;
+  const int64_t sets = static_cast<int64_t>(std::clamp<uint64_t>(
+      std::min(kOutSetsBudgetBytes, memory_budget_bytes(ctx.device) / 4) / out_bytes, 1, kMaxOutSets));
+  result.method.rotation_sets = sets;
 
   auto stream = dev.create_stream();
   if (!stream) return (void)fail(result, CaseStatus::kFailed, stream.error().message);
-  auto out = dev.create_buffer(static_cast<uint64_t>(items) * 4);
-  if (!out) return (void)fail(result, CaseStatus::kFailed, out.error().message);
+  std::vector<Buffer> outs;
+  for (int64_t s = 0; s < sets; ++s) {
+    auto out = dev.create_buffer(out_bytes);
+    if (!out) return (void)fail(result, CaseStatus::kFailed, out.error().message);
+    outs.push_back(std::move(*out));
+  }
   auto op = dev.create_op("fma_peak.v1", op_params);
   if (!op) return (void)fail(result, CaseStatus::kFailed, op.error().message);
+  bool fused = true;  // the op's fma.fused = 0: the device rounds the product first (Vulkan allows it)
   if (auto attrs = op->attributes()) {
     result.method.op_attributes = *attrs;
     result.method.impl = get_string(*attrs, "impl").value_or("");
+    if (auto f = get_number(*attrs, "fma.fused")) fused = *f != 0;
   }
-  Buffer* bufs[] = {&*out};
-  // OUT is poisoned before every sample: the last sample's calls must have written every item.
+  // Call i writes set i mod sets; every set is poisoned before each sample, whose first call is noted.
+  int64_t next_call = 0, sample_first_call = 0;
   measure::LoopOptions options{ctx.spec.stats};
-  options.before_sample = [&] { return poison_buffer(*stream, *out, static_cast<uint64_t>(items) * 4); };
+  options.max_batch = sets;
+  options.before_sample = [&]() -> Status {
+    for (Buffer& out : outs)
+      if (auto st = poison_buffer(*stream, out, out_bytes); !st) return st;
+    sample_first_call = next_call;
+    return {};
+  };
   auto measured = measure::run_loop(
-      *stream, [&](int64_t) { return op->enqueue(*stream, bufs); }, options);
+      *stream,
+      [&](int64_t i) {
+        next_call = i + 1;
+        Buffer* bufs[] = {&outs[static_cast<size_t>(i % sets)]};
+        return op->enqueue(*stream, bufs);
+      },
+      options);
   if (!measured) return (void)fail(result, CaseStatus::kFailed, measured.error().message);
   record_measurement(result, *measured, flop, "flops_per_s", "FLOP/s");
   set_status_from_measurement(result, *measured);
 
-  // Host simulation of one item, in dtype arithmetic (round after every fma).
-  const double expected = validate::fma_peak_item(*dtype, lanes, iters, a, b, x0, dx);
-  std::vector<float> got(static_cast<size_t>(items));
-  auto read = read_outputs(*stream, {{&*out, 0, got.data(), got.size() * 4}});
+  // The sets the last sample wrote, read back (timed: deferred work shows there).
+  const int64_t written = std::min(sets, std::max<int64_t>(1, next_call - sample_first_call));
+  std::vector<std::vector<float>> got(static_cast<size_t>(written));
+  std::vector<ReadRegion> regions;
+  for (int64_t k = 0; k < written; ++k) {
+    got[static_cast<size_t>(k)].resize(static_cast<size_t>(items));
+    const size_t set = static_cast<size_t>((sample_first_call + k) % sets);
+    regions.push_back({&outs[set], 0, got[static_cast<size_t>(k)].data(), out_bytes});
+  }
+  auto read = read_outputs(*stream, regions);
   if (!read) return (void)fail(result, CaseStatus::kFailed, read.error().message);
-  const double tol = validate::fma_peak_tolerance(lanes, expected);
+  // Items to check, per set written: the first and the last of set 0, kCheckedItems drawn over all sets
+  // and kCheckedItemsPerSet in each, drawn now, after the timed calls, from entropy the worker cannot
+  // read (not the run seed). Each is simulated on the host in dtype arithmetic (round after every fma);
+  // items one period apart start alike, so each simulation is done once.
+  std::random_device device_entropy;
+  std::mt19937_64 fresh((static_cast<uint64_t>(device_entropy()) << 32) ^ device_entropy());
+  std::vector<std::pair<int64_t, int64_t>> checked{{0, 0}, {0, items - 1}};  // (set written, item)
+  std::uniform_int_distribution<int64_t> pick_item(0, items - 1), pick_set(0, written - 1);
+  for (int64_t k = 0; k < std::min(kCheckedItems, items); ++k)
+    checked.emplace_back(pick_set(fresh), pick_item(fresh));
+  for (int64_t s = 0; s < written; ++s)
+    for (int64_t k = 0; k < std::min(kCheckedItemsPerSet, items); ++k)
+      checked.emplace_back(s, pick_item(fresh));
+  std::sort(checked.begin(), checked.end());
+  checked.erase(std::unique(checked.begin(), checked.end()), checked.end());
+  std::map<int64_t, double> simulated;  // item mod period -> the item's sum
   validate::ValidationSummary summary;
-  const int64_t step = std::max<int64_t>(1, items / 4096);
-  for (int64_t i = 0; i < items; i += step)
-    validate::add(summary, fmt::format("OUT[{}]", i), expected, got[static_cast<size_t>(i)], tol);
-  validate::add(summary, fmt::format("OUT[{}]", items - 1), expected, got.back(), tol);
+  double tol = 0;
+  for (const auto& [set, i] : checked) {
+    const int64_t phase = i % chain.item_period;
+    auto it = simulated.find(phase);
+    if (it == simulated.end())
+      it = simulated
+               .emplace(phase, validate::fma_peak_item(*dtype, lanes, iters, a, b, x0, dx,
+                                                       validate::fma_peak_item_offset(chain, i), fused))
+               .first;
+    const double item_tol = validate::fma_peak_tolerance(lanes, it->second);
+    tol = std::max(tol, item_tol);
+    const float value = got[static_cast<size_t>(set)][static_cast<size_t>(i)];
+    validate::add(summary,
+                  written > 1 ? fmt::format("OUT[{}] of call {}", i, set + 1) : fmt::format("OUT[{}]", i),
+                  it->second, value, item_tol);
+  }
   Validation v;
   v.method = fmt::format(
-      "host simulation of one item in {} arithmetic; sampled items of the last timed call (OUT poisoned "
-      "before each sample)",
-      dtype_name);
+      "host simulation in {} arithmetic of {} items (the first, the last and items drawn after the timed "
+      "calls from fresh entropy) of every call of the last sample, each call writing its own OUT ({} of {} "
+      "sets; all poisoned before each sample); {}{}{}",
+      dtype_name, checked.size(), written, sets, fused ? "" : "unfused fma (the op's fma.fused = 0); ",
+      chain_note,
+      chain.item_period > 1 ? fmt::format(" (period {} items)", chain.item_period) : std::string());
   v.points = summary.points;
   v.failures = summary.failures;
   v.max_abs_error = summary.max_abs_error;

@@ -19,6 +19,9 @@ struct FmaPeakArgs {
   int64_t iters;
   int32_t lanes;
   double a, b, x0, dx;
+  double item_dx = 0;  // lane l of item i starts at x0 + l·dx + (i mod item_period)·item_dx
+  int64_t item_period = 1;
+  int64_t first_item = 0;  // the index of out[0] (a call covers items first_item ..)
 };
 
 enum StreamKind : int32_t { kStreamCopy = 0, kStreamScale = 1, kStreamAdd = 2, kStreamTriad = 3 };

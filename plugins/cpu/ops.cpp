@@ -297,7 +297,9 @@ class FmaPeakOp final : public Op {
     const int64_t tiles = (items_ + tile_items_ - 1) / tile_items_;
     auto body = [&](int64_t first_tile, int64_t last_tile) {
       const int64_t first = first_tile * tile_items_, last = std::min(items_, last_tile * tile_items_);
-      fn_(&args_, last - first, out + first);
+      FmaPeakArgs args = args_;
+      args.first_item = first;
+      fn_(&args, last - first, out + first);
     };
     if (rt_.threads == 1 || tiles == 1) {
       body(0, tiles);
@@ -326,7 +328,7 @@ OpPlan plan_fma_peak(const Runtime& rt, const CMTR_KeyValue* params, size_t num_
   const sdk::FmaPeakParams& f = parsed.value;
   const std::string& dtype = f.dtype;
   const int64_t items = f.items;
-  FmaPeakArgs args{f.iters, static_cast<int32_t>(f.lanes), f.a, f.b, f.x0, f.dx};
+  FmaPeakArgs args{f.iters, static_cast<int32_t>(f.lanes), f.a, f.b, f.x0, f.dx, f.item_dx, f.item_period};
   const KernelTable& k = *rt.kernels;
   if (dtype == "f16") {
     return answer(OpPlan::kUnsupported,

@@ -36,6 +36,8 @@ struct FmaArgs {
   double a = 1;
   double b = 0;
   double x0[kFmaMaxLanes] = {};
+  double item_dx = 0;  // ABI 1.3: item i's lanes start (i mod item_period)·item_dx above x0[l]
+  int64_t item_period = 1;
 };
 cudaError_t launch_fma_peak(cudaStream_t stream, const FmaArgs& args, float* out);
 

@@ -87,6 +87,8 @@ OpPlan plan_fma(const CMTR_Device* device, const CMTR_KeyValue* params, size_t c
   // Lane l starts at x0 + l*dx rounded once to the dtype, exactly as the host simulation does.
   for (int l = 0; l < args.lanes; ++l)
     args.x0[l] = round_for_fma(args.type, f.x0 + static_cast<double>(l) * f.dx);
+  args.item_dx = f.item_dx;
+  args.item_period = f.item_period;
   auto op = std::make_unique<FmaOp>(args);
   const bool packed = args.type == FmaType::kF16 || args.type == FmaType::kBF16;
   op->attributes.set("impl", std::string(packed ? "cuda kernel, packed pairs (" : "cuda kernel (") + dtype +

@@ -66,12 +66,16 @@ __global__ void __launch_bounds__(256) fma_kernel(FmaArgs args, float* out) {
   const double one[2] = {args.a, args.a};
   const double inc[2] = {args.b, args.b};
   const T a = S::make(one, 2), b = S::make(inc, 2);
+  // Items start apart (ABI 1.3); the sums are exact (the core's promise), so double changes nothing.
+  const double offset = static_cast<double>(item % args.item_period) * args.item_dx;
   T x[kSlots];
 #pragma unroll
   for (int s = 0; s < kSlots; ++s) {
     const int first = s * S::kLanes;
     const int count = kPredicated ? (args.lanes - first) : S::kLanes;
-    x[s] = S::make(args.x0 + (first < kFmaMaxLanes ? first : 0), count);
+    const double* lane_x0 = args.x0 + (first < kFmaMaxLanes ? first : 0);
+    const double start[2] = {lane_x0[0] + offset, count > 1 ? lane_x0[1] + offset : 0.0};
+    x[s] = S::make(start, count);
   }
   const int lanes = args.lanes;
   const int64_t iters = args.iters;

@@ -29,6 +29,8 @@ struct FmaArgs {
   double a = 1;
   double b = 0;
   double x0[kFmaMaxLanes] = {};
+  double item_dx = 0;  // ABI 1.3: item i's lanes start (i mod item_period)·item_dx above x0[l]
+  int64_t item_period = 1;
 };
 hipError_t launch_fma_peak(hipStream_t stream, const FmaArgs& args, float* out);
 // Rounds `value` once, to nearest even, to f16 / f32 / f64 (host code, to prepare FmaArgs).

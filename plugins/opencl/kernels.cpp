@@ -47,23 +47,27 @@ std::string fma_peak_source(Elem type, int vw, int lanes) {
   src += "// fma_peak.v1: " + S(lanes) + " independent chains x = fma(x, a, b) per item, " + S(vw) +
          " items per work item (one per vector lane).\n";
   src += "__kernel void cmeter_fma_peak(__global float* out, const ulong items, const int iters, const " + s +
-         " a_in, const " + s + " b_in, const " + s + " zero_in, __constant " + s + "* init) {\n";
+         " a_in, const " + s + " b_in, const " + s + " item_dx, const ulong item_period, __constant " + s +
+         "* init) {\n";
   src += "  const ulong first = (ulong)get_global_id(0) * " + S(vw) + ";\n";
   src += "  if (first >= items) return;\n";
   src += "  const " + vt + " a = (" + vt + ")((" + t + ")a_in);\n";
   src += "  const " + vt + " b = (" + vt + ")((" + t + ")b_in);\n";
-  // skew is +0 at run time, but differs per vector lane as far as the compiler knows, so it cannot
-  // collapse the vector lanes (all items start alike) into one scalar chain.
+  // Item i's lanes start at init[l] + (i mod item_period)·item_dx (ABI 1.3), every term and the sum
+  // exact in the argument type, then converted to the dtype.
   if (vw == 1) {
-    src += "  const " + vt + " skew = (" + t + ")zero_in * (" + t + ")(first & 1);\n";
+    src += "  const " + s + " off = (" + s + ")(first % item_period) * item_dx;\n";
+    for (int l = 0; l < lanes; ++l)
+      src += "  " + t + " x" + S(l) + " = (" + t + ")(init[" + S(l) + "] + off);\n";
   } else {
     std::string iota;
     for (int v = 0; v < vw; ++v) iota += (v ? ", " : "") + S(v);
-    src += "  const " + vt + " skew = (" + vt + ")((" + t + ")zero_in) * convert_" + vt + "((int" + S(vw) +
-           ")(" + iota + "));\n";
+    src += "  const ulong" + S(vw) + " idx = (ulong" + S(vw) + ")(first) + (ulong" + S(vw) + ")(" + iota +
+           ");\n";
+    src += "  const " + vs + " off = convert_" + vs + "(idx % item_period) * (" + vs + ")(item_dx);\n";
+    for (int l = 0; l < lanes; ++l)
+      src += "  " + vt + " x" + S(l) + " = convert_" + vt + "((" + vs + ")(init[" + S(l) + "]) + off);\n";
   }
-  for (int l = 0; l < lanes; ++l)
-    src += "  " + vt + " x" + S(l) + " = (" + vt + ")((" + t + ")init[" + S(l) + "]) + skew;\n";
   src += "  for (int t = 0; t < iters; ++t) {\n";
   for (int l = 0; l < lanes; ++l) src += "    x" + S(l) + " = fma(x" + S(l) + ", a, b);\n";
   src += "  }\n";

@@ -45,7 +45,8 @@ float round_to_f16(float f) {
 struct FmaArgs {
   Elem type = Elem::kF32;
   int64_t items = 0, iters = 0, lanes = 8;
-  double a = 1, b = 0, x0 = 1, dx = 1.0 / 64;
+  double a = 1, b = 0, x0 = 1, dx = 1.0 / 64, item_dx = 0;
+  int64_t item_period = 1;
 };
 
 class FmaPeakOp final : public Op {
@@ -112,11 +113,12 @@ class FmaPeakOp final : public Op {
   CMTR_Error* set_kernel_args(cl_mem out, cl_ulong items) {
     const cl_int iters = static_cast<cl_int>(args_.iters);
     cl_int err;
+    const cl_ulong period = static_cast<cl_ulong>(args_.item_period);
     if (args_.type == Elem::kF64)
-      err = set_args(kernel_.get(), out, items, iters, args_.a, args_.b, 0.0, init_.get());
+      err = set_args(kernel_.get(), out, items, iters, args_.a, args_.b, args_.item_dx, period, init_.get());
     else
       err = set_args(kernel_.get(), out, items, iters, static_cast<float>(args_.a),
-                     static_cast<float>(args_.b), 0.0f, init_.get());
+                     static_cast<float>(args_.b), static_cast<float>(args_.item_dx), period, init_.get());
     if (err != CL_SUCCESS) return cl_failure("fma_peak.v1", "clSetKernelArg", err);
     return nullptr;
   }
@@ -144,6 +146,8 @@ OpPlan plan_fma_peak(CMTR_Device* device, const CMTR_KeyValue* params, size_t nu
   args.b = f.b;
   args.x0 = f.x0;
   args.dx = f.dx;
+  args.item_dx = f.item_dx;
+  args.item_period = f.item_period;
   const DeviceInfo& info = device->state->info;
   if (args.iters > INT_MAX)
     return answer(OpPlan::kUnsupported, "fma_peak.v1 on opencl: iters above 2^31-1 are not supported");

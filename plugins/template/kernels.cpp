@@ -306,7 +306,9 @@ void run_fma_peak(const sdk::FmaPeakParams& p, void* out) {
   const double a = round_to(t, p.a), b = round_to(t, p.b);
   std::vector<double> x(static_cast<size_t>(p.lanes));
   for (int64_t item = 0; item < p.items; ++item) {
-    for (int64_t l = 0; l < p.lanes; ++l) x[l] = round_to(t, p.x0 + static_cast<double>(l) * p.dx);
+    // Items start apart (ABI 1.3): item i's lanes at x0 + l·dx + (i mod item_period)·item_dx.
+    const double offset = p.item_offset<double>(item);
+    for (int64_t l = 0; l < p.lanes; ++l) x[l] = round_to(t, p.x0 + static_cast<double>(l) * p.dx + offset);
     for (int64_t it = 0; it < p.iters; ++it)
       for (int64_t l = 0; l < p.lanes; ++l) {
         if (t == DType::kF32)

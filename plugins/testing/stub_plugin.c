@@ -18,7 +18,10 @@
  * a GEMM computes only the first and last column of the first and last batch matrix), STUB_PARTIAL_STREAM
  * (after the first call, stream.v1 writes only the first half of its output), STUB_DEFER_TO_READ (after
  * one honest call, op_enqueue records the call and waits a third of its time; the work runs when the
- * output is read back: the core's timed read-back must expose it).
+ * output is read back: the core's timed read-back must expose it), STUB_FMA_CLOSED_FORM (fma_peak.v1
+ * answers every item with the closed form x0·a^n + b·(a^n - 1)/(a - 1) of its lanes, computed in double:
+ * no round done), STUB_FMA_SOME_ITEMS (after the first call, fma_peak.v1 computes every 16th item and
+ * the last, and copies each to the 15 after it: where a validator with a fixed stride looks).
  * Process faults, for the worker watchdog (the host must survive each; README.md): STUB_CRASH_IN_INIT,
  * STUB_CRASH_IN_ENQUEUE, STUB_CRASH_LATER (only stream.v1 crashes), STUB_ABORT, STUB_HANG_ENQUEUE (a
  * busy infinite loop), STUB_HANG_SYNC (stream_synchronize never returns and ignores SIGTERM),
@@ -665,6 +668,8 @@ typedef struct GemmParams {
 typedef struct FmaParams {
   int64_t items, iters, lanes;
   double a, b, x0, dx;
+  double item_dx; /* ABI 1.3: item i's lanes start (i mod item_period)·item_dx above x0 + l·dx */
+  int64_t item_period;
   Dtype dtype;
 } FmaParams;
 
@@ -846,10 +851,11 @@ static double fma_default_b(Dtype d) {
 }
 
 static CMTR_Error* parse_fma(const CMTR_KeyValue* params, size_t num_params, OpDesc* desc) {
-  static const ParamSpec specs[] = {{"dtype", CMTR_VALUE_STRING}, {"items", CMTR_VALUE_INT64},
-                                    {"iters", CMTR_VALUE_INT64},  {"lanes", CMTR_VALUE_INT64},
-                                    {"a", CMTR_VALUE_DOUBLE},     {"b", CMTR_VALUE_DOUBLE},
-                                    {"x0", CMTR_VALUE_DOUBLE},    {"dx", CMTR_VALUE_DOUBLE}};
+  static const ParamSpec specs[] = {{"dtype", CMTR_VALUE_STRING},   {"items", CMTR_VALUE_INT64},
+                                    {"iters", CMTR_VALUE_INT64},    {"lanes", CMTR_VALUE_INT64},
+                                    {"a", CMTR_VALUE_DOUBLE},       {"b", CMTR_VALUE_DOUBLE},
+                                    {"x0", CMTR_VALUE_DOUBLE},      {"dx", CMTR_VALUE_DOUBLE},
+                                    {"item_dx", CMTR_VALUE_DOUBLE}, {"item_period", CMTR_VALUE_INT64}};
   const char* op = "fma_peak.v1";
   const CMTR_KeyValue* f[MAX_PARAMS];
   FmaParams* p = &desc->u.fma;
@@ -866,6 +872,10 @@ static CMTR_Error* parse_fma(const CMTR_KeyValue* params, size_t num_params, OpD
   p->b = get_double(f[5], fma_default_b(p->dtype));
   p->x0 = get_double(f[6], 1.0);
   p->dx = get_double(f[7], 1.0 / 64.0);
+  p->item_dx = get_double(f[8], 0.0);
+  p->item_period = get_int(f[9], 1);
+  if (p->item_period < 1 || p->item_period > ((int64_t)1 << 24))
+    return INVALID("stub: fma_peak.v1: item_period must be in 1..2^24, not %lld", (long long)p->item_period);
   if (p->items < 1) return INVALID("stub: fma_peak.v1: items must be >= 1, not %lld", (long long)p->items);
   if (p->iters < 0) return INVALID("stub: fma_peak.v1: iters must be >= 0, not %lld", (long long)p->iters);
   if (p->lanes < 1 || p->lanes > 32)
@@ -1143,7 +1153,8 @@ FMA_KERNEL static void fma_f32(const FmaParams* p, float* out) {
   int64_t item, it, l;
   for (item = 0; item < p->items; ++item) {
     float sum = 0.0f;
-    for (l = 0; l < p->lanes; ++l) x[l] = (float)(p->x0 + (double)l * p->dx);
+    const float offset = (float)(item % p->item_period) * (float)p->item_dx;
+    for (l = 0; l < p->lanes; ++l) x[l] = (float)(p->x0 + (double)l * p->dx) + offset;
     for (it = 0; it < p->iters; ++it)
       for (l = 0; l < p->lanes; ++l) x[l] = fmaf(x[l], a, b);
     for (l = 0; l < p->lanes; ++l) sum += x[l];
@@ -1157,13 +1168,54 @@ FMA_KERNEL static void fma_f64(const FmaParams* p, float* out) {
   int64_t item, it, l;
   for (item = 0; item < p->items; ++item) {
     float sum = 0.0f;
-    for (l = 0; l < p->lanes; ++l) x[l] = p->x0 + (double)l * p->dx;
+    const double offset = (double)(item % p->item_period) * p->item_dx;
+    for (l = 0; l < p->lanes; ++l) x[l] = p->x0 + (double)l * p->dx + offset;
     for (it = 0; it < p->iters; ++it)
       for (l = 0; l < p->lanes; ++l) x[l] = fma(x[l], a, b);
     for (l = 0; l < p->lanes; ++l) sum += (float)x[l];
     out[item] = sum;
   }
 }
+
+#ifdef STUB_FMA_CLOSED_FORM
+/* The cheat: each lane's value after n rounds of x = a·x + b in closed form, in double, no round run. */
+static CMTR_Error* fma_closed_form(const FmaParams* p, float* out) {
+  const double an = pow(p->a, (double)p->iters);
+  const double growth = p->a == 1.0 ? (double)p->iters : (an - 1) / (p->a - 1);
+  int64_t item, l;
+  for (item = 0; item < p->items; ++item) {
+    const double offset = (double)(item % p->item_period) * p->item_dx;
+    double sum = 0;
+    for (l = 0; l < p->lanes; ++l) sum += (p->x0 + (double)l * p->dx + offset) * an + p->b * growth;
+    out[item] = (float)sum;
+  }
+  return NULL;
+}
+#endif
+
+#ifdef STUB_FMA_SOME_ITEMS
+/* The cheat: every 16th item and the last computed, each copied to the 15 items after it. */
+static CMTR_Error* fma_some_items(const FmaParams* p, float* out) {
+  FmaParams one = *p;
+  int64_t item, k;
+  one.items = 1;
+  for (item = 0; item < p->items; item += 16) {
+    float value;
+    one.x0 = p->x0 + (double)(item % p->item_period) * p->item_dx;
+    if (p->dtype == DT_F32)
+      fma_f32(&one, &value);
+    else
+      fma_f64(&one, &value);
+    for (k = item; k < item + 16 && k < p->items; ++k) out[k] = value;
+  }
+  one.x0 = p->x0 + (double)((p->items - 1) % p->item_period) * p->item_dx;
+  if (p->dtype == DT_F32)
+    fma_f32(&one, &out[p->items - 1]);
+  else
+    fma_f64(&one, &out[p->items - 1]);
+  return NULL;
+}
+#endif
 
 #define DEFINE_STREAM(NAME, T)                                \
   static void NAME(const StreamParams* p, T* A, T* B, T* C) { \
@@ -1276,6 +1328,12 @@ static CMTR_Error* execute_op(const OpDesc* d, CMTR_Buffer* const* buffers, size
       const FmaParams* p = &d->u.fma;
       if ((error = check_buffers(buffers, num_buffers, 1, "fma_peak.v1"))) return error;
       if ((error = check_size(buffers[0], 4 * (uint64_t)p->items, "fma_peak.v1", "OUT"))) return error;
+#ifdef STUB_FMA_CLOSED_FORM
+      return fma_closed_form(p, (float*)buffers[0]->data); /* the cheat */
+#endif
+#ifdef STUB_FMA_SOME_ITEMS
+      if (call > 1) return fma_some_items(p, (float*)buffers[0]->data); /* the cheat */
+#endif
       if (p->dtype == DT_F32)
         fma_f32(p, (float*)buffers[0]->data);
       else

@@ -204,8 +204,22 @@ class NoopOp final : public Op {
 // ---- fma_peak.v1 ----
 
 class FmaPeakOp final : public Op {
+  // The shader's push constants (std430: the f64 form's doubles at 8-byte offsets).
+  struct Push32 {
+    uint64_t out, init;
+    uint32_t items, iters;
+    float a, b, item_dx;
+    uint32_t item_period;
+  };
+  struct Push64 {
+    uint64_t out, init;
+    uint32_t items, iters;
+    double a, b, item_dx;
+    uint32_t item_period, pad;
+  };
+
  public:
-  FmaPeakOp(const sdk::FmaPeakParams& p, DeviceState& d) : p_(p), d_(d) {}
+  FmaPeakOp(const sdk::FmaPeakParams& p, DeviceState& d, bool fused) : p_(p), d_(d), fused_(fused) {}
   ~FmaPeakOp() override {
     if (init_.buffer != VK_NULL_HANDLE) d_.release(init_);
   }
@@ -229,29 +243,30 @@ class FmaPeakOp final : public Op {
     const char* type = f64 ? "double" : f16 ? "float16_t" : "float";
     attributes.set("impl", std::string("vulkan shader: ") + std::to_string(p_.lanes) + " independent " +
                                type + " fma chains per invocation, 64 per work-group, " +
-                               std::to_string(groups_) + " work-groups (grid-stride)");
-    return pipeline_.create(d_, what, code, {static_cast<uint32_t>(p_.lanes)}, f64 ? 40 : 32);
+                               std::to_string(groups_) + " work-groups (grid-stride)" +
+                               (fused_ ? "" : "; fma() rounds the product first (unfused)"));
+    attributes.set("fma.fused", static_cast<int64_t>(fused_ ? 1 : 0));
+    return pipeline_.create(d_, what, code, {static_cast<uint32_t>(p_.lanes)},
+                            static_cast<uint32_t>(f64 ? sizeof(Push64) : sizeof(Push32)));
   }
   CMTR_Error* check(const CMTR_Device* device, CMTR_Buffer* const* buffers, size_t n) override {
     return check_list("fma_peak.v1", device, buffers, n, {{"OUT", static_cast<uint64_t>(p_.items) * 4}});
   }
   void record_to(VkCommandBuffer cmd, VkDeviceAddress out) {
-    struct Push32 {
-      uint64_t out, init;
-      uint32_t items, iters;
-      float a, b;
-    };
-    struct Push64 {
-      uint64_t out, init;
-      uint32_t items, iters;
-      double a, b;
-    };
     const auto items = static_cast<uint32_t>(p_.items), iters = static_cast<uint32_t>(p_.iters);
+    const auto period = static_cast<uint32_t>(p_.item_period);
     if (p_.dtype == "f64") {
-      const Push64 push{out, init_.address, items, iters, p_.a, p_.b};
+      const Push64 push{out, init_.address, items, iters, p_.a, p_.b, p_.item_dx, period};
       pipeline_.dispatch(cmd, &push, groups_);
     } else {
-      const Push32 push{out, init_.address, items, iters, static_cast<float>(p_.a), static_cast<float>(p_.b)};
+      const Push32 push{out,
+                        init_.address,
+                        items,
+                        iters,
+                        static_cast<float>(p_.a),
+                        static_cast<float>(p_.b),
+                        static_cast<float>(p_.item_dx),
+                        period};
       pipeline_.dispatch(cmd, &push, groups_);
     }
   }
@@ -263,6 +278,7 @@ class FmaPeakOp final : public Op {
  private:
   sdk::FmaPeakParams p_;
   DeviceState& d_;
+  bool fused_ = true;
   Allocation init_;
   Pipeline pipeline_;
   uint32_t groups_ = 1;
@@ -488,47 +504,53 @@ OpPlan plan_gemm(DeviceState& d, const CMTR_KeyValue* params, size_t n, bool cre
   return finish(std::move(op), e);
 }
 
-// The host's simulation of one fma_peak item: every lane x = fma(x, a, b) rounded once to dtype.
-float simulate_fma_item(const sdk::FmaPeakParams& f) {
+// The host's simulation of one fma_peak item: every lane x = fma(x, a, b) rounded once to dtype
+// (fused), or the product rounded to dtype and then the sum (unfused). The probe's values keep every
+// product and sum exact in double, so double arithmetic then one rounding per step is exact.
+float simulate_fma_item(const sdk::FmaPeakParams& f, bool fused) {
+  auto round = [&](double v) -> double {
+    if (f.dtype == "f64") return v;
+    if (f.dtype == "f32") return static_cast<float>(v);
+    return round_to_f16(static_cast<float>(v));  // v exact in float here (few bits)
+  };
   float sum = 0;
   for (int64_t l = 0; l < f.lanes; ++l) {
-    const double x0 = f.x0 + static_cast<double>(l) * f.dx;
-    if (f.dtype == "f64") {
-      double x = x0;
-      for (int64_t r = 0; r < f.iters; ++r) x = std::fma(x, f.a, f.b);
-      sum += static_cast<float>(x);
-    } else if (f.dtype == "f32") {
-      float x = static_cast<float>(x0);
-      for (int64_t r = 0; r < f.iters; ++r) x = std::fma(x, static_cast<float>(f.a), static_cast<float>(f.b));
-      sum += x;
-    } else {  // f16: the exact product-sum (double holds it) rounded once
-      float x = round_to_f16(static_cast<float>(x0));
-      const double a = round_to_f16(static_cast<float>(f.a)), b = round_to_f16(static_cast<float>(f.b));
-      for (int64_t r = 0; r < f.iters; ++r)
-        x = round_to_f16(static_cast<float>(static_cast<double>(x) * a + b));
-      sum += x;
+    double x = round(f.x0 + static_cast<double>(l) * f.dx);
+    const double a = round(f.a), b = round(f.b);
+    for (int64_t r = 0; r < f.iters; ++r) {
+      if (f.dtype == "f64") {
+        volatile double product = x * a;  // volatile: no contraction into an fma
+        x = fused ? std::fma(x, a, b) : static_cast<double>(product) + b;
+      } else {
+        x = fused ? round(x * a + b) : round(round(x * a) + b);
+      }
     }
+    sum += static_cast<float>(x);
   }
   return sum;
 }
 
-// Whether this device's fma() chains in `dtype` are fused (the core checks fma_peak against a fused
-// simulation; Vulkan allows fma() to be a rounded multiply then an add, and lavapipe's f16 is): one
-// small dispatch, once per device and dtype. "" when fused, else the reason.
-std::string probe_fma(DeviceState& d, const std::string& dtype) {
+// Whether this device's fma() chains in `dtype` are fused or round the product first (Vulkan allows
+// either; lavapipe's f32 does the latter), and the op says which (op attribute `fma.fused`) so the
+// core simulates the same chain: one small dispatch, once per device and dtype.
+DeviceState::FmaProbe probe_fma(DeviceState& d, const std::string& dtype) {
   std::lock_guard<std::mutex> lock(d.probe_mutex);
   if (auto it = d.fma_probe.find(dtype); it != d.fma_probe.end()) return it->second;
   sdk::FmaPeakParams f;
   f.dtype = dtype;
   f.items = 1;
-  f.iters = 64;
-  f.lanes = 32;
-  f.a = 0.9375;
-  f.x0 = 0.5;
-  f.dx = 1.0 / 128;
-  f.b = dtype == "f16" ? 0x1p-8 : dtype == "f32" ? 0x1p-16 : 0x1p-32;
+  f.iters = 256;
+  f.lanes = 8;
+  // The core's kind of chain: a = 1 + 2^-9 (the product x·a has more bits than the dtype holds) and
+  // b below a unit in the last place of x, so a product rounded before the add changes the sum. (A b
+  // on x's grid, as this probe used before, adds exactly either way and hid lavapipe's unfused f32.)
+  f.a = 1 + 0x1p-9;
+  f.x0 = 1;
+  f.dx = 1.0 / 8;
+  f.b = dtype == "f16" ? 3 * 0x1p-13 : dtype == "f32" ? 3 * 0x1p-26 : 3 * 0x1p-55;
   std::string why;
-  FmaPeakOp op(f, d);
+  bool fused = true;
+  FmaPeakOp op(f, d, true);
   Allocation out;
   CMTR_Error* e = op.init();
   if (e == nullptr) e = d.allocate("fma_peak.v1 probe", 4, true, &out);
@@ -542,15 +564,20 @@ std::string probe_fma(DeviceState& d, const std::string& dtype) {
     why = "fma_peak.v1 " + dtype + ": the probe dispatch failed: " + std::string(sdk::view(info.message));
     discard(e);
   } else {
-    const float got = *static_cast<const float*>(out.mapped), want = simulate_fma_item(f);
-    if (got != want)
-      why = "fma_peak.v1: " + dtype + " fma() on " + d.label + " is not fused (a probe chain gave " +
-            std::to_string(got) + ", the fused simulation " + std::to_string(want) +
-            "; Vulkan lets fma() round the product first), so the checked fused chain cannot run here";
+    const float got = *static_cast<const float*>(out.mapped);
+    const float want_fused = simulate_fma_item(f, true), want_unfused = simulate_fma_item(f, false);
+    if (got == want_unfused && got != want_fused)
+      fused = false;
+    else if (got != want_fused)
+      why = "fma_peak.v1: " + dtype + " fma() on " + d.label + " matches neither a fused nor an unfused " +
+            "chain (a probe chain gave " + std::to_string(got) + ", the fused simulation " +
+            std::to_string(want_fused) + ", the unfused " + std::to_string(want_unfused) +
+            "), so its chain cannot be checked here";
   }
   if (out.buffer != VK_NULL_HANDLE) d.release(out);
-  d.fma_probe[dtype] = why;
-  return why;
+  DeviceState::FmaProbe probe{fused, why};
+  d.fma_probe[dtype] = probe;
+  return probe;
 }
 
 OpPlan plan_fma(DeviceState& d, const CMTR_KeyValue* params, size_t n, bool create) {
@@ -566,14 +593,15 @@ OpPlan plan_fma(DeviceState& d, const CMTR_KeyValue* params, size_t n, bool crea
     return unsupported("fma_peak.v1: items and iters must be below 2^32 (32-bit counters)");
   // The probe needs the VkDevice: op_query of fma_peak.v1 creates it once (then answers from the cache).
   if (CMTR_Error* e = d.ensure_device("op_query")) return failed(e);
-  if (std::string why = probe_fma(d, f.dtype); !why.empty()) {
+  const DeviceState::FmaProbe probe = probe_fma(d, f.dtype);
+  if (!probe.why_not.empty()) {
     OpPlan p;
     p.status = OpStatus::kUnsupported;
-    p.reason = why;
+    p.reason = probe.why_not;
     return p;
   }
   if (!create) return finish<FmaPeakOp>(nullptr, nullptr);
-  auto op = std::make_unique<FmaPeakOp>(f, d);
+  auto op = std::make_unique<FmaPeakOp>(f, d, probe.fused);
   CMTR_Error* e = op->init();
   return finish(std::move(op), e);
 }

@@ -108,10 +108,15 @@ class DeviceState {
   // Records `body` into a one-time command buffer, submits it and waits (buffer zero-fill, set-up).
   CMTR_Error* run_now(const std::string& what, const std::function<void(VkCommandBuffer)>& body);
 
-  // fma_peak.v1's probe, per dtype: "" when the device's fma() chains match a fused host simulation,
-  // else why not (Vulkan lets fma() be a rounded multiply then an add). Guarded by probe_mutex.
+  // fma_peak.v1's probe, per dtype: whether the device's fma() chains match a fused host simulation
+  // or an unfused one (Vulkan lets fma() be a rounded multiply then an add), else why neither does.
+  // Guarded by probe_mutex.
+  struct FmaProbe {
+    bool fused = true;
+    std::string why_not;  // non-empty: the chain cannot be checked here (unsupported)
+  };
   std::mutex probe_mutex;
-  std::map<std::string, std::string> fma_probe;
+  std::map<std::string, FmaProbe> fma_probe;
 
   // The host-pinned buffers of this device, to recognise a host pointer inside one (a pinned
   // transfer copies straight from it, with no staging).

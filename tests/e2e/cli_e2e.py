@@ -284,13 +284,27 @@ def test_cheats():
         r = result(report, "deferrer:0", "gemm")
         check(r["status"] == "implausible" and "deferred from the timed calls into the read-back" in r["reason"],
               f"deferrer gemm: implausible by the timed read-back ({r['status']}: {r['reason']})")
+        # fma_peak: every call of a sample writes its own OUT, so the deferred work is every call's.
+        r = result(report, "deferrer:0", "fma")
+        check(r["status"] == "implausible" and "deferred from the timed calls into the read-back" in r["reason"],
+              f"deferrer fma: implausible by the timed read-back ({r['status']}: {r['reason']})")
+        r = result(report, "skipper:0", "fma")
+        check(r["status"] == "invalid", f"skipper fma: invalid by the poisoned output sets ({r['status']}: {r['reason']})")
         r = result(report, "deferrer:0", "stream")
         check("re-read in" in r["validation"]["method"], f"deferrer stream: read-back times recorded ({r['validation']})")
+        # fma_peak answered by the closed form of its chains (no round run), or every 16th item computed
+        # and copied to the next 15 (where a fixed-stride validator looks): items start apart and the
+        # chain multiplies, and the items checked are drawn after the timed calls.
+        for dev in ("closedform:0", "someitems:0"):
+            r = result(report, dev, "fma")
+            check(r["status"] == "invalid" and "sampled items wrong" in r["reason"],
+                  f"{dev} fma: invalid by the host simulation ({r['status']}: {r['reason']})")
+            check(result(report, dev, "gemm")["status"] in ("ok", "noisy"), f"{dev} gemm (no cheat there) measured")
         for dev in ("edges:0", "partialstream:0", "deferrer:0"):
             check(result(report, dev, "launch")["status"] in ("ok", "noisy"), f"{dev} launch (no cheat there) measured")
         huge = next(d for d in report["summary"]["devices"] if d["device"] == "hugepeaks:0")
         check(all(m.get("efficiency") is None for m in huge["metrics"].values()), f"no efficiency from untrusted peaks: {huge}")
-        for case_id in ("gemm", "stream", "launch"):
+        for case_id in ("gemm", "stream", "fma", "launch"):
             r = result(report, "stub:0", case_id)
             check(r["status"] in ("ok", "noisy") and "device/host time per sample" in r["method"]["timer_detail"],
                   f"stub {case_id}: measured, the timer check recorded ({r['status']}: {r['method']['timer_detail']})")

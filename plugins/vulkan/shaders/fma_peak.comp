@@ -25,10 +25,12 @@ layout(push_constant, std430) uniform Push {
   uint iters;
   SCALAR a;
   SCALAR b;
+  SCALAR item_dx;    // item i's lanes start item_dx * (i mod item_period) above init (ABI 1.3); the
+  uint item_period;  // core sends values whose sum is exact in SCALAR
 } p;
 // Each lane is its own variable (x0..x31, those at or above LANES folded away at pipeline creation):
 // an array indexed in a loop would live in memory on drivers that do not unroll it (lavapipe).
-#define DECL(k) T x##k = (k < LANES) ? T(p.init.v[k]) : T(0);
+#define DECL(k) T x##k = (k < LANES) ? T(p.init.v[k] + off) : T(0);
 #define STEP(k) if (k < LANES) x##k = fma(x##k, a, b);
 #define SUM(k) if (k < LANES) sum += float(x##k);
 #define ALL32(M)                                                                                  \
@@ -39,6 +41,7 @@ void main() {
   const T a = T(p.a), b = T(p.b);
   const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
   for (uint item = gl_GlobalInvocationID.x; item < p.items; item += stride) {
+    const SCALAR off = SCALAR(item % p.item_period) * p.item_dx;
     ALL32(DECL)
     // 32 rounds per loop trip: a driver's per-trip cost (lavapipe keeps lane masks) is shared
     // by 32 * LANES fmas. Every lane still does exactly `iters` rounds, in order.

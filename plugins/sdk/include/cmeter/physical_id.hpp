@@ -47,7 +47,8 @@ inline std::string host_cpu_physical_id() {
   std::string out = "host-cpu:package=";
   bool first = true;
   for (int p : packages) {
-    out += (first ? "" : ",") + std::to_string(p);
+    if (!first) out += ',';
+    out += std::to_string(p);
     first = false;
   }
   return out;

@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define CMTR_ABI_MAJOR 1
-#define CMTR_ABI_MINOR 2
+#define CMTR_ABI_MINOR 3
 
 /* Size of `type` up to and including `last_field`: what a caller puts in struct_size. */
 #define CMTR_STRUCT_SIZE(type, last_field) (offsetof(type, last_field) + sizeof(((type*)0)->last_field))

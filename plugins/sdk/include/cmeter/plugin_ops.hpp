@@ -219,6 +219,16 @@ struct FmaPeakParams {
   std::string dtype;  // f16, bf16, f32 or f64
   int64_t items = 0, iters = 0, lanes = 8;
   double a = 1, b = 0, x0 = 1, dx = 1.0 / 64;  // b resolved to the dtype's default when not given
+  // ABI 1.3: lane l of item i starts at x0 + l·dx + (i mod item_period)·item_dx (rounded to dtype), so
+  // items differ and no item's answer is another's. The core sends only values whose every term and
+  // sum are exact in f32 (in f64 for dtype f64), so a plugin may evaluate the start in that type.
+  double item_dx = 0;
+  int64_t item_period = 1;
+  // Item i's offset from the lane's start, (i mod item_period)·item_dx, in the evaluation type T.
+  template <class T>
+  T item_offset(int64_t item) const {
+    return static_cast<T>(item % item_period) * static_cast<T>(item_dx);
+  }
 };
 
 // The default b per dtype, as the core uses: small enough that the chains stay exact.
@@ -233,7 +243,8 @@ inline Parsed<FmaPeakParams> parse_fma_peak(const CMTR_KeyValue* params, size_t 
     out.invalid_reason = "fma_peak.v1: " + why;
     return out;
   };
-  Params p(params, num_params, {"dtype", "items", "iters", "lanes", "a", "b", "x0", "dx"});
+  Params p(params, num_params,
+           {"dtype", "items", "iters", "lanes", "a", "b", "x0", "dx", "item_dx", "item_period"});
   f.dtype = p.require_string("dtype");
   f.items = p.require_int("items");
   f.iters = p.require_int("iters");
@@ -242,14 +253,19 @@ inline Parsed<FmaPeakParams> parse_fma_peak(const CMTR_KeyValue* params, size_t 
   f.b = p.double_or("b", fma_peak_default_b(f.dtype));
   f.x0 = p.double_or("x0", 1.0);
   f.dx = p.double_or("dx", 1.0 / 64);
+  f.item_dx = p.double_or("item_dx", 0.0);
+  f.item_period = p.int_or("item_period", 1);
   if (!p.ok()) return fail(p.error());
   if (f.dtype != "f16" && f.dtype != "bf16" && f.dtype != "f32" && f.dtype != "f64")
     return fail("dtype must be f16, bf16, f32 or f64, got '" + f.dtype + "'");
   if (f.items < 1 || f.iters < 1) return fail("items and iters must be >= 1");
   if (f.lanes < 1 || f.lanes > 32) return fail("lanes must be in 1..32, got " + std::to_string(f.lanes));
   if (f.items > (int64_t{1} << 40)) return fail("items is absurdly large (above 2^40)");
-  if (!std::isfinite(f.a) || !std::isfinite(f.b) || !std::isfinite(f.x0) || !std::isfinite(f.dx))
-    return fail("a, b, x0 and dx must be finite");
+  if (!std::isfinite(f.a) || !std::isfinite(f.b) || !std::isfinite(f.x0) || !std::isfinite(f.dx) ||
+      !std::isfinite(f.item_dx))
+    return fail("a, b, x0, dx and item_dx must be finite");
+  if (f.item_period < 1 || f.item_period > (int64_t{1} << 24))
+    return fail("item_period must be in 1..2^24 (exact in f32), got " + std::to_string(f.item_period));
   return out;
 }
 
@@ -749,7 +765,8 @@ inline Parsed<InferenceOpParams> parse_inference_op(std::string_view name, const
   if (name == "argmax.v1") return take(parse_argmax(params, num_params));
   if (name == "eltwise.v1") return take(parse_eltwise(params, num_params));
   if (name == "attention.v1") return take(parse_attention(params, num_params));
-  out.invalid_reason = "'" + std::string(name) + "' is not an inference op";
+  ((out.invalid_reason = "'") += name) +=
+      "' is not an inference op";  // not "lit" + temporary: GCC bug 105651
   return out;
 }
 
@@ -1043,7 +1060,7 @@ inline Parsed<TrainingOpParams> parse_training_op(std::string_view name, const C
   if (name == "embedding_backward.v1") return take(parse_embedding_backward(params, num_params));
   if (name == "reduce.v1") return take(parse_reduce(params, num_params));
   if (name == "adamw.v1") return take(parse_adamw(params, num_params));
-  out.invalid_reason = "'" + std::string(name) + "' is not a training op";
+  ((out.invalid_reason = "'") += name) += "' is not a training op";
   return out;
 }
 

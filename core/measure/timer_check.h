@@ -27,11 +27,19 @@ inline constexpr double kMinLongSampleRatio = 0.5;
 // The ratio rule needs this many long samples, and half of all samples long (timer_check.cpp says why:
 // a CI run under ASan once judged a stub transfer on its one preempted sample, ratio 0.136).
 inline constexpr size_t kMinLongSamples = 3;
+// Where long samples are not the rule (a sample capped at a few calls, each writing its own output:
+// STREAM on a fast GPU, ~0.3 ms), the same median rule on samples of >= kMediumSampleS with the lower
+// bound kMinMediumSampleRatio: an honest ratio that low needs the enqueue and synchronise overhead at
+// four times the device's work in most samples. A timer scaled by 0.1 is still caught.
+inline constexpr double kMediumSampleS = 0.0003;
+inline constexpr double kMinMediumSampleRatio = 0.2;
 
 struct TimerCheck {
   size_t samples = 0;            // samples compared
   size_t long_samples = 0;       // of which host time >= kLongSampleS
   double median_long_ratio = 0;  // device / host over the long samples (0 when none)
+  size_t medium_samples = 0;     // host time >= kMediumSampleS (long ones included)
+  double median_medium_ratio = 0;
   double min_ratio = 0, max_ratio = 0;
   std::optional<std::string> fault;  // the reason, with both figures, when a rule is broken
   std::string summary() const;       // one line for Method::timer_detail

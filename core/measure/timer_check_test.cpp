@@ -45,5 +45,27 @@ TEST_CASE("timer check: a short-batch case is not judged on the few samples a pr
   CHECK(check_device_timer(slow_device, slow_host).fault);
 }
 
+TEST_CASE("timer check: short samples the rule are judged on their median against a lower bound") {
+  // Samples of two calls, 0.4 ms of host time each (STREAM on a fast GPU): an honest timer with 25%
+  // overhead passes, and the summary gives the medium-sample median.
+  std::vector<double> host(20, 0.0004), device(20, 0.0003);
+  auto honest = check_device_timer(device, host);
+  CHECK_FALSE(honest.fault);
+  CHECK(honest.long_samples == 0);
+  CHECK(honest.medium_samples == 20);
+  CHECK(honest.summary().find("median 0.750 over 20 samples >= 0.3 ms") != std::string::npos);
+  // A timer scaled by 0.1 on the same samples is a fault; so is one where overhead would have to be
+  // nine times the work. One preempted sample (ratio 0.05) among honest ones is not.
+  std::vector<double> scaled(20, 0.00004);
+  auto c = check_device_timer(scaled, host);
+  REQUIRE(c.fault);
+  CHECK(c.fault->find("median 0.1 of the host time") != std::string::npos);
+  device[3] = 0.00002;
+  CHECK_FALSE(check_device_timer(device, host).fault);
+  // Samples below 0.3 ms are not judged at all (launch overhead may dominate them).
+  std::vector<double> tiny_host(20, 0.0001), tiny_device(20, 0.00001);
+  CHECK_FALSE(check_device_timer(tiny_device, tiny_host).fault);
+}
+
 }  // namespace
 }  // namespace cmeter::measure

@@ -18,12 +18,14 @@ namespace cmeter::workloads {
 // Items checked, drawn at random after the timed calls (plus the first and the last): a kernel that
 // computes a fraction f of the items passes with probability f^kCheckedItems.
 constexpr int64_t kCheckedItems = 1024;
-// Every call of a sample writes its own OUT (per-call rotation; a sample is at most that many calls),
-// all poisoned before the sample: a kernel that computes once per sample and skips the rest, or defers
-// the work to the read-back, leaves sets poisoned or pays for every call there. Up to kMaxOutSets
-// sets within kOutSetsBudgetBytes; each set is checked at kCheckedItemsPerSet drawn items at least.
-constexpr int64_t kMaxOutSets = 256;
-constexpr uint64_t kOutSetsBudgetBytes = uint64_t{256} << 20;
+// Every call of a sample writes its own OUT (OutputRotation, workload.h: a sample is at most that many
+// calls; every set poisoned before each sample): a kernel that computes once per sample and skips the
+// rest, or defers the work to the read-back, leaves sets poisoned or pays for every call there. Up to
+// kMaxOutSets sets within kOutSetsBudgetBytes (16 MiB of poison per sample; an H200's ~40 us
+// quick-profile call makes a 64-call sample ~2.5 ms, past the timer check's 2 ms); each set written is
+// checked at kCheckedItemsPerSet drawn items at least.
+constexpr int64_t kMaxOutSets = 64;
+constexpr uint64_t kOutSetsBudgetBytes = uint64_t{16} << 20;
 constexpr int64_t kCheckedItemsPerSet = 16;
 
 // The ABI 1.0 chain (a = 1): the increment per dtype, small enough that the chains stay in range and
@@ -119,8 +121,8 @@ void run_fma_peak(const Context& ctx, CaseResult& result) {
   result.method.flop_per_call = flop;
   result.method.bytes_per_call = 4.0 * static_cast<double>(items);
   const uint64_t out_bytes = static_cast<uint64_t>(items) * 4;
-  const int64_t sets = static_cast<int64_t>(std::clamp<uint64_t>(
-      std::min(kOutSetsBudgetBytes, memory_budget_bytes(ctx.device) / 4) / out_bytes, 1, kMaxOutSets));
+  const int64_t sets = output_sets_for(
+      out_bytes, std::min(kOutSetsBudgetBytes, memory_budget_bytes(ctx.device) / 16), kMaxOutSets);
   result.method.rotation_sets = sets;
 
   auto stream = dev.create_stream();
@@ -139,21 +141,18 @@ void run_fma_peak(const Context& ctx, CaseResult& result) {
     result.method.impl = get_string(*attrs, "impl").value_or("");
     if (auto f = get_number(*attrs, "fma.fused")) fused = *f != 0;
   }
-  // Call i writes set i mod sets; every set is poisoned before each sample, whose first call is noted.
-  int64_t next_call = 0, sample_first_call = 0;
+  // Call i writes set i mod sets; the sets written are poisoned before each sample.
+  OutputRotation rotation(sets);
   measure::LoopOptions options{ctx.spec.stats};
   options.max_batch = sets;
-  options.before_sample = [&]() -> Status {
-    for (Buffer& out : outs)
-      if (auto st = poison_buffer(*stream, out, out_bytes); !st) return st;
-    sample_first_call = next_call;
-    return {};
+  options.before_sample = [&] {
+    return rotation.before_sample(
+        [&](int64_t set) { return poison_buffer(*stream, outs[static_cast<size_t>(set)], out_bytes); });
   };
   auto measured = measure::run_loop(
       *stream,
       [&](int64_t i) {
-        next_call = i + 1;
-        Buffer* bufs[] = {&outs[static_cast<size_t>(i % sets)]};
+        Buffer* bufs[] = {&outs[static_cast<size_t>(rotation.set_of_call(i))]};
         return op->enqueue(*stream, bufs);
       },
       options);
@@ -162,14 +161,12 @@ void run_fma_peak(const Context& ctx, CaseResult& result) {
   set_status_from_measurement(result, *measured);
 
   // The sets the last sample wrote, read back (timed: deferred work shows there).
-  const int64_t written = std::min(sets, std::max<int64_t>(1, next_call - sample_first_call));
-  std::vector<std::vector<float>> got(static_cast<size_t>(written));
+  const std::vector<int64_t> written_sets = rotation.last_sample_sets();
+  const int64_t written = static_cast<int64_t>(written_sets.size());
+  std::vector<std::vector<float>> got(written_sets.size(), std::vector<float>(static_cast<size_t>(items)));
   std::vector<ReadRegion> regions;
-  for (int64_t k = 0; k < written; ++k) {
-    got[static_cast<size_t>(k)].resize(static_cast<size_t>(items));
-    const size_t set = static_cast<size_t>((sample_first_call + k) % sets);
-    regions.push_back({&outs[set], 0, got[static_cast<size_t>(k)].data(), out_bytes});
-  }
+  for (size_t k = 0; k < written_sets.size(); ++k)
+    regions.push_back({&outs[static_cast<size_t>(written_sets[k])], 0, got[k].data(), out_bytes});
   auto read = read_outputs(*stream, regions);
   if (!read) return (void)fail(result, CaseStatus::kFailed, read.error().message);
   // Items to check, per set written: the first and the last of set 0, kCheckedItems drawn over all sets

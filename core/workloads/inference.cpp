@@ -3,12 +3,13 @@
 // op_query every op up front (a missing mandatory op is `unsupported`, listing them), upload the
 // weights and create the ops (untimed), the accuracy pass (op-local checks of one prefill and one
 // decode step, then the host reference teacher-forced on the device's own tokens: logit NMSE, top-1
-// agreement where the reference margin is clear, KL), the timed scenario, the audit of a seeded sample
+// agreement where the reference margin is clear, KL), the timed scenario, the audit of a freshly drawn sample
 // of its outputs, and the result (metrics, and the structured `inference` member).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <optional>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -280,9 +281,11 @@ Result<bool> accuracy_pass(const InferenceCase& c, DeviceLlm& llm, Stream& strea
   return acc.first_divergence.empty();
 }
 
-// Audit: a seeded sample of the timed run's queries, their outputs checked for length and, token by
-// token, against the host reference teacher-forced on them (the device's token must score within
-// the noise of the reference's best). Returns the mismatching queries.
+// Audit: a sample of the timed run's queries, drawn after the run from fresh entropy (not the run seed,
+// which the journal holds and a plugin can read: it could otherwise answer only the queries to be
+// audited), their outputs checked for length and, token by token, against the host reference
+// teacher-forced on them (the device's token must score within the noise of the reference's best).
+// Returns the mismatching queries.
 int64_t audit(const InferenceCase& c, const DeviceEngine& engine, const models::LlmReference& ref,
               uint64_t seed, int64_t& audited, std::string& first_problem) {
   const auto& all = engine.tokens();
@@ -292,9 +295,10 @@ int64_t audit(const InferenceCase& c, const DeviceEngine& engine, const models::
   audited = 0;
   int64_t mismatches = 0;
   const double tolerance_rel = 3 * std::sqrt(logit_limits(c.dtype).nmse);
+  std::random_device device_entropy;
+  std::mt19937_64 fresh((static_cast<uint64_t>(device_entropy()) << 32) ^ device_entropy());
   for (int64_t i = 0; i < c.audit_queries && !ids.empty(); ++i) {
-    const size_t pick =
-        static_cast<size_t>(models::counter_bits(seed, 5ull << 40, static_cast<uint64_t>(i)) % ids.size());
+    const size_t pick = static_cast<size_t>(fresh() % ids.size());
     const int64_t q = ids[pick];
     ids.erase(ids.begin() + static_cast<std::ptrdiff_t>(pick));
     const std::vector<int32_t>& out = all.at(q);
@@ -523,7 +527,7 @@ void run_inference(const Context& ctx, CaseResult& result) {
   const models::ScenarioRun& run = timed->run;
   const models::ScenarioStats st = models::scenario_stats(run, c->prompt_len, c->output_len);
 
-  // Audit of a seeded sample of the timed outputs.
+  // Audit of a sample of the timed outputs drawn from fresh entropy.
   std::string audit_problem;
   inf.accuracy.audit_mismatches = audit(*c, engine, ref, seed, inf.accuracy.audit_queries, audit_problem);
   inf.accuracy.passed = inf.accuracy.audit_mismatches == 0;

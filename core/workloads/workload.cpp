@@ -170,6 +170,30 @@ CaseResult& fail(CaseResult& result, CaseStatus status, std::string reason) {
   return result;
 }
 
+int64_t OutputRotation::set_of_call(int64_t i) {
+  next_call_ = i + 1;
+  return i % sets_;
+}
+
+Status OutputRotation::before_sample(const std::function<Status(int64_t set)>& poison) {
+  for (int64_t s = 0; s < sets_; ++s) CMETER_TRY(poison(s));
+  sample_first_call_ = next_call_;
+  return {};
+}
+
+std::vector<int64_t> OutputRotation::last_sample_sets() const {
+  const int64_t calls = std::clamp<int64_t>(next_call_ - sample_first_call_, 1, sets());
+  std::vector<int64_t> out;
+  for (int64_t k = 0; k < calls; ++k) out.push_back((sample_first_call_ + k) % sets());
+  return out;
+}
+
+int64_t output_sets_for(uint64_t set_bytes, uint64_t extra_budget_bytes, int64_t max_sets) {
+  const uint64_t extra = set_bytes > 0 ? extra_budget_bytes / set_bytes : 0;
+  return std::clamp<int64_t>(1 + static_cast<int64_t>(std::min<uint64_t>(extra, 1u << 20)), 1,
+                             std::max<int64_t>(1, max_sets));
+}
+
 Status poison_buffer(Stream& stream, Buffer& buffer, uint64_t bytes) {
   static const std::vector<uint8_t> kPoison(4 << 20, 0xFF);
   for (uint64_t offset = 0; offset < bytes; offset += kPoison.size()) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -106,5 +107,32 @@ void record_read_back(const OutputRead& read, CaseResult& result);
 
 // Bytes of device memory a case may use (90% of mem.bytes when known, else 8 GiB).
 uint64_t memory_budget_bytes(const Device& device);
+
+// ---- Per-call output rotation (docs/measurement.md, "Timed work proven done") ----
+// An op whose output depends only on inputs that do not change (fma_peak, stream, copy) can skip a
+// call whose output an earlier call already wrote. So every call of a sample writes an output set of
+// its own (call i: set i mod sets; the loop's max_batch = sets), and before each sample every set is
+// poisoned: a skipped call leaves its set poisoned, a deferred one pays at the read-back for every call
+// of the sample. (Every set, not only those the last sample's calls wrote: a plugin could copy one
+// right answer into every output buffer it has seen.)
+class OutputRotation {
+ public:
+  explicit OutputRotation(int64_t sets) : sets_(sets) {}
+  int64_t sets() const { return sets_; }
+  // The set call `i` writes.
+  int64_t set_of_call(int64_t i);
+  // The LoopOptions::before_sample step: `poison(set)` for every set; notes the sample's first call.
+  Status before_sample(const std::function<Status(int64_t set)>& poison);
+  // The sets the last sample's calls wrote, in call order (at least one).
+  std::vector<int64_t> last_sample_sets() const;
+
+ private:
+  int64_t sets_ = 1;
+  int64_t next_call_ = 0, sample_first_call_ = 0;
+};
+// Output sets for a case: the first plus as many more of `set_bytes` as fit `extra_budget_bytes`, at
+// most `max_sets`. Chosen from memory, not from a timed call (a plugin could slow that call to get
+// fewer sets, so shorter samples, below the timer check's long-sample threshold).
+int64_t output_sets_for(uint64_t set_bytes, uint64_t extra_budget_bytes, int64_t max_sets);
 
 }  // namespace cmeter::workloads

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/report/cluster.h"
+#include "reports/energy.h"
 #include "reports/format.h"
 #include "reports/inference_text.h"
 #include "reports/svg_chart.h"
@@ -357,6 +358,32 @@ std::string html_inference_section(const LoadedReport& r) {
 
 }  // namespace
 
+// Energy and per watt: every case with energy or power, and every device without, with its reason.
+std::string energy_html(const LoadedReport& r) {
+  const EnergyView v = energy_view(r);
+  if (v.rows.empty() && v.without.empty()) return "";
+  std::string out = "<h2>Energy and per watt</h2>\n";
+  if (!v.rows.empty()) {
+    const bool facility = v.pue.has_value();
+    std::vector<std::string> rows;
+    for (const auto& row : v.rows) {
+      const std::vector<std::string> cells = energy_cells(row, facility);
+      std::string tr;
+      for (size_t i = 0; i < cells.size(); ++i) tr += td(cells[i], i >= 2 && i < cells.size() - 2);
+      rows.push_back(tr);
+    }
+    out += table(energy_headers(facility), rows, "energy");
+    if (facility) out += "<p>" + escape_html(pue_note(v)) + "</p>\n";
+  }
+  if (!v.without.empty()) {
+    out += "<p>No energy figures:</p>\n<ul class=\"no-energy\">\n";
+    for (const auto& d : v.without)
+      out += fmt::format("<li><b>{}</b>: {}</li>\n", escape_html(d.device), escape_html(d.reason));
+    out += "</ul>\n";
+  }
+  return out;
+}
+
 std::string json_for_script(const std::string& json_text) {
   std::string out;
   out.reserve(json_text.size());
@@ -549,6 +576,7 @@ std::string render_html(const LoadedReport& r) {
   }
   body += html_inference_section(r);
   body += training_html(r);
+  body += energy_html(r);
 
   if (!r.criteria.outcomes.empty()) {
     std::vector<std::string> rows;

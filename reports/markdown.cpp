@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "reports/energy.h"
 #include "reports/format.h"
 #include "reports/inference_text.h"
 #include "reports/training_text.h"
@@ -80,6 +81,31 @@ std::string markdown_inference_section(const LoadedReport& r) {
           fmt::format("- Accuracy: **{}**: {}\n", accuracy_verdict(v), escape_markdown(accuracy_numbers(v)));
       out += "- Op paths: " + escape_markdown(op_paths_text(v)) + "\n";
     }
+  }
+  return out;
+}
+
+// Energy and per watt: every case with energy or power, and every device without, with its reason.
+std::string markdown_energy_section(const LoadedReport& r) {
+  const EnergyView v = energy_view(r);
+  if (v.rows.empty() && v.without.empty()) return "";
+  std::string out = "\n## Energy and per watt\n\n";
+  if (!v.rows.empty()) {
+    const bool facility = v.pue.has_value();
+    std::vector<bool> right = {false, false, true, true, true};
+    if (facility) right.push_back(true);
+    out += header(energy_headers(facility), right);
+    for (const auto& row_data : v.rows) {
+      std::vector<std::string> cells;
+      for (const auto& c : energy_cells(row_data, facility)) cells.push_back(escape_markdown(c));
+      out += row(cells);
+    }
+    if (facility) out += "\n" + pue_note(v) + "\n";
+  }
+  if (!v.without.empty()) {
+    out += v.rows.empty() ? "No energy figures:\n\n" : "\nNo energy figures:\n\n";
+    for (const auto& d : v.without)
+      out += fmt::format("- **{}**: {}\n", escape_markdown(d.device), escape_markdown(d.reason));
   }
   return out;
 }
@@ -164,6 +190,7 @@ std::string render_markdown(const LoadedReport& r) {
   }
   out += markdown_inference_section(r);
   out += training_markdown(r);
+  out += markdown_energy_section(r);
   out += "\n## Devices\n\n";
   for (const auto& d : r.devices) {
     out += fmt::format("- **{}**", escape_markdown(d.id));

@@ -274,7 +274,7 @@ OpPlan plan_gemm(const Runtime& rt, const CMTR_KeyValue* params, size_t num_para
 class FmaPeakOp final : public Op {
  public:
   FmaPeakOp(const Runtime& rt, const FmaPeakArgs& args, int64_t items, bool f64)
-      : rt_(rt), args_(args), items_(items), f64_(f64) {
+      : rt_(rt), args_(args), items_(items) {
     const KernelTable& k = *rt.kernels;
     fn_ = f64 ? k.fma_peak_f64 : k.fma_peak_f32;
     tile_items_ = k.fma_tile_items(args.lanes, f64);
@@ -317,7 +317,6 @@ class FmaPeakOp final : public Op {
   const Runtime& rt_;
   FmaPeakArgs args_;
   int64_t items_;
-  bool f64_;
   void (*fn_)(const FmaPeakArgs*, int64_t, float*) = nullptr;
   int64_t tile_items_ = 1;
 };

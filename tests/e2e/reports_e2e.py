@@ -112,6 +112,26 @@ def test_render():
         report = load(CPU_REPORT)
         rows = sum(max(1, len(r["metrics"])) for r in report["results"])
         check(len(csv_lines) == rows + 1, f"CSV: one row per result x metric ({len(csv_lines) - 1} vs {rows})")
+        # Energy and per watt from a real run: the telemetry stub (a constant 100 W, an exact energy
+        # counter) gets a row per case, with its work per joule and the facility figure under --pue; the
+        # plain stub, which has no telemetry, is named with the reason.
+        lib = os.path.dirname(TEST_PLUGINS)
+        run(["run", "--plugin", os.path.join(lib, "telemetry-plugins", "libcmeter-telemetry.so"),
+             "--plugin", os.path.join(TEST_PLUGINS, "libcmeter-stub.so"), "--pue", "1.25",
+             "--profile", os.path.join(SOURCE, "tests", "fixtures", "profiles", "stub.yaml"),
+             "-o", os.path.join(tmp, "energy"), "-q"], expect_exit=None)
+        run_dir = os.path.join(tmp, "energy", os.listdir(os.path.join(tmp, "energy"))[0])
+        md = run(["report", "md", os.path.join(run_dir, "report.json")], expect_exit=0).stdout
+        energy = md.split("## Energy and per watt", 1)[1].split("\n## ", 1)[0] if "## Energy and per watt" in md else ""
+        check("| telemetry:0 | gemm | 100 W |" in energy and "FLOP/J" in energy and "B/J" in energy,
+              f"Markdown: energy rows of the telemetry stub with work per joule:\n{energy}")
+        check("declared PUE 1.25" in energy and "- **stub:0**: the plugin offers no telemetry" in energy,
+              f"Markdown: the PUE said, the stub without telemetry named:\n{energy}")
+        out = os.path.join(tmp, "energy.html")
+        run(["report", "html", os.path.join(run_dir, "report.json"), "-o", out], expect_exit=0)
+        html = open(out).read()
+        check("<h2>Energy and per watt</h2>" in html and "100 W" in html and
+              "<li><b>stub:0</b>: the plugin offers no telemetry</li>" in html, "HTML: the energy section")
 
 
 def test_refuse():

@@ -96,22 +96,24 @@ void run_fma_peak(const Context& ctx, CaseResult& result) {
   item_params["item_dx"] = chain.item_dx;
   item_params["item_period"] = chain.item_period;
   const Device& dev = ctx.device;
-  // Items apart need ABI 1.3; a plugin that rejects the keys runs identical items, said in the method.
+  // Items apart need ABI 1.3: an older plugin rejects the keys as unknown (an error or unsupported);
+  // it then runs identical items, said in the method.
   auto query = dev.query_op("fma_peak.v1", item_params);
-  if (!query) return (void)fail(result, CaseStatus::kFailed, query.error().message);
-  if (query->supported || chain.item_period == 1) {
+  if (query && query->supported) {
     op_params = item_params;
   } else {
+    const std::string refused = query ? query->reason : query.error().message;
     auto plain = dev.query_op("fma_peak.v1", op_params);
     if (!plain) return (void)fail(result, CaseStatus::kFailed, plain.error().message);
-    if (!plain->supported) return (void)fail(result, CaseStatus::kUnsupported, query->reason);
-    query = std::move(plain);
+    if (!plain->supported) return (void)fail(result, CaseStatus::kUnsupported, plain->reason);
+    if (chain.item_period > 1)
+      chain_note += fmt::format(
+          "; items identical: the plugin refused item_dx/item_period (ABI 1.3): \"{}\", so one item "
+          "computed and copied would pass",
+          refused);
     chain.item_period = 1;
     chain.item_dx = 0;
-    chain_note += fmt::format(
-        "; items identical: the plugin refused item_dx/item_period (ABI 1.3): \"{}\", so one item "
-        "computed and copied would pass",
-        query->reason);
+    query = std::move(plain);
   }
   result.params = op_params;
   if (!query->supported) return (void)fail(result, CaseStatus::kUnsupported, query->reason);

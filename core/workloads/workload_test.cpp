@@ -140,5 +140,32 @@ TEST_CASE("workloads: bad params and unsupported ops are statuses with reasons")
   CHECK(r.reason.find("unknown workload") != std::string::npos);
 }
 
+TEST_CASE("output rotation: each call of a sample its own set, every set poisoned, the sample's sets named") {
+  OutputRotation r(3);
+  std::vector<int64_t> poisoned;
+  auto poison = [&](int64_t set) -> Status {
+    poisoned.push_back(set);
+    return {};
+  };
+  CHECK(r.set_of_call(0) == 0);  // warmup
+  REQUIRE(r.before_sample(poison));
+  CHECK(poisoned == std::vector<int64_t>{0, 1, 2});
+  CHECK(r.set_of_call(1) == 1);
+  CHECK(r.set_of_call(2) == 2);
+  CHECK(r.last_sample_sets() == std::vector<int64_t>{1, 2});
+  poisoned.clear();
+  REQUIRE(r.before_sample(poison));
+  CHECK(poisoned == std::vector<int64_t>{0, 1, 2});  // every set, not only those written
+  CHECK(r.set_of_call(3) == 0);
+  CHECK(r.last_sample_sets() == std::vector<int64_t>{0});
+  // A failing poison write ends the sample's preparation with its error.
+  CHECK_FALSE(r.before_sample([](int64_t) -> Status { return make_error(ErrorCode::kInternal, "no"); }));
+  // Sets from memory: the first plus as many as fit, capped; at least one.
+  CHECK(output_sets_for(100, 250, 64) == 3);
+  CHECK(output_sets_for(100, 50, 64) == 1);
+  CHECK(output_sets_for(1, 1000, 4) == 4);
+  CHECK(output_sets_for(0, 1000, 4) == 1);
+}
+
 }  // namespace
 }  // namespace cmeter::workloads

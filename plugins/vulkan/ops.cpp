@@ -3,9 +3,11 @@
 // Why this file exists: it turns the catalogue of docs/abi-keys.md into compute dispatches of the
 // shaders in shaders/ (compiled to SPIR-V by glslc at build time and embedded here). Parameters are
 // parsed by the SDK's contracts (cmeter/plugin_ops.hpp), so a malformed request is INVALID_ARGUMENT as
-// in every plugin; what this device cannot run (bf16, f16 without shaderFloat16, f64 without
+// in every plugin; what this device cannot run (f16 and bf16 without 16-bit storage, f64 without
 // shaderFloat64, sizes beyond 32-bit element indices or the dispatch limits) is unsupported, with
 // the reason. Buffers reach the shaders as device addresses in push constants (no descriptor sets).
+// Pipelines come from the device's cache (DeviceState::pipeline). The 1.1 inference ops are planned
+// in infer_ops.cpp.
 #include <cmeter/plugin_ops.hpp>
 
 #include <algorithm>
@@ -16,6 +18,29 @@
 #include "ops.hpp"
 
 namespace cmeter::vulkan {
+
+// The checks of an enqueue's buffers: the count, live buffers of this device, the sizes.
+CMTR_Error* check_list(const char* op, const CMTR_Device* device, CMTR_Buffer* const* buffers,
+                       size_t num_buffers, const std::vector<sdk::BufferNeed>& needs) {
+  if (CMTR_Error* e = sdk::check_buffer_count(op, buffers, num_buffers, needs)) return e;
+  for (size_t i = 0; i < num_buffers; ++i) {
+    const CMTR_Buffer* b = buffers[i];
+    const std::string which = std::string(op) + ": buffer " + std::to_string(i) + " (" + needs[i].role + ")";
+    if (b == nullptr || b->magic != kBufferMagic)
+      return sdk::invalid(which + " is NULL or not a live vulkan buffer");
+    if (b->device != device) return sdk::invalid(which + " belongs to another device");
+    if (CMTR_Error* e = sdk::check_buffer_size(op, i, needs[i], b->size_bytes)) return e;
+  }
+  return nullptr;
+}
+
+// Work-groups for a grid-stride loop over `count` items, `local` per group.
+uint32_t groups_for(const DeviceInfo& info, uint64_t count, uint32_t local) {
+  const uint64_t want = (count + local - 1) / local;
+  return static_cast<uint32_t>(
+      std::max<uint64_t>(1, std::min<uint64_t>(want, info.props.limits.maxComputeWorkGroupCount[0])));
+}
+
 namespace {
 
 // SPIR-V words, from glslc -mfmt=num (plugins/vulkan/CMakeLists.txt).
@@ -52,36 +77,44 @@ constexpr uint32_t kGemmF64Spv[] = {
 constexpr uint32_t kGemmF16F32Spv[] = {
 #include "shaders/gemm_f16_f32.inc"
 };
-
-struct Spirv {
-  const uint32_t* words;
-  size_t size_bytes;
+constexpr uint32_t kGemmBf16Bf16Spv[] = {
+#include "shaders/gemm_bf16_bf16.inc"
 };
-template <size_t N>
-constexpr Spirv spirv(const uint32_t (&w)[N]) {
-  return {w, N * 4};
-}
+constexpr uint32_t kGemmBf16F32Spv[] = {
+#include "shaders/gemm_bf16_f32.inc"
+};
+constexpr uint32_t kGemmRbF32F32Spv[] = {
+#include "shaders/gemm_rb_f32_f32.inc"
+};
+constexpr uint32_t kGemmRbF16F16Spv[] = {
+#include "shaders/gemm_rb_f16_f16.inc"
+};
+constexpr uint32_t kGemmRbF16F32Spv[] = {
+#include "shaders/gemm_rb_f16_f32.inc"
+};
+constexpr uint32_t kGemmRbBf16Bf16Spv[] = {
+#include "shaders/gemm_rb_bf16_bf16.inc"
+};
+constexpr uint32_t kGemmRbBf16F32Spv[] = {
+#include "shaders/gemm_rb_bf16_f32.inc"
+};
+constexpr uint32_t kGemmRbwF32F32Spv[] = {
+#include "shaders/gemm_rbw_f32_f32.inc"
+};
+constexpr uint32_t kGemmRbwF16F16Spv[] = {
+#include "shaders/gemm_rbw_f16_f16.inc"
+};
+constexpr uint32_t kGemmRbwF16F32Spv[] = {
+#include "shaders/gemm_rbw_f16_f32.inc"
+};
+constexpr uint32_t kGemmRbwBf16Bf16Spv[] = {
+#include "shaders/gemm_rbw_bf16_bf16.inc"
+};
+constexpr uint32_t kGemmRbwBf16F32Spv[] = {
+#include "shaders/gemm_rbw_bf16_f32.inc"
+};
 
 using sdk::OpStatus;
-
-OpPlan unsupported(std::string reason) {
-  OpPlan p;
-  p.status = OpStatus::kUnsupported;
-  p.reason = "vulkan: " + std::move(reason);
-  return p;
-}
-OpPlan invalid_plan(std::string reason) {
-  OpPlan p;
-  p.status = OpStatus::kInvalid;
-  p.reason = std::move(reason);
-  return p;
-}
-OpPlan failed(CMTR_Error* e) {
-  OpPlan p;
-  p.status = OpStatus::kFailed;
-  p.error = e;
-  return p;
-}
 
 // binary16 rounding (to nearest even) of a float, returned as the float it equals.
 float round_to_f16(float f) {
@@ -94,111 +127,24 @@ float round_to_f16(float f) {
   return std::fabs(r) > 65504.0f ? std::copysign(INFINITY, f) : r;
 }
 
-// A compute pipeline with one push-constant range and no descriptor sets.
-class Pipeline {
- public:
-  Pipeline() = default;
-  Pipeline(const Pipeline&) = delete;
-  Pipeline& operator=(const Pipeline&) = delete;
-  ~Pipeline() {
-    if (device_ == VK_NULL_HANDLE) return;
-    if (pipeline_ != VK_NULL_HANDLE) vkDestroyPipeline(device_, pipeline_, nullptr);
-    if (layout_ != VK_NULL_HANDLE) vkDestroyPipelineLayout(device_, layout_, nullptr);
-    if (module_ != VK_NULL_HANDLE) vkDestroyShaderModule(device_, module_, nullptr);
-  }
-  // Specialisation constants are 4-byte values with ids 0, 1, ...
-  CMTR_Error* create(DeviceState& d, const std::string& what, Spirv code, const std::vector<uint32_t>& spec,
-                     uint32_t push_bytes) {
-    device_ = d.device();
-    push_bytes_ = push_bytes;
-    VkShaderModuleCreateInfo smci{};
-    smci.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
-    smci.codeSize = code.size_bytes;
-    smci.pCode = code.words;
-    VkResult r = vkCreateShaderModule(device_, &smci, nullptr, &module_);
-    if (r != VK_SUCCESS) return vk_failure(what + " on " + d.label, "vkCreateShaderModule", r);
-    VkPushConstantRange range{VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes};
-    VkPipelineLayoutCreateInfo plci{};
-    plci.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO;
-    plci.pushConstantRangeCount = push_bytes > 0 ? 1 : 0;
-    plci.pPushConstantRanges = &range;
-    r = vkCreatePipelineLayout(device_, &plci, nullptr, &layout_);
-    if (r != VK_SUCCESS) return vk_failure(what + " on " + d.label, "vkCreatePipelineLayout", r);
-    std::vector<VkSpecializationMapEntry> entries;
-    for (uint32_t i = 0; i < spec.size(); ++i) entries.push_back({i, i * 4, 4});
-    VkSpecializationInfo si{};
-    si.mapEntryCount = static_cast<uint32_t>(entries.size());
-    si.pMapEntries = entries.data();
-    si.dataSize = spec.size() * 4;
-    si.pData = spec.data();
-    VkComputePipelineCreateInfo cpci{};
-    cpci.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
-    cpci.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
-    cpci.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
-    cpci.stage.module = module_;
-    cpci.stage.pName = "main";
-    cpci.stage.pSpecializationInfo = spec.empty() ? nullptr : &si;
-    cpci.layout = layout_;
-    r = vkCreateComputePipelines(device_, VK_NULL_HANDLE, 1, &cpci, nullptr, &pipeline_);
-    if (r != VK_SUCCESS) return vk_failure(what + " on " + d.label, "vkCreateComputePipelines", r);
-    return nullptr;
-  }
-  void dispatch(VkCommandBuffer cmd, const void* push, uint32_t x, uint32_t y = 1, uint32_t z = 1) const {
-    vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline_);
-    if (push_bytes_ > 0) vkCmdPushConstants(cmd, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes_, push);
-    vkCmdDispatch(cmd, x, y, z);
-  }
-
- private:
-  VkDevice device_ = VK_NULL_HANDLE;
-  VkShaderModule module_ = VK_NULL_HANDLE;
-  VkPipelineLayout layout_ = VK_NULL_HANDLE;
-  VkPipeline pipeline_ = VK_NULL_HANDLE;
-  uint32_t push_bytes_ = 0;
-};
-
-// The checks of an enqueue's buffers: the count, live buffers of this device, the sizes.
-CMTR_Error* check_list(const char* op, const CMTR_Device* device, CMTR_Buffer* const* buffers,
-                       size_t num_buffers, const std::vector<sdk::BufferNeed>& needs) {
-  if (CMTR_Error* e = sdk::check_buffer_count(op, buffers, num_buffers, needs)) return e;
-  for (size_t i = 0; i < num_buffers; ++i) {
-    const CMTR_Buffer* b = buffers[i];
-    const std::string which = std::string(op) + ": buffer " + std::to_string(i) + " (" + needs[i].role + ")";
-    if (b == nullptr || b->magic != kBufferMagic)
-      return sdk::invalid(which + " is NULL or not a live vulkan buffer");
-    if (b->device != device) return sdk::invalid(which + " belongs to another device");
-    if (CMTR_Error* e = sdk::check_buffer_size(op, i, needs[i], b->size_bytes)) return e;
-  }
-  return nullptr;
-}
-
-// Work-groups for a grid-stride loop over `count` items, `local` per group.
-uint32_t groups_for(const DeviceInfo& info, uint64_t count, uint32_t local) {
-  const uint64_t want = (count + local - 1) / local;
-  return static_cast<uint32_t>(
-      std::max<uint64_t>(1, std::min<uint64_t>(want, info.props.limits.maxComputeWorkGroupCount[0])));
-}
-
-constexpr uint64_t kMaxIndex = uint64_t{1} << 32;  // shaders index elements with 32-bit uints
-
 // ---- noop.v1 ----
 
 class NoopOp final : public Op {
  public:
   CMTR_Error* init(DeviceState& d) {
     attributes.set("impl", "vulkan: vkCmdDispatch(1, 1, 1) of an empty compute shader");
-    return pipeline_.create(d, "noop.v1 op_create", spirv(kNoopSpv), {}, 0);
+    return d.pipeline("noop.v1 op_create", spirv(kNoopSpv), {}, 0, &pipeline_);
   }
   CMTR_Error* check(const CMTR_Device* device, CMTR_Buffer* const* buffers, size_t n) override {
     return check_list("noop.v1", device, buffers, n, {});
   }
   CMTR_Error* record(VkCommandBuffer cmd, CMTR_Buffer* const*, size_t) override {
-    pipeline_.dispatch(cmd, nullptr, 1);
+    pipeline_->dispatch(cmd, nullptr, 1);
     return nullptr;
   }
 
  private:
-  Pipeline pipeline_;
+  const Pipeline* pipeline_ = nullptr;
 };
 
 // ---- fma_peak.v1 ----
@@ -246,8 +192,8 @@ class FmaPeakOp final : public Op {
                                std::to_string(groups_) + " work-groups (grid-stride)" +
                                (fused_ ? "" : "; fma() rounds the product first (unfused)"));
     attributes.set("fma.fused", static_cast<int64_t>(fused_ ? 1 : 0));
-    return pipeline_.create(d_, what, code, {static_cast<uint32_t>(p_.lanes)},
-                            static_cast<uint32_t>(f64 ? sizeof(Push64) : sizeof(Push32)));
+    return d_.pipeline(what, code, {static_cast<uint32_t>(p_.lanes)},
+                       static_cast<uint32_t>(f64 ? sizeof(Push64) : sizeof(Push32)), &pipeline_);
   }
   CMTR_Error* check(const CMTR_Device* device, CMTR_Buffer* const* buffers, size_t n) override {
     return check_list("fma_peak.v1", device, buffers, n, {{"OUT", static_cast<uint64_t>(p_.items) * 4}});
@@ -257,7 +203,7 @@ class FmaPeakOp final : public Op {
     const auto period = static_cast<uint32_t>(p_.item_period);
     if (p_.dtype == "f64") {
       const Push64 push{out, init_.address, items, iters, p_.a, p_.b, p_.item_dx, period};
-      pipeline_.dispatch(cmd, &push, groups_);
+      pipeline_->dispatch(cmd, &push, groups_);
     } else {
       const Push32 push{out,
                         init_.address,
@@ -267,7 +213,7 @@ class FmaPeakOp final : public Op {
                         static_cast<float>(p_.b),
                         static_cast<float>(p_.item_dx),
                         period};
-      pipeline_.dispatch(cmd, &push, groups_);
+      pipeline_->dispatch(cmd, &push, groups_);
     }
   }
   CMTR_Error* record(VkCommandBuffer cmd, CMTR_Buffer* const* buffers, size_t) override {
@@ -280,7 +226,7 @@ class FmaPeakOp final : public Op {
   DeviceState& d_;
   bool fused_ = true;
   Allocation init_;
-  Pipeline pipeline_;
+  const Pipeline* pipeline_ = nullptr;
   uint32_t groups_ = 1;
 };
 
@@ -295,8 +241,8 @@ class StreamOp final : public Op {
     attributes.set("impl", std::string("vulkan shader: ") + p_.kind_name + " over " +
                                (f64 ? "dvec4" : "vec4") + " (then the n % 4 tail), 256 per work-group, " +
                                std::to_string(groups_) + " work-groups (grid-stride)");
-    return pipeline_.create(d, "stream.v1 op_create", f64 ? spirv(kStreamF64Spv) : spirv(kStreamF32Spv),
-                            {static_cast<uint32_t>(p_.kind)}, f64 ? 40 : 32);
+    return d.pipeline("stream.v1 op_create", f64 ? spirv(kStreamF64Spv) : spirv(kStreamF32Spv),
+                      {static_cast<uint32_t>(p_.kind)}, f64 ? 40 : 32, &pipeline_);
   }
   CMTR_Error* check(const CMTR_Device* device, CMTR_Buffer* const* buffers, size_t n) override {
     const uint64_t bytes = static_cast<uint64_t>(p_.n) * (p_.dtype == "f64" ? 8 : 4);
@@ -316,18 +262,18 @@ class StreamOp final : public Op {
     const auto n = static_cast<uint32_t>(p_.n);
     if (p_.dtype == "f64") {
       const Push64 push{b[0]->alloc.address, b[1]->alloc.address, b[2]->alloc.address, n, 0, p_.scalar};
-      pipeline_.dispatch(cmd, &push, groups_);
+      pipeline_->dispatch(cmd, &push, groups_);
     } else {
       const Push32 push{b[0]->alloc.address, b[1]->alloc.address, b[2]->alloc.address, n,
                         static_cast<float>(p_.scalar)};
-      pipeline_.dispatch(cmd, &push, groups_);
+      pipeline_->dispatch(cmd, &push, groups_);
     }
     return nullptr;
   }
 
  private:
   sdk::StreamParams p_;
-  Pipeline pipeline_;
+  const Pipeline* pipeline_ = nullptr;
   uint32_t groups_ = 1;
 };
 
@@ -351,7 +297,7 @@ class CopyOp final : public Op {
                                (bytes % 16 != 0
                                     ? "; the last " + std::to_string(bytes % 16) + " bytes by vkCmdCopyBuffer"
                                     : std::string()));
-    return pipeline_.create(d, "copy.v1 op_create", spirv(kCopySpv), {}, 24);
+    return d.pipeline("copy.v1 op_create", spirv(kCopySpv), {}, 24, &pipeline_);
   }
   CMTR_Error* check(const CMTR_Device* device, CMTR_Buffer* const* buffers, size_t n) override {
     const auto bytes = static_cast<uint64_t>(p_.size_bytes);
@@ -365,7 +311,7 @@ class CopyOp final : public Op {
         uint64_t src, dst;
         uint32_t words, pad;
       } push{b[0]->alloc.address, b[1]->alloc.address, static_cast<uint32_t>(words_), 0};
-      pipeline_.dispatch(cmd, &push, groups_);
+      pipeline_->dispatch(cmd, &push, groups_);
     }
     if (done < bytes) {
       const VkBufferCopy region{done, done, bytes - done};
@@ -376,7 +322,7 @@ class CopyOp final : public Op {
 
  private:
   sdk::CopyParams p_;
-  Pipeline pipeline_;
+  const Pipeline* pipeline_ = nullptr;
   bool kernel_ = true;
   uint64_t words_ = 0;
   uint32_t groups_ = 1;
@@ -384,22 +330,54 @@ class CopyOp final : public Op {
 
 // ---- gemm.v1 ----
 
+// Which shader runs a GEMM: the tiled kernel a GPU wants (gemm.comp), or the register-blocked one for
+// CPU devices (gemm_rb.comp; lavapipe runs it tens of times faster). Default: by device type;
+// hint.vulkan.gemm = auto | tiled | blocked chooses.
+enum class GemmKernel { kTiled, kBlocked };
+
 class GemmOp final : public Op {
  public:
-  explicit GemmOp(const sdk::GemmParams& g) : g_(g) {}
+  GemmOp(const sdk::GemmParams& g, GemmKernel kernel) : g_(g), kernel_(kernel) {}
   CMTR_Error* init(DeviceState& d) {
-    const bool f16 = g_.a == sdk::DType::kF16, out16 = g_.c == sdk::DType::kF16;
-    f64_ = g_.a == sdk::DType::kF64;
-    const Spirv code = f64_    ? spirv(kGemmF64Spv)
-                       : !f16  ? spirv(kGemmF32Spv)
-                       : out16 ? spirv(kGemmF16F16Spv)
-                               : spirv(kGemmF16F32Spv);
-    attributes.set("impl", std::string("vulkan shader: tiled gemm, ") + sdk::dtype_name(g_.a) + " -> " +
-                               sdk::dtype_name(g_.c) + ", " + (f64_ ? "f64" : "f32") +
+    using sdk::DType;
+    f64_ = g_.a == DType::kF64;
+    const uint32_t ta = g_.trans_a ? 1u : 0u, tb = g_.trans_b ? 1u : 0u;
+    const std::string types = std::string(sdk::dtype_name(g_.a)) + " -> " + sdk::dtype_name(g_.c);
+    if (kernel_ == GemmKernel::kBlocked) {
+      const bool out32 = g_.c == DType::kF32;
+      const Spirv code = g_.a == DType::kF32 ? spirv(kGemmRbF32F32Spv)
+                         : g_.a == DType::kF16
+                             ? (out32 ? spirv(kGemmRbF16F32Spv) : spirv(kGemmRbF16F16Spv))
+                             : (out32 ? spirv(kGemmRbBf16F32Spv) : spirv(kGemmRbBf16Bf16Spv));
+      nr_ = static_cast<uint32_t>(std::min<int64_t>(4, g_.n));
+      // The 64-bit-load form where op(A)'s rows and op(B)'s columns run along k in whole words (the
+      // buffers' alignment is checked at enqueue; the plain form stays ready for misaligned ones).
+      const int64_t epw = g_.a == DType::kF32 ? 2 : 4;  // elements per 64-bit word
+      auto words = [&](int64_t v) { return v % epw == 0; };
+      const bool wide = d.info.int64 && g_.trans_a && !g_.trans_b && words(g_.k) && words(g_.lda) &&
+                        words(g_.ldb) && words(g_.offset_a) && words(g_.offset_b) &&
+                        (g_.batch == 1 || (words(g_.stride_a) && words(g_.stride_b)));
+      attributes.set("impl", "vulkan shader: register-blocked gemm (CPU devices), " + types +
+                                 ", f32 accumulation, 8 rows x min(4, n) columns of C per invocation, 16 "
+                                 "invocations per work-group, no shared memory" +
+                                 (wide ? std::string(", A and B read 64 bits at a time") : std::string()));
+      if (CMTR_Error* e = d.pipeline("gemm.v1 op_create", code, {ta, tb, nr_}, 80, &pipeline_)) return e;
+      if (!wide) return nullptr;
+      const Spirv wide_code = g_.a == DType::kF32 ? spirv(kGemmRbwF32F32Spv)
+                              : g_.a == DType::kF16
+                                  ? (out32 ? spirv(kGemmRbwF16F32Spv) : spirv(kGemmRbwF16F16Spv))
+                                  : (out32 ? spirv(kGemmRbwBf16F32Spv) : spirv(kGemmRbwBf16Bf16Spv));
+      return d.pipeline("gemm.v1 op_create", wide_code, {ta, tb, nr_}, 80, &wide_);
+    }
+    const Spirv code = f64_                  ? spirv(kGemmF64Spv)
+                       : g_.a == DType::kF32 ? spirv(kGemmF32Spv)
+                       : g_.a == DType::kF16
+                           ? (g_.c == DType::kF16 ? spirv(kGemmF16F16Spv) : spirv(kGemmF16F32Spv))
+                           : (g_.c == DType::kBF16 ? spirv(kGemmBf16Bf16Spv) : spirv(kGemmBf16F32Spv));
+    attributes.set("impl", "vulkan shader: tiled gemm, " + types + ", " + (f64_ ? "f64" : "f32") +
                                " accumulation, 64x64 tile per 16x16 work-group (4x4 per invocation), k "
                                "through shared memory 16 at a time");
-    return pipeline_.create(d, "gemm.v1 op_create", code, {g_.trans_a ? 1u : 0u, g_.trans_b ? 1u : 0u},
-                            f64_ ? 88 : 80);
+    return d.pipeline("gemm.v1 op_create", code, {ta, tb}, f64_ ? 88 : 80, &pipeline_);
   }
   CMTR_Error* check(const CMTR_Device* device, CMTR_Buffer* const* buffers, size_t n) override {
     return check_list("gemm.v1", device, buffers, n,
@@ -436,70 +414,93 @@ class GemmOp final : public Op {
                     static_cast<float>(g_.beta)};
     const Push64 push64{push.a,  push.b,  push.c,  push.m,  push.n,  push.k,  push.lda, push.ldb, push.ldc,
                         push.sa, push.sb, push.sc, push.oa, push.ob, push.oc, g_.alpha, g_.beta};
-    if (f64_)
-      pipeline_.dispatch(cmd, &push64, u((g_.m + 63) / 64), u((g_.n + 63) / 64), u(g_.batch));
-    else
-      pipeline_.dispatch(cmd, &push, u((g_.m + 63) / 64), u((g_.n + 63) / 64), u(g_.batch));
+    if (kernel_ == GemmKernel::kBlocked) {
+      const bool aligned = push.a % 8 == 0 && push.b % 8 == 0;
+      const Pipeline* p = wide_ != nullptr && aligned ? wide_ : pipeline_;
+      p->dispatch(cmd, &push, u(blocked_groups_x(g_.m)), u((g_.n + nr_ - 1) / nr_), u(g_.batch));
+    } else if (f64_) {
+      pipeline_->dispatch(cmd, &push64, u((g_.m + 63) / 64), u((g_.n + 63) / 64), u(g_.batch));
+    } else {
+      pipeline_->dispatch(cmd, &push, u((g_.m + 63) / 64), u((g_.n + 63) / 64), u(g_.batch));
+    }
     return nullptr;
   }
+  // The blocked kernel's work-groups along m: 8 rows per invocation, 16 invocations per group.
+  static int64_t blocked_groups_x(int64_t m) { return ((m + 7) / 8 + 15) / 16; }
 
  private:
   sdk::GemmParams g_;
-  Pipeline pipeline_;
+  GemmKernel kernel_;
+  const Pipeline* pipeline_ = nullptr;
+  const Pipeline* wide_ = nullptr;  // the blocked kernel's 64-bit-load form, where it applies
   bool f64_ = false;
+  uint32_t nr_ = 4;
 };
 
 // ---- Planning ----
 
-template <class T>
-OpPlan finish(std::unique_ptr<T> op, CMTR_Error* e) {
-  if (e != nullptr) return failed(e);
-  OpPlan p;
-  p.status = OpStatus::kSupported;
-  p.op = std::move(op);
-  return p;
-}
-
 OpPlan plan_gemm(DeviceState& d, const CMTR_KeyValue* params, size_t n, bool create) {
+  using sdk::DType;
   auto parsed = sdk::parse_gemm(params, n);
   if (!parsed.ok()) return invalid_plan(parsed.invalid_reason);
   const sdk::GemmParams& g = parsed.value;
   const auto& lim = d.info.props.limits;
+  GemmKernel kernel =
+      d.info.props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? GemmKernel::kBlocked : GemmKernel::kTiled;
+  if (auto hint = sdk::string_hint(params, n, "hint.vulkan.gemm")) {
+    if (*hint == "tiled")
+      kernel = GemmKernel::kTiled;
+    else if (*hint == "blocked")
+      kernel = GemmKernel::kBlocked;
+    else if (*hint != "auto")
+      return invalid_plan("gemm.v1: hint.vulkan.gemm must be auto, tiled or blocked, got '" + *hint + "'");
+  }
   if (g.a != g.b) return unsupported("gemm.v1: dtype_a and dtype_b must match");
-  if (g.a == sdk::DType::kF64) {
-    if (g.c != sdk::DType::kF64 || g.compute != "f64")
+  if (g.a == DType::kF64) {
+    if (g.c != DType::kF64 || g.compute != "f64")
       return unsupported("gemm.v1: f64 inputs run with f64 output and compute only");
     if (!d.info.float64) return unsupported("gemm.v1: f64 needs shaderFloat64, which " + d.label + " lacks");
     if (lim.maxComputeSharedMemorySize < 2 * 16 * 65 * 8)
       return unsupported("gemm.v1: the f64 tiled kernel needs 16.3 KiB of shared memory");
-  } else if (g.a != sdk::DType::kF32 && g.a != sdk::DType::kF16) {
+    kernel = GemmKernel::kTiled;  // the only f64 kernel
+  } else if (g.a != DType::kF32 && g.a != DType::kF16 && g.a != DType::kBF16) {
     return unsupported(std::string("gemm.v1: ") + sdk::dtype_name(g.a) +
-                       " inputs are not offered (f32; f16 with shaderFloat16 and 16-bit storage; f64 with "
+                       " inputs are not offered (f32; f16 and bf16 with 16-bit storage; f64 with "
                        "shaderFloat64)");
   }
-  if (g.a != sdk::DType::kF64 && g.compute != "f32")
+  if (g.a != DType::kF64 && g.compute != "f32")
     return unsupported("gemm.v1: compute " + g.compute + " is not offered (f32 accumulation)");
-  if (g.c != g.a && g.c != sdk::DType::kF32)
+  if (g.c != g.a && g.c != DType::kF32)
     return unsupported(std::string("gemm.v1: dtype_c ") + sdk::dtype_name(g.c) + " with " +
                        sdk::dtype_name(g.a) + " inputs is not offered");
-  const bool half = g.a == sdk::DType::kF16 || g.c == sdk::DType::kF16;
-  if (half && !(d.info.float16 && d.info.storage16))
-    return unsupported("gemm.v1: f16 needs shaderFloat16 and storageBuffer16BitAccess, which " + d.label +
-                       " lacks");
+  // 16-bit storage for f16 and bf16; the tiled kernel's f16 also computes with float16_t conversions.
+  const bool half = g.a == DType::kF16 || g.a == DType::kBF16;
+  if (half && !d.info.storage16)
+    return unsupported(std::string("gemm.v1: ") + sdk::dtype_name(g.a) +
+                       " needs storageBuffer16BitAccess, which " + d.label + " lacks");
+  if (g.a == DType::kF16 && kernel == GemmKernel::kTiled && !d.info.float16)
+    return unsupported("gemm.v1: the tiled kernel's f16 needs shaderFloat16, which " + d.label + " lacks");
   if (g.a_bytes / sdk::dtype_size_bytes(g.a) >= kMaxIndex ||
       g.b_bytes / sdk::dtype_size_bytes(g.b) >= kMaxIndex ||
       g.c_bytes / sdk::dtype_size_bytes(g.c) >= kMaxIndex)
     return unsupported(
         "gemm.v1: a matrix buffer spans 2^32 elements or more (the shader's indices are 32-bit)");
-  if (static_cast<uint64_t>((g.m + 63) / 64) > lim.maxComputeWorkGroupCount[0] ||
-      static_cast<uint64_t>((g.n + 63) / 64) > lim.maxComputeWorkGroupCount[1] ||
-      static_cast<uint64_t>(g.batch) > lim.maxComputeWorkGroupCount[2])
-    return unsupported("gemm.v1: m/64, n/64 or batch exceeds maxComputeWorkGroupCount");
-  if (lim.maxComputeWorkGroupInvocations < 256 || lim.maxComputeWorkGroupSize[0] < 16 ||
-      lim.maxComputeWorkGroupSize[1] < 16 || lim.maxComputeSharedMemorySize < 2 * 16 * 65 * 4)
-    return unsupported("gemm.v1: the tiled kernel needs 16x16 work-groups and 8.3 KiB of shared memory");
+  if (kernel == GemmKernel::kBlocked) {
+    if (static_cast<uint64_t>(GemmOp::blocked_groups_x(g.m)) > lim.maxComputeWorkGroupCount[0] ||
+        static_cast<uint64_t>((g.n + 3) / 4) > lim.maxComputeWorkGroupCount[1] ||
+        static_cast<uint64_t>(g.batch) > lim.maxComputeWorkGroupCount[2])
+      return unsupported("gemm.v1: m/128, n/4 or batch exceeds maxComputeWorkGroupCount");
+  } else {
+    if (static_cast<uint64_t>((g.m + 63) / 64) > lim.maxComputeWorkGroupCount[0] ||
+        static_cast<uint64_t>((g.n + 63) / 64) > lim.maxComputeWorkGroupCount[1] ||
+        static_cast<uint64_t>(g.batch) > lim.maxComputeWorkGroupCount[2])
+      return unsupported("gemm.v1: m/64, n/64 or batch exceeds maxComputeWorkGroupCount");
+    if (lim.maxComputeWorkGroupInvocations < 256 || lim.maxComputeWorkGroupSize[0] < 16 ||
+        lim.maxComputeWorkGroupSize[1] < 16 || lim.maxComputeSharedMemorySize < 2 * 16 * 65 * 4)
+      return unsupported("gemm.v1: the tiled kernel needs 16x16 work-groups and 8.3 KiB of shared memory");
+  }
   if (!create) return finish<GemmOp>(nullptr, nullptr);
-  auto op = std::make_unique<GemmOp>(g);
+  auto op = std::make_unique<GemmOp>(g, kernel);
   CMTR_Error* e = op->init(d);
   return finish(std::move(op), e);
 }
@@ -674,11 +675,11 @@ OpPlan plan_op(CMTR_Device* device, std::string_view name, const CMTR_KeyValue* 
     return finish(std::move(op), e);
   }
   if (sdk::is_inference_op(name)) {
-    auto [status, reason] = sdk::inference_op_not_implemented(name, params, n, "vulkan");
-    OpPlan p;
-    p.status = status;
-    p.reason = reason;
-    return p;
+    auto parsed = sdk::parse_inference_op(name, params, n);
+    if (!parsed.ok()) return invalid_plan(parsed.invalid_reason);
+    OpPlan ready = device_ready();
+    if (ready.status != OpStatus::kSupported) return ready;
+    return plan_inference_op(d, name, params, n, create);
   }
   if (sdk::is_training_op(name)) {  // ABI 1.2: malformed is invalid as everywhere, else unsupported
     auto [status, reason] = sdk::training_op_not_implemented(name, params, n, "vulkan");
@@ -690,7 +691,7 @@ OpPlan plan_op(CMTR_Device* device, std::string_view name, const CMTR_KeyValue* 
   OpPlan p;
   p.status = OpStatus::kUnknownOp;
   p.reason = "vulkan: unknown op '" + std::string(name) +
-             "' (offered: gemm.v1, fma_peak.v1, stream.v1, copy.v1, noop.v1)";
+             "' (offered: gemm.v1, fma_peak.v1, stream.v1, copy.v1, noop.v1 and the 1.1 inference ops)";
   return p;
 }
 

@@ -303,13 +303,91 @@ void build_attributes(const DeviceInfo& d, sdk::KeyValueList& out) {
   out.set_bool("vulkan.cooperative_matrix", d.cooperative_matrix);
 }
 
+// ---- Pipeline ----
+
+Pipeline::~Pipeline() {
+  if (device_ == VK_NULL_HANDLE) return;
+  if (pipeline_ != VK_NULL_HANDLE) vkDestroyPipeline(device_, pipeline_, nullptr);
+  if (layout_ != VK_NULL_HANDLE) vkDestroyPipelineLayout(device_, layout_, nullptr);
+  if (module_ != VK_NULL_HANDLE) vkDestroyShaderModule(device_, module_, nullptr);
+}
+
+CMTR_Error* Pipeline::create(VkDevice device, const std::string& what, Spirv code,
+                             const std::vector<uint32_t>& spec, uint32_t push_bytes) {
+  device_ = device;
+  push_bytes_ = push_bytes;
+  VkShaderModuleCreateInfo smci{};
+  smci.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
+  smci.codeSize = code.size_bytes;
+  smci.pCode = code.words;
+  VkResult r = vkCreateShaderModule(device_, &smci, nullptr, &module_);
+  if (r != VK_SUCCESS) return vk_failure(what, "vkCreateShaderModule", r);
+  VkPushConstantRange range{VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes};
+  VkPipelineLayoutCreateInfo plci{};
+  plci.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO;
+  plci.pushConstantRangeCount = push_bytes > 0 ? 1 : 0;
+  plci.pPushConstantRanges = &range;
+  r = vkCreatePipelineLayout(device_, &plci, nullptr, &layout_);
+  if (r != VK_SUCCESS) return vk_failure(what, "vkCreatePipelineLayout", r);
+  std::vector<VkSpecializationMapEntry> entries;
+  for (uint32_t i = 0; i < spec.size(); ++i) entries.push_back({i, i * 4, 4});
+  VkSpecializationInfo si{};
+  si.mapEntryCount = static_cast<uint32_t>(entries.size());
+  si.pMapEntries = entries.data();
+  si.dataSize = spec.size() * 4;
+  si.pData = spec.data();
+  VkComputePipelineCreateInfo cpci{};
+  cpci.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
+  cpci.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
+  cpci.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+  cpci.stage.module = module_;
+  cpci.stage.pName = "main";
+  cpci.stage.pSpecializationInfo = spec.empty() ? nullptr : &si;
+  cpci.layout = layout_;
+  r = vkCreateComputePipelines(device_, VK_NULL_HANDLE, 1, &cpci, nullptr, &pipeline_);
+  if (r != VK_SUCCESS) return vk_failure(what, "vkCreateComputePipelines", r);
+  return nullptr;
+}
+
+void Pipeline::dispatch(VkCommandBuffer cmd, const void* push, uint32_t x, uint32_t y, uint32_t z) const {
+  vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline_);
+  if (push_bytes_ > 0) vkCmdPushConstants(cmd, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes_, push);
+  vkCmdDispatch(cmd, x, y, z);
+}
+
 // ---- DeviceState ----
 
 DeviceState::~DeviceState() {
   shutdown();
 }
 
+CMTR_Error* DeviceState::pipeline(const std::string& what, Spirv code, const std::vector<uint32_t>& spec,
+                                  uint32_t push_bytes, const Pipeline** out) {
+  std::lock_guard<std::mutex> lock(pipeline_mutex_);
+  auto key = std::make_pair(code.words, spec);
+  if (auto it = pipelines_.find(key); it != pipelines_.end()) {
+    *out = it->second.get();
+    return nullptr;
+  }
+  const std::string where = what + " on " + label;
+  auto p = std::make_unique<Pipeline>();
+  if (CMTR_Error* e = p->create(device(), where, code, spec, push_bytes)) return e;
+  // Push constants of zeros: every size is 0, so the shader returns without touching memory.
+  const std::vector<uint8_t> zeros(push_bytes, 0);
+  if (CMTR_Error* e = run_now(where + " (first dispatch)",
+                              [&](VkCommandBuffer cmd) { p->dispatch(cmd, zeros.data(), 1); }))
+    return e;
+  *out = p.get();
+  pipelines_.emplace(std::move(key), std::move(p));
+  return nullptr;
+}
+
 void DeviceState::shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(pipeline_mutex_);
+    if (device_ != VK_NULL_HANDLE && !pipelines_.empty()) vkDeviceWaitIdle(device_);
+    pipelines_.clear();  // before the VkDevice they belong to
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   if (device_ == VK_NULL_HANDLE) return;
   vkDeviceWaitIdle(device_);
@@ -445,6 +523,10 @@ CMTR_Error* DeviceState::allocate(const std::string& what, uint64_t size_bytes, 
 }
 
 void DeviceState::release(Allocation& a) {
+  if (device_ == VK_NULL_HANDLE) {  // after shutdown (an op destroyed late): the device took it along
+    a = Allocation{};
+    return;
+  }
   if (a.mapped != nullptr) vkUnmapMemory(device_, a.memory);
   if (a.buffer != VK_NULL_HANDLE) vkDestroyBuffer(device_, a.buffer, nullptr);
   if (a.memory != VK_NULL_HANDLE) vkFreeMemory(device_, a.memory, nullptr);

@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cmeter::vulkan {
@@ -79,6 +80,39 @@ struct Allocation {
   uint64_t size_bytes = 0;
 };
 
+// SPIR-V words embedded at build time (glslc -mfmt=num, plugins/vulkan/CMakeLists.txt).
+struct Spirv {
+  const uint32_t* words;
+  size_t size_bytes;
+};
+template <size_t N>
+constexpr Spirv spirv(const uint32_t (&w)[N]) {
+  return {w, N * 4};
+}
+
+// A compute pipeline with one push-constant range and no descriptor sets. Owned by the device's
+// pipeline cache (DeviceState::pipeline), which destroys it before the VkDevice; ops hold a pointer.
+class Pipeline {
+ public:
+  Pipeline() = default;
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+  ~Pipeline();
+  // Specialisation constants are 4-byte values with ids 0, 1, ...
+  CMTR_Error* create(VkDevice device, const std::string& what, Spirv code, const std::vector<uint32_t>& spec,
+                     uint32_t push_bytes);
+  // Binds, pushes `push` (push_bytes of it) and dispatches x * y * z work-groups.
+  void dispatch(VkCommandBuffer cmd, const void* push, uint32_t x, uint32_t y = 1, uint32_t z = 1) const;
+  uint32_t push_bytes() const { return push_bytes_; }
+
+ private:
+  VkDevice device_ = VK_NULL_HANDLE;
+  VkShaderModule module_ = VK_NULL_HANDLE;
+  VkPipelineLayout layout_ = VK_NULL_HANDLE;
+  VkPipeline pipeline_ = VK_NULL_HANDLE;
+  uint32_t push_bytes_ = 0;
+};
+
 class DeviceState {
  public:
   DeviceInfo info;
@@ -97,6 +131,14 @@ class DeviceState {
   // when the device has them); `host_visible` picks mapped, coherent host memory.
   CMTR_Error* allocate(const std::string& what, uint64_t size_bytes, bool host_visible, Allocation* out);
   void release(Allocation& a);
+
+  // The pipeline of `code` with these specialisation constants, created on first use and kept until
+  // the device shuts down, so ops of the same shader share it (lavapipe JIT-compiles each pipeline at
+  // its first dispatch: sharing saves a compile per op). A new pipeline is dispatched once, with
+  // zero push constants (every shader then touches no memory), so that compile happens here, at
+  // op_create, and not inside a timed enqueue.
+  CMTR_Error* pipeline(const std::string& what, Spirv code, const std::vector<uint32_t>& spec,
+                       uint32_t push_bytes, const Pipeline** out);
 
   // Waits until the queue is idle (before destroying what submitted work may use).
   void wait_idle();
@@ -124,6 +166,8 @@ class DeviceState {
   std::vector<const CMTR_Buffer*> pinned;
 
  private:
+  std::mutex pipeline_mutex_;  // the pipeline cache
+  std::map<std::pair<const uint32_t*, std::vector<uint32_t>>, std::unique_ptr<Pipeline>> pipelines_;
   std::mutex mutex_;  // device creation, the queue, the setup pool
   VkDevice device_ = VK_NULL_HANDLE;
   VkQueue queue_ = VK_NULL_HANDLE;

@@ -2,9 +2,10 @@
 // ABI, on the Vulkan device present (lavapipe in CI).
 //
 // Why this file exists: the plugin's ops checked against host references on odd shapes (tile edges,
-// transposes, offsets, beta, a copy tail that is not a multiple of 16 bytes), transfers through
-// pinned and pageable memory, and device events against the host clock. Small sizes: the whole file
-// runs in about a second on lavapipe. Exits 77 (CTest skip) when no Vulkan device exists, and only then.
+// transposes, offsets, beta, a copy tail that is not a multiple of 16 bytes; both GEMM kernels),
+// transfers through pinned and pageable memory, and device events against the host clock; the 1.1
+// inference ops are in infer_ops_test.cpp (same binary). Small sizes. Exits 77 (CTest skip) when no
+// Vulkan device exists, and only then.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
@@ -96,62 +97,68 @@ TEST_CASE("vulkan: devices carry the Vulkan properties") {
     CHECK_MESSAGE(find(kv, key) != nullptr, key);
 }
 
-TEST_CASE("vulkan: gemm.v1 f32 on odd shapes, transposes, offsets, batch and beta") {
+TEST_CASE("vulkan: gemm.v1 f32 on odd shapes, transposes, offsets, batch and beta (both kernels)") {
   struct Shape {
     int64_t m, n, k;
     bool ta, tb;
     int64_t batch;
     double beta;
   };
-  for (const Shape s : {Shape{37, 29, 45, false, false, 1, 0.0}, Shape{70, 65, 17, true, true, 2, 0.5},
-                        Shape{1, 130, 3, false, true, 1, -1.0}}) {
-    CAPTURE(s.m);
-    Session ss;
-    const int64_t lda = (s.ta ? s.k : s.m) + 3, ldb = (s.tb ? s.n : s.k) + 1, ldc = s.m + 2;
-    const int64_t off = 5, sa = lda * (s.ta ? s.m : s.k), sb = ldb * (s.tb ? s.k : s.n), sc = ldc * s.n;
-    const auto a = random_floats(static_cast<size_t>(off + sa * s.batch), 1);
-    const auto b = random_floats(static_cast<size_t>(off + sb * s.batch), 2);
-    const auto c0 = random_floats(static_cast<size_t>(off + sc * s.batch), 3);
-    auto* A = ss.upload(a);
-    auto* B = ss.upload(b);
-    auto* C = ss.upload(c0);
-    Params p;
-    p.i("m", s.m).i("n", s.n).i("k", s.k).s("dtype_a", "f32").b("trans_a", s.ta).b("trans_b", s.tb);
-    p.i("lda", lda).i("ldb", ldb).i("ldc", ldc).i("batch", s.batch).d("alpha", 1.5).d("beta", s.beta);
-    p.i("offset_a", off).i("offset_b", off).i("offset_c", off);
-    ss.run("gemm.v1", p, {A, B, C});
-    const auto c = ss.download<float>(C, c0.size());
-    double worst = 0;
-    for (int64_t z = 0; z < s.batch; ++z)
-      for (int64_t j = 0; j < s.n; ++j)
-        for (int64_t i = 0; i < s.m; ++i) {
-          double acc = 0;
-          for (int64_t q = 0; q < s.k; ++q) {
-            const double av = a[static_cast<size_t>(off + z * sa + (s.ta ? i * lda + q : q * lda + i))];
-            const double bv = b[static_cast<size_t>(off + z * sb + (s.tb ? q * ldb + j : j * ldb + q))];
-            acc += av * bv;
+  for (const char* kernel : {"tiled", "blocked"})
+    for (const Shape s : {Shape{37, 29, 45, false, false, 1, 0.0}, Shape{70, 65, 17, true, true, 2, 0.5},
+                          Shape{1, 130, 3, false, true, 1, -1.0}, Shape{130, 3, 9, true, false, 3, 1.0},
+                          Shape{9, 2, 4, false, false, 1, 0.0}}) {
+      CAPTURE(kernel);
+      CAPTURE(s.m);
+      Session ss;
+      const int64_t lda = (s.ta ? s.k : s.m) + 3, ldb = (s.tb ? s.n : s.k) + 1, ldc = s.m + 2;
+      const int64_t off = 5, sa = lda * (s.ta ? s.m : s.k), sb = ldb * (s.tb ? s.k : s.n), sc = ldc * s.n;
+      const auto a = random_floats(static_cast<size_t>(off + sa * s.batch), 1);
+      const auto b = random_floats(static_cast<size_t>(off + sb * s.batch), 2);
+      const auto c0 = random_floats(static_cast<size_t>(off + sc * s.batch), 3);
+      auto* A = ss.upload(a);
+      auto* B = ss.upload(b);
+      auto* C = ss.upload(c0);
+      Params p;
+      p.i("m", s.m).i("n", s.n).i("k", s.k).s("dtype_a", "f32").b("trans_a", s.ta).b("trans_b", s.tb);
+      p.i("lda", lda).i("ldb", ldb).i("ldc", ldc).i("batch", s.batch).d("alpha", 1.5).d("beta", s.beta);
+      p.i("offset_a", off).i("offset_b", off).i("offset_c", off).s("hint.vulkan.gemm", kernel);
+      ss.run("gemm.v1", p, {A, B, C});
+      const auto c = ss.download<float>(C, c0.size());
+      double worst = 0;
+      for (int64_t z = 0; z < s.batch; ++z)
+        for (int64_t j = 0; j < s.n; ++j)
+          for (int64_t i = 0; i < s.m; ++i) {
+            double acc = 0;
+            for (int64_t q = 0; q < s.k; ++q) {
+              const double av = a[static_cast<size_t>(off + z * sa + (s.ta ? i * lda + q : q * lda + i))];
+              const double bv = b[static_cast<size_t>(off + z * sb + (s.tb ? q * ldb + j : j * ldb + q))];
+              acc += av * bv;
+            }
+            const size_t at = static_cast<size_t>(off + z * sc + j * ldc + i);
+            const double want = 1.5 * acc + s.beta * c0[at];
+            worst = std::max(worst, std::fabs(c[at] - want));
           }
-          const size_t at = static_cast<size_t>(off + z * sc + j * ldc + i);
-          const double want = 1.5 * acc + s.beta * c0[at];
-          worst = std::max(worst, std::fabs(c[at] - want));
-        }
-    CHECK(worst < 1e-4);
-    // Padding between columns (ldc > m) and before the offset is untouched.
-    CHECK(c[0] == c0[0]);
-    CHECK(c[static_cast<size_t>(off + s.m)] == c0[static_cast<size_t>(off + s.m)]);
-  }
+      CHECK(worst < 1e-4);
+      // Padding between columns (ldc > m) and before the offset is untouched.
+      CHECK(c[0] == c0[0]);
+      CHECK(c[static_cast<size_t>(off + s.m)] == c0[static_cast<size_t>(off + s.m)]);
+    }
 }
 
-TEST_CASE("vulkan: gemm.v1 f16 where shaderFloat16, unsupported bf16 with a reason") {
+TEST_CASE("vulkan: gemm.v1 f16 where shaderFloat16 (tiled kernel), unsupported i8 and a bad hint invalid") {
   bool supported = true;
   std::string reason;
-  Params bf;
-  bf.i("m", 8).i("n", 8).i("k", 8).s("dtype_a", "bf16");
-  REQUIRE(P().query(dev0(), "gemm.v1", bf, &supported, &reason).ok());
+  Params i8;
+  i8.i("m", 8).i("n", 8).i("k", 8).s("dtype_a", "i8");
+  REQUIRE(P().query(dev0(), "gemm.v1", i8, &supported, &reason).ok());
   CHECK_FALSE(supported);
-  CHECK(reason.find("bf16") != std::string::npos);
+  CHECK(reason.find("i8") != std::string::npos);
+  Params bad;
+  bad.i("m", 8).i("n", 8).i("k", 8).s("dtype_a", "f32").s("hint.vulkan.gemm", "fast");
+  CHECK(P().query(dev0(), "gemm.v1", bad, &supported, &reason).code == CMTR_ERROR_INVALID_ARGUMENT);
   Params h;
-  h.i("m", 33).i("n", 20).i("k", 70).s("dtype_a", "f16").s("dtype_c", "f32");
+  h.i("m", 33).i("n", 20).i("k", 70).s("dtype_a", "f16").s("dtype_c", "f32").s("hint.vulkan.gemm", "tiled");
   REQUIRE(P().query(dev0(), "gemm.v1", h, &supported, &reason).ok());
   CHECK(supported ==
         (attr_bool(dev0(), "vulkan.shader_float16") && attr_bool(dev0(), "vulkan.storage_buffer_16bit")));
@@ -282,6 +289,11 @@ TEST_CASE("vulkan: events time the device work between them") {
 }
 
 }  // namespace
+
+// The plugin under test, for infer_ops_test.cpp.
+const Plugin& vulkan_test_plugin() {
+  return *g_plugin;
+}
 
 int main(int argc, char** argv) {
   Plugin plugin(CMETER_VULKAN_PLUGIN_PATH);

@@ -1,13 +1,20 @@
 #version 460
 // gemm.comp - gemm.v1, column-major C = alpha*op(A)*op(B) + beta*C per batch matrix, f32 accumulation.
 // Tiled: a 16x16 work-group computes a 64x64 tile of C, each invocation a 4x4 block in registers;
-// A and B stream through shared memory 16 columns of k at a time. Inputs f32, or f16 with -DIN_F16;
-// output f32, or f16 with -DOUT_F16 (16-bit storage); -DT_F64: f64 in, out and accumulation. TRANS_A/TRANS_B are specialisation constants.
+// A and B stream through shared memory 16 columns of k at a time (the kernel a GPU wants; CPU devices
+// get gemm_rb.comp). Inputs f32, f16 with -DIN_F16 (float16_t) or bf16 with -DIN_BF16 (uint16_t
+// storage, convert.glsl); output f32, f16 with -DOUT_F16 or bf16 with -DOUT_BF16 (rounded to nearest
+// even by integer operations); -DT_F64: f64 in, out and accumulation. TRANS_A/TRANS_B are
+// specialisation constants.
 #include "common.glsl"
 #if defined(IN_F16) || defined(OUT_F16)
 #extension GL_EXT_shader_16bit_storage : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #endif
+#if defined(IN_BF16) || defined(OUT_BF16)
+#extension GL_EXT_shader_16bit_storage : require
+#endif
+#include "convert.glsl"
 #if defined(T_F64)
 #define TIN double
 #define TOUT double
@@ -16,14 +23,33 @@
 #define ACC float
 #if defined(IN_F16)
 #define TIN float16_t
+#elif defined(IN_BF16)
+#define TIN uint16_t
 #else
 #define TIN float
 #endif
 #if defined(OUT_F16)
 #define TOUT float16_t
+#elif defined(OUT_BF16)
+#define TOUT uint16_t
 #else
 #define TOUT float
 #endif
+#endif
+#if defined(IN_BF16)
+#define LD_IN(x) bf2f(uint(x))
+#else
+#define LD_IN(x) ACC(x)
+#endif
+#if defined(OUT_BF16)
+#define LD_OUT(x) bf2f(uint(x))
+#define TO_OUT(v) uint16_t(f2bf(v))
+#elif defined(OUT_F16)
+#define LD_OUT(x) ACC(x)
+#define TO_OUT(v) float16_t(h2f(f2h(v)))  // rounded here, so the conversion is exact
+#else
+#define LD_OUT(x) ACC(x)
+#define TO_OUT(v) TOUT(v)
 #endif
 #define TM 64
 #define TN 64
@@ -48,11 +74,11 @@ shared ACC Bs[TK][TN + 1];  // Bs[kk][j] = op(B)(k0 + kk, j0 + j)
 
 ACC load_a(uint base, uint i, uint kk) {
   if (i >= p.m || kk >= p.k) return ACC(0);
-  return ACC(p.a.v[base + (TRANS_A ? i * p.lda + kk : kk * p.lda + i)]);
+  return LD_IN(p.a.v[base + (TRANS_A ? i * p.lda + kk : kk * p.lda + i)]);
 }
 ACC load_b(uint base, uint kk, uint j) {
   if (kk >= p.k || j >= p.n) return ACC(0);
-  return ACC(p.b.v[base + (TRANS_B ? kk * p.ldb + j : j * p.ldb + kk)]);
+  return LD_IN(p.b.v[base + (TRANS_B ? kk * p.ldb + j : j * p.ldb + kk)]);
 }
 
 // Everything below is unrolled by hand (16 named accumulators, 16 k-steps per tile, 4 loads per
@@ -78,8 +104,8 @@ ACC load_b(uint base, uint kk, uint j) {
     if (i < p.m && j < p.n) {                                \
       const uint at = base_c + j * p.ldc + i;                \
       ACC v = p.alpha * c##r##q;                           \
-      if (p.beta != ACC(0)) v += p.beta * ACC(p.c.v[at]);     \
-      p.c.v[at] = TOUT(v);                                   \
+      if (p.beta != ACC(0)) v += p.beta * LD_OUT(p.c.v[at]);  \
+      p.c.v[at] = TO_OUT(v);                                 \
     }                                                        \
   }
 

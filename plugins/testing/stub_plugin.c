@@ -857,9 +857,14 @@ static CMTR_Error* parse_fma(const CMTR_KeyValue* params, size_t num_params, OpD
                                     {"x0", CMTR_VALUE_DOUBLE},      {"dx", CMTR_VALUE_DOUBLE},
                                     {"item_dx", CMTR_VALUE_DOUBLE}, {"item_period", CMTR_VALUE_INT64}};
   const char* op = "fma_peak.v1";
-  const CMTR_KeyValue* f[MAX_PARAMS];
+  const CMTR_KeyValue* f[MAX_PARAMS] = {0}; /* keys past num_specs stay absent */
   FmaParams* p = &desc->u.fma;
-  CMTR_Error* error = collect_params(op, specs, COUNT(specs), params, num_params, f);
+#ifdef STUB_FMA_NO_ITEM_KEYS /* a plugin older than ABI 1.3: item_dx/item_period are unknown keys */
+  const size_t num_specs = COUNT(specs) - 2;
+#else
+  const size_t num_specs = COUNT(specs);
+#endif
+  CMTR_Error* error = collect_params(op, specs, num_specs, params, num_params, f);
   if (error != NULL) return error;
   if ((error = require(op, "dtype", f[0])) || (error = require(op, "items", f[1])) ||
       (error = require(op, "iters", f[2])))

@@ -59,7 +59,8 @@ std::string render_inference_csv(const LoadedReport& r) {
       "output_tokens_per_s,prompt_tokens_per_s,latency_p50_s,latency_p90_s,latency_p99_s,ttft_p50_s,"
       "ttft_p90_s,ttft_p99_s,tpot_p50_s,tpot_p90_s,tpot_p99_s,server_target_qps,server_achieved_qps,"
       "server_ttft_bound_s,server_tpot_bound_s,mfu_prefill,mfu_peak_key,mbu_decode,mbu_bandwidth_source,"
-      "joules_per_token,accuracy_passed,tokens_checked,logit_nmse_max,top1_agreement,"
+      "decode_bytes_per_s,mbu_decode_measured,mbu_measured_source,joules_per_token,accuracy_passed,tokens_"
+      "checked,logit_nmse_max,top1_agreement,"
       "top1_clear_margin_tokens,kl_mean,audit_queries,audit_mismatches,first_divergence,op_paths\n";
   auto optional = [](const std::optional<double>& v) { return v ? format_exact(*v) : std::string(); };
   for (const auto& v : r.inference) {
@@ -103,6 +104,7 @@ std::string render_inference_csv(const LoadedReport& r) {
     }
     for (const auto& x :
          {optional(v.mfu_prefill), v.mfu_peak_key, optional(v.mbu_decode), v.mbu_bandwidth_source,
+          optional(v.decode_bytes_per_s), optional(v.mbu_decode_measured), v.mbu_measured_source,
           optional(v.joules_per_token), std::string(a.passed ? "true" : "false"),
           std::to_string(a.tokens_checked), format_exact(a.logit_nmse_max), format_exact(a.top1_agreement),
           std::to_string(a.top1_clear_margin_tokens), format_exact(a.kl_mean),

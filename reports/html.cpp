@@ -347,7 +347,7 @@ std::string html_inference_section(const LoadedReport& r) {
           steps.push_back(td(format_quantity(s.qps, "query/s"), true) + td(format_ms(s.ttft_p99_s), true) +
                           td(format_ms(s.tpot_p99_s), true) +
                           fmt::format("<td class=\"status-{}\">{}</td>", s.passed ? "ok" : "invalid",
-                                      s.passed ? "within bounds" : "over a bound"));
+                                      escape_html(search_step_outcome(*v->server, s))));
         out += table({"Rate tried", "TTFT p99 ms", "TPOT p99 ms", "Outcome"}, steps, "server-search");
       }
       out += "</details>\n";

@@ -66,6 +66,17 @@ std::string server_text(const InferenceView& v) {
                      s.search.size() == 1 ? "" : "s");
 }
 
+std::string search_step_outcome(const ServerResult& s, const ServerSearchStep& step) {
+  if (step.passed) return "within bounds";
+  std::vector<std::string> why;
+  if (step.ttft_p99_s > s.ttft_bound_s) why.push_back("TTFT p99 over the bound");
+  if (step.tpot_p99_s > s.tpot_bound_s) why.push_back("TPOT p99 over the bound");
+  if (why.empty() && step.ttft_growth)
+    why.push_back(fmt::format("did not keep up: TTFT grew {:.3g} s per s", *step.ttft_growth));
+  if (why.empty()) return "over a bound";
+  return fmt::format("{}", fmt::join(why, "; "));
+}
+
 std::string mfu_text(const InferenceView& v) {
   if (!v.mfu_prefill)
     return v.mfu_peak_key.empty() ? "n/a (no declared peak)" : "n/a (" + v.mfu_peak_key + ")";
@@ -73,11 +84,17 @@ std::string mfu_text(const InferenceView& v) {
 }
 
 std::string mbu_text(const InferenceView& v) {
+  std::string text;
   if (!v.mbu_decode)
-    return v.mbu_bandwidth_source.empty() ? "n/a (no bandwidth known)"
-                                          : "n/a (" + v.mbu_bandwidth_source + ")";
-  return format_percent(*v.mbu_decode) + " of " +
-         (v.mbu_bandwidth_source.empty() ? "?" : v.mbu_bandwidth_source);
+    text =
+        v.mbu_bandwidth_source.empty() ? "n/a (no bandwidth known)" : "n/a (" + v.mbu_bandwidth_source + ")";
+  else
+    text = format_percent(*v.mbu_decode) + " of " +
+           (v.mbu_bandwidth_source.empty() ? "?" : v.mbu_bandwidth_source);
+  // The measured ratio beside a declared one (where there is no declared one, it is the MBU itself).
+  if (v.mbu_decode_measured && v.mbu_measured_source != v.mbu_bandwidth_source)
+    text += "; " + format_percent(*v.mbu_decode_measured) + " of " + v.mbu_measured_source;
+  return text;
 }
 
 std::string energy_text(const InferenceView& v) {

@@ -45,9 +45,19 @@ TEST_CASE("inference_text: the texts of a Server result") {
       "llm-tiny: 4 layers, hidden 256, 8 heads (2 KV heads, head dim 32), FFN 704, vocab 4096, tied lm_head");
   CHECK(workload_text(v) == "64 queries, 128 prompt + 64 output tokens each, batch up to 16, 12.5 s");
   CHECK(server_text(v) ==
-        "2.5 query/s with TTFT p99 <= 2000 ms and TPOT p99 <= 100 ms (target 3.12 query/s, 3 rates tried)");
+        "2.5 query/s with TTFT p99 <= 2000 ms and TPOT p99 <= 100 ms (target 3.12 query/s, 4 rates tried)");
   CHECK(mfu_text(v) == "41.2% of peak.flops.bf16");
-  CHECK(mbu_text(v) == "63.0% of measured STREAM triad (stream[kind=triad])");
+  REQUIRE(v.server);
+  REQUIRE(v.server->search.size() == 4);
+  CHECK(search_step_outcome(*v.server, v.server->search[0]) ==
+        "TTFT p99 over the bound; TPOT p99 over the bound");
+  CHECK(search_step_outcome(*v.server, v.server->search[1]) == "did not keep up: TTFT grew 0.42 s per s");
+  CHECK(search_step_outcome(*v.server, v.server->search[2]) == "TTFT p99 over the bound");
+  CHECK(search_step_outcome(*v.server, v.server->search[3]) == "within bounds");
+  CHECK(mbu_text(v) ==
+        "63.0% of declared peak.mem.bytes_per_s; 84.0% of measured STREAM triad of this run, case stream "
+        "(30.0 GB/s, "
+        "256 MiB arrays)");
   CHECK(energy_text(v) == "0.25 J/token");
   CHECK(accuracy_verdict(v) == "passed");
   CHECK(accuracy_numbers(v) ==
@@ -59,6 +69,28 @@ TEST_CASE("inference_text: the texts of a Server result") {
         "swiglu=avx512");
 }
 
+TEST_CASE("inference_text: MBU against a declared bandwidth shows the run's measured triad beside it") {
+  testing::SyntheticInference s;
+  auto j = testing::make_inference_member(s);
+  j["mbu_decode"] = 0.25;
+  j["mbu_bandwidth_source"] = "declared peak.mem.bytes_per_s";
+  j["decode_bytes_per_s"] = 12.5e9;
+  j["mbu_decode_measured"] = 0.5;
+  j["mbu_measured_source"] =
+      "measured STREAM triad of this run, case stream[kind=triad] (25.0 GB/s, 128 MiB arrays)";
+  auto v = inference_view_from_json(j);
+  REQUIRE(v.has_value());
+  CHECK(mbu_text(*v) ==
+        "25.0% of declared peak.mem.bytes_per_s; 50.0% of measured STREAM triad of this run, case "
+        "stream[kind=triad] (25.0 GB/s, 128 MiB arrays)");
+  // No triad in the run: the declared figure alone.
+  j["mbu_decode_measured"] = nullptr;
+  j["mbu_measured_source"] = "none (this run measured no STREAM triad on cpu:0)";
+  v = inference_view_from_json(j);
+  REQUIRE(v.has_value());
+  CHECK(mbu_text(*v) == "25.0% of declared peak.mem.bytes_per_s");
+}
+
 TEST_CASE("inference_text: what was not measured is n/a, a failure names where it diverged") {
   testing::SyntheticInference s;
   s.accuracy_passed = false;
@@ -67,6 +99,8 @@ TEST_CASE("inference_text: what was not measured is n/a, a failure names where i
   j["mfu_prefill"] = nullptr;
   j["mbu_decode"] = nullptr;
   j["mbu_bandwidth_source"] = "";
+  j["mbu_decode_measured"] = nullptr;
+  j["mbu_measured_source"] = "none (this run measured no STREAM triad on cpu:0)";
   j["accuracy"]["kl_mean"] = nullptr;
   j["op_paths"] = {{"attention", "fused"}};
   auto v = inference_view_from_json(j);

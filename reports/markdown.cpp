@@ -69,7 +69,7 @@ std::string markdown_inference_section(const LoadedReport& r) {
           for (const auto& s : v.server->search)
             steps.push_back(fmt::format("{} ({} ms / {} ms, {})", format_quantity(s.qps, "query/s"),
                                         format_ms(s.ttft_p99_s), format_ms(s.tpot_p99_s),
-                                        s.passed ? "within" : "over"));
+                                        search_step_outcome(*v.server, s)));
           out += "- Server search (rate: TTFT p99 / TPOT p99): " +
                  escape_markdown(fmt::format("{}", fmt::join(steps, "; "))) + "\n";
         }

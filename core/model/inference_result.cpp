@@ -43,11 +43,14 @@ nlohmann::json to_json(const InferenceResult& r) {
   if (r.server) {
     const ServerResult& s = *r.server;
     nlohmann::json search = nlohmann::json::array();
-    for (const ServerSearchStep& step : s.search)
-      search.push_back({{"qps", json_fields::num(step.qps)},
-                        {"ttft_p99_s", json_fields::num(step.ttft_p99_s)},
-                        {"tpot_p99_s", json_fields::num(step.tpot_p99_s)},
-                        {"passed", step.passed}});
+    for (const ServerSearchStep& step : s.search) {
+      nlohmann::json sj = {{"qps", json_fields::num(step.qps)},
+                           {"ttft_p99_s", json_fields::num(step.ttft_p99_s)},
+                           {"tpot_p99_s", json_fields::num(step.tpot_p99_s)},
+                           {"passed", step.passed}};
+      if (step.ttft_growth) sj["ttft_growth"] = json_fields::opt(step.ttft_growth);
+      search.push_back(std::move(sj));
+    }
     j["server"] = {{"target_qps", json_fields::num(s.target_qps)},
                    {"achieved_qps", json_fields::num(s.achieved_qps)},
                    {"ttft_bound_s", json_fields::num(s.ttft_bound_s)},
@@ -60,6 +63,9 @@ nlohmann::json to_json(const InferenceResult& r) {
   j["mfu_peak_key"] = r.mfu_peak_key;
   j["mbu_decode"] = json_fields::opt(r.mbu_decode);
   j["mbu_bandwidth_source"] = r.mbu_bandwidth_source;
+  j["decode_bytes_per_s"] = json_fields::opt(r.decode_bytes_per_s);
+  j["mbu_decode_measured"] = json_fields::opt(r.mbu_decode_measured);
+  j["mbu_measured_source"] = r.mbu_measured_source;
   j["joules_per_token"] = json_fields::opt(r.joules_per_token);
   j["op_paths"] = nlohmann::json::object();
   for (const auto& [op, path] : r.op_paths) j["op_paths"][op] = path;
@@ -116,14 +122,17 @@ Result<InferenceResult> inference_result_from_json(const nlohmann::json& j) {
     if (const auto& search = json_fields::at(sj, "search"); search.is_array())
       for (const auto& step : search)
         s.search.push_back({json_fields::read_num(step, "qps"), json_fields::read_num(step, "ttft_p99_s"),
-                            json_fields::read_num(step, "tpot_p99_s"),
-                            json_fields::read_flag(step, "passed")});
+                            json_fields::read_num(step, "tpot_p99_s"), json_fields::read_flag(step, "passed"),
+                            json_fields::read_opt(step, "ttft_growth")});
     r.server = std::move(s);
   }
   r.mfu_prefill = json_fields::read_opt(j, "mfu_prefill");
   r.mfu_peak_key = json_fields::read_text(j, "mfu_peak_key");
   r.mbu_decode = json_fields::read_opt(j, "mbu_decode");
   r.mbu_bandwidth_source = json_fields::read_text(j, "mbu_bandwidth_source");
+  r.decode_bytes_per_s = json_fields::read_opt(j, "decode_bytes_per_s");
+  r.mbu_decode_measured = json_fields::read_opt(j, "mbu_decode_measured");
+  r.mbu_measured_source = json_fields::read_text(j, "mbu_measured_source");
   r.joules_per_token = json_fields::read_opt(j, "joules_per_token");
   if (const auto& paths = json_fields::at(j, "op_paths"); paths.is_object())
     for (auto p = paths.begin(); p != paths.end(); ++p)

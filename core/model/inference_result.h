@@ -34,6 +34,9 @@ struct ServerSearchStep {
   double ttft_p99_s = 0;
   double tpot_p99_s = 0;
   bool passed = false;
+  // Seconds of TTFT gained per second of the probe (schema 1.3; absent in older reports): the queue's
+  // growth, > 0.1 when the device did not keep up with the offered rate.
+  std::optional<double> ttft_growth;
 };
 
 struct ServerResult {
@@ -72,6 +75,12 @@ struct InferenceResult {
   std::string mfu_peak_key;
   std::optional<double> mbu_decode;
   std::string mbu_bandwidth_source;
+  // Weight + KV bytes per decode step over the time inside decode steps: the raw figure MBU divides.
+  std::optional<double> decode_bytes_per_s;
+  // decode_bytes_per_s over the same device's STREAM triad measured in the same run
+  // (core/run/decode_bandwidth.h); null when the run measured no triad on the device.
+  std::optional<double> mbu_decode_measured;
+  std::string mbu_measured_source;
   std::optional<double> joules_per_token;
   std::map<std::string, std::string> op_paths;  // "attention": "fused"|"composed", op name: impl
   InferenceAccuracy accuracy;

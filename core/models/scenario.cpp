@@ -237,6 +237,25 @@ std::vector<std::pair<double, double>> empirical_cdf(std::vector<double> v, size
   return out;
 }
 
+double ttft_growth(const ScenarioRun& run) {
+  const size_t n = run.queries.size();
+  if (n < 3) return 0.0;
+  double mean_a = 0, mean_t = 0;
+  for (const QueryTiming& q : run.queries) {
+    mean_a += q.arrival_s;
+    mean_t += q.first_token_s - q.arrival_s;
+  }
+  mean_a /= static_cast<double>(n);
+  mean_t /= static_cast<double>(n);
+  double sxy = 0, sxx = 0;
+  for (const QueryTiming& q : run.queries) {
+    const double da = q.arrival_s - mean_a;
+    sxy += da * (q.first_token_s - q.arrival_s - mean_t);
+    sxx += da * da;
+  }
+  return sxx > 0 ? sxy / sxx : 0.0;
+}
+
 ScenarioStats scenario_stats(const ScenarioRun& run, int64_t prompt_len, int64_t output_len) {
   ScenarioStats s;
   for (const QueryTiming& q : run.queries) {

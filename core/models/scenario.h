@@ -90,6 +90,13 @@ struct ScenarioStats {
 };
 ScenarioStats scenario_stats(const ScenarioRun& run, int64_t prompt_len, int64_t output_len);
 
+// How fast a Server run's queue grew: the least-squares slope of TTFT against arrival time, in seconds
+// of TTFT per second of run (dimensionless). A device that keeps up with the offered rate has a slope
+// near 0 (its queue is stationary); one offered more than it serves has slope ~ offered/served - 1,
+// however short the run (a short run can keep its TTFT p99 under the bound while overloaded, so the
+// latency bounds alone overstate the rate). 0 with fewer than 3 queries or no spread of arrivals.
+double ttft_growth(const ScenarioRun& run);
+
 // Server rate search: probes rates (each probe a full Server run through `probe`) starting at
 // `start_qps`, doubling while they pass and halving while they fail until a bracket is found, then
 // bisecting, `steps` probes in all. Returns the probes in order; the answer is the highest passed.

@@ -104,6 +104,40 @@ TEST_CASE("scenario: server at a low rate has TTFT = prefill; issuing stops only
   CHECK(percentile(scenario_stats(*flooded, 8, 4).ttft_s, 0.99) > 0.5);
 }
 
+TEST_CASE("scenario: TTFT growth is ~0 where the device keeps up, ~offered/served - 1 where it does not") {
+  // Capacity of this engine: 2 slots, a query busy 0.01 s of prefill + 3 shared decode steps.
+  ScenarioSettings s;
+  s.scenario = Scenario::kServer;
+  s.output_len = 4;
+  s.min_queries = 50;
+  s.min_duration_s = 1;
+  s.seed = 11;
+  s.server_qps = 20;  // well under capacity (~ 80 query/s)
+  FakeEngine idle(2, 0.01, 0.001);
+  auto easy = run_scenario(idle, s);
+  REQUIRE(easy);
+  CHECK(std::abs(ttft_growth(*easy)) < 0.05);
+  // Three times capacity on a run short enough that TTFT p99 stays under a 2 s bound: the queue's
+  // growth gives it away.
+  s.server_qps = 240;
+  s.min_duration_s = 0.3;
+  FakeEngine busy(2, 0.01, 0.001);
+  auto over = run_scenario(busy, s);
+  REQUIRE(over);
+  CHECK(percentile(scenario_stats(*over, 8, 4).ttft_s, 0.99) < 2.0);
+  const double served_qps = static_cast<double>(over->queries.size()) / over->duration_s;
+  MESSAGE("offered 240 query/s, served ", served_qps, " query/s, TTFT growth ", ttft_growth(*over));
+  CHECK(ttft_growth(*over) > 1.0);
+  CHECK(ttft_growth(*over) == doctest::Approx(240 / served_qps - 1).epsilon(0.35));
+  // Degenerate runs: no slope.
+  ScenarioRun two;
+  two.queries = {{0, 0.0, 0.1, 0.2, 0}, {1, 1.0, 1.5, 1.6, 0}};
+  CHECK(ttft_growth(two) == 0.0);
+  ScenarioRun same;
+  same.queries = {{0, 0.0, 0.1, 0.2, 0}, {1, 0.0, 1.5, 1.6, 0}, {2, 0.0, 2.5, 2.6, 0}};
+  CHECK(ttft_growth(same) == 0.0);
+}
+
 TEST_CASE("scenario: the server search brackets the highest passing rate of a latency model") {
   const double capacity = 7.3;
   auto probe = [&](double qps) -> Result<ServerSearchStep> {

@@ -192,6 +192,31 @@ Result<LoadedReport> load_report(nlohmann::json report, const std::string& sourc
       ++i;
     }
   }
+  // 1.3 added results[].inference's decode_bytes_per_s, mbu_decode_measured and mbu_measured_source.
+  if (version->minor < 3) {
+    size_t i = 0;
+    for (const auto& r : member(report, "results")) {
+      if (r.is_object() && r.contains("inference") && r["inference"].is_object()) {
+        const nlohmann::json& inf = r["inference"];
+        for (const char* name : {"decode_bytes_per_s", "mbu_decode_measured", "mbu_measured_source"})
+          if (inf.contains(name))
+            return make_error(ErrorCode::kInvalidArgument,
+                              "{}: not a valid cmeter.report {}: results[{}].inference: unknown member '{}' "
+                              "(added in schema 1.3)",
+                              source, version->text, i, name);
+        if (inf.contains("server") && inf["server"].is_object() && inf["server"].contains("search") &&
+            inf["server"]["search"].is_array())
+          for (const auto& step : inf["server"]["search"])
+            if (step.is_object() && step.contains("ttft_growth"))
+              return make_error(
+                  ErrorCode::kInvalidArgument,
+                  "{}: not a valid cmeter.report {}: results[{}].inference.server.search: unknown "
+                  "member 'ttft_growth' (added in schema 1.3)",
+                  source, version->text, i);
+      }
+      ++i;
+    }
+  }
 
   LoadedReport out;
   out.source = source;

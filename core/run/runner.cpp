@@ -18,6 +18,7 @@
 #include "core/report/journal.h"
 #include "core/report/report.h"
 #include "core/report/summary.h"
+#include "core/run/decode_bandwidth.h"
 #include "core/util/clock.h"
 #include "core/util/files.h"
 #include "core/workloads/workload.h"
@@ -598,6 +599,7 @@ Result<RunOutcome> execute_run(const RunOptions& options, CaseExecutor& executor
   }
   run["end_utc"] = utc_now_iso8601();
   run["wall_s"] = seconds_since(run_start);
+  relate_decode_to_stream(results);
   if (options.pue) {
     run["settings"]["pue"] = {
         {"value", *options.pue},

@@ -175,8 +175,7 @@ void run_fma_peak(const Context& ctx, CaseResult& result) {
   // and kCheckedItemsPerSet in each, drawn now, after the timed calls, from entropy the worker cannot
   // read (not the run seed). Each is simulated on the host in dtype arithmetic (round after every fma);
   // items one period apart start alike, so each simulation is done once.
-  std::random_device device_entropy;
-  std::mt19937_64 fresh((static_cast<uint64_t>(device_entropy()) << 32) ^ device_entropy());
+  std::mt19937_64 fresh = fresh_entropy_rng();
   std::vector<std::pair<int64_t, int64_t>> checked{{0, 0}, {0, items - 1}};  // (set written, item)
   std::uniform_int_distribution<int64_t> pick_item(0, items - 1), pick_set(0, written - 1);
   for (int64_t k = 0; k < std::min(kCheckedItems, items); ++k)

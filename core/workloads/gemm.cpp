@@ -336,8 +336,7 @@ void run_gemm(const Context& ctx, CaseResult& result) {
   // The sets read back are those the last sample's calls wrote (the others were poisoned before it);
   // which of them gets the full check is drawn after the timed calls from fresh randomness, so a plugin
   // cannot know which call's output will be read closely.
-  std::random_device device_entropy;
-  std::mt19937_64 fresh((static_cast<uint64_t>(device_entropy()) << 32) ^ device_entropy());
+  std::mt19937_64 fresh = fresh_entropy_rng();
   const int64_t sets = static_cast<int64_t>(data->size());
   const int64_t written = std::max<int64_t>(std::min(timed->batch, sets), 1);
   std::vector<int64_t> written_sets;

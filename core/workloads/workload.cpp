@@ -251,6 +251,11 @@ bool check_read_back(const OutputRead& read, double per_call_s, CaseResult& resu
   return false;
 }
 
+std::mt19937_64 fresh_entropy_rng() {
+  std::random_device device_entropy;
+  return std::mt19937_64((static_cast<uint64_t>(device_entropy()) << 32) ^ device_entropy());
+}
+
 uint64_t memory_budget_bytes(const Device& device) {
   auto mem = get_int(device.attributes(), "mem.bytes");
   if (!mem || *mem <= 0) return 8ull << 30;

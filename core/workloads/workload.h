@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -104,6 +105,11 @@ Result<OutputRead> read_outputs(Stream& stream, const std::vector<ReadRegion>& r
 // validation's method (record_read_back; result.validation must be set).
 bool check_read_back(const OutputRead& read, double per_call_s, CaseResult& result);
 void record_read_back(const OutputRead& read, CaseResult& result);
+
+// A generator seeded from the operating system's entropy, never from the run seed: what validation
+// draws after the timed calls (which output set, which fma items, which queries it checks) is then
+// unknown to a plugin in advance, so computing only what will be checked cannot pass.
+std::mt19937_64 fresh_entropy_rng();
 
 // Bytes of device memory a case may use (90% of mem.bytes when known, else 8 GiB).
 uint64_t memory_budget_bytes(const Device& device);

@@ -167,5 +167,10 @@ TEST_CASE("output rotation: each call of a sample its own set, every set poisone
   CHECK(output_sets_for(0, 1000, 4) == 1);
 }
 
+TEST_CASE("fresh_entropy_rng: every generator starts elsewhere (entropy, not a constant or the run seed)") {
+  // Equal first draws of two 64-bit generators seeded from entropy: a chance of 2^-64.
+  CHECK(fresh_entropy_rng()() != fresh_entropy_rng()());
+}
+
 }  // namespace
 }  // namespace cmeter::workloads

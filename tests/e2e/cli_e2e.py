@@ -116,6 +116,15 @@ def test_cpu_quick():
         summary = report["summary"]["devices"][0]["metrics"]
         for key in ("fp32_flops_per_s", "fp16_flops_per_s", "mem_triad_bytes_per_s", "launch_latency_s"):
             check(key in summary, f"summary has {key}")
+        # Decode MBU against the triad this run measured on the same device (core/run/decode_bandwidth.h).
+        llm = next(r for r in report["results"] if r["workload"] == "inference")
+        inf, triad = llm["inference"], result(report, "cpu:0", "stream[kind=triad]")
+        if llm["status"] == "ok":
+            triad_bps = next(m for m in triad["metrics"] if m["name"] == "bytes_per_s")["statistics"]["median"]
+            check(inf["decode_bytes_per_s"] > 0 and "stream[kind=triad]" in inf["mbu_measured_source"],
+                  f"decode related to the run's triad: {inf['mbu_measured_source']}")
+            check(abs(inf["mbu_decode_measured"] - inf["decode_bytes_per_s"] / triad_bps) < 1e-6 * inf["mbu_decode_measured"],
+                  "mbu_decode_measured = decode bytes/s over the triad's median")
         dev = report["devices"][0]["attributes"]
         check("pci.bus_id" not in dev and "numa.node" in dev, "CPU: no pci.bus_id, a numa.node")
         check(dev["peak.flops.f32"] > 0 and "measured" in dev["peak.source"], "CPU peak computed from a measured clock")
@@ -207,12 +216,20 @@ def test_vulkan_quick():
                         "transfer-h2d-pinned", "transfer-d2h-pageable", "launch_latency[form=throughput]",
                         "launch_latency[form=round_trip]"):
             check(result(report, "vulkan:0", case_id)["status"] in ("ok", "noisy"), f"{case_id} measured")
-        f16 = result(report, "vulkan:0", "gemm[dtype=f16]")
-        if dev.get("vulkan.shader_float16") and dev.get("vulkan.storage_buffer_16bit"):
-            check(f16["status"] in ("ok", "noisy"), f"f16 GEMM measured where shaderFloat16: {f16['status']}")
-        check("tiled gemm" in result(report, "vulkan:0", "gemm[dtype=f32]")["method"]["impl"], "GEMM names its impl")
-        bf16 = result(report, "vulkan:0", "gemm[dtype=bf16]")
-        check(bf16["status"] == "unsupported" and "bf16" in bf16["reason"], "bf16 GEMM unsupported, saying why")
+        # 16-bit GEMMs: measured where the device stores 16-bit buffers (bf16 is computed from f32 lanes;
+        # f16 needs shaderFloat16 except on CPU-kind devices, which emulate it), else unsupported naming the dtype.
+        for dtype in ("f16", "bf16"):
+            r16 = result(report, "vulkan:0", f"gemm[dtype={dtype}]")
+            capable = dev.get("vulkan.storage_buffer_16bit") and (
+                dtype == "bf16" or dev.get("vulkan.device_type") == "cpu" or dev.get("vulkan.shader_float16"))
+            if capable:
+                check(r16["status"] in ("ok", "noisy"), f"{dtype} GEMM measured: {r16['status']} ({r16['reason']})")
+            else:
+                check(r16["status"] == "unsupported" and dtype in r16["reason"],
+                      f"{dtype} GEMM unsupported, saying why: {r16['reason']}")
+        impl = result(report, "vulkan:0", "gemm[dtype=f32]")["method"]["impl"]
+        want = "register-blocked gemm" if dev.get("vulkan.device_type") == "cpu" else "tiled gemm"
+        check(want in impl, f"GEMM names its impl ({want}): {impl}")
         fma16 = result(report, "vulkan:0", "fma_peak[dtype=f16]")
         check(fma16["status"] in ("ok", "noisy") or "not fused" in fma16["reason"] or "shaderFloat16" in fma16["reason"],
               f"f16 fma_peak measured or unsupported with the reason: {fma16['reason']}")

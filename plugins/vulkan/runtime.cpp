@@ -590,6 +590,9 @@ CMTR_Error* DeviceState::run_now(const std::string& what, const std::function<vo
 
 StreamState::~StreamState() {
   VkDevice dev = device_.device();
+  // A stream the host destroys after plugin_shutdown: its VkDevice is gone (and took the pool, fences
+  // and staging memory along); calling into it with a null device would crash.
+  if (dev == VK_NULL_HANDLE) return;
   for (auto& s : in_flight_) vkWaitForFences(dev, 1, &s.fence, VK_TRUE, UINT64_MAX);
   for (auto& s : in_flight_) vkDestroyFence(dev, s.fence, nullptr);
   for (VkFence f : free_fences_) vkDestroyFence(dev, f, nullptr);

@@ -310,5 +310,28 @@ int main(int argc, char** argv) {
   g_plugin = &plugin;
   doctest::Context context;
   context.applyCommandLine(argc, argv);
-  return context.run();
+  const int rc = context.run();
+  if (rc != 0 || context.shouldExit()) return rc;
+  // Handles the host destroys after plugin_shutdown (a host that shuts down on an error path): the
+  // VkDevice is gone, so they must not call into it (this crashed in StreamState's destructor).
+  CMTR_Stream* stream = nullptr;
+  CMTR_Buffer* buffer = nullptr;
+  if (!plugin.stream(dev0(), &stream).ok() || !plugin.buffer(dev0(), 1 << 16, &buffer).ok()) {
+    std::printf("FAIL: stream or buffer for the late-destroy check\n");
+    return 1;
+  }
+  const std::vector<float> ones(1 << 14, 1.0f);
+  if (!plugin.write(stream, buffer, 0, ones.data(), ones.size() * sizeof(float)).ok() ||
+      !plugin.sync(stream).ok()) {
+    std::printf("FAIL: write for the late-destroy check\n");
+    return 1;
+  }
+  if (!plugin.shutdown().ok()) {
+    std::printf("FAIL: plugin_shutdown\n");
+    return 1;
+  }
+  plugin.destroy(buffer);
+  plugin.destroy(stream);
+  std::printf("late destroy after plugin_shutdown: no crash\n");
+  return 0;
 }

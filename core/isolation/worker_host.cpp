@@ -38,10 +38,7 @@ std::string with_stderr(std::string text, const std::string& tail) {
 }  // namespace
 
 uint64_t default_worker_memory_limit_bytes() {
-  long pages = ::sysconf(_SC_PHYS_PAGES);
-  long page = ::sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || page <= 0) return 0;
-  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) / 2;
+  return physical_memory_bytes() / 2;
 }
 
 std::string stderr_summary(const std::string& tail, size_t max_lines, size_t max_bytes) {

@@ -21,6 +21,13 @@ uint64_t process_rss_bytes(int pid) {
   return static_cast<uint64_t>(resident_pages) * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
+uint64_t physical_memory_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return 0;
+  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page);
+}
+
 uint64_t self_rss_bytes() {
   return process_rss_bytes(static_cast<int>(::getpid()));
 }

@@ -22,6 +22,12 @@ TEST_CASE("resident memory: own RSS is known and grows when memory is touched") 
   CHECK(block[block.size() / 2] == 1);
 }
 
+TEST_CASE("resident memory: physical memory is known and above this process's RSS") {
+  const uint64_t phys = physical_memory_bytes();
+  CHECK(phys > (uint64_t{64} << 20));
+  CHECK(phys > self_rss_bytes());
+}
+
 TEST_CASE("resident memory: an absent process reads as 0") {
   CHECK(process_rss_bytes(-1) == 0);
   CHECK(process_rss_bytes(0x3fffffff) == 0);

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/util/resident_memory.h"
 #include "core/validate/host_data.h"
 #include "core/validate/reference.h"
 #include "core/workloads/workload.h"
@@ -26,9 +27,20 @@ constexpr int64_t kMaxOutputSets = 2;
 // MEASUREMENT.md: arrays of at least 4x the last-level cache, so no kernel runs from cache. Capped at
 // `max_bytes` (a profile parameter): some hypervisors report the whole host's L3 (512 MiB seen on a
 // 2-vCPU VM), which would make arrays of gigabytes. The multiple reached is recorded in the result.
+//
+// The growth past `requested` is also capped by host memory: a case holds its arrays' host copies and
+// read-backs (5 arrays) and, on a device in host memory (mem.host_shared), the device arrays too (4
+// more), all inside a worker limited to half the machine's memory. 2 GiB arrays on the 24 GiB VM above
+// (a 12 GiB limit) stopped the worker. The requested size itself is never cut.
 uint64_t array_bytes_for(const Device& dev, uint64_t requested, uint64_t max_bytes, CaseResult& result) {
   const uint64_t llc = static_cast<uint64_t>(get_int(dev.attributes(), "cache.llc.bytes").value_or(0));
-  const uint64_t bytes = std::max(requested, std::min(4 * llc, max_bytes));
+  const bool host_shared = get_bool(dev.attributes(), "mem.host_shared").value_or(false);
+  const uint64_t phys = physical_memory_bytes();
+  const uint64_t host_cap = phys > 0 ? phys / 2 / 10 * 8 / (host_shared ? 9 : 5) : max_bytes;
+  const uint64_t grown = std::min({4 * llc, max_bytes, host_cap});
+  const uint64_t bytes = std::max(requested, grown);
+  if (4 * llc > bytes && host_cap < std::min(4 * llc, max_bytes))
+    result.method.op_attributes["array_capped_by"] = "host memory (" + mib_text(host_cap) + " per array)";
   if (llc > 0) {
     result.method.op_attributes["llc_bytes"] = static_cast<int64_t>(llc);
     result.method.op_attributes["array_llc_multiple"] = static_cast<double>(bytes) / static_cast<double>(llc);

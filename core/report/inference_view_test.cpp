@@ -40,9 +40,14 @@ TEST_CASE("inference_view: every figure of the member reads back") {
   REQUIRE(v->server.has_value());
   CHECK(v->server->achieved_qps == 2.5);
   CHECK(v->server->tpot_bound_s == 0.1);
-  REQUIRE(v->server->search.size() == 3);
+  REQUIRE(v->server->search.size() == 4);
   CHECK_FALSE(v->server->search[0].passed);
-  CHECK(v->server->search[2].passed);
+  CHECK(v->server->search[3].passed);
+  // ttft_growth (1.3) reads back where written and stays absent where not.
+  CHECK(v->server->search[1].ttft_growth.value() == doctest::Approx(0.42));
+  CHECK_FALSE(v->server->search[2].ttft_growth.has_value());
+  CHECK(v->mbu_decode_measured.value() == doctest::Approx(0.84));
+  CHECK(v->decode_bytes_per_s.value() == doctest::Approx(2.52e10));
   CHECK(v->mfu_prefill.value() == doctest::Approx(0.412));
   CHECK(v->mfu_peak_key == "peak.flops.bf16");
   CHECK(v->joules_per_token.value() == 0.25);

@@ -55,14 +55,13 @@ struct RowKernels {
   void (*swiglu_bwd)(const float* g, const float* u, const float* dy, float* dg, float* du, size_t n);
   void (*softmax_bwd)(const float* y, const float* dy, float dot, float scale, float* dx, size_t n);
   void (*adamw)(float* w, const float* g, float* m, float* v, size_t n, const AdamwConsts* c);
-  // out[r·n + j] = Σ_i a[r·lda + i]·b[j·k + i] for r < rows (<= kDotBf16MaxRows), j < n (<=
-  // kDotBf16MaxColumns): bf16 rows of A, f32 columns of B, f32 accumulation (the small-n GEMM of a
-  // decode step: weight rows against the batch's activation columns).
+  // out[r·n + j] = Σ_i a[r·lda + i]·b[j·k + i] for r < rows, j < n (1..kDotBf16MaxColumns): bf16
+  // rows of A, f32 columns of B, f32 accumulation (the small-n GEMM of a decode step: weight rows
+  // against the batch's activation columns; beyond 4 columns oneDNN's matmul is faster).
   void (*dot_bf16)(const uint16_t* a, int64_t lda, int64_t rows, const float* b, int64_t n, size_t k,
                    float* out);
 };
-constexpr int64_t kDotBf16MaxColumns = 8;
-constexpr int64_t kDotBf16MaxRows = 64;
+constexpr int64_t kDotBf16MaxColumns = 4;
 
 struct KernelTable {
   const char* isa;           // "avx512", "avx2", "sse2"

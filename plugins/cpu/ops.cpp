@@ -220,12 +220,10 @@ class GemmOp final : public Op {
   ScratchPtr a32_, b32_, c32_;
 };
 
-// Columns up to which the dot-product path beats oneDNN's matmul (m = 8192, k = 2048, bf16, this VM, same
-// minute: n = 1 1.04 vs 1.38 ms, n = 2 1.37 vs 1.64, n = 4 1.35 vs 1.61, n = 8 2.28 vs 1.71; m = 2048,
-// n = 1: 0.22 vs 0.39 ms).
-constexpr int64_t kDotBf16GemmMaxColumns = 4;
-
-// bf16 GEMM with few columns (n <= kDotBf16GemmMaxColumns) and op(A) = Aᵀ: the decoder's projections in a
+// kDotBf16MaxColumns is where this path stops beating oneDNN's matmul (m = 8192, k = 2048, bf16, this
+// VM, same minute: n = 1 1.04 vs 1.38 ms, n = 2 1.37 vs 1.64, n = 4 1.35 vs 1.61, n = 8 2.28 vs 1.71;
+// m = 2048, n = 1: 0.22 vs 0.39 ms).
+// bf16 GEMM with few columns (n <= kDotBf16MaxColumns) and op(A) = Aᵀ: the decoder's projections in a
 // decode step (A the weights, k x m stored, each output row's weights contiguous; B the batch's
 // activation columns). Each output row is one streamed dot product of its weight row against the n
 // columns (RowKernels::dot_bf16, register tiles of rows x columns), rows split over the TBB arena. oneDNN's
@@ -235,9 +233,9 @@ class DotBf16GemmOp final : public Op {
  public:
   DotBf16GemmOp(const Runtime& rt, const GemmConfig& cfg) : rt_(rt), cfg_(cfg) {
     b32_ = alloc_scratch_f32(static_cast<uint64_t>(std::max<int64_t>(1, cfg.n * cfg.k)));
-    attributes.set("impl", std::string("cpu dot-product gemm (n <= ") +
-                               std::to_string(kDotBf16GemmMaxColumns) + " columns, op(A) = A^T): bf16 " +
-                               rt.kernels->isa + " vector dot products, f32 accumulation" +
+    attributes.set("impl", std::string("cpu dot-product gemm (n <= ") + std::to_string(kDotBf16MaxColumns) +
+                               " columns, op(A) = A^T): bf16 " + rt.kernels->isa +
+                               " vector dot products, f32 accumulation" +
                                (cfg.out == DType::kBF16 ? ", rounded once to bf16" : "") + ", tbb over " +
                                thread_note(rt));
   }
@@ -251,7 +249,7 @@ class DotBf16GemmOp final : public Op {
   }
 
  private:
-  static constexpr int64_t kBlockRows = kDotBf16MaxRows;
+  static constexpr int64_t kBlockRows = 64;
 
   void run_one(CMTR_Buffer* const* buffers, int64_t batch_index) {
     const uint16_t* a =
@@ -322,7 +320,7 @@ OpPlan plan_gemm(const Runtime& rt, const CMTR_KeyValue* params, size_t num_para
   // bf16 with few columns and op(A) = Aᵀ (a decode step's projections): streamed dot products.
   if (c.in == DType::kBF16 && c.b == DType::kBF16 && compute == "f32" &&
       (c.out == DType::kF32 || c.out == DType::kBF16) && c.trans_a && !c.trans_b &&
-      c.n <= kDotBf16GemmMaxColumns) {
+      c.n <= kDotBf16MaxColumns) {
     OpPlan plan = answer(OpPlan::kSupported);
     if (create) plan.op = std::make_unique<DotBf16GemmOp>(rt, c);
     return plan;

@@ -32,14 +32,24 @@ std::string training_summary(const TrainingResult& t) {
       t.spread ? format_percent(*t.spread) : std::string("n/a"), mfu);
 }
 
+// The statistic a run's trajectory check passes on: the median (lm form) or the 90th percentile.
+std::string trajectory_figure(const TrainingRun& run) {
+  return number(run.trajectory_median ? *run.trajectory_median : run.trajectory_p90);
+}
+const char* trajectory_statistic(const TrainingResult& t) {
+  return !t.runs.empty() && t.runs.front().trajectory_median ? "median" : "p90";
+}
+
 std::string training_run_text(const TrainingRun& run, double target) {
   std::string out = fmt::format("run {}, seed {:#x}: ", run.index, run.seed);
   out += run.converged ? fmt::format("{:.3g} s, {} steps", run.time_to_quality_s, run.steps)
                        : fmt::format("not at {} after {} steps", number(target), run.steps);
   out += fmt::format(", quality {} (host {})", number(run.device_quality),
                      run.host_quality ? number(*run.host_quality) : std::string("n/a"));
+  if (run.host_exact_quality) out += fmt::format(", exact KL {}", number(*run.host_exact_quality));
   if (run.trajectory_steps > 0)
-    out += fmt::format(", trajectory p90 {:.2g} {}", run.trajectory_p90,
+    out += fmt::format(", trajectory {} {:.2g} {}", run.trajectory_median ? "median" : "p90",
+                       run.trajectory_median ? *run.trajectory_median : run.trajectory_p90,
                        run.trajectory_passed ? "passed" : "FAILED");
   if (run.loss_scale_skips > 0) out += fmt::format(", {} loss-scale skips", run.loss_scale_skips);
   if (!run.problem.empty()) out += "; " + run.problem;
@@ -70,16 +80,17 @@ std::string training_markdown(const LoadedReport& r) {
           "runs on).\n";
     out += fmt::format("\n### {} on {} ({})\n\n{}\n\n", escape_markdown(c.case_id), escape_markdown(c.device),
                        to_string(c.status), escape_markdown(training_summary(t)));
-    out +=
-        "| run | seed | reached | time to quality | steps | quality (device) | quality (host) | trajectory "
-        "p90 |\n"
-        "|---|---|---|---|---|---|---|---|\n";
+    out += fmt::format(
+               "| run | seed | reached | time to quality | steps | quality (device) | quality (host) | "
+               "trajectory {} |\n",
+               trajectory_statistic(t)) +
+           "|---|---|---|---|---|---|---|---|\n";
     for (const auto& run : t.runs)
       out += fmt::format(
           "| {} | {:#x} | {} | {} | {} | {} | {} | {} |\n", run.index, run.seed, run.converged ? "yes" : "no",
           run.converged ? seconds(run.time_to_quality_s) : std::string("n/a"), run.steps,
           number(run.device_quality), run.host_quality ? number(*run.host_quality) : "n/a",
-          run.trajectory_steps > 0 ? number(run.trajectory_p90) + (run.trajectory_passed ? "" : " FAILED")
+          run.trajectory_steps > 0 ? trajectory_figure(run) + (run.trajectory_passed ? "" : " FAILED")
                                    : std::string("n/a"));
   }
   return out;
@@ -94,8 +105,9 @@ std::string training_html(const LoadedReport& r) {
     if (out.empty()) out = "<section id=\"training\"><h2>Training</h2>\n";
     out += fmt::format(
         "<h3>{} on {} ({})</h3>\n<p>{}</p>\n<table><tr><th>run</th><th>seed</th><th>time to "
-        "quality</th><th>steps</th><th>quality (device / host)</th><th>trajectory p90</th></tr>\n",
-        escape_html(c.case_id), escape_html(c.device), to_string(c.status), escape_html(training_summary(t)));
+        "quality</th><th>steps</th><th>quality (device / host)</th><th>trajectory {}</th></tr>\n",
+        escape_html(c.case_id), escape_html(c.device), to_string(c.status), escape_html(training_summary(t)),
+        trajectory_statistic(t));
     XYChart xy;
     xy.id = fmt::format("training-curve-{}", chart++);
     xy.css_class = "training-curve";
@@ -110,7 +122,7 @@ std::string training_html(const LoadedReport& r) {
           "{}</td><td class=\"num\">{}</td></tr>\n",
           run.index, run.seed, run.converged ? seconds(run.time_to_quality_s) : std::string("not reached"),
           run.steps, number(run.device_quality), run.host_quality ? number(*run.host_quality) : "n/a",
-          escape_html(number(run.trajectory_p90) + (run.trajectory_passed ? "" : " FAILED")));
+          escape_html(trajectory_figure(run) + (run.trajectory_passed ? "" : " FAILED")));
       XYSeries s;
       s.name = fmt::format("run {}", run.index);
       for (const auto& p : run.curve)

@@ -37,6 +37,11 @@ nlohmann::json to_json(const TrainingResult& r) {
                     {"energy_j", json_fields::opt(run.energy_j)},
                     {"problem", run.problem},
                     {"curve", std::move(curve)}});
+    // The lm form only (schema 1.4): tokens per second and the exact KL over the vocabulary.
+    if (run.tokens_per_s) runs.back()["tokens_per_s"] = json_fields::num(*run.tokens_per_s);
+    if (run.host_exact_quality) runs.back()["host_exact_quality"] = json_fields::num(*run.host_exact_quality);
+    if (run.trajectory_median)
+      runs.back()["trajectory"]["median_error"] = json_fields::num(*run.trajectory_median);
   }
   nlohmann::json band = nullptr;
   if (r.band_min_steps && r.band_max_steps)
@@ -102,6 +107,8 @@ Result<TrainingResult> training_result_from_json(const nlohmann::json& j) {
     run.steps = json_fields::read_int(rj, "steps");
     run.device_quality = json_fields::read_num(rj, "device_quality");
     run.host_quality = json_fields::read_opt(rj, "host_quality");
+    run.host_exact_quality = json_fields::read_opt(rj, "host_exact_quality");
+    run.tokens_per_s = json_fields::read_opt(rj, "tokens_per_s");
     run.samples_per_s = json_fields::read_num(rj, "samples_per_s");
     run.mfu = json_fields::read_opt(rj, "mfu");
     run.loss_scale_skips = json_fields::read_int(rj, "loss_scale_skips");
@@ -109,6 +116,7 @@ Result<TrainingResult> training_result_from_json(const nlohmann::json& j) {
       run.trajectory_steps = json_fields::read_int(*t, "steps");
       run.trajectory_p90 = json_fields::read_num(*t, "p90_error");
       run.trajectory_max = json_fields::read_num(*t, "max_error");
+      run.trajectory_median = json_fields::read_opt(*t, "median_error");
       run.trajectory_passed = json_fields::read_flag(*t, "passed");
       run.trajectory_worst = json_fields::read_text(*t, "worst");
     }

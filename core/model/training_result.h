@@ -32,12 +32,15 @@ struct TrainingRun {
   int64_t steps = 0;                   // steps done (to the target, or the whole budget)
   double device_quality = 0;           // last evaluation on the device
   std::optional<double> host_quality;  // recomputed on the host from the read-back weights
+  std::optional<double> host_exact_quality;  // lm: the exact KL over the vocabulary (host, same weights)
+  std::optional<double> tokens_per_s;        // lm: training tokens per second
   double samples_per_s = 0;
   std::optional<double> mfu;
   int64_t loss_scale_skips = 0;  // f16: steps skipped after a gradient overflow
   // Trajectory check after replay_steps (training.h: p90 of |device − host| / Σ lr).
   int64_t trajectory_steps = 0;
   double trajectory_p90 = 0, trajectory_max = 0;
+  std::optional<double> trajectory_median;  // lm (1.4): its rule is on the median
   bool trajectory_passed = false;
   std::string trajectory_worst;
   std::optional<double> energy_j;
@@ -46,7 +49,7 @@ struct TrainingRun {
 };
 
 struct TrainingResult {
-  std::string form;  // mlp
+  std::string form;  // mlp or lm
   std::string model;
   std::string dtype;
   int64_t parameters = 0;

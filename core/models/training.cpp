@@ -124,11 +124,11 @@ std::string check_training_param(const std::string& key, const Value& value) {
   if (spec.kind == KeySpec::kString) {
     const std::string* s = std::get_if<std::string>(&value);
     if (!s) return fmt::format("training parameter '{}' must be a string", key);
-    if (key == "form" && *s != "mlp")
-      return fmt::format("training form '{}' is not available (known: mlp; the lm form is not built yet)",
-                         *s);
-    if (key == "model" && !mlp_preset(*s))
-      return fmt::format("unknown training model '{}' (known: {})", *s, fmt::join(mlp_preset_names(), ", "));
+    if (key == "form" && *s != "mlp" && *s != "lm")
+      return fmt::format("unknown training form '{}' (known: mlp, lm)", *s);
+    if (key == "model" && !mlp_preset(*s) && !lm_preset(*s))
+      return fmt::format("unknown training model '{}' (known: {}, {})", *s,
+                         fmt::join(mlp_preset_names(), ", "), fmt::join(lm_preset_names(), ", "));
     if (key == "dtype" && *s != "bf16" && *s != "f16" && *s != "f32")
       return fmt::format("training dtype must be bf16, f16 or f32, got '{}'", *s);
     return "";
@@ -164,7 +164,28 @@ Result<TrainSettings> train_settings_from_params(const KeyValues& params) {
     return v ? static_cast<int64_t>(*v) : fallback;
   };
   s.form = str("form", "mlp");
-  s.mlp = *mlp_preset(str("model", "mlp-tiny"));
+  if (s.form == "lm") {
+    const std::string model = str("model", "lm-tiny");
+    if (!lm_preset(model))
+      return make_error(ErrorCode::kInvalidArgument, "training model '{}' is not an lm model (known: {})",
+                        model, fmt::join(lm_preset_names(), ", "));
+    s.lm = *lm_preset(model);
+    // The lm form's defaults (sequences, a smaller peak learning rate, KL target in nats per token).
+    s.batch = 16;
+    s.train_samples = 4096;
+    s.eval_samples = 128;
+    s.lr = 1e-2;
+    s.max_steps = 3000;
+    s.eval_every = 50;
+    s.target = kLmDefaultTarget;
+    s.replay_steps = 2;
+  } else {
+    const std::string model = str("model", "mlp-tiny");
+    if (!mlp_preset(model))
+      return make_error(ErrorCode::kInvalidArgument, "training model '{}' is not an mlp model (known: {})",
+                        model, fmt::join(mlp_preset_names(), ", "));
+    s.mlp = *mlp_preset(model);
+  }
   s.dtype = *parse_dtype(str("dtype", "bf16"));
   s.batch = integer("batch", s.batch);
   s.train_samples = integer("train_samples", s.train_samples);
@@ -184,6 +205,11 @@ Result<TrainSettings> train_settings_from_params(const KeyValues& params) {
   if (s.train_samples < s.batch)
     return make_error(ErrorCode::kInvalidArgument, "train_samples ({}) must be at least batch ({})",
                       s.train_samples, s.batch);
+  if (s.form == "lm" && s.eval_samples % s.batch != 0)
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "eval_samples ({}) must be a multiple of batch ({}) for the lm form (whole held-out batches)",
+        s.eval_samples, s.batch);
   if (s.replay_steps > s.max_steps)
     return make_error(ErrorCode::kInvalidArgument, "replay_steps ({}) exceeds max_steps ({})", s.replay_steps,
                       s.max_steps);
@@ -413,6 +439,7 @@ TrajectoryCheck compare_trajectory(const MlpWeights& device, const MlpWeights& h
   std::sort(errors.begin(), errors.end());
   r.p90_error =
       errors.empty() ? 0 : errors[static_cast<size_t>(0.9 * static_cast<double>(errors.size() - 1))];
+  r.median_error = errors.empty() ? 0 : errors[(errors.size() - 1) / 2];
   r.passed = r.p90_error <= tolerance;
   return r;
 }

@@ -22,7 +22,22 @@ TEST_CASE("training params: defaults, unknown keys, ranges and presets") {
   CHECK(check_training_param("dtype", std::string("f64")).find("bf16, f16 or f32") != std::string::npos);
   CHECK(check_training_param("model", std::string("mlp-huge")).find("unknown training model") !=
         std::string::npos);
-  CHECK(check_training_param("form", std::string("lm")).find("not available") != std::string::npos);
+  CHECK(check_training_param("form", std::string("lm")).empty());
+  CHECK(check_training_param("form", std::string("cnn")).find("unknown training form") != std::string::npos);
+  CHECK(check_training_param("model", std::string("lm-tiny")).empty());
+  // A model of the other form is named as such.
+  auto mixed = train_settings_from_params({{"form", std::string("lm")}, {"model", std::string("mlp-tiny")}});
+  REQUIRE_FALSE(mixed.ok());
+  CHECK(mixed.error().message.find("not an lm model") != std::string::npos);
+  CHECK_FALSE(train_settings_from_params({{"model", std::string("lm-tiny")}}).ok());
+  // The lm form's defaults, and whole held-out batches.
+  auto lm = train_settings_from_params({{"form", std::string("lm")}});
+  REQUIRE(lm.ok());
+  CHECK(lm->lm.name == "lm-tiny");
+  CHECK(lm->model_name() == "lm-tiny");
+  CHECK(lm->target == doctest::Approx(kLmDefaultTarget));
+  CHECK(lm->eval_samples % lm->batch == 0);
+  CHECK_FALSE(train_settings_from_params({{"form", std::string("lm")}, {"eval_samples", int64_t{100}}}).ok());
   CHECK(check_training_param("batch", int64_t{0}).find("outside") != std::string::npos);
   CHECK(check_training_param("batch", 1.5).find("integer") != std::string::npos);
   CHECK_FALSE(train_settings_from_params({{"batch", int64_t{64}}, {"train_samples", int64_t{32}}}).ok());

@@ -25,7 +25,7 @@ inline constexpr const char* kReportSchema = "cmeter.report";
 // `inference` member of a result; 1.2.0 the `training` member and the physical-device accounting of node
 // totals (`counted` in each total, `summary.excluded_from_totals`); older reports still read and
 // validate as before.
-inline constexpr const char* kReportSchemaVersion = "1.3.0";
+inline constexpr const char* kReportSchemaVersion = "1.4.0";
 
 // What cmeter itself is: name, version, git sha, dirty flag, build type, compiler.
 nlohmann::json tool_facts();

@@ -24,6 +24,7 @@
 #include "core/models/counter_rng.h"
 #include "core/models/training.h"
 #include "core/validate/half.h"
+#include "core/workloads/device_graph.h"
 #include "core/workloads/workload.h"
 #include "core/workloads/workload_list.h"
 
@@ -462,6 +463,213 @@ Status train_run(DeviceMlp& mlp, const TrainSettings& s, const models::MlpData& 
   return {};
 }
 
+// ---- form lm ----
+
+// The lm form's tolerances. Trajectory: on the median of |device − host| / Σ lr over the sampled masters
+// (the mlp's rule takes the 90th percentile). The host replays the device's own graph with each output
+// rounded to its storage dtype, but a bf16 activation one rounding step apart flips the sign of many
+// small gradients through attention, and Adam's first updates are ±lr whatever the gradient's size:
+// measured on cpu:0 (docs/results/training-cpu.md) a faithful bf16 run gives a median of 0.0008–0.0014
+// and a p90 of 0.005–0.009, and adamw without weight decay a median of 0.009 and a p90 of 0.02, so only
+// the median separates them with margin. Quality: the device's Monte Carlo KL and the host's, on the
+// same read-back weights, in nats per token (absolute: the KL is a small difference of two
+// cross-entropies of a few nats each).
+double lm_trajectory_tolerance(DType t) {
+  return t == DType::kF32 ? 1e-3 : 4e-3;
+}
+double lm_quality_tolerance_nats(DType t) {
+  return t == DType::kF32 ? 1e-3 : 5e-3;
+}
+
+struct LmState {
+  const models::LmGraph& g;
+  const models::LmData& data;
+  DeviceGraph& dev_graph;
+  std::vector<int32_t> pos, len;
+  std::deque<std::array<float, 3>> hyper;  // HYPER values enqueued since the last synchronise
+  std::deque<float> scalars;               // GSCALE and zeroed sums, likewise
+  Status write_scalar(int buffer, float v) {
+    scalars.push_back(v);
+    return dev_graph.write(buffer, &scalars.back(), 4);
+  }
+  Status synchronize() {
+    CMETER_TRY(dev_graph.synchronize());
+    hyper.clear();
+    scalars.clear();
+    return {};
+  }
+  Status write_batch(bool eval, int64_t index) {
+    const uint64_t bytes = static_cast<uint64_t>(g.rows) * 4;
+    CMETER_TRY(dev_graph.write(g.ids, models::lm_batch_ids(data, eval, index, g.batch), bytes));
+    return dev_graph.write(g.targets, models::lm_batch_targets(data, eval, index, g.batch), bytes);
+  }
+};
+
+Status train_run_lm(LmState& st, const TrainSettings& s, uint64_t run_seed, const Device& dev,
+                    TrainingRun& run) {
+  const models::LmGraph& g = st.g;
+  std::vector<std::vector<float>> init;
+  for (const models::LmGraph::Param& p : g.params)
+    init.push_back(models::lm_student_init(s.lm, p.tensor, run_seed));
+  models::LossScaler scaler = models::make_loss_scaler(s);
+  const double rows = static_cast<double>(g.rows);
+  // The host replay of the first steps, before the clock (no f16 overflow is expected in them: the
+  // device's skips, if any, show as a trajectory mismatch).
+  models::HostLm host(g);
+  host.reset(init);
+  for (int64_t i = 0; i < s.replay_steps; ++i)
+    CMETER_TRY(host.step(st.data, i, models::learning_rate(s, i), static_cast<double>(i + 1),
+                         1.0 / scaler.scale, scaler.scale / rows));
+  // The run's start: masters, zero moments, stored copies, constants.
+  for (size_t i = 0; i < g.params.size(); ++i) {
+    const models::LmGraph::Param& p = g.params[i];
+    const std::vector<float> zeros(init[i].size(), 0.0f);
+    CMETER_TRY(st.dev_graph.write_values(p.master, init[i]));
+    CMETER_TRY(st.dev_graph.write_values(p.stored, init[i]));
+    CMETER_TRY(st.dev_graph.write_values(p.m, zeros));
+    CMETER_TRY(st.dev_graph.write_values(p.v, zeros));
+  }
+  CMETER_TRY(st.dev_graph.write(g.pos, st.pos.data(), st.pos.size() * 4));
+  CMETER_TRY(st.dev_graph.write(g.len, st.len.data(), st.len.size() * 4));
+  CMETER_TRY(st.synchronize());
+
+  const int64_t eval_chunks = st.data.eval_sequences() / g.batch;
+  const std::optional<double> e0 = energy_j(dev);
+  int64_t applied = 0;
+  double paused_s = 0;
+  double gscale_written = 0;
+  const Clock::time_point t0 = Clock::now();
+  int64_t step = 0;
+  while (step < s.max_steps) {
+    const bool eval = (step + 1) % s.eval_every == 0 || step + 1 == s.max_steps;
+    const double scale = scaler.scale;
+    if (scale / rows != gscale_written) {
+      CMETER_TRY(st.write_scalar(g.gscale, static_cast<float>(scale / rows)));
+      gscale_written = scale / rows;
+    }
+    CMETER_TRY(st.write_batch(false, step));
+    CMETER_TRY(st.dev_graph.run("forward"));
+    CMETER_TRY(st.dev_graph.run("backward"));
+    if (eval) CMETER_TRY(st.dev_graph.run("train loss"));
+    bool apply = true;
+    if (scaler.enabled) {
+      CMETER_TRY(st.dev_graph.run("grad norm"));
+      auto norm = st.dev_graph.read_values(g.grad_norm);
+      if (!norm) return norm.error();
+      st.hyper.clear();
+      st.scalars.clear();
+      gscale_written = 0;  // the scalar's host copy is gone with the sync; rewrite it when it changes
+      apply = scaler.update(std::isfinite((*norm)[0]));
+    }
+    if (apply) {
+      st.hyper.push_back({static_cast<float>(models::learning_rate(s, step)), static_cast<float>(++applied),
+                          static_cast<float>(1.0 / scale)});
+      CMETER_TRY(st.dev_graph.write(g.hyper, st.hyper.back().data(), 12));
+      CMETER_TRY(st.dev_graph.run("update"));
+    }
+    ++step;
+    if (step == s.replay_steps) {
+      CMETER_TRY(st.synchronize());  // the steps' own time counts; the read-back below does not
+      gscale_written = 0;
+      const Clock::time_point p0 = Clock::now();
+      MlpWeights device_flat, host_flat;
+      std::vector<std::pair<size_t, std::string>> starts;  // flat offset: tensor name
+      const std::vector<std::vector<float>> host_masters = host.masters();
+      for (size_t i = 0; i < g.params.size(); ++i) {
+        auto m = st.dev_graph.read_values(g.params[i].master);
+        if (!m) return m.error();
+        starts.emplace_back(device_flat.w1.size(), g.params[i].tensor.name);
+        device_flat.w1.insert(device_flat.w1.end(), m->begin(), m->end());
+        host_flat.w1.insert(host_flat.w1.end(), host_masters[i].begin(), host_masters[i].end());
+      }
+      models::TrajectoryCheck tc =
+          models::compare_trajectory(device_flat, host_flat, models::learning_rate_sum(s, s.replay_steps),
+                                     s.replay_steps, lm_trajectory_tolerance(s.dtype), run_seed);
+      // Name the worst element by its tensor ("w1[k]" is the flat index).
+      if (auto b = tc.worst.find('['), e = tc.worst.find(']');
+          b != std::string::npos && e != std::string::npos) {
+        const size_t k = std::stoull(tc.worst.substr(b + 1, e - b - 1));
+        auto it = std::upper_bound(starts.begin(), starts.end(), k,
+                                   [](size_t v, const auto& sv) { return v < sv.first; });
+        if (it != starts.begin()) {
+          --it;
+          tc.worst = fmt::format("{}[{}]{}", it->second, k - it->first, tc.worst.substr(e + 1));
+        }
+      }
+      run.trajectory_steps = tc.steps;
+      run.trajectory_p90 = tc.p90_error;
+      run.trajectory_max = tc.max_error;
+      run.trajectory_median = tc.median_error;
+      run.trajectory_passed = tc.median_error <= lm_trajectory_tolerance(s.dtype);
+      run.trajectory_worst = tc.worst;
+      paused_s += since(p0);
+    }
+    if (!eval) continue;
+    // The held-out evaluation (counted): every held-out batch's summed cross-entropy.
+    CMETER_TRY(st.write_scalar(g.eval_sum, 0.0f));
+    for (int64_t c = 0; c < eval_chunks; ++c) {
+      CMETER_TRY(st.write_batch(true, c));
+      CMETER_TRY(st.dev_graph.run("forward"));
+      CMETER_TRY(st.dev_graph.run("eval"));
+    }
+    auto sum = st.dev_graph.read_values(g.eval_sum);
+    if (!sum) return sum.error();
+    auto loss = st.dev_graph.read_values(g.train_loss);
+    if (!loss) return loss.error();
+    st.hyper.clear();
+    st.scalars.clear();
+    gscale_written = 0;
+    const double t = since(t0) - paused_s;
+    const double quality =
+        static_cast<double>((*sum)[0]) / (static_cast<double>(eval_chunks) * rows) - st.data.eval_teacher_nll;
+    run.curve.push_back(
+        {step, t, static_cast<double>((*loss)[0]), quality, scaler.enabled ? scaler.scale : 0.0});
+    run.device_quality = quality;
+    run.steps = step;
+    if (quality <= s.target) {
+      run.converged = true;
+      run.time_to_quality_s = t;
+      break;
+    }
+    if (!std::isfinite(quality)) break;
+  }
+  const double elapsed = since(t0) - paused_s;
+  const std::optional<double> e1 = energy_j(dev);
+  if (e0 && e1 && *e1 >= *e0) run.energy_j = *e1 - *e0;
+  run.loss_scale_skips = scaler.skips;
+  run.samples_per_s = elapsed > 0 ? static_cast<double>(run.steps * s.batch) / elapsed : 0;
+  run.tokens_per_s = run.samples_per_s * static_cast<double>(s.lm.seq_len);
+  const double flop =
+      models::lm_step_flop(g) * static_cast<double>(run.steps) +
+      models::lm_eval_flop(g) * static_cast<double>(eval_chunks) * static_cast<double>(run.curve.size());
+  if (auto peak = get_number(dev.attributes(), "peak.flops." + dname(s.dtype));
+      peak && *peak > 0 && elapsed > 0)
+    run.mfu = flop / elapsed / *peak;
+  // The host recomputes the final quality from the weights the device holds.
+  std::vector<std::vector<float>> stored;
+  for (const models::LmGraph::Param& p : g.params) {
+    auto v = st.dev_graph.read_values(p.stored);
+    if (!v) return v.error();
+    stored.push_back(std::move(v).value());
+  }
+  host.set_stored(stored);
+  auto q = host.quality(st.data);
+  if (!q) return q.error();
+  run.host_quality = q->mc_kl;
+  run.host_exact_quality = q->exact_kl;
+  const double tol = lm_quality_tolerance_nats(s.dtype);
+  if (!run.trajectory_passed && run.trajectory_steps > 0)
+    run.problem = fmt::format("trajectory check after {} steps: median error {:.3g} above {:.3g} (worst {})",
+                              run.trajectory_steps, *run.trajectory_median, lm_trajectory_tolerance(s.dtype),
+                              run.trajectory_worst);
+  else if (run.converged && !(std::abs(*run.host_quality - run.device_quality) <= tol))
+    run.problem = fmt::format(
+        "the device reported KL {:.4g} nats/token; the host recomputed {:.4g} from its weights (tolerance "
+        "{:.3g})",
+        run.device_quality, *run.host_quality, tol);
+  return {};
+}
+
 }  // namespace
 
 void run_training(const Context& ctx, CaseResult& result) {
@@ -469,21 +677,35 @@ void run_training(const Context& ctx, CaseResult& result) {
   auto settings = models::train_settings_from_params(ctx.spec.params);
   if (!settings) return (void)fail(result, CaseStatus::kFailed, settings.error().message);
   const TrainSettings& s = *settings;
+  const bool lm = s.form == "lm";
   result.params = ctx.spec.params;
   result.params["form"] = s.form;
-  result.params["model"] = s.mlp.name;
+  result.params["model"] = s.model_name();
   result.params["dtype"] = dname(s.dtype);
+
+  // The lm form's graph (pure data, built before anything touches the device).
+  std::optional<models::LmGraph> lm_graph;
+  if (lm) {
+    auto built = models::build_lm_graph(s.lm, s.batch, s.dtype,
+                                        models::LmOptimizer{s.beta1, s.beta2, s.eps, s.weight_decay});
+    if (!built) return (void)fail(result, CaseStatus::kFailed, built.error().message);
+    lm_graph = std::move(built).value();
+  }
 
   // Every op up front (a plugin without the 1.2 training ops answers unsupported, naming them).
   std::vector<std::string> missing;
-  auto specs = MlpOps::specs(s, mse_alpha(s, models::make_loss_scaler(s).scale));
-  for (const auto& [role, spec] : specs) {
-    auto q = dev.query_op(spec.first, spec.second);
-    if (!q) q = OpQuery{false, q.error().message};
-    const std::string& name = spec.first;
-    if (!q->supported && std::none_of(missing.begin(), missing.end(),
-                                      [&name](const std::string& m) { return m.starts_with(name); }))
-      missing.push_back(q->reason.empty() ? name : fmt::format("{} ({})", name, q->reason));
+  if (lm) {
+    missing = missing_graph_ops(dev, lm_graph->graph);
+  } else {
+    auto specs = MlpOps::specs(s, mse_alpha(s, models::make_loss_scaler(s).scale));
+    for (const auto& [role, spec] : specs) {
+      auto q = dev.query_op(spec.first, spec.second);
+      if (!q) q = OpQuery{false, q.error().message};
+      const std::string& name = spec.first;
+      if (!q->supported && std::none_of(missing.begin(), missing.end(),
+                                        [&name](const std::string& m) { return m.starts_with(name); }))
+        missing.push_back(q->reason.empty() ? name : fmt::format("{} ({})", name, q->reason));
+    }
   }
   if (!missing.empty())
     return (void)fail(result, CaseStatus::kUnsupported,
@@ -491,9 +713,9 @@ void run_training(const Context& ctx, CaseResult& result) {
 
   TrainingResult tr;
   tr.form = s.form;
-  tr.model = s.mlp.name;
+  tr.model = s.model_name();
   tr.dtype = dname(s.dtype);
-  tr.parameters = s.mlp.parameters();
+  tr.parameters = lm ? models::parameter_count(s.lm.student) : s.mlp.parameters();
   tr.hyperparameters = to_json(ctx.spec.params);
   const nlohmann::json fixed = {{"batch", s.batch},
                                 {"train_samples", s.train_samples},
@@ -511,13 +733,21 @@ void run_training(const Context& ctx, CaseResult& result) {
                                 {"replay_steps", s.replay_steps},
                                 {"loss_scale", s.dtype == DType::kF16 ? s.loss_scale : 1.0}};
   tr.hyperparameters.update(fixed);
-  tr.quality_metric = "eval NMSE (held-out MSE / mean square of the teacher's targets)";
+  if (lm) {
+    tr.hyperparameters["seq_len"] = s.lm.seq_len;
+    tr.hyperparameters["teacher_temperature"] = s.lm.teacher_temperature;
+    tr.hyperparameters["teacher_layers"] = s.lm.teacher.layers;
+  }
+  tr.quality_metric =
+      lm ? "held-out KL(teacher || student), nats/token: mean over the teacher's sampled held-out tokens of "
+           "log p_teacher - log p_student (the exact KL over the vocabulary is recomputed on the host)"
+         : "eval NMSE (held-out MSE / mean square of the teacher's targets)";
   tr.target = s.target;
-  tr.step_flop = models::mlp_step_flop(s.mlp, s.batch);
+  tr.step_flop = lm ? models::lm_step_flop(*lm_graph) : models::mlp_step_flop(s.mlp, s.batch);
   tr.samples_per_step = s.batch;
   tr.mfu_peak_key = "peak.flops." + dname(s.dtype);
-  tr.trajectory_tolerance = trajectory_tolerance(s.dtype);
-  tr.quality_tolerance = quality_tolerance(s.dtype);
+  tr.trajectory_tolerance = lm ? lm_trajectory_tolerance(s.dtype) : trajectory_tolerance(s.dtype);
+  tr.quality_tolerance = lm ? lm_quality_tolerance_nats(s.dtype) : quality_tolerance(s.dtype);
   const std::optional<models::ReferenceBand> band = models::reference_band(s);
   if (band) {
     tr.band_min_steps = band->min_steps;
@@ -526,12 +756,28 @@ void run_training(const Context& ctx, CaseResult& result) {
   }
 
   // Untimed: the data (from the case seed: every run trains on the same task), buffers, ops.
-  const models::MlpData data = models::make_mlp_data(s, ctx.seed);
   auto stream = dev.create_stream();
   if (!stream) return (void)fail(result, CaseStatus::kFailed, stream.error().message);
-  DeviceMlp mlp(dev, *stream, s);
-  if (auto st = mlp.create(data); !st) return (void)fail(result, CaseStatus::kFailed, st.error().message);
-  tr.op_paths = mlp.op_paths();
+  std::optional<models::MlpData> mlp_data;
+  std::optional<DeviceMlp> mlp;
+  std::optional<models::LmData> lm_data;
+  std::optional<DeviceGraph> lm_device;
+  std::optional<LmState> lm_state;
+  if (lm) {
+    lm_data = models::make_lm_data(s.lm, s.train_samples, s.eval_samples, ctx.seed);
+    lm_device.emplace(dev, *stream, lm_graph->graph);
+    if (auto st = lm_device->create(); !st)
+      return (void)fail(result, CaseStatus::kFailed, st.error().message);
+    lm_state.emplace(
+        LmState{*lm_graph, *lm_data, *lm_device, lm_graph->pos_values(), lm_graph->len_values(), {}, {}});
+    tr.op_paths = lm_device->op_paths();
+  } else {
+    mlp_data = models::make_mlp_data(s, ctx.seed);
+    mlp.emplace(dev, *stream, s);
+    if (auto st = mlp->create(*mlp_data); !st)
+      return (void)fail(result, CaseStatus::kFailed, st.error().message);
+    tr.op_paths = mlp->op_paths();
+  }
   result.method.timer = "host";
   result.method.timer_detail =
       "steady clock from the first step's enqueue to the read-back of the evaluation at the target "
@@ -543,8 +789,10 @@ void run_training(const Context& ctx, CaseResult& result) {
     TrainingRun run;
     run.index = r;
     run.seed = models::mix64(ctx.seed ^ (0x7261696eull + static_cast<uint64_t>(r)));
-    fmt::print(stderr, "  training {} run {}/{} (seed {:#x})\n", s.mlp.name, r + 1, s.runs, run.seed);
-    if (auto st = train_run(mlp, s, data, run.seed, dev, run); !st) {
+    fmt::print(stderr, "  training {} run {}/{} (seed {:#x})\n", s.model_name(), r + 1, s.runs, run.seed);
+    if (auto st = lm ? train_run_lm(*lm_state, s, run.seed, dev, run)
+                     : train_run(*mlp, s, *mlp_data, run.seed, dev, run);
+        !st) {
       tr.runs.push_back(std::move(run));
       result.training = tr;
       return (void)fail(result, CaseStatus::kFailed, fmt::format("run {}: {}", r, st.error().message));
@@ -581,7 +829,7 @@ void run_training(const Context& ctx, CaseResult& result) {
   std::string first_problem;
   for (const TrainingRun& run : tr.runs) {
     ++v.points;
-    v.max_rel_error = std::max(v.max_rel_error, run.trajectory_p90);
+    v.max_rel_error = std::max(v.max_rel_error, run.trajectory_median.value_or(run.trajectory_p90));
     if (!run.problem.empty()) {
       ++v.failures;
       if (first_problem.empty()) first_problem = fmt::format("run {}: {}", run.index, run.problem);
@@ -599,8 +847,8 @@ void run_training(const Context& ctx, CaseResult& result) {
         result, CaseStatus::kFailed,
         fmt::format("{} of {} runs did not reach {} <= {} within {} steps (last run ended at {:.4g} "
                     "after {} steps; loss curve in the report)",
-                    not_converged, s.runs, "eval NMSE", s.target, s.max_steps, last.device_quality,
-                    last.steps));
+                    not_converged, s.runs, lm ? "held-out KL" : "eval NMSE", s.target, s.max_steps,
+                    last.device_quality, last.steps));
   }
   if (!first_problem.empty()) return (void)fail(result, CaseStatus::kInvalid, first_problem);
   if (band)

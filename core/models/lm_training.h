@@ -1,0 +1,122 @@
+// Host side of the training workload's `lm` form (docs/measurement.md, "Training"): a Llama-like
+// student decoder (llm_config.h) trained with next-token cross-entropy on sequences that a seeded
+// teacher decoder samples on the host before the clock. The quality is KL(teacher‖student) in nats
+// per token on held-out sequences: the device reports its Monte Carlo form (the mean over held-out
+// tokens of log p_teacher − log p_student, the teacher's term exact in FP64 on the host), and the host
+// recomputes it, and the exact KL over the whole vocabulary, from the weights the device holds.
+// The student's training step is one op graph (op_graph.h) built here from the ABI 1.1/1.2 op set:
+// the device runs it through the plugin and the host replays it through the FP64 references
+// (host_graph.h).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/models/host_graph.h"
+#include "core/models/llm_config.h"
+#include "core/models/op_graph.h"
+#include "core/util/result.h"
+
+namespace cmeter::models {
+
+struct LmConfig {
+  std::string name;
+  LlmConfig student, teacher;
+  int64_t seq_len = 0;               // tokens a training sequence predicts
+  double teacher_temperature = 1.0;  // the teacher samples from softmax(logits / temperature)
+};
+// lm-tiny: a 2-layer student (hidden 64, 4 heads over 2 KV heads, ffn 128, vocab 128) learning a
+// 1-layer teacher of the same width from 32-token sequences.
+std::optional<LmConfig> lm_preset(std::string_view name);
+std::vector<std::string> lm_preset_names();
+
+// Sequences of seq_len + 1 tokens (inputs are tokens 0..T-1, targets 1..T), row-major; the held-out
+// set also carries the teacher's log-probability of each target and its whole next-token
+// distribution (float, vocab per position).
+struct LmData {
+  int64_t seq_len = 0, vocab = 0;
+  std::vector<int32_t> train_ids, train_targets;  // [train_sequences·seq_len]
+  std::vector<int32_t> eval_ids, eval_targets;    // [eval_sequences·seq_len]
+  std::vector<double> eval_teacher_logp;          // log p_teacher(target), per held-out token
+  std::vector<float> eval_teacher_probs;          // [eval tokens, vocab]
+  double eval_teacher_nll = 0;                    // mean of −eval_teacher_logp
+  double eval_teacher_entropy = 0;                // mean entropy of the teacher's distributions
+  int64_t train_sequences() const { return seq_len ? static_cast<int64_t>(train_ids.size()) / seq_len : 0; }
+  int64_t eval_sequences() const { return seq_len ? static_cast<int64_t>(eval_ids.size()) / seq_len : 0; }
+};
+// Samples the data from the teacher of seed `seed` (FP64, KV-cached; parallel over sequences).
+LmData make_lm_data(const LmConfig& c, int64_t train_sequences, int64_t eval_sequences, uint64_t seed);
+
+// The student's initial value of tensor `t` under run seed `seed` (norm gains 1; the rest as the
+// decoder's seeded generator scales them), f32.
+std::vector<float> lm_student_init(const LmConfig& c, const WeightTensor& t, uint64_t seed);
+
+// Fixed optimiser settings the graph's adamw.v1 ops carry.
+struct LmOptimizer {
+  double beta1 = 0.9, beta2 = 0.99, eps = 1e-8, weight_decay = 0.1;
+};
+
+// The student's graph at `batch` sequences per step, storage dtype `dtype`. Lists:
+//   "forward"    ids → logits (embedding, the layers with attention composed from per-head batched
+//                gemm.v1 and causal softmax.v1, final norm, lm_head);
+//   "backward"   cross_entropy.v1 with its gradient, then every weight gradient (f32);
+//   "update"     adamw.v1 on every tensor (HYPER = lr, step, grad_scale);
+//   "train loss" the batch's mean loss into `train_loss`;
+//   "eval"       cross_entropy.v1 without gradient, summed into `eval_sum` (accumulating);
+//   "grad norm"  the gradients' squared norm into `grad_norm` (f16 loss scaling).
+struct LmGraph {
+  OpGraph graph;
+  int64_t batch = 0, rows = 0;  // rows = batch · seq_len
+  DType dtype = DType::kBF16;
+  int ids = -1, targets = -1, pos = -1, len = -1, gscale = -1, hyper = -1;
+  int train_loss = -1, eval_sum = -1, grad_norm = -1, logits = -1;
+  struct Param {
+    WeightTensor tensor;
+    int stored = -1, master = -1, grad = -1, m = -1, v = -1;
+  };
+  std::vector<Param> params;
+  // The constant inputs: positions (row r: r mod seq_len) and softmax lengths (t + 1).
+  std::vector<int32_t> pos_values() const;
+  std::vector<int32_t> len_values() const;
+  int64_t seq_len = 0;
+};
+Result<LmGraph> build_lm_graph(const LmConfig& c, int64_t batch, DType dtype, const LmOptimizer& opt);
+
+// Model tensor FLOPs (gemm.v1 only, attention products included) of one training step and of one
+// evaluation pass over `batch` sequences.
+double lm_step_flop(const LmGraph& g);
+double lm_eval_flop(const LmGraph& g);
+
+// The host's replay of the graph: weights set from float vectors (masters f32, stored rounded),
+// steps run through host_graph.h.
+class HostLm {
+ public:
+  explicit HostLm(const LmGraph& g) : g_(g), host_(g.graph) {}
+  // Masters (f32) per param in graph order; the stored copies are their rounding; moments zero.
+  void reset(const std::vector<std::vector<float>>& masters);
+  // Stored weights only (the quality recomputation from the device's read-back copies).
+  void set_stored(const std::vector<std::vector<float>>& stored);
+  // One training step on batch `index` of the training set: forward, backward, update with
+  // (lr, step, grad_scale); gscale is the cross-entropy gradient's factor (1/rows × loss scale).
+  Status step(const LmData& d, int64_t index, double lr, double step, double grad_scale, double gscale);
+  std::vector<std::vector<float>> masters() const;
+  // Quality of the stored weights on the held-out set: the Monte Carlo KL (as the device computes it)
+  // and the exact KL over the vocabulary, nats per token.
+  struct Quality {
+    double mc_kl = 0, exact_kl = 0;
+  };
+  Result<Quality> quality(const LmData& d);
+
+ private:
+  const LmGraph& g_;
+  HostGraph host_;
+};
+
+// The batch `index` (mod the set's batches) of `batch` sequences: ids and targets, each rows values.
+const int32_t* lm_batch_ids(const LmData& d, bool eval, int64_t index, int64_t batch);
+const int32_t* lm_batch_targets(const LmData& d, bool eval, int64_t index, int64_t batch);
+
+}  // namespace cmeter::models

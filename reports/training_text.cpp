@@ -46,7 +46,6 @@ std::string training_run_text(const TrainingRun& run, double target) {
                        : fmt::format("not at {} after {} steps", number(target), run.steps);
   out += fmt::format(", quality {} (host {})", number(run.device_quality),
                      run.host_quality ? number(*run.host_quality) : std::string("n/a"));
-  if (run.host_exact_quality) out += fmt::format(", exact KL {}", number(*run.host_exact_quality));
   if (run.trajectory_steps > 0)
     out += fmt::format(", trajectory {} {:.2g} {}", run.trajectory_median ? "median" : "p90",
                        run.trajectory_median ? *run.trajectory_median : run.trajectory_p90,

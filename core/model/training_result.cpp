@@ -39,7 +39,6 @@ nlohmann::json to_json(const TrainingResult& r) {
                     {"curve", std::move(curve)}});
     // The lm form only (schema 1.4): tokens per second and the exact KL over the vocabulary.
     if (run.tokens_per_s) runs.back()["tokens_per_s"] = json_fields::num(*run.tokens_per_s);
-    if (run.host_exact_quality) runs.back()["host_exact_quality"] = json_fields::num(*run.host_exact_quality);
     if (run.trajectory_median)
       runs.back()["trajectory"]["median_error"] = json_fields::num(*run.trajectory_median);
   }
@@ -107,7 +106,6 @@ Result<TrainingResult> training_result_from_json(const nlohmann::json& j) {
     run.steps = json_fields::read_int(rj, "steps");
     run.device_quality = json_fields::read_num(rj, "device_quality");
     run.host_quality = json_fields::read_opt(rj, "host_quality");
-    run.host_exact_quality = json_fields::read_opt(rj, "host_exact_quality");
     run.tokens_per_s = json_fields::read_opt(rj, "tokens_per_s");
     run.samples_per_s = json_fields::read_num(rj, "samples_per_s");
     run.mfu = json_fields::read_opt(rj, "mfu");

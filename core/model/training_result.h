@@ -32,8 +32,7 @@ struct TrainingRun {
   int64_t steps = 0;                   // steps done (to the target, or the whole budget)
   double device_quality = 0;           // last evaluation on the device
   std::optional<double> host_quality;  // recomputed on the host from the read-back weights
-  std::optional<double> host_exact_quality;  // lm: the exact KL over the vocabulary (host, same weights)
-  std::optional<double> tokens_per_s;        // lm: training tokens per second
+  std::optional<double> tokens_per_s;  // lm: training tokens per second
   double samples_per_s = 0;
   std::optional<double> mfu;
   int64_t loss_scale_skips = 0;  // f16: steps skipped after a gradient overflow

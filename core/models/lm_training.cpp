@@ -182,6 +182,9 @@ LmData make_lm_data(const LmConfig& c, int64_t train_sequences, int64_t eval_seq
   };
   sample(false, train_sequences, d.train_ids, d.train_targets);
   sample(true, eval_sequences, d.eval_ids, d.eval_targets);
+  d.eval_soft = d.eval_teacher_probs;
+  for (size_t r = 0; r < d.eval_targets.size(); ++r)
+    d.eval_soft[r * static_cast<size_t>(V) + static_cast<size_t>(d.eval_targets[r])] -= 1.0f;
   double nll = 0, entropy = 0;
   for (double lp : d.eval_teacher_logp) nll -= lp;
   for (float p : d.eval_teacher_probs)
@@ -209,7 +212,8 @@ std::vector<int32_t> LmGraph::len_values() const {
   return v;
 }
 
-Result<LmGraph> build_lm_graph(const LmConfig& c, int64_t batch, DType dtype, const LmOptimizer& opt) {
+Result<LmGraph> build_lm_graph(const LmConfig& c, int64_t batch, DType dtype, const LmOptimizer& opt,
+                               int64_t eval_batches) {
   const LlmConfig& m = c.student;
   CMETER_TRY(check_config(m));
   if (m.tied_lm_head) return make_error(ErrorCode::kInvalidArgument, "the lm form trains an untied lm_head");
@@ -217,6 +221,7 @@ Result<LmGraph> build_lm_graph(const LmConfig& c, int64_t batch, DType dtype, co
   LmGraph lg;
   lg.batch = batch;
   lg.seq_len = c.seq_len;
+  lg.model = m;
   lg.dtype = dtype;
   OpGraph& g = lg.graph;
   const int64_t B = batch, T = c.seq_len, R = B * T, D = m.hidden, Hq = m.heads, KV = m.kv_heads,
@@ -364,8 +369,30 @@ Result<LmGraph> build_lm_graph(const LmConfig& c, int64_t batch, DType dtype, co
                               {"scale", s},
                               {"accumulate", accumulate}});
   };
-  fwd("eval", ce_eval, {lg.logits, lg.targets, loss_rows}, "eval cross_entropy");
-  fwd("eval", sum_rows(1.0, true), {loss_rows, lg.eval_sum}, "eval loss sum");
+  // Soft cross-entropy per held-out batch: LOSS (logsumexp − logit[target]) summed, then
+  // −Σ (p_teacher − onehot)·logit over the batch's logits in f32.
+  const int logits_f32 = g.buffer("logits_f32", f32, R * V);
+  const int cast =
+      g.op("eltwise.v1",
+           {{"kind", std::string("cast")}, {"n", R * V}, {"dtype", dt}, {"dtype_out", std::string("f32")}});
+  const int mul =
+      g.op("eltwise.v1", {{"kind", std::string("mul")}, {"n", R * V}, {"dtype", std::string("f32")}});
+  const int soft_sum = g.op("reduce.v1", {{"kind", std::string("sum")},
+                                          {"axis", std::string("cols")},
+                                          {"rows", int64_t{1}},
+                                          {"cols", R * V},
+                                          {"dtype", std::string("f32")},
+                                          {"scale", -1.0},
+                                          {"accumulate", true}});
+  for (int64_t e = 0; e < eval_batches; ++e) {
+    const std::string list = fmt::format("eval {}", e);
+    lg.eval_soft.push_back(g.buffer(fmt::format("eval_soft.{}", e), f32, R * V));
+    fwd(list, ce_eval, {lg.logits, lg.targets, loss_rows}, "eval cross_entropy");
+    fwd(list, sum_rows(1.0, true), {loss_rows, lg.eval_sum}, "eval loss sum");
+    fwd(list, cast, {lg.logits, logits_f32}, "eval logits to f32");
+    fwd(list, mul, {logits_f32, lg.eval_soft.back(), logits_f32}, "eval (p_teacher - onehot) x logits");
+    fwd(list, soft_sum, {logits_f32, lg.eval_sum}, "eval soft term sum");
+  }
   fwd("train loss", sum_rows(1.0 / static_cast<double>(R), false), {loss_rows, lg.train_loss}, "train loss");
 
   // ---- backward ----
@@ -457,10 +484,10 @@ Result<LmGraph> build_lm_graph(const LmConfig& c, int64_t batch, DType dtype, co
 }
 
 double lm_step_flop(const LmGraph& g) {
-  return g.graph.gemm_flop("forward") + g.graph.gemm_flop("backward");
+  return 3 * lm_eval_flop(g);
 }
 double lm_eval_flop(const LmGraph& g) {
-  return g.graph.gemm_flop("forward");
+  return static_cast<double>(g.batch) * forward_flop(g.model, g.seq_len, 0, g.seq_len);
 }
 
 const int32_t* lm_batch_ids(const LmData& d, bool eval, int64_t index, int64_t batch) {
@@ -519,6 +546,26 @@ std::vector<std::vector<float>> HostLm::masters() const {
     out.emplace_back(v.begin(), v.end());
   }
   return out;
+}
+
+Result<double> HostLm::graph_quality(const LmData& d) {
+  const int64_t chunks = static_cast<int64_t>(g_.eval_soft.size());
+  if (chunks < 1 || d.eval_sequences() < chunks * g_.batch)
+    return make_error(ErrorCode::kInvalidArgument,
+                      "lm graph quality: the graph's held-out batches exceed the data");
+  host_.set(g_.eval_sum, std::vector<double>{0.0});
+  const size_t chunk = static_cast<size_t>(g_.rows * d.vocab);
+  for (int64_t c = 0; c < chunks; ++c) {
+    host_.set(g_.ids, ints(lm_batch_ids(d, true, c, g_.batch), g_.rows));
+    host_.set(g_.targets, ints(lm_batch_targets(d, true, c, g_.batch), g_.rows));
+    host_.set(g_.eval_soft[static_cast<size_t>(c)],
+              std::vector<float>(
+                  d.eval_soft.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(c) * chunk),
+                  d.eval_soft.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(c + 1) * chunk)));
+    CMETER_TRY(host_.run("forward"));
+    CMETER_TRY(host_.run(fmt::format("eval {}", c)));
+  }
+  return host_.get(g_.eval_sum)[0] / static_cast<double>(chunks * g_.rows) - d.eval_teacher_entropy;
 }
 
 Result<HostLm::Quality> HostLm::quality(const LmData& d) {

@@ -148,7 +148,7 @@ TEST_CASE("the teacher's data is seeded, in range and held out from the training
 TEST_CASE("host training of the lm graph lowers the held-out KL") {
   const LmConfig c = small_config();
   const LmData d = make_lm_data(c, 64, 64, 5);
-  auto built = build_lm_graph(c, 8, DType::kBF16, LmOptimizer{});
+  auto built = build_lm_graph(c, 8, DType::kBF16, LmOptimizer{}, 8);
   REQUIRE(built);
   HostLm host(*built);
   std::vector<std::vector<float>> init;
@@ -165,6 +165,10 @@ TEST_CASE("host training of the lm graph lowers the held-out KL") {
   CHECK(q0->exact_kl > 0);
   // The Monte Carlo estimate tracks the exact KL.
   CHECK(std::abs(q1->mc_kl - q1->exact_kl) < 0.25);
+  // The graph's eval lists (what the device runs: cross-entropy plus the soft term) give the exact KL.
+  auto graph_kl = host.graph_quality(d);
+  REQUIRE(graph_kl);
+  CHECK(*graph_kl == doctest::Approx(q1->exact_kl).epsilon(1e-3));
 }
 
 TEST_CASE("lm-tiny's teacher is neither near-deterministic nor near-uniform (measured)") {
@@ -175,4 +179,26 @@ TEST_CASE("lm-tiny's teacher is neither near-deterministic nor near-uniform (mea
                                                << d.eval_teacher_nll);
   CHECK(d.eval_teacher_entropy > 0.5);
   CHECK(d.eval_teacher_entropy < std::log(static_cast<double>(c.student.vocab)) - 0.5);
+}
+
+TEST_CASE("the lm graph's GEMMs are the model's products, and the backward does twice the forward's") {
+  const LmConfig c = *lm_preset("lm-tiny");
+  auto built = build_lm_graph(c, 16, DType::kBF16, LmOptimizer{}, 8);
+  REQUIRE(built);
+  const LlmConfig& m = c.student;
+  const double B = 16, T = static_cast<double>(c.seq_len);
+  // The graph computes the full score square; the model count takes the causal half.
+  const double square_extra = B * static_cast<double>(m.layers) * 4.0 *
+                              static_cast<double>(m.heads * m.head_dim) * (T * T - T * (T + 1) / 2);
+  CHECK(built->graph.gemm_flop("forward") == doctest::Approx(lm_eval_flop(*built) + square_extra));
+  CHECK(built->graph.gemm_flop("backward") == doctest::Approx(2 * built->graph.gemm_flop("forward")));
+  CHECK(lm_step_flop(*built) == doctest::Approx(3 * lm_eval_flop(*built)));
+  size_t calls = 0;
+  for (const char* list : {"forward", "backward", "update"}) calls += built->graph.list(list).size();
+  MESSAGE("lm-tiny step: " << calls << " op calls (" << built->graph.list("forward").size() << " forward, "
+                           << built->graph.list("backward").size() << " backward, "
+                           << built->graph.list("update").size() << " adamw), " << built->graph.ops().size()
+                           << " distinct ops, " << lm_step_flop(*built) / 1e6 << " MFLOP");
+  CHECK(built->graph.list("update").size() == weight_tensors(m).size());
+  CHECK(built->graph.list("eval 7").size() == 5);
 }

@@ -218,15 +218,17 @@ Result<LoadedReport> load_report(nlohmann::json report, const std::string& sourc
     }
   }
 
-  // 1.4 added the training runs' tokens_per_s and host_exact_quality (the lm form).
+  // 1.4 added the training runs' tokens_per_s and trajectory median_error (the lm form).
   if (version->minor < 4) {
     size_t i = 0;
     for (const auto& r : member(report, "results")) {
       if (r.is_object() && r.contains("training") && r["training"].is_object() &&
           r["training"].contains("runs") && r["training"]["runs"].is_array())
         for (const auto& run : r["training"]["runs"])
-          for (const char* name : {"tokens_per_s", "host_exact_quality"})
-            if (run.is_object() && run.contains(name))
+          for (const char* name : {"tokens_per_s", "median_error"})
+            if (run.is_object() &&
+                (run.contains(name) || (run.contains("trajectory") && run["trajectory"].is_object() &&
+                                        run["trajectory"].contains(name))))
               return make_error(ErrorCode::kInvalidArgument,
                                 "{}: not a valid cmeter.report {}: results[{}].training.runs: unknown member "
                                 "'{}' (added in schema 1.4)",

@@ -465,10 +465,11 @@ Status train_run(DeviceMlp& mlp, const TrainSettings& s, const models::MlpData& 
 
 // ---- form lm ----
 
-// The lm form's tolerances. Trajectory: on the median of |device − host| / Σ lr over the sampled masters
-// (the mlp's rule takes the 90th percentile). The host replays the device's own graph with each output
-// rounded to its storage dtype, but a bf16 activation one rounding step apart flips the sign of many
-// small gradients through attention, and Adam's first updates are ±lr whatever the gradient's size:
+// The lm form's tolerances (quality: the device's and the host's exact KL on the same read-back
+// weights, the device's from bf16 logits). Trajectory: on the median of |device − host| / Σ lr over the
+// sampled masters (the mlp's rule takes the 90th percentile). The host replays the device's own graph with
+// each output rounded to its storage dtype, but a bf16 activation one rounding step apart flips the sign of
+// many small gradients through attention, and Adam's first updates are ±lr whatever the gradient's size:
 // measured on cpu:0 (docs/results/training-cpu.md) a faithful bf16 run gives a median of 0.0008–0.0014
 // and a p90 of 0.005–0.009, and adamw without weight decay a median of 0.009 and a p90 of 0.02, so only
 // the median separates them with margin. Quality: the device's Monte Carlo KL and the host's, on the
@@ -478,7 +479,7 @@ double lm_trajectory_tolerance(DType t) {
   return t == DType::kF32 ? 1e-3 : 4e-3;
 }
 double lm_quality_tolerance_nats(DType t) {
-  return t == DType::kF32 ? 1e-3 : 5e-3;
+  return t == DType::kF32 ? 2e-4 : 1e-3;  // measured agreement on cpu:0 bf16: 1e-5 (training-cpu.md)
 }
 
 struct LmState {
@@ -610,7 +611,7 @@ Status train_run_lm(LmState& st, const TrainSettings& s, uint64_t run_seed, cons
     for (int64_t c = 0; c < eval_chunks; ++c) {
       CMETER_TRY(st.write_batch(true, c));
       CMETER_TRY(st.dev_graph.run("forward"));
-      CMETER_TRY(st.dev_graph.run("eval"));
+      CMETER_TRY(st.dev_graph.run(fmt::format("eval {}", c)));
     }
     auto sum = st.dev_graph.read_values(g.eval_sum);
     if (!sum) return sum.error();
@@ -620,8 +621,8 @@ Status train_run_lm(LmState& st, const TrainSettings& s, uint64_t run_seed, cons
     st.scalars.clear();
     gscale_written = 0;
     const double t = since(t0) - paused_s;
-    const double quality =
-        static_cast<double>((*sum)[0]) / (static_cast<double>(eval_chunks) * rows) - st.data.eval_teacher_nll;
+    const double quality = static_cast<double>((*sum)[0]) / (static_cast<double>(eval_chunks) * rows) -
+                           st.data.eval_teacher_entropy;
     run.curve.push_back(
         {step, t, static_cast<double>((*loss)[0]), quality, scaler.enabled ? scaler.scale : 0.0});
     run.device_quality = quality;
@@ -655,8 +656,7 @@ Status train_run_lm(LmState& st, const TrainSettings& s, uint64_t run_seed, cons
   host.set_stored(stored);
   auto q = host.quality(st.data);
   if (!q) return q.error();
-  run.host_quality = q->mc_kl;
-  run.host_exact_quality = q->exact_kl;
+  run.host_quality = q->exact_kl;
   const double tol = lm_quality_tolerance_nats(s.dtype);
   if (!run.trajectory_passed && run.trajectory_steps > 0)
     run.problem = fmt::format("trajectory check after {} steps: median error {:.3g} above {:.3g} (worst {})",
@@ -687,7 +687,8 @@ void run_training(const Context& ctx, CaseResult& result) {
   std::optional<models::LmGraph> lm_graph;
   if (lm) {
     auto built = models::build_lm_graph(s.lm, s.batch, s.dtype,
-                                        models::LmOptimizer{s.beta1, s.beta2, s.eps, s.weight_decay});
+                                        models::LmOptimizer{s.beta1, s.beta2, s.eps, s.weight_decay},
+                                        s.eval_samples / s.batch);
     if (!built) return (void)fail(result, CaseStatus::kFailed, built.error().message);
     lm_graph = std::move(built).value();
   }
@@ -738,10 +739,10 @@ void run_training(const Context& ctx, CaseResult& result) {
     tr.hyperparameters["teacher_temperature"] = s.lm.teacher_temperature;
     tr.hyperparameters["teacher_layers"] = s.lm.teacher.layers;
   }
-  tr.quality_metric =
-      lm ? "held-out KL(teacher || student), nats/token: mean over the teacher's sampled held-out tokens of "
-           "log p_teacher - log p_student (the exact KL over the vocabulary is recomputed on the host)"
-         : "eval NMSE (held-out MSE / mean square of the teacher's targets)";
+  tr.quality_metric = lm ? "held-out KL(teacher || student), nats/token: exact over the vocabulary at every "
+                           "held-out position "
+                           "(soft cross-entropy against the teacher's distribution minus its entropy)"
+                         : "eval NMSE (held-out MSE / mean square of the teacher's targets)";
   tr.target = s.target;
   tr.step_flop = lm ? models::lm_step_flop(*lm_graph) : models::mlp_step_flop(s.mlp, s.batch);
   tr.samples_per_step = s.batch;
@@ -767,6 +768,17 @@ void run_training(const Context& ctx, CaseResult& result) {
     lm_data = models::make_lm_data(s.lm, s.train_samples, s.eval_samples, ctx.seed);
     lm_device.emplace(dev, *stream, lm_graph->graph);
     if (auto st = lm_device->create(); !st)
+      return (void)fail(result, CaseStatus::kFailed, st.error().message);
+    // The teacher's held-out distributions (minus the targets' one-hot), once per case.
+    const size_t chunk = static_cast<size_t>(lm_graph->rows * s.lm.student.vocab);
+    for (size_t k = 0; k < lm_graph->eval_soft.size(); ++k) {
+      const std::vector<float> part(
+          lm_data->eval_soft.begin() + static_cast<std::ptrdiff_t>(k * chunk),
+          lm_data->eval_soft.begin() + static_cast<std::ptrdiff_t>((k + 1) * chunk));
+      if (auto st = lm_device->write_values(lm_graph->eval_soft[k], part); !st)
+        return (void)fail(result, CaseStatus::kFailed, st.error().message);
+    }
+    if (auto st = lm_device->synchronize(); !st)
       return (void)fail(result, CaseStatus::kFailed, st.error().message);
     lm_state.emplace(
         LmState{*lm_graph, *lm_data, *lm_device, lm_graph->pos_values(), lm_graph->len_values(), {}, {}});

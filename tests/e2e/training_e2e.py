@@ -3,8 +3,8 @@
 
 Why this file exists: issue 13 asks that `cmeter run --profile train` on a device trains both forms,
 mlp-tiny and the lm-tiny decoder, to their quality targets with a schema-valid report (runs with
-logged seeds, olympic mean, trajectory check, host-recomputed quality; for lm also the exact KL and
-tokens/s), that a plugin whose adamw.v1 skips the weight decay fails the trajectory check (`invalid`),
+logged seeds, olympic mean, trajectory check, host-recomputed quality; for lm also tokens/s and the
+trajectory median), that a plugin whose adamw.v1 skips the weight decay fails the trajectory check (`invalid`),
 and that one whose gradients are scaled wrong never reaches the target (`failed`, its loss curve
 kept), in both forms. The faulty plugins are the test proxies over the real CPU plugin
 (build/lib/cmeter/train-proxy-plugins, plugins/testing/proxy_plugin.cpp). `cmeter compare` aligns the
@@ -65,11 +65,9 @@ def check_healthy(report):
             check(run["converged"] and run["time_to_quality_s"] > 0, f"{name} converged: {run}")
             check(run["device_quality"] <= tr["target"], f"{name}: device quality at the target")
             if lm:
-                # Absolute tolerance in nats; the exact KL over the vocabulary agrees with the estimate.
+                # Absolute tolerance in nats (the exact KL, device from bf16 logits, host in FP64).
                 check(abs(run["host_quality"] - run["device_quality"]) <= tr["quality_tolerance"],
                       f"{name}: host-recomputed KL {run['host_quality']} vs device {run['device_quality']}")
-                check(abs(run["host_exact_quality"] - run["host_quality"]) < 0.1,
-                      f"{name}: exact KL {run['host_exact_quality']} vs its estimate {run['host_quality']}")
                 check(run["tokens_per_s"] == run["samples_per_s"] * tr["hyperparameters"]["seq_len"],
                       f"{name}: tokens/s")
                 check(run["trajectory"]["median_error"] <= tr["trajectory_tolerance"], f"{name}: {run['trajectory']}")

@@ -34,7 +34,7 @@ namespace {
 using models::MlpWeights;
 using models::TrainSettings;
 
-std::string dname(DType t) {
+std::string train_dtype_name(DType t) {
   return std::string(to_string(t));
 }
 
@@ -72,9 +72,9 @@ KeyValues gemm_kv(int64_t m, int64_t n, int64_t k, DType in, DType out, bool tra
   return {{"m", m},
           {"n", n},
           {"k", k},
-          {"dtype_a", dname(in)},
-          {"dtype_b", dname(in)},
-          {"dtype_c", dname(out)},
+          {"dtype_a", train_dtype_name(in)},
+          {"dtype_b", train_dtype_name(in)},
+          {"dtype_c", train_dtype_name(out)},
           {"compute", std::string("f32")},
           {"trans_a", trans_a},
           {"trans_b", trans_b},
@@ -93,7 +93,7 @@ struct MlpOps {
     auto adamw = [&](int64_t n) {
       return KeyValues{{"n", n},
                        {"dtype_grad", std::string("f32")},
-                       {"dtype_out", dname(t)},
+                       {"dtype_out", train_dtype_name(t)},
                        {"beta1", s.beta1},
                        {"beta2", s.beta2},
                        {"eps", s.eps},
@@ -104,7 +104,7 @@ struct MlpOps {
                        {"axis", std::string("cols")},
                        {"rows", int64_t{1}},
                        {"cols", n},
-                       {"dtype", dname(dt)},
+                       {"dtype", train_dtype_name(dt)},
                        {"scale", scale},
                        {"accumulate", accumulate}};
     };
@@ -112,9 +112,9 @@ struct MlpOps {
     // Forward of a training batch and of the held-out set: GU = W1·x, A = swiglu(GU), Y = W2·A, E = Y − T.
     for (const auto& [tag, rows] : {std::pair<std::string, int64_t>{"", B}, {"eval ", E}}) {
       o[tag + "gate_up"] = {"gemm.v1", gemm_kv(2 * H, rows, D, t, t, true, false, 1.0)};
-      o[tag + "swiglu"] = {"swiglu.v1", {{"rows", rows}, {"dim", H}, {"dtype", dname(t)}}};
+      o[tag + "swiglu"] = {"swiglu.v1", {{"rows", rows}, {"dim", H}, {"dtype", train_dtype_name(t)}}};
       o[tag + "out"] = {"gemm.v1", gemm_kv(O, rows, H, t, t, true, false, 1.0)};
-      o[tag + "error"] = {"eltwise.v1", {{"kind", std::string("add")}, {"n", rows * O}, {"dtype", dname(t)}}};
+      o[tag + "error"] = {"eltwise.v1", {{"kind", std::string("add")}, {"n", rows * O}, {"dtype", train_dtype_name(t)}}};
     }
     const double ms_scale = 1.0;  // the mean square divides on the host (it is a per-run constant)
     o["eval quality"] = {"reduce.v1", sumsq(E * O, t, ms_scale / static_cast<double>(E * O), false)};
@@ -122,7 +122,7 @@ struct MlpOps {
     // Backward: dW2 = alpha·Eᵀ·A, dA = alpha·W2ᵀ·E, dGU = swiglu'(GU, dA), dW1 = dGUᵀ·X.
     o["grad w2"] = {"gemm.v1", gemm_kv(H, O, B, t, DType::kF32, false, true, alpha)};
     o["grad a"] = {"gemm.v1", gemm_kv(H, B, O, t, t, false, false, alpha)};
-    o["swiglu backward"] = {"swiglu_backward.v1", {{"rows", B}, {"dim", H}, {"dtype", dname(t)}}};
+    o["swiglu backward"] = {"swiglu_backward.v1", {{"rows", B}, {"dim", H}, {"dtype", train_dtype_name(t)}}};
     o["grad w1"] = {"gemm.v1", gemm_kv(D, 2 * H, B, t, DType::kF32, false, true, 1.0)};
     o["adamw w1"] = {"adamw.v1", adamw(2 * H * D)};
     o["adamw w2"] = {"adamw.v1", adamw(O * H)};
@@ -364,7 +364,7 @@ double quality_tolerance(DType t) {
   return t == DType::kF32 ? 1e-3 : t == DType::kF16 ? 0.02 : 0.1;
 }
 
-std::optional<double> energy_j(const Device& dev) {
+std::optional<double> train_energy_j(const Device& dev) {
   if (!dev.has_telemetry()) return std::nullopt;
   auto t = dev.telemetry();
   if (!t) return std::nullopt;
@@ -385,7 +385,7 @@ Status train_run(DeviceMlp& mlp, const TrainSettings& s, const models::MlpData& 
   for (int64_t i = 0; i < s.replay_steps; ++i) host.step();
   CMETER_TRY(mlp.reset(init));
   models::LossScaler scaler = models::make_loss_scaler(s);
-  const std::optional<double> e0 = energy_j(dev);
+  const std::optional<double> e0 = train_energy_j(dev);
   const double ms = data.eval_target_mean_square;
   int64_t applied = 0;
   double paused_s = 0;
@@ -438,13 +438,13 @@ Status train_run(DeviceMlp& mlp, const TrainSettings& s, const models::MlpData& 
     if (!std::isfinite(quality)) break;  // diverged: the budget cannot help
   }
   const double elapsed = since(t0) - paused_s;
-  const std::optional<double> e1 = energy_j(dev);
+  const std::optional<double> e1 = train_energy_j(dev);
   if (e0 && e1 && *e1 >= *e0) run.energy_j = *e1 - *e0;
   run.loss_scale_skips = scaler.skips;
   run.samples_per_s = elapsed > 0 ? static_cast<double>(run.steps * s.batch) / elapsed : 0;
   const double flop = models::mlp_step_flop(s.mlp, s.batch) * static_cast<double>(run.steps) +
                       models::mlp_eval_flop(s.mlp, s.eval_samples) * static_cast<double>(run.curve.size());
-  if (auto peak = get_number(dev.attributes(), "peak.flops." + dname(s.dtype));
+  if (auto peak = get_number(dev.attributes(), "peak.flops." + train_dtype_name(s.dtype));
       peak && *peak > 0 && elapsed > 0)
     run.mfu = flop / elapsed / *peak;
   // The host recomputes the final quality from the weights the device holds.
@@ -535,7 +535,7 @@ Status train_run_lm(LmState& st, const TrainSettings& s, uint64_t run_seed, cons
   CMETER_TRY(st.synchronize());
 
   const int64_t eval_chunks = st.data.eval_sequences() / g.batch;
-  const std::optional<double> e0 = energy_j(dev);
+  const std::optional<double> e0 = train_energy_j(dev);
   int64_t applied = 0;
   double paused_s = 0;
   double gscale_written = 0;
@@ -635,7 +635,7 @@ Status train_run_lm(LmState& st, const TrainSettings& s, uint64_t run_seed, cons
     if (!std::isfinite(quality)) break;
   }
   const double elapsed = since(t0) - paused_s;
-  const std::optional<double> e1 = energy_j(dev);
+  const std::optional<double> e1 = train_energy_j(dev);
   if (e0 && e1 && *e1 >= *e0) run.energy_j = *e1 - *e0;
   run.loss_scale_skips = scaler.skips;
   run.samples_per_s = elapsed > 0 ? static_cast<double>(run.steps * s.batch) / elapsed : 0;
@@ -643,7 +643,7 @@ Status train_run_lm(LmState& st, const TrainSettings& s, uint64_t run_seed, cons
   const double flop =
       models::lm_step_flop(g) * static_cast<double>(run.steps) +
       models::lm_eval_flop(g) * static_cast<double>(eval_chunks) * static_cast<double>(run.curve.size());
-  if (auto peak = get_number(dev.attributes(), "peak.flops." + dname(s.dtype));
+  if (auto peak = get_number(dev.attributes(), "peak.flops." + train_dtype_name(s.dtype));
       peak && *peak > 0 && elapsed > 0)
     run.mfu = flop / elapsed / *peak;
   // The host recomputes the final quality from the weights the device holds.
@@ -681,7 +681,7 @@ void run_training(const Context& ctx, CaseResult& result) {
   result.params = ctx.spec.params;
   result.params["form"] = s.form;
   result.params["model"] = s.model_name();
-  result.params["dtype"] = dname(s.dtype);
+  result.params["dtype"] = train_dtype_name(s.dtype);
 
   // The lm form's graph (pure data, built before anything touches the device).
   std::optional<models::LmGraph> lm_graph;
@@ -715,7 +715,7 @@ void run_training(const Context& ctx, CaseResult& result) {
   TrainingResult tr;
   tr.form = s.form;
   tr.model = s.model_name();
-  tr.dtype = dname(s.dtype);
+  tr.dtype = train_dtype_name(s.dtype);
   tr.parameters = lm ? models::parameter_count(s.lm.student) : s.mlp.parameters();
   tr.hyperparameters = to_json(ctx.spec.params);
   const nlohmann::json fixed = {{"batch", s.batch},
@@ -746,7 +746,7 @@ void run_training(const Context& ctx, CaseResult& result) {
   tr.target = s.target;
   tr.step_flop = lm ? models::lm_step_flop(*lm_graph) : models::mlp_step_flop(s.mlp, s.batch);
   tr.samples_per_step = s.batch;
-  tr.mfu_peak_key = "peak.flops." + dname(s.dtype);
+  tr.mfu_peak_key = "peak.flops." + train_dtype_name(s.dtype);
   tr.trajectory_tolerance = lm ? lm_trajectory_tolerance(s.dtype) : trajectory_tolerance(s.dtype);
   tr.quality_tolerance = lm ? lm_quality_tolerance_nats(s.dtype) : quality_tolerance(s.dtype);
   const std::optional<models::ReferenceBand> band = models::reference_band(s);

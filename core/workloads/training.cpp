@@ -114,7 +114,8 @@ struct MlpOps {
       o[tag + "gate_up"] = {"gemm.v1", gemm_kv(2 * H, rows, D, t, t, true, false, 1.0)};
       o[tag + "swiglu"] = {"swiglu.v1", {{"rows", rows}, {"dim", H}, {"dtype", train_dtype_name(t)}}};
       o[tag + "out"] = {"gemm.v1", gemm_kv(O, rows, H, t, t, true, false, 1.0)};
-      o[tag + "error"] = {"eltwise.v1", {{"kind", std::string("add")}, {"n", rows * O}, {"dtype", train_dtype_name(t)}}};
+      o[tag + "error"] = {"eltwise.v1",
+                          {{"kind", std::string("add")}, {"n", rows * O}, {"dtype", train_dtype_name(t)}}};
     }
     const double ms_scale = 1.0;  // the mean square divides on the host (it is a per-run constant)
     o["eval quality"] = {"reduce.v1", sumsq(E * O, t, ms_scale / static_cast<double>(E * O), false)};

@@ -113,6 +113,45 @@ Status HostGraph::run_call(const GraphCall& call) {
                         buf.size());
     return {};
   };
+  // Every buffer must hold what the op reads or writes from element 0 (gemm checks its own extents).
+  {
+    const int64_t r = iparam(p, "rows", 0), d = iparam(p, "dim", 0), n = iparam(p, "n", 0),
+                  cols = iparam(p, "cols", 0), vocab = iparam(p, "vocab", 0),
+                  hd = iparam(p, "heads", 0) * iparam(p, "head_dim", 0);
+    std::vector<int64_t> need_elements;
+    if (name == "embedding.v1")
+      need_elements = {vocab * d, r, r * d};
+    else if (name == "rmsnorm.v1")
+      need_elements = {r * d, d, r * d};
+    else if (name == "rope.v1" || name == "rope_backward.v1")
+      need_elements = {r * hd, r};
+    else if (name == "softmax.v1")
+      need_elements = {r * cols, r * cols, r};
+    else if (name == "softmax_backward.v1")
+      need_elements = {r * cols, r * cols, r * cols, r};
+    else if (name == "swiglu.v1")
+      need_elements = {2 * r * d, r * d};
+    else if (name == "swiglu_backward.v1")
+      need_elements = {2 * r * d, r * d, 2 * r * d};
+    else if (name == "eltwise.v1")
+      need_elements = {n, n, n};
+    else if (name == "cross_entropy.v1")
+      need_elements = {r * vocab, r, r, r * vocab, 1};
+    else if (name == "reduce.v1")
+      need_elements = {r * cols, sparam(p, "axis", "") == "rows" ? cols : r};
+    else if (name == "adamw.v1")
+      need_elements = {n, n, n, n, n, 3};
+    else if (name == "rmsnorm_backward.v1")
+      need_elements = {r * d, d, r * d, r * d, d};
+    else if (name == "embedding_backward.v1")
+      need_elements = {r * d, r, vocab * d};
+    for (size_t i = 0; i < buf.size() && i < need_elements.size(); ++i)
+      if (static_cast<int64_t>(buf[i]->size()) < need_elements[i])
+        return make_error(ErrorCode::kInvalidArgument,
+                          "host graph: {} ({}): buffer {} '{}' holds {} elements, the op needs {}", name,
+                          call.role, i, graph_.buffers()[static_cast<size_t>(call.buffers[i])].name,
+                          buf[i]->size(), need_elements[i]);
+  }
   // Each written buffer is rounded to its dtype afterwards.
   std::vector<int> written;
   auto out = [&](size_t index) {

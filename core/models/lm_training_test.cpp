@@ -202,3 +202,18 @@ TEST_CASE("the lm graph's GEMMs are the model's products, and the backward does 
   CHECK(built->graph.list("update").size() == weight_tensors(m).size());
   CHECK(built->graph.list("eval 7").size() == 5);
 }
+
+TEST_CASE("the host executor refuses a call whose buffer is smaller than its op needs, naming it") {
+  OpGraph g;
+  const int x = g.buffer("x", DType::kF32, 8), y = g.buffer("y", DType::kF32, 4);
+  const int op =
+      g.op("swiglu.v1", {{"rows", int64_t{2}}, {"dim", int64_t{2}}, {"dtype", std::string("f32")}});
+  g.call("l", op, {x, y}, "ok");
+  g.call("bad", op, {y, x}, "too small");
+  HostGraph host(g);
+  CHECK(host.run("l"));
+  auto bad = host.run("bad");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message.find("too small") != std::string::npos);
+  CHECK(bad.error().message.find("'y' holds 4 elements, the op needs 8") != std::string::npos);
+}

@@ -416,22 +416,34 @@ void HostMlpTrainer::step() {
 
 TrajectoryCheck compare_trajectory(const MlpWeights& device, const MlpWeights& host, double bound,
                                    int64_t steps, double tolerance, uint64_t seed, int64_t samples) {
+  return compare_trajectory({{"w1", &device.w1, &host.w1}, {"w2", &device.w2, &host.w2}}, bound, steps,
+                            tolerance, seed, samples);
+}
+
+TrajectoryCheck compare_trajectory(const std::vector<TrajectoryTensor>& tensors, double bound, int64_t steps,
+                                   double tolerance, uint64_t seed, int64_t samples) {
   TrajectoryCheck r;
   r.steps = steps;
   r.tolerance = tolerance;
-  const size_t n1 = host.w1.size(), n = n1 + host.w2.size();
+  std::vector<size_t> starts;  // each tensor's first index in the concatenation
+  size_t n = 0;
+  for (const TrajectoryTensor& t : tensors) {
+    starts.push_back(n);
+    n += t.host->size();
+  }
   std::vector<double> errors;
-  for (int64_t i = 0; i < samples; ++i) {
+  for (int64_t i = 0; i < samples && n > 0; ++i) {
     const size_t k = static_cast<size_t>(counter_bits(seed, kStreamSample, static_cast<uint64_t>(i)) % n);
-    const bool first = k < n1;
-    const float dv = first ? device.w1[k] : device.w2[k - n1];
-    const float hv = first ? host.w1[k] : host.w2[k - n1];
+    const size_t t =
+        static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), k) - starts.begin()) - 1;
+    const size_t e = k - starts[t];
+    const float dv = (*tensors[t].device)[e];
+    const float hv = (*tensors[t].host)[e];
     const double err = std::isfinite(dv) ? std::abs(static_cast<double>(dv) - hv) / bound : INFINITY;
     if (err > r.max_error || errors.empty()) {
       r.max_error = std::max(r.max_error, err);
       if (err >= r.max_error)
-        r.worst = fmt::format("{}[{}]: device {:.6g}, host {:.6g}", first ? "w1" : "w2", first ? k : k - n1,
-                              dv, hv);
+        r.worst = fmt::format("{}[{}]: device {:.6g}, host {:.6g}", tensors[t].name, e, dv, hv);
     }
     errors.push_back(err);
   }

@@ -140,6 +140,15 @@ struct TrajectoryCheck {
   bool passed = false;
   std::string worst;  // "w1[123]: device 0.0123, host 0.0119"
 };
+// The same over any set of named tensors (device and host values of each, same sizes): samples are
+// drawn over their concatenation and the worst is named "name[index]".
+struct TrajectoryTensor {
+  std::string name;
+  const std::vector<float>* device = nullptr;
+  const std::vector<float>* host = nullptr;
+};
+TrajectoryCheck compare_trajectory(const std::vector<TrajectoryTensor>& tensors, double bound, int64_t steps,
+                                   double tolerance, uint64_t seed, int64_t samples = 512);
 TrajectoryCheck compare_trajectory(const MlpWeights& device, const MlpWeights& host, double bound,
                                    int64_t steps, double tolerance, uint64_t seed, int64_t samples = 512);
 

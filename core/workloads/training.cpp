@@ -558,9 +558,8 @@ Status train_run_lm(LmState& st, const TrainSettings& s, uint64_t run_seed, cons
       CMETER_TRY(st.dev_graph.run("grad norm"));
       auto norm = st.dev_graph.read_values(g.grad_norm);
       if (!norm) return norm.error();
-      st.hyper.clear();
+      st.hyper.clear();  // read_values synchronised: the enqueued host values are consumed
       st.scalars.clear();
-      gscale_written = 0;  // the scalar's host copy is gone with the sync; rewrite it when it changes
       apply = scaler.update(std::isfinite((*norm)[0]));
     }
     if (apply) {
@@ -572,32 +571,20 @@ Status train_run_lm(LmState& st, const TrainSettings& s, uint64_t run_seed, cons
     ++step;
     if (step == s.replay_steps) {
       CMETER_TRY(st.synchronize());  // the steps' own time counts; the read-back below does not
-      gscale_written = 0;
       const Clock::time_point p0 = Clock::now();
-      MlpWeights device_flat, host_flat;
-      std::vector<std::pair<size_t, std::string>> starts;  // flat offset: tensor name
       const std::vector<std::vector<float>> host_masters = host.masters();
+      std::vector<std::vector<float>> device_masters;
+      std::vector<models::TrajectoryTensor> tensors;
       for (size_t i = 0; i < g.params.size(); ++i) {
         auto m = st.dev_graph.read_values(g.params[i].master);
         if (!m) return m.error();
-        starts.emplace_back(device_flat.w1.size(), g.params[i].tensor.name);
-        device_flat.w1.insert(device_flat.w1.end(), m->begin(), m->end());
-        host_flat.w1.insert(host_flat.w1.end(), host_masters[i].begin(), host_masters[i].end());
+        device_masters.push_back(std::move(m).value());
       }
-      models::TrajectoryCheck tc =
-          models::compare_trajectory(device_flat, host_flat, models::learning_rate_sum(s, s.replay_steps),
-                                     s.replay_steps, lm_trajectory_tolerance(s.dtype), run_seed);
-      // Name the worst element by its tensor ("w1[k]" is the flat index).
-      if (auto b = tc.worst.find('['), e = tc.worst.find(']');
-          b != std::string::npos && e != std::string::npos) {
-        const size_t k = std::stoull(tc.worst.substr(b + 1, e - b - 1));
-        auto it = std::upper_bound(starts.begin(), starts.end(), k,
-                                   [](size_t v, const auto& sv) { return v < sv.first; });
-        if (it != starts.begin()) {
-          --it;
-          tc.worst = fmt::format("{}[{}]{}", it->second, k - it->first, tc.worst.substr(e + 1));
-        }
-      }
+      for (size_t i = 0; i < g.params.size(); ++i)
+        tensors.push_back({g.params[i].tensor.name, &device_masters[i], &host_masters[i]});
+      const models::TrajectoryCheck tc =
+          models::compare_trajectory(tensors, models::learning_rate_sum(s, s.replay_steps), s.replay_steps,
+                                     lm_trajectory_tolerance(s.dtype), run_seed);
       run.trajectory_steps = tc.steps;
       run.trajectory_p90 = tc.p90_error;
       run.trajectory_max = tc.max_error;
@@ -620,7 +607,6 @@ Status train_run_lm(LmState& st, const TrainSettings& s, uint64_t run_seed, cons
     if (!loss) return loss.error();
     st.hyper.clear();
     st.scalars.clear();
-    gscale_written = 0;
     const double t = since(t0) - paused_s;
     const double quality = static_cast<double>((*sum)[0]) / (static_cast<double>(eval_chunks) * rows) -
                            st.data.eval_teacher_entropy;

@@ -243,9 +243,16 @@ Topology::~Topology() {
   if (topology_ != nullptr) hwloc_topology_destroy(topology_);
 }
 
-Result<Topology> Topology::finish_load(hwloc_topology* raw, std::string source, bool from_xml) {
+Result<Topology> Topology::finish_load(hwloc_topology* raw, std::string source, bool from_xml,
+                                       bool this_system) {
   TopologyPtr topology(raw);
-  const std::string what = !from_xml ? "the system topology" : fmt::format("topology file '{}'", source);
+  const std::string what = !from_xml     ? std::string("the system topology")
+                           : this_system ? fmt::format("topology file '{}' (CMETER_TOPOLOGY_XML)", source)
+                                         : fmt::format("topology file '{}'", source);
+  if (this_system && hwloc_topology_set_flags(topology.get(), HWLOC_TOPOLOGY_FLAG_IS_THISSYSTEM) != 0) {
+    return make_error(ErrorCode::kInternal, "hwloc cannot take {} as this system: {}", what,
+                      errno_text(errno));
+  }
   if (hwloc_topology_set_io_types_filter(topology.get(), HWLOC_TYPE_FILTER_KEEP_IMPORTANT) != 0) {
     return make_error(ErrorCode::kInternal, "hwloc cannot keep I/O objects for {}: {}", what,
                       errno_text(errno));
@@ -275,10 +282,19 @@ Result<Topology> Topology::load_system() {
     return make_error(ErrorCode::kInternal, "hwloc library API {:#x} does not match the headers' {:#x}",
                       hwloc_get_api_version(), HWLOC_API_VERSION);
   }
+  const char* exported = std::getenv("CMETER_TOPOLOGY_XML");
+  const bool from_export = exported != nullptr && *exported != '\0';
+  std::error_code error;
+  if (from_export && !std::filesystem::is_regular_file(exported, error)) {
+    return make_error(ErrorCode::kNotFound,
+                      "CMETER_TOPOLOGY_XML names '{}', which does not exist or is not a regular file",
+                      exported);
+  }
   hwloc_topology_t topology = nullptr;
   if (hwloc_topology_init(&topology) != 0) {
     return make_error(ErrorCode::kInternal, "hwloc_topology_init failed: {}", errno_text(errno));
   }
+  if (from_export) return finish_load(topology, exported, true, true);
   return finish_load(topology, "system", false);
 }
 

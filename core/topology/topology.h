@@ -96,7 +96,11 @@ Result<PciAddress> parse_pci_bus_id(std::string_view bus_id);
 // threads at once.
 class Topology {
  public:
-  // The running machine, with important I/O objects (GPUs, NICs, storage and their bridges).
+  // The running machine, with important I/O objects (GPUs, NICs, storage and their bridges). Where
+  // CMETER_TOPOLOGY_XML names a file, the running machine's topology is read from it instead of
+  // discovered: an export of this machine (`lstopo --of xml`), for where discovery is slow (PCI names
+  // under AddressSanitizer: ~5 s a process, scripts/test-sanitizers.sh). It is still this system
+  // (binding allowed), and errors name the variable and the file.
   static Result<Topology> load_system();
   // A topology saved by `lstopo --of xml` or hwloc_topology_export_xml(); errors name the file.
   static Result<Topology> load_xml(const std::string& path);
@@ -125,7 +129,8 @@ class Topology {
 
  private:
   Topology(hwloc_topology* topology, std::string source);
-  static Result<Topology> finish_load(hwloc_topology* topology, std::string source, bool from_xml);
+  static Result<Topology> finish_load(hwloc_topology* topology, std::string source, bool from_xml,
+                                      bool this_system = false);
 
   hwloc_topology* topology_ = nullptr;
   Summary summary_;

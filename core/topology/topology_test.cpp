@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -334,6 +336,63 @@ TEST_CASE("topology: missing or garbled XML files are errors naming the file") {
     CHECK(garbled.error().code == ErrorCode::kInvalidArgument);
     CHECK(contains(garbled.error().message, file.path));
   }
+}
+
+// Sets an environment variable for one scope and puts back what was there (the sanitizer suite sets
+// CMETER_TOPOLOGY_XML for every test).
+struct ScopedEnv {
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value != nullptr)
+      setenv(name, value, 1);
+    else
+      unsetenv(name);
+  }
+  ~ScopedEnv() {
+    if (old_)
+      setenv(name_, old_->c_str(), 1);
+    else
+      unsetenv(name_);
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+TEST_CASE("topology: CMETER_TOPOLOGY_XML stands in for discovery of the running machine") {
+  {
+    const ScopedEnv env("CMETER_TOPOLOGY_XML", kDualSocket.c_str());
+    auto exported = Topology::load_system();
+    REQUIRE_MESSAGE(exported.ok(), (exported.ok() ? "" : exported.error().message));
+    // Still this system (binding allowed), with the file's objects.
+    CHECK(exported->is_this_system());
+    CHECK(exported->to_json() == load(kDualSocket).to_json());
+  }
+  {
+    const std::string missing = kFixtures + "no-such-topology.xml";
+    const ScopedEnv env("CMETER_TOPOLOGY_XML", missing.c_str());
+    auto absent = Topology::load_system();
+    REQUIRE_FALSE(absent.ok());
+    CHECK(absent.error().code == ErrorCode::kNotFound);
+    CHECK(contains(absent.error().message, "CMETER_TOPOLOGY_XML"));
+    CHECK(contains(absent.error().message, missing));
+  }
+  {
+    const TempFile garbled("this is not xml");
+    const ScopedEnv env("CMETER_TOPOLOGY_XML", garbled.path.c_str());
+    auto bad = Topology::load_system();
+    REQUIRE_FALSE(bad.ok());
+    CHECK(contains(bad.error().message, "CMETER_TOPOLOGY_XML"));
+    CHECK(contains(bad.error().message, garbled.path));
+  }
+  // Empty or unset: discovery, as always.
+  const ScopedEnv env("CMETER_TOPOLOGY_XML", "");
+  auto discovered = Topology::load_system();
+  REQUIRE(discovered.ok());
+  CHECK(discovered->is_this_system());
 }
 
 TEST_CASE("topology: summary JSON with wrong types is an error; Topology moves") {

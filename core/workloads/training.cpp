@@ -377,6 +377,12 @@ double since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
+// A run whose trajectory check failed is invalid whatever follows: it stops at its next evaluation (so
+// its curve holds one point of what the device computed) instead of spending the rest of its budget.
+bool trajectory_failed(const TrainingRun& run) {
+  return run.trajectory_steps > 0 && !run.trajectory_passed;
+}
+
 // One run: train from the run's initial weights to the target or the step budget.
 Status train_run(DeviceMlp& mlp, const TrainSettings& s, const models::MlpData& data, uint64_t run_seed,
                  const Device& dev, TrainingRun& run) {
@@ -437,6 +443,7 @@ Status train_run(DeviceMlp& mlp, const TrainSettings& s, const models::MlpData& 
       break;
     }
     if (!std::isfinite(quality)) break;  // diverged: the budget cannot help
+    if (trajectory_failed(run)) break;   // invalid already: its remaining steps would time nothing valid
   }
   const double elapsed = since(t0) - paused_s;
   const std::optional<double> e1 = train_energy_j(dev);
@@ -452,10 +459,12 @@ Status train_run(DeviceMlp& mlp, const TrainSettings& s, const models::MlpData& 
   auto stored = mlp.read_stored();
   if (!stored) return stored.error();
   run.host_quality = models::mlp_eval_nmse(s.mlp, *stored, data);
-  if (!run.trajectory_passed && run.trajectory_steps > 0)
-    run.problem = fmt::format("trajectory check after {} steps: p90 error {:.3g} above {:.3g} (worst {})",
-                              run.trajectory_steps, run.trajectory_p90, trajectory_tolerance(s.dtype),
-                              run.trajectory_worst);
+  if (trajectory_failed(run))
+    run.problem = fmt::format(
+        "trajectory check after {} steps: p90 error {:.3g} above {:.3g} (worst {}); the run stopped at step "
+        "{}",
+        run.trajectory_steps, run.trajectory_p90, trajectory_tolerance(s.dtype), run.trajectory_worst,
+        run.steps);
   else if (run.converged && !(std::abs(*run.host_quality - run.device_quality) <=
                               quality_tolerance(s.dtype) * std::max(run.device_quality, s.target)))
     run.problem =
@@ -620,6 +629,7 @@ Status train_run_lm(LmState& st, const TrainSettings& s, uint64_t run_seed, cons
       break;
     }
     if (!std::isfinite(quality)) break;
+    if (trajectory_failed(run)) break;  // invalid already (see train_run)
   }
   const double elapsed = since(t0) - paused_s;
   const std::optional<double> e1 = train_energy_j(dev);
@@ -645,10 +655,13 @@ Status train_run_lm(LmState& st, const TrainSettings& s, uint64_t run_seed, cons
   if (!q) return q.error();
   run.host_quality = q->exact_kl;
   const double tol = lm_quality_tolerance_nats(s.dtype);
-  if (!run.trajectory_passed && run.trajectory_steps > 0)
-    run.problem = fmt::format("trajectory check after {} steps: median error {:.3g} above {:.3g} (worst {})",
-                              run.trajectory_steps, *run.trajectory_median, lm_trajectory_tolerance(s.dtype),
-                              run.trajectory_worst);
+  if (trajectory_failed(run))
+    run.problem = fmt::format(
+        "trajectory check after {} steps: median error {:.3g} above {:.3g} (worst {}); the run stopped at "
+        "step "
+        "{}",
+        run.trajectory_steps, *run.trajectory_median, lm_trajectory_tolerance(s.dtype), run.trajectory_worst,
+        run.steps);
   else if (run.converged && !(std::abs(*run.host_quality - run.device_quality) <= tol))
     run.problem = fmt::format(
         "the device reported KL {:.4g} nats/token; the host recomputed {:.4g} from its weights (tolerance "
@@ -800,7 +813,10 @@ void run_training(const Context& ctx, CaseResult& result) {
       times.push_back(run.time_to_quality_s);
       rates.push_back(run.samples_per_s);
     }
+    const bool invalid = !run.problem.empty();
     tr.runs.push_back(std::move(run));
+    // An invalid run makes the case invalid whatever the others do: the remaining runs are not started.
+    if (invalid) break;
   }
   tr.converged_runs = static_cast<int64_t>(times.size());
   if (!times.empty()) {
@@ -839,6 +855,13 @@ void run_training(const Context& ctx, CaseResult& result) {
   v.passed = first_problem.empty();
   result.validation = v;
 
+  // Invalid ahead of failed: a run that computed the wrong thing names that cause, not its consequence
+  // (a wrong gradient never reaches the target).
+  if (!first_problem.empty())
+    return (void)fail(result, CaseStatus::kInvalid,
+                      static_cast<int64_t>(tr.runs.size()) < s.runs
+                          ? fmt::format("{} (runs after it were not started)", first_problem)
+                          : first_problem);
   const int64_t not_converged = s.runs - tr.converged_runs;
   if (tr.converged_runs == 0 || not_converged > 1) {
     const TrainingRun& last = tr.runs.back();
@@ -849,7 +872,6 @@ void run_training(const Context& ctx, CaseResult& result) {
                     not_converged, s.runs, lm ? "held-out KL" : "eval NMSE", s.target, s.max_steps,
                     last.device_quality, last.steps));
   }
-  if (!first_problem.empty()) return (void)fail(result, CaseStatus::kInvalid, first_problem);
   if (band)
     for (const TrainingRun& run : tr.runs)
       if (run.converged && run.steps < band->min_steps)

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <set>
 
 #include "core/isolation/worker_protocol.h"
@@ -65,9 +66,33 @@ Result<std::unique_ptr<subprocess::Child>> WorkerHost::spawn(const std::string& 
   o.forward_stderr = options_.forward_stderr;
   o.forward_prefix = fmt::format("[worker {}] ", plugin_name_from_path(path));
   o.kill_with_parent = true;
-  auto child = subprocess::Child::spawn(o);
+  // Forked on the host's spawner thread: a worker dies with the *thread* that forked it
+  // (PR_SET_PDEATHSIG), and a concurrent run's case threads end after each case.
+  std::promise<Result<std::unique_ptr<subprocess::Child>>> done;
+  auto spawned = done.get_future();
+  {
+    std::lock_guard lock(spawn_mutex_);
+    spawn_jobs_.push_back([&] { done.set_value(subprocess::Child::spawn(o)); });
+  }
+  spawn_wake_.notify_one();
+  auto child = spawned.get();
   if (child) ++workers_started_;
   return child;
+}
+
+void WorkerHost::start_spawner() {
+  spawner_ = std::thread([this] {
+    std::unique_lock lock(spawn_mutex_);
+    for (;;) {
+      spawn_wake_.wait(lock, [this] { return spawn_stop_ || !spawn_jobs_.empty(); });
+      if (spawn_jobs_.empty()) return;  // stopping, nothing left
+      std::function<void()> job = std::move(spawn_jobs_.front());
+      spawn_jobs_.pop_front();
+      lock.unlock();
+      job();
+      lock.lock();
+    }
+  });
 }
 
 Result<WorkerHost::Ready> WorkerHost::await_ready(subprocess::Child& child, const std::string& path) {
@@ -129,6 +154,7 @@ Result<WorkerHost::Ready> WorkerHost::await_ready(subprocess::Child& child, cons
 std::unique_ptr<WorkerHost> WorkerHost::start(const Discovery& discovery, const WorkerOptions& options) {
   auto host = std::unique_ptr<WorkerHost>(new WorkerHost());
   host->options_ = options;
+  host->start_spawner();
   // Start them all first, so plugins load in parallel.
   std::vector<Result<std::unique_ptr<subprocess::Child>>> children;
   for (const auto& path : discovery.files) children.push_back(host->spawn(path));
@@ -158,12 +184,15 @@ std::unique_ptr<WorkerHost> WorkerHost::start(const Discovery& discovery, const 
       ready->devices.clear();
     }
     Plugin plugin;
-    plugin.leaks = LeakWatch(options.leak_note_bytes);
     plugin.path = path;
     plugin.row_index = host->rows_.size();
     for (const auto& d : ready->devices) plugin.device_ids.push_back(d.id);
+    auto first = std::make_unique<Worker>();
+    first->leaks = LeakWatch(options.leak_note_bytes);
+    first->started = true;
     if (row.loaded && !ready->devices.empty()) {
-      plugin.child = std::move(child);
+      first->child = std::move(child);
+      plugin.workers.push_back(std::move(first));
     } else {
       // Nothing to run there: let it go.
       (void)child->send({{"type", "shutdown"}});
@@ -178,11 +207,19 @@ std::unique_ptr<WorkerHost> WorkerHost::start(const Discovery& discovery, const 
 
 WorkerHost::~WorkerHost() {
   for (auto& p : plugins_)
-    if (p.child) (void)p.child->send({{"type", "shutdown"}});
-  for (auto& p : plugins_) {
-    if (!p.child) continue;
-    if (!p.child->wait_for(options_.grace_s)) p.child->terminate(options_.grace_s);
+    for (auto& w : p.workers)
+      if (w->child) (void)w->child->send({{"type", "shutdown"}});
+  for (auto& p : plugins_)
+    for (auto& w : p.workers) {
+      if (!w->child) continue;
+      if (!w->child->wait_for(options_.grace_s)) w->child->terminate(options_.grace_s);
+    }
+  {
+    std::lock_guard lock(spawn_mutex_);
+    spawn_stop_ = true;
   }
+  spawn_wake_.notify_one();
+  if (spawner_.joinable()) spawner_.join();
 }
 
 bool WorkerHost::any_failed() const {
@@ -199,37 +236,64 @@ void WorkerHost::warn(std::string warning) {
   warnings_.push_back(std::move(warning));
 }
 
-void WorkerHost::stop(Plugin& plugin) {
-  if (plugin.child) plugin.child->terminate(options_.grace_s);
-  plugin.child.reset();
+void WorkerHost::stop(Worker& worker) {
+  if (worker.child) worker.child->terminate(options_.grace_s);
+  worker.child.reset();
 }
 
-Status WorkerHost::ensure_worker(Plugin& plugin) {
-  if (plugin.child && !plugin.child->poll_exit()) return {};
-  if (!plugin.broken.empty()) return make_error(ErrorCode::kUnavailable, "{}", plugin.broken);
-  plugin.child.reset();
-  const std::string& name = rows_[plugin.row_index].name;
-  auto child = spawn(plugin.path);
-  if (!child) {
-    plugin.broken = fmt::format("cannot restart the worker for plugin {}: {}", name, child.error().message);
+WorkerHost::Worker& WorkerHost::acquire_worker(Plugin& plugin) {
+  std::lock_guard lock(pool_mutex_);
+  for (auto& w : plugin.workers)
+    if (!w->busy) {
+      w->busy = true;
+      return *w;
+    }
+  auto w = std::make_unique<Worker>();
+  w->leaks = LeakWatch(options_.leak_note_bytes);
+  w->busy = true;
+  plugin.workers.push_back(std::move(w));
+  return *plugin.workers.back();
+}
+
+void WorkerHost::release_worker(Worker& worker) {
+  std::lock_guard lock(pool_mutex_);
+  worker.busy = false;
+}
+
+Status WorkerHost::ensure_worker(Plugin& plugin, Worker& worker) {
+  if (worker.child && !worker.child->poll_exit()) return {};
+  auto broken = [&](std::string why) {
+    std::lock_guard lock(pool_mutex_);
+    if (plugin.broken.empty()) plugin.broken = std::move(why);
     return make_error(ErrorCode::kUnavailable, "{}", plugin.broken);
+  };
+  {
+    std::lock_guard lock(pool_mutex_);
+    if (!plugin.broken.empty()) return make_error(ErrorCode::kUnavailable, "{}", plugin.broken);
   }
+  worker.child.reset();
+  const std::string& name = rows_[plugin.row_index].name;
+  const char* verb = worker.started ? "restart" : "start another";
+  auto child = spawn(plugin.path);
+  if (!child)
+    return broken(fmt::format("cannot {} worker for plugin {}: {}", verb, name, child.error().message));
   auto ready = await_ready(**child, plugin.path);
   std::vector<std::string> ids;
   if (ready)
     for (const auto& d : ready->devices) ids.push_back(d.id);
   if (!ready || !ready->row.loaded || ids != plugin.device_ids) {
-    plugin.broken = fmt::format("the restarted worker for plugin {} {}", name,
-                                !ready ? "failed: " + ready.error().message
-                                : !ready->row.loaded
-                                    ? "could not load it: " + ready->row.error
-                                    : fmt::format("lists other devices ({}) than before ({})",
-                                                  fmt::join(ids, ", "), fmt::join(plugin.device_ids, ", ")));
     if (ready) (*child)->terminate(options_.grace_s);
-    return make_error(ErrorCode::kUnavailable, "{}", plugin.broken);
+    return broken(fmt::format(
+        "the {} worker for plugin {} {}", worker.started ? "restarted" : "additional", name,
+        !ready               ? "failed: " + ready.error().message
+        : !ready->row.loaded ? "could not load it: " + ready->row.error
+                             : fmt::format("lists other devices ({}) than before ({})", fmt::join(ids, ", "),
+                                           fmt::join(plugin.device_ids, ", "))));
   }
-  warn(fmt::format("plugin {}: worker restarted (pid {})", name, (*child)->pid()));
-  plugin.child = std::move(child).value();
+  // A new worker of the pool (devices of this plugin at once) is no event; a restart is.
+  if (worker.started) warn(fmt::format("plugin {}: worker restarted (pid {})", name, (*child)->pid()));
+  worker.started = true;
+  worker.child = std::move(child).value();
   return {};
 }
 
@@ -249,7 +313,13 @@ CaseResult WorkerHost::run_case(const CaseRequest& req) {
     if (std::find(p.device_ids.begin(), p.device_ids.end(), req.device.id) != p.device_ids.end()) plugin = &p;
   if (plugin == nullptr)
     return finish(CaseStatus::kFailed, fmt::format("no worker serves device {}", req.device.id));
-  if (auto st = ensure_worker(*plugin); !st)
+  Worker& worker = acquire_worker(*plugin);
+  struct Release {
+    WorkerHost& host;
+    Worker& worker;
+    ~Release() { host.release_worker(worker); }
+  } release{*this, worker};
+  if (auto st = ensure_worker(*plugin, worker); !st)
     return finish(CaseStatus::kFailed, "not run: " + st.error().message);
 
   nlohmann::json request = {{"type", "run_case"},
@@ -257,20 +327,20 @@ CaseResult WorkerHost::run_case(const CaseRequest& req) {
                             {"case", worker::case_to_json(req.spec)},
                             {"seed", req.seed},
                             {"bind", req.bind}};
-  plugin->child->clear_stderr_tail();
-  if (auto st = plugin->child->send(request); !st) {
+  worker.child->clear_stderr_tail();
+  if (auto st = worker.child->send(request); !st) {
     // It died while idle (killed from outside, or a plugin thread crashed it): one fresh worker.
-    stop(*plugin);
+    stop(worker);
     warn(
         fmt::format("plugin {}: worker was gone before case {}", rows_[plugin->row_index].name, req.spec.id));
-    if (auto st2 = ensure_worker(*plugin); !st2)
+    if (auto st2 = ensure_worker(*plugin, worker); !st2)
       return finish(CaseStatus::kFailed, "not run: " + st2.error().message);
-    if (auto st3 = plugin->child->send(request); !st3)
+    if (auto st3 = worker.child->send(request); !st3)
       return finish(CaseStatus::kFailed,
                     "not run: cannot send the case to the worker: " + st3.error().message);
   }
 
-  subprocess::Child& child = *plugin->child;
+  subprocess::Child& child = *worker.child;
   subprocess::WatchLimits limits;
   limits.poll_s = options_.memory_poll_s;
   limits.memory_limit_bytes = options_.memory_limit_bytes;
@@ -280,7 +350,7 @@ CaseResult WorkerHost::run_case(const CaseRequest& req) {
                                        std::chrono::duration<double>(req.timeout_s));
   {
     subprocess::Watched got = subprocess::watch_for_message(child, deadline, limits);
-    if (got.outcome != subprocess::WatchOutcome::kMessage) plugin->child.reset();
+    if (got.outcome != subprocess::WatchOutcome::kMessage) worker.child.reset();
     const subprocess::ExitStatus& ended = got.ended;
     switch (got.outcome) {
       case subprocess::WatchOutcome::kMessage:
@@ -320,7 +390,7 @@ CaseResult WorkerHost::run_case(const CaseRequest& req) {
     }
     if (type != "case_result") {
       auto st = child.terminate(options_.grace_s);
-      plugin->child.reset();
+      worker.child.reset();
       return finish(
           CaseStatus::kCrashed,
           fmt::format("worker sent '{}' instead of a case result; worker stopped ({})", type, st.describe()));
@@ -336,9 +406,9 @@ CaseResult WorkerHost::run_case(const CaseRequest& req) {
       if (w.is_string()) warn(fmt::format("{}: {}", req.device.id, w.get<std::string>()));
     // A leak shows as memory kept after the case, again and again; said, without changing what was
     // measured (a one-time load is not noted: core/isolation/leak_watch.h).
-    if (auto note = plugin->leaks.observe(static_cast<int>(child.pid()), req.spec.id, case_kind(req.spec),
-                                          m.value("rss_bytes_before", uint64_t{0}),
-                                          m.value("rss_bytes_after", uint64_t{0})))
+    if (auto note = worker.leaks.observe(static_cast<int>(child.pid()), req.spec.id, case_kind(req.spec),
+                                         m.value("rss_bytes_before", uint64_t{0}),
+                                         m.value("rss_bytes_after", uint64_t{0})))
       out.reason = out.reason.empty() ? *note : out.reason + "; " + *note;
     return out;
   }

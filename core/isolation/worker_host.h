@@ -9,11 +9,15 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -63,9 +67,11 @@ class WorkerHost {
   const std::vector<DeviceFacts>& devices() const { return devices_; }
   bool any_failed() const;
 
-  // Runs one case in the worker of the device's plugin, under the watchdog. Never throws; every
-  // failure is the result's status and reason. Calls for devices of different plugins may run at once
-  // from different threads (`cmeter run --concurrent`); calls for one plugin must not overlap.
+  // Runs one case in a worker of the device's plugin, under the watchdog. Never throws; every failure
+  // is the result's status and reason. Calls may run at once from different threads (`cmeter run
+  // --concurrent`), for devices of one plugin too: a plugin has a pool of worker processes, one to start
+  // with and one more for each of its devices running a case at the same time (each worker loads the
+  // whole plugin; a device's case runs in whichever worker is idle). Sequential runs use one worker.
   CaseResult run_case(const CaseRequest& request);
   // Notes for the run's warnings (restarts, binding problems reported by workers); cleared.
   std::vector<std::string> take_warnings();
@@ -73,30 +79,51 @@ class WorkerHost {
   int workers_started() const { return workers_started_; }
 
  private:
+  // One worker process of a plugin.
+  struct Worker {
+    std::unique_ptr<subprocess::Child> child;
+    LeakWatch leaks{0};    // kept memory in the current process
+    bool busy = false;     // running a case (guarded by pool_mutex_)
+    bool started = false;  // had a process before: a new one is a restart
+  };
   struct Plugin {
     std::string path;
     size_t row_index = 0;
     std::vector<std::string> device_ids;
-    std::unique_ptr<subprocess::Child> child;
-    std::string broken;  // why no worker can be started any more ("" while fine)
-    LeakWatch leaks{0};  // kept memory in the current worker process
+    // [0] from start(); one more for each device running at the same time (never shrinks; pointers stay
+    // valid while the pool grows).
+    std::vector<std::unique_ptr<Worker>> workers;
+    std::string broken;  // why no worker can be started any more ("" while fine; pool_mutex_)
   };
   WorkerHost() = default;
+  // Starts a worker process, on the spawner thread (start_spawner).
   Result<std::unique_ptr<subprocess::Child>> spawn(const std::string& path);
+  void start_spawner();
   // Waits for the `ready` message: the row and devices, or an Error saying how the worker failed.
   struct Ready {
     PluginRow row;
     std::vector<DeviceFacts> devices;
   };
   Result<Ready> await_ready(subprocess::Child& child, const std::string& path);
-  Status ensure_worker(Plugin& plugin);
-  void stop(Plugin& plugin);
+  // An idle worker of the plugin, marked busy (a new, not yet started one when all are busy).
+  Worker& acquire_worker(Plugin& plugin);
+  void release_worker(Worker& worker);
+  Status ensure_worker(Plugin& plugin, Worker& worker);
+  void stop(Worker& worker);
   void warn(std::string warning);
 
   WorkerOptions options_;
   std::vector<PluginRow> rows_;
   std::vector<DeviceFacts> devices_;
   std::vector<Plugin> plugins_;
+  std::mutex pool_mutex_;  // the plugins' worker pools and `broken` (threads of a concurrent run)
+  // The thread every worker is forked on, for the host's lifetime (a worker dies with the thread that
+  // forked it), and its queue.
+  std::thread spawner_;
+  std::mutex spawn_mutex_;
+  std::condition_variable spawn_wake_;
+  std::deque<std::function<void()>> spawn_jobs_;
+  bool spawn_stop_ = false;
   std::mutex warnings_mutex_;  // warnings_ is shared by the threads of a concurrent run
   std::vector<std::string> warnings_;
   std::atomic<int> workers_started_{0};

@@ -4,7 +4,11 @@
 #include "core/isolation/worker_host.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <latch>
+#include <thread>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -115,6 +119,47 @@ TEST_CASE("worker host: a case runs in the worker and comes back whole") {
   CHECK(r.validation->passed);
   CHECK_FALSE(r.samples_s.empty());
   CHECK(host->workers_started() == 1);
+}
+
+TEST_CASE("worker host: a plugin's devices run at once in workers of their own, in turn in one") {
+  // Read by the stub in each worker process, the pool's later ones too (a worker listing other devices
+  // than the first is refused).
+  setenv("CMETER_STUB_DEVICES", "2", 1);
+  struct Unset {
+    ~Unset() { unsetenv("CMETER_STUB_DEVICES"); }
+  } unset;
+  auto host = start({test_plugin("stub")});
+  REQUIRE(host->devices().size() == 2);
+  // One after another: the first worker serves both devices.
+  CHECK(run(*host, "stub:0", gemm_case()).status == CaseStatus::kOk);
+  CHECK(run(*host, "stub:1", gemm_case()).status == CaseStatus::kOk);
+  CHECK(host->workers_started() == 1);
+  // At once, twice: a second worker joins the pool and stays; the cases' windows overlap.
+  profile::Case slow = gemm_case();
+  slow.stats.min_s = 0.4;
+  slow.stats.max_s = 1.0;
+  for (int round = 0; round < 2; ++round) {
+    CAPTURE(round);
+    const auto t0 = std::chrono::steady_clock::now();
+    CaseResult results[2];
+    double begin_s[2] = {0, 0}, end_s[2] = {0, 0};
+    std::latch go(2);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 2; ++i)
+      threads.emplace_back([&, i] {
+        go.arrive_and_wait();
+        begin_s[i] = seconds_since(t0);
+        results[i] = run(*host, i == 0 ? "stub:0" : "stub:1", slow);
+        end_s[i] = seconds_since(t0);
+      });
+    for (auto& t : threads) t.join();
+    for (int i = 0; i < 2; ++i) CHECK_MESSAGE(results[i].status == CaseStatus::kOk, results[i].reason);
+    CHECK(results[0].device == "stub:0");
+    CHECK(results[1].device == "stub:1");
+    CHECK(std::max(begin_s[0], begin_s[1]) + 0.2 < std::min(end_s[0], end_s[1]));
+    CHECK(host->workers_started() == 2);
+  }
+  for (const auto& w : host->take_warnings()) CHECK_MESSAGE(w.find("restarted") == std::string::npos, w);
 }
 
 TEST_CASE("worker host: a crash in a later case is `crashed` with signal and stderr; the next case runs") {

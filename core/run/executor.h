@@ -43,6 +43,8 @@ class CaseExecutor {
   virtual std::vector<std::string> take_warnings() { return {}; }
   // Whether run_case may be called from several threads at once for devices of different plugins.
   virtual bool runs_plugins_concurrently() const { return false; }
+  // Whether it may also be called at once for several devices of one plugin.
+  virtual bool runs_devices_concurrently() const { return false; }
 };
 
 class InProcessExecutor : public CaseExecutor {
@@ -74,6 +76,8 @@ class WorkerExecutor : public CaseExecutor {
   }
   std::vector<std::string> take_warnings() override { return host_.take_warnings(); }
   bool runs_plugins_concurrently() const override { return true; }
+  // A plugin's devices at once run in workers of their own (core/isolation/worker_host.h).
+  bool runs_devices_concurrently() const override { return true; }
 
  private:
   WorkerHost& host_;

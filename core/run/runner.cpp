@@ -408,11 +408,11 @@ std::string plugin_of(const std::string& device_id) {
   return device_id.substr(0, device_id.find(':'));
 }
 
-// Node metering: each case of the plan on all its devices at once. One thread per plugin (a plugin's
-// worker runs one case at a time, so its own devices go one after another); all threads wait on a
-// barrier and are released together. Each device's window (steady-clock seconds since the run began)
-// is recorded, and each case's overlap: the time all its devices ran together over the time any ran.
-// Results are journaled in plan order once the case has finished on every device.
+// Node metering: each case of the plan on all its devices at once. One thread per device where the
+// executor runs a plugin's devices at once (a worker process each), else one per plugin (its devices one
+// after another); all threads wait on a barrier and are released together. Each device's window (steady-clock
+// seconds since the run began) is recorded, and each case's overlap: the time all its devices ran together
+// over the time any ran. Results are journaled in plan order once the case has finished on every device.
 std::vector<CaseResult> execute_plan_concurrent(const RunOptions& options, const profile::Profile& prof,
                                                 bool devices_at_once, const std::vector<PlannedCase>& plan,
                                                 ResumedResults* done, CaseExecutor& executor,
@@ -447,10 +447,13 @@ std::vector<CaseResult> execute_plan_concurrent(const RunOptions& options, const
       else
         case_results.push_back(not_run(*p));
     }
-    // Per plugin, its devices in plan order.
+    // A lane per device (or per plugin, its devices in plan order), or one lane for a sequential run.
+    const bool per_device = executor.runs_devices_concurrently();
     std::map<std::string, std::vector<size_t>> lanes;
-    for (size_t i = 0; i < to_run.size(); ++i)
-      lanes[devices_at_once ? plugin_of(to_run[i]->device->id) : std::string()].push_back(i);
+    for (size_t i = 0; i < to_run.size(); ++i) {
+      const std::string& id = to_run[i]->device->id;
+      lanes[!devices_at_once ? std::string() : per_device ? id : plugin_of(id)].push_back(i);
+    }
     std::vector<CaseResult> lane_results(to_run.size());
     std::vector<std::pair<double, double>> windows(to_run.size());
     if (options.progress && !to_run.empty())
@@ -479,8 +482,8 @@ std::vector<CaseResult> execute_plan_concurrent(const RunOptions& options, const
       case_results.push_back(std::move(lane_results[i]));
     }
     if (devices_at_once && !to_run.empty()) {
-      // Overlap over the plugins' workers: the time every worker was running the case over the time any
-      // was (a plugin's own devices run in turn inside its window).
+      // Overlap over the lanes: the time every lane was running the case over the time any was (where a
+      // lane is a plugin, its devices run in turn inside its window).
       double first_start = 0, last_start = 0, first_end = 0, last_end = 0;
       bool first = true;
       for (const auto& [plugin, members] : lanes) {
@@ -559,10 +562,12 @@ Result<RunOutcome> execute_run(const RunOptions& options, CaseExecutor& executor
         "a concurrent run (--concurrent, or a profile with `execution: concurrent`) needs a worker "
         "process per plugin; it cannot run --in-process (use --sequential)");
   const std::string execution =
-      concurrent
-          ? "worker process per plugin, watchdog per case, each case on all devices at once (one "
-            "thread per plugin, released together by a barrier; a plugin's own devices one after another)"
-          : executor.execution();
+      !concurrent ? executor.execution()
+      : executor.runs_devices_concurrently()
+          ? "worker processes per plugin (one per device running at once), watchdog per case, each case on "
+            "all devices at once (one thread per device, released together by a barrier)"
+          : "worker process per plugin, watchdog per case, each case on all devices at once (one thread per "
+            "plugin, released together by a barrier; a plugin's own devices one after another)";
   auto opened = open_run(options, *prof, selector, selected, plan, execution, resuming, out);
   CMETER_TRY(opened);
   nlohmann::json run = std::move(opened->run);

@@ -61,9 +61,9 @@ struct RunOptions {
   // run.settings.pue and applied to every case's telemetry as `facility` (energy and power x PUE,
   // per-watt / PUE). Not taken from a resumed journal: give it again with --resume.
   std::optional<double> pue;
-  // Node metering: each case runs on all selected devices at once (one thread per plugin, the plugins'
-  // workers released together by a barrier; a plugin's own devices one after another), and the
-  // report's node totals are the concurrent ones. Unset: the profile's `execution` decides.
+  // Node metering: each case runs on all selected devices at once (one thread per device where the
+  // executor runs a plugin's devices at once, else per plugin, released together by a barrier), and
+  // the report's node totals are the concurrent ones. Unset: the profile's `execution` decides.
   std::optional<bool> concurrent;
   // Cluster runs (`cmeter run --mpi`): the profile's cases in turn (each on this node's devices, at
   // once when concurrent), before_case called first for every case of the profile, including those

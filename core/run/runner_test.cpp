@@ -473,8 +473,10 @@ class OverlapExecutor : public CaseExecutor {
   }
   std::string execution() const override { return "overlap"; }
   bool runs_plugins_concurrently() const override { return concurrent_ok; }
+  bool runs_devices_concurrently() const override { return devices_ok; }
   std::atomic<int> inside{0}, most{0};
   bool concurrent_ok = true;
+  bool devices_ok = false;
 
  private:
   std::vector<PluginRow> rows_;
@@ -483,7 +485,9 @@ class OverlapExecutor : public CaseExecutor {
 
 }  // namespace
 
-TEST_CASE("runner: a concurrent run starts each case on every plugin at once, a plugin's devices in turn") {
+TEST_CASE(
+    "runner: a concurrent run starts each case on every plugin at once, a plugin's devices in turn "
+    "unless the executor runs them at once") {
   fs::path dir = fs::temp_directory_path() / fmt::format("cmeter-runner-conc-{}", ::getpid());
   fs::remove_all(dir);
   fs::create_directories(dir);
@@ -514,6 +518,19 @@ TEST_CASE("runner: a concurrent run starts each case on every plugin at once, a 
   options.concurrent = false;
   REQUIRE(execute_run(options, one_by_one, nullptr).ok());
   CHECK(one_by_one.most.load() == 1);
+
+  // An executor that runs a plugin's devices at once (a worker each): all three together, overlapping
+  // for most of the span (a plugin's devices in turn give ~0.5 here), and the report says so.
+  OverlapExecutor per_device;
+  per_device.devices_ok = true;
+  options.concurrent = true;
+  auto together = execute_run(options, per_device, nullptr);
+  REQUIRE(together.ok());
+  CHECK(per_device.most.load() == 3);
+  const auto& all = together->report["run"]["settings"]["concurrency"]["cases"][0];
+  CHECK(all["overlap_fraction"].get<double>() > 0.6);
+  CHECK(together->report["run"]["settings"]["execution"].get<std::string>().find("one thread per device") !=
+        std::string::npos);
 
   // An executor that cannot run plugins at once (in-process) refuses a concurrent run.
   OverlapExecutor in_process;

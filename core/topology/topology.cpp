@@ -274,6 +274,8 @@ Result<Topology> Topology::finish_load(hwloc_topology* raw, std::string source, 
   if (hwloc_get_nbobjs_by_type(topology.get(), HWLOC_OBJ_PU) <= 0) {
     return make_error(ErrorCode::kInvalidArgument, "{} has no processing units", what);
   }
+  // The running machine read from its export says both: what it is and where it was read from.
+  if (this_system && from_xml) source = fmt::format("system (from {}, CMETER_TOPOLOGY_XML)", source);
   return Topology(topology.release(), std::move(source));
 }
 

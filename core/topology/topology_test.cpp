@@ -90,7 +90,8 @@ TEST_CASE("topology: the running machine loads, summarises and binds") {
   const Topology& topology = *loaded;
   const Summary& s = topology.summary();
   CHECK(topology.is_this_system());
-  CHECK(s.source == "system");
+  // "system", or "system (from <file>, CMETER_TOPOLOGY_XML)" in the sanitizer suite.
+  CHECK(s.source.rfind("system", 0) == 0);
   CHECK(s.hwloc_version.rfind("2.", 0) == 0);
   CHECK(s.packages >= 1);
   CHECK(s.cores >= 1);
@@ -369,7 +370,11 @@ TEST_CASE("topology: CMETER_TOPOLOGY_XML stands in for discovery of the running 
     REQUIRE_MESSAGE(exported.ok(), (exported.ok() ? "" : exported.error().message));
     // Still this system (binding allowed), with the file's objects.
     CHECK(exported->is_this_system());
-    CHECK(exported->to_json() == load(kDualSocket).to_json());
+    CHECK(exported->summary().source == "system (from " + kDualSocket + ", CMETER_TOPOLOGY_XML)");
+    nlohmann::json from_export = exported->to_json(), from_file = load(kDualSocket).to_json();
+    from_export.erase("source");
+    from_file.erase("source");
+    CHECK(from_export == from_file);
   }
   {
     const std::string missing = kFixtures + "no-such-topology.xml";

@@ -12,7 +12,12 @@
 //   adamw_no_decay   adamw.v1 is created with weight_decay = 0 whatever the caller asked: every update skips
 //                    the decay term (the training workload's trajectory check must catch it).
 //   wrong_grad_scale gemm.v1 with an f32 output (the training graph's weight gradients) runs with alpha
-//                    scaled by -1: the gradients point the wrong way and training never reaches its target.
+//                    scaled by -1 from the caller's 9th training step on (a step: a run of adamw.v1
+//                    enqueues), faithful before: the gradients point the wrong way after the training
+//                    workload's trajectory check (steps 1-4), which it passes, and training never reaches
+//                    its target. A plugin that behaves only while it is checked, caught by the outcome.
+//                    Steps count from the case's first adamw.v1 op_create, so a case's second run (same
+//                    ops) is wrong from its first step.
 // The underlying plugin is PROXY_TARGET (the CPU plugin's build path), or CMETER_PROXY_TARGET. The
 // plugin's name (and so its device id prefix) is the mode's: `rope_off_by_one:0`, `no_swiglu:0`.
 // Devices, buffers, streams and events are the underlying plugin's handles, passed through untouched.
@@ -44,7 +49,12 @@ namespace {
 struct ProxyOp {
   CMTR_Op* inner = nullptr;
   CMTR_Buffer* ones = nullptr;  // rope_off_by_one: rows i32 ones
+  CMTR_Op* wrong = nullptr;     // wrong_grad_scale: the same gemm with alpha x -1
 };
+
+// wrong_grad_scale: the steps run faithfully before the gradients turn (past every trajectory check's
+// replayed steps: mlp 4, lm 2).
+constexpr int64_t kFaithfulSteps = 8;
 
 struct State {
   std::once_flag once;
@@ -56,6 +66,9 @@ struct State {
   std::set<const CMTR_Error*> errors;
   std::map<CMTR_Op*, ProxyOp*> ops;
   std::vector<CMTR_KeyValue> attributes;
+  std::set<CMTR_Op*> adamw_ops;  // wrong_grad_scale: the underlying plugin's adamw.v1 handles
+  int64_t steps = 0;             // wrong_grad_scale: runs of adamw.v1 enqueues seen
+  bool last_was_adamw = false;
 };
 
 State& state() {
@@ -167,25 +180,63 @@ bool string_param_is(const CMTR_Op_Create_Args* a, const char* key, const char* 
 }
 
 // adamw_no_decay and wrong_grad_scale: the real op with one parameter changed.
-CMTR_Error* create_altered(CMTR_Op_Create_Args* a, const char* key, double (*alter)(double)) {
+CMTR_Error* create_altered(const CMTR_Op_Create_Args* a, CMTR_Op** out, const char* key,
+                           double (*alter)(double)) {
   std::vector<CMTR_KeyValue> params(a->params, a->params + a->num_params);
   for (CMTR_KeyValue& kv : params)
     if (name_is(kv.key, key) && kv.type == CMTR_VALUE_DOUBLE) kv.double_value = alter(kv.double_value);
   CMTR_Op_Create_Args altered = *a;
   altered.params = params.data();
   CMTR_Error* e = state().inner->op_create(&altered);
-  a->op = altered.op;
+  *out = altered.op;
   return e;
+}
+
+// wrong_grad_scale's gemm: the real op and its negated twin behind one proxy handle.
+CMTR_Error* create_two_faced_gemm(CMTR_Op_Create_Args* a) {
+  const CMTR_Api& in = *state().inner;
+  if (CMTR_Error* e = in.op_create(a)) return e;
+  CMTR_Op* faithful = a->op;
+  a->op = nullptr;
+  CMTR_Op* wrong = nullptr;
+  if (CMTR_Error* e = create_altered(a, &wrong, "alpha", [](double alpha) { return -alpha; })) {
+    destroy_inner_op(faithful);
+    return e;
+  }
+  auto* p = new (std::nothrow) ProxyOp;
+  if (p == nullptr) {
+    destroy_inner_op(faithful);
+    destroy_inner_op(wrong);
+    return make_error(CMTR_ERROR_RESOURCE_EXHAUSTED, "out of memory");
+  }
+  p->inner = faithful;
+  p->wrong = wrong;
+  auto* handle = reinterpret_cast<CMTR_Op*>(p);
+  {
+    std::lock_guard<std::mutex> lock(state().mutex);
+    state().ops[handle] = p;
+  }
+  a->op = handle;
+  return nullptr;
 }
 
 CMTR_Error* op_create(CMTR_Op_Create_Args* a) {
   const CMTR_Api& in = *state().inner;
   if (state().mode == "adamw_no_decay" && name_is(a->name, "adamw.v1"))
-    return create_altered(a, "weight_decay", [](double) { return 0.0; });
+    return create_altered(a, &a->op, "weight_decay", [](double) { return 0.0; });
   if (state().mode == "wrong_grad_scale" && name_is(a->name, "gemm.v1") &&
       string_param_is(a, "dtype_c", "f32"))
-    return create_altered(a, "alpha", [](double alpha) { return -alpha; });
+    return create_two_faced_gemm(a);
   if (CMTR_Error* e = in.op_create(a)) return e;
+  if (state().mode == "wrong_grad_scale" && name_is(a->name, "adamw.v1")) {
+    // A new adamw op: a new training case (its ops are made before its first step); its steps count
+    // from zero.
+    std::lock_guard<std::mutex> lock(state().mutex);
+    state().adamw_ops.insert(a->op);
+    state().steps = 0;
+    state().last_was_adamw = false;
+    return nullptr;
+  }
   if (state().mode == "no_swiglu" && name_is(a->name, "swiglu.v1")) {
     if (CMTR_Error* e = destroy_inner_op(a->op)) {
       CMTR_Error_Destroy_Args d{CMTR_STRUCT_SIZE(CMTR_Error_Destroy_Args, error), nullptr, e};
@@ -263,11 +314,30 @@ CMTR_Error* op_attributes(CMTR_Op_Attributes_Args* a) {
   return e;
 }
 
+// wrong_grad_scale: counts training steps (each run of adamw.v1 enqueues is one step's update).
+void count_steps(const CMTR_Op* op) {
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  const bool adamw = s.adamw_ops.count(const_cast<CMTR_Op*>(op)) != 0;
+  if (adamw && !s.last_was_adamw) ++s.steps;
+  s.last_was_adamw = adamw;
+}
+
+bool past_faithful_steps() {
+  std::lock_guard<std::mutex> lock(state().mutex);
+  return state().steps >= kFaithfulSteps;
+}
+
 CMTR_Error* op_enqueue(CMTR_Op_Enqueue_Args* a) {
+  if (a != nullptr && state().mode == "wrong_grad_scale") count_steps(a->op);
   ProxyOp* p = a != nullptr ? own_op(a->op) : nullptr;
   if (p == nullptr) return state().inner->op_enqueue(a);
   CMTR_Op_Enqueue_Args fwd = *a;
   fwd.op = p->inner;
+  if (p->wrong != nullptr) {
+    if (past_faithful_steps()) fwd.op = p->wrong;
+    return state().inner->op_enqueue(&fwd);
+  }
   if (CMTR_Error* e = state().inner->op_enqueue(&fwd)) return e;
   // The fault: rotate X once more, by one position.
   CMTR_Buffer* second[2] = {a->buffers[0], p->ones};
@@ -278,15 +348,27 @@ CMTR_Error* op_enqueue(CMTR_Op_Enqueue_Args* a) {
 
 CMTR_Error* op_destroy(CMTR_Op_Destroy_Args* a) {
   ProxyOp* p = a != nullptr ? own_op(a->op) : nullptr;
-  if (p == nullptr) return state().inner->op_destroy(a);
+  if (p == nullptr) {
+    if (a != nullptr) {
+      std::lock_guard<std::mutex> lock(state().mutex);
+      state().adamw_ops.erase(a->op);
+    }
+    return state().inner->op_destroy(a);
+  }
   {
     std::lock_guard<std::mutex> lock(state().mutex);
     state().ops.erase(a->op);
   }
   CMTR_Error* e = destroy_inner_op(p->inner);
-  CMTR_Buffer_Destroy_Args bd{CMTR_STRUCT_SIZE(CMTR_Buffer_Destroy_Args, buffer), nullptr, p->ones};
-  if (CMTR_Error* e2 = state().inner->buffer_destroy(&bd)) {
-    if (e == nullptr) e = e2;
+  if (p->wrong != nullptr)
+    if (CMTR_Error* e2 = destroy_inner_op(p->wrong)) {
+      if (e == nullptr) e = e2;
+    }
+  if (p->ones != nullptr) {
+    CMTR_Buffer_Destroy_Args bd{CMTR_STRUCT_SIZE(CMTR_Buffer_Destroy_Args, buffer), nullptr, p->ones};
+    if (CMTR_Error* e2 = state().inner->buffer_destroy(&bd)) {
+      if (e == nullptr) e = e2;
+    }
   }
   delete p;
   return e;

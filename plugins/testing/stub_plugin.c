@@ -198,9 +198,27 @@ struct CMTR_Device {
   int index;
 };
 
-static CMTR_Device g_device = {MAGIC_DEVICE, 0};
-static CMTR_Device* const g_devices[1] = {&g_device};
+/* One device, or CMETER_STUB_DEVICES (1..8) of them, read at plugin_initialize: stub:0, stub:1, ...
+ * (the runner's tests of several devices of one plugin, e.g. run at once by `--concurrent`). */
+#define STUB_MAX_DEVICES 8
+static CMTR_Device g_device_array[STUB_MAX_DEVICES];
+static CMTR_Device* g_devices[STUB_MAX_DEVICES];
+static size_t g_num_devices = 1;
 static int g_initialized = 0;
+
+static void stub_make_devices(void) {
+  const char* text = getenv("CMETER_STUB_DEVICES");
+  long n = text != NULL ? strtol(text, NULL, 10) : 1;
+  size_t i;
+  if (n < 1) n = 1;
+  if (n > STUB_MAX_DEVICES) n = STUB_MAX_DEVICES;
+  g_num_devices = (size_t)n;
+  for (i = 0; i < g_num_devices; ++i) {
+    g_device_array[i].magic = MAGIC_DEVICE;
+    g_device_array[i].index = (int)i;
+    g_devices[i] = &g_device_array[i];
+  }
+}
 
 static const CMTR_KeyValue g_plugin_attributes[] = {
     KV_STRING("plugin.name", STUB_PLUGIN_NAME),
@@ -271,12 +289,13 @@ static CMTR_Error* check_initialized(const char* fn) {
 }
 
 static CMTR_Error* check_device(const CMTR_Device* device, const char* fn) {
+  size_t i;
   CMTR_Error* error = check_initialized(fn);
   if (error != NULL) return error;
   if (device == NULL) return INVALID("stub: %s: device is NULL", fn);
-  if (device != &g_device || device->magic != MAGIC_DEVICE)
-    return INVALID("stub: %s: device is not a device of this plugin", fn);
-  return NULL;
+  for (i = 0; i < g_num_devices; ++i)
+    if (device == &g_device_array[i] && device->magic == MAGIC_DEVICE) return NULL;
+  return INVALID("stub: %s: device is not a device of this plugin", fn);
 }
 
 static CMTR_Error* stub_plugin_initialize(CMTR_Plugin_Initialize_Args* args) {
@@ -286,6 +305,7 @@ static CMTR_Error* stub_plugin_initialize(CMTR_Plugin_Initialize_Args* args) {
 #endif
 #ifdef STUB_INIT_FAILS
   (void)g_plugin_attributes;
+  (void)stub_make_devices;
   return make_error(CMTR_ERROR_UNAVAILABLE, "stub: no device driver found");
 #else
   if (args->host_abi_major != CMTR_ABI_MAJOR)
@@ -300,6 +320,7 @@ static CMTR_Error* stub_plugin_initialize(CMTR_Plugin_Initialize_Args* args) {
 #ifdef STUB_GARBAGE_STRINGS
   memset(g_long_text, 'x', sizeof(g_long_text));
 #endif
+  stub_make_devices();
   g_initialized = 1;
   return NULL;
 #endif
@@ -317,7 +338,7 @@ static CMTR_Error* stub_plugin_devices(CMTR_Plugin_Devices_Args* args) {
   error = check_initialized("plugin_devices");
   if (error != NULL) return error;
   args->devices = g_devices;
-  args->num_devices = COUNT(g_devices);
+  args->num_devices = g_num_devices;
   return NULL;
 }
 

@@ -3,7 +3,8 @@
 
 Why this file exists: the unit tests check totals, the cluster report and the runner's concurrency
 with fakes; these check what a user gets: `cmeter run --concurrent` over the CPU plugin and PoCL (one
-physical CPU in the node total), `mpirun -n 4 cmeter run --mpi` on this machine (ranks as simulated
+physical CPU in the node total), three devices of one plugin at once (the stub with
+CMETER_STUB_DEVICES=3: a worker each), `mpirun -n 4 cmeter run --mpi` on this machine (ranks as simulated
 nodes named by CMETER_NODE_NAME), a rank killed mid-run (3 nodes, the missing one named), and
 `cmeter report merge` of 1000 generated node reports (time, memory, schema, HTML size).
 Usage: cluster_e2e.py CMETER LIB_DIR SOURCE_DIR MAKE_NODE_REPORTS TEST_NAME
@@ -131,6 +132,41 @@ def test_concurrent_node():
     print(f"concurrent cpu:0 + opencl:0: {took:.1f} s; overlap {[round(c['overlap_fraction'], 2) for c in cases]}")
 
 
+def test_concurrent_one_plugin():
+    """Three devices of one plugin at once: a worker each, their windows overlapping, all results back
+    (`noisy` allowed: three at once on two cores)."""
+    stub = os.path.join(LIB, "test-plugins", "libcmeter-stub.so")
+    work = tempfile.mkdtemp(prefix="cmeter-e2e-plugin-devices-")
+    profile = os.path.join(work, "p.yaml")
+    with open(profile, "w") as f:
+        f.write("schema: 1\nname: three-at-once\nversion: 1.0.0\nexecution: concurrent\n"
+                "stats: {min_samples: 5, min_s: 0.5, max_s: 1.0, warmup_min_runs: 1, warmup_min_s: 0.01}\n"
+                "cases:\n  - id: gemm\n    workload: gemm\n    params: {m: 32, n: 24, k: 40, dtype: f32}\n")
+    env = dict(os.environ, CMETER_STUB_DEVICES="3")
+    proc, took = run([CMETER, "run", "--plugin", stub, "--profile", profile, "-o", os.path.join(work, "out"), "-q",
+                      "--json"], timeout=120, env=env)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-3000:])
+        fail(f"concurrent run exit {proc.returncode}")
+    report = json.loads(proc.stdout)
+    validate_schema(report, "one plugin's devices at once")
+    settings = report["run"]["settings"]
+    check(settings.get("concurrent") is True and "one thread per device" in settings["execution"],
+          f"the run says its devices ran at once: {settings.get('execution')}")
+    results = {r["device"]: r for r in report["results"]}
+    check(set(results) == {"stub:0", "stub:1", "stub:2"} and all(r["status"] in ("ok", "noisy") for r in results.values()),
+          f"every device's result: {[(d, r['status'], r['reason']) for d, r in results.items()]}")
+    case = settings["concurrency"]["cases"][0]
+    windows = case["devices"]
+    check(set(windows) == set(results), "every device in the case's window")
+    latest_start = max(w["start_s"] for w in windows.values())
+    earliest_end = min(w["end_s"] for w in windows.values())
+    check(earliest_end - latest_start > 0.3 and case["overlap_fraction"] > 0.6,
+          f"the three ran at the same time (each >= 0.5 s): {case}")
+    print(f"stub:0..2 at once: {took:.1f} s, overlap {case['overlap_fraction']:.2f}")
+    shutil.rmtree(work)
+
+
 def test_mpi4():
     """Four ranks as four nodes: one schema-valid cluster report, totals over four CPUs, collectives."""
     mpi_or_skip()
@@ -207,7 +243,7 @@ def test_merge1000():
     shutil.rmtree(work)
 
 
-TESTS = {"concurrent_node": test_concurrent_node, "mpi4": test_mpi4, "mpi_killed": test_mpi_killed,
+TESTS = {"concurrent_node": test_concurrent_node, "concurrent_one_plugin": test_concurrent_one_plugin, "mpi4": test_mpi4, "mpi_killed": test_mpi_killed,
          "merge1000": test_merge1000}
 
 if __name__ == "__main__":

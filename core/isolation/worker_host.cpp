@@ -260,9 +260,49 @@ void WorkerHost::release_worker(Worker& worker) {
   worker.busy = false;
 }
 
+void WorkerHost::start_device_workers() {
+  std::vector<std::pair<Plugin*, Worker*>> added;
+  {
+    std::lock_guard lock(pool_mutex_);
+    for (auto& p : plugins_) {
+      if (!p.broken.empty() || p.workers.empty()) continue;
+      while (p.workers.size() < p.device_ids.size()) {
+        auto w = std::make_unique<Worker>();
+        w->leaks = LeakWatch(options_.leak_note_bytes);
+        w->busy = true;
+        added.emplace_back(&p, w.get());
+        p.workers.push_back(std::move(w));
+      }
+    }
+  }
+  // In parallel: each loads its plugin (seconds for a GPU runtime).
+  std::vector<Status> started(added.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < added.size(); ++i)
+    threads.emplace_back([&, i] { started[i] = ensure_worker(*added[i].first, *added[i].second); });
+  for (auto& t : threads) t.join();
+  std::lock_guard lock(pool_mutex_);
+  for (size_t i = 0; i < added.size(); ++i) {
+    Plugin& p = *added[i].first;
+    if (started[i]) {
+      added[i].second->busy = false;
+      continue;
+    }
+    // Not in the pool: a case that finds every worker busy starts one then (and fails only if that fails).
+    warn(fmt::format("plugin {}: {}; a case that finds every worker busy tries again",
+                     rows_[p.row_index].name, started[i].error().message));
+    auto it = std::find_if(p.workers.begin(), p.workers.end(),
+                           [&](const std::unique_ptr<Worker>& w) { return w.get() == added[i].second; });
+    if (it != p.workers.end()) p.workers.erase(it);
+  }
+}
+
 Status WorkerHost::ensure_worker(Plugin& plugin, Worker& worker) {
   if (worker.child && !worker.child->poll_exit()) return {};
+  // A restart that fails leaves the plugin without workers for good; a new pool worker that fails costs
+  // only the case that needed it (the next such case tries again).
   auto broken = [&](std::string why) {
+    if (!worker.started) return make_error(ErrorCode::kUnavailable, "{}", why);
     std::lock_guard lock(pool_mutex_);
     if (plugin.broken.empty()) plugin.broken = std::move(why);
     return make_error(ErrorCode::kUnavailable, "{}", plugin.broken);

@@ -73,6 +73,10 @@ class WorkerHost {
   // with and one more for each of its devices running a case at the same time (each worker loads the
   // whole plugin; a device's case runs in whichever worker is idle). Sequential runs use one worker.
   CaseResult run_case(const CaseRequest& request);
+  // Before a case on several devices of one plugin at once: starts the workers the pool will need (one
+  // per device, loading in parallel), so no device starts its first case late, loading its plugin. A
+  // worker that cannot start is a warning (its device's case starts one then, or fails saying why).
+  void start_device_workers();
   // Notes for the run's warnings (restarts, binding problems reported by workers); cleared.
   std::vector<std::string> take_warnings();
   // Workers started so far, including restarts (for tests and the report's settings).

@@ -134,10 +134,14 @@ TEST_CASE("worker host: a plugin's devices run at once in workers of their own, 
   CHECK(run(*host, "stub:0", gemm_case()).status == CaseStatus::kOk);
   CHECK(run(*host, "stub:1", gemm_case()).status == CaseStatus::kOk);
   CHECK(host->workers_started() == 1);
-  // At once, twice: a second worker joins the pool and stays; the cases' windows overlap.
+  // Before a concurrent run: a worker per device, at once.
+  host->start_device_workers();
+  CHECK(host->workers_started() == 2);
+  // At once, twice: the pool's two workers, no more; the cases' windows overlap.
   profile::Case slow = gemm_case();
   slow.stats.min_s = 0.4;
   slow.stats.max_s = 1.0;
+  slow.stats.noise = 0.5;  // each stops at min_s: the test is about when they run, not how precisely
   for (int round = 0; round < 2; ++round) {
     CAPTURE(round);
     const auto t0 = std::chrono::steady_clock::now();
@@ -153,7 +157,12 @@ TEST_CASE("worker host: a plugin's devices run at once in workers of their own, 
         end_s[i] = seconds_since(t0);
       });
     for (auto& t : threads) t.join();
-    for (int i = 0; i < 2; ++i) CHECK_MESSAGE(results[i].status == CaseStatus::kOk, results[i].reason);
+    // Run to the end in their workers (a verdict on the figure, e.g. `invalid` from a read-back check
+    // on a loaded machine, is the workload's business, not the pool's).
+    for (int i = 0; i < 2; ++i)
+      CHECK_MESSAGE((results[i].status != CaseStatus::kCrashed && results[i].status != CaseStatus::kFailed &&
+                     results[i].status != CaseStatus::kTimeout && !results[i].samples_s.empty()),
+                    results[i].reason);
     CHECK(results[0].device == "stub:0");
     CHECK(results[1].device == "stub:1");
     CHECK(std::max(begin_s[0], begin_s[1]) + 0.2 < std::min(end_s[0], end_s[1]));

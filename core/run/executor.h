@@ -45,6 +45,9 @@ class CaseExecutor {
   virtual bool runs_plugins_concurrently() const { return false; }
   // Whether it may also be called at once for several devices of one plugin.
   virtual bool runs_devices_concurrently() const { return false; }
+  // Before a run that calls it at once for several devices of one plugin: whatever lets them start
+  // together (the worker executor starts a worker per device now). Problems go to take_warnings().
+  virtual void prepare_devices_at_once() {}
 };
 
 class InProcessExecutor : public CaseExecutor {
@@ -78,6 +81,7 @@ class WorkerExecutor : public CaseExecutor {
   bool runs_plugins_concurrently() const override { return true; }
   // A plugin's devices at once run in workers of their own (core/isolation/worker_host.h).
   bool runs_devices_concurrently() const override { return true; }
+  void prepare_devices_at_once() override { host_.start_device_workers(); }
 
  private:
   WorkerHost& host_;

@@ -581,6 +581,11 @@ Result<RunOutcome> execute_run(const RunOptions& options, CaseExecutor& executor
     if (c.workload == "collective" && !options.before_case)
       out.warnings.push_back(
           fmt::format("case {} (collective) runs only in a cluster run (cmeter run --mpi); skipped", c.id));
+  // A worker per device before the first case, so that case starts on every device together.
+  if (concurrent && executor.runs_devices_concurrently()) {
+    executor.prepare_devices_at_once();
+    for (auto& w : executor.take_warnings()) out.warnings.push_back(std::move(w));
+  }
   std::vector<CaseResult> results =
       concurrent || options.before_case
           ? execute_plan_concurrent(options, *prof, concurrent, plan, resuming ? &resuming->done : nullptr,

@@ -55,6 +55,15 @@ def run_report(args, out, env=None):
         return proc, json.load(f), paths[0]
 
 
+def incomplete_run(args, out, what, env=None):
+    """A run that ends incomplete (exit 3) with a schema-valid report: its results by case id."""
+    proc, report, _ = run_report(args, out, env)
+    check(proc.returncode == 3, f"{what}: the run is incomplete (exit 3), got {proc.returncode}: {proc.stderr[-2000:]}")
+    errors = schema_errors(report)
+    check(not errors, f"{what}: the report does not validate: " + "; ".join(errors[:5]))
+    return {r["case_id"]: r for r in report["results"]}
+
+
 def check_healthy(report):
     errors = schema_errors(report)
     check(not errors, "report does not validate: " + "; ".join(errors[:5]))
@@ -130,11 +139,7 @@ def main():
     # A faithful device out of budget: `failed`, naming the budget, with its curve (every device: cheap).
     faithful_quality = {}
     with tempfile.TemporaryDirectory() as out:
-        proc, report, _ = run_report(["--profile", BUDGET, "--device", DEVICE], out)
-        check(proc.returncode == 3, f"the budget run is incomplete (exit 3), got {proc.returncode}")
-        errors = schema_errors(report)
-        check(not errors, "budget report does not validate: " + "; ".join(errors[:5]))
-        for r in report["results"]:
+        for r in incomplete_run(["--profile", BUDGET, "--device", DEVICE], out, "budget").values():
             check(r["status"] == "failed" and "did not reach" in r["reason"] and "within" in r["reason"],
                   f"{r['case_id']} out of budget: failed: {r['status']}: {r['reason']}")
             run = r["training"]["runs"][0]
@@ -150,12 +155,8 @@ def main():
     # adamw without weight decay: invalid by the trajectory check, stopped at its first evaluation, the
     # case's second run not started.
     with tempfile.TemporaryDirectory() as out:
-        proc, report, _ = run_report(["--plugin-dir", PROXIES, "--device", "adamw_no_decay:0", "--profile", FAULTS],
-                                     out, env)
-        check(proc.returncode == 3, f"the run is incomplete (exit 3), got {proc.returncode}: {proc.stderr[-2000:]}")
-        errors = schema_errors(report)
-        check(not errors, "fault report does not validate: " + "; ".join(errors[:5]))
-        results = {r["case_id"]: r for r in report["results"]}
+        results = incomplete_run(["--plugin-dir", PROXIES, "--device", "adamw_no_decay:0", "--profile", FAULTS],
+                                 out, "adamw_no_decay", env)
         for case_id in ("train-mlp-tiny", "train-lm-tiny"):
             statistic = "median_error" if case_id == "train-lm-tiny" else "p90_error"
             r = results.get(case_id)
@@ -175,12 +176,8 @@ def main():
     # Gradients that turn the wrong way after the checked steps: the trajectory check passes, the quality
     # gets worse, and the run ends failed at its budget with its curve.
     with tempfile.TemporaryDirectory() as out:
-        proc, report, _ = run_report(["--plugin-dir", PROXIES, "--device", "wrong_grad_scale:0", "--profile", LATE_FAULT],
-                                     out, env)
-        check(proc.returncode == 3, f"the run is incomplete (exit 3), got {proc.returncode}: {proc.stderr[-2000:]}")
-        errors = schema_errors(report)
-        check(not errors, "late-fault report does not validate: " + "; ".join(errors[:5]))
-        results = {r["case_id"]: r for r in report["results"]}
+        results = incomplete_run(["--plugin-dir", PROXIES, "--device", "wrong_grad_scale:0", "--profile", LATE_FAULT],
+                                 out, "wrong_grad_scale", env)
         for case_id in ("train-mlp-tiny", "train-lm-tiny"):
             r = results.get(case_id)
             check(r is not None and r["device"] == "wrong_grad_scale:0" and r["status"] == "failed" and

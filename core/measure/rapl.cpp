@@ -35,7 +35,8 @@ std::string RaplReader::default_root() {
   return env != nullptr && *env != '\0' ? env : "/sys/class/powercap";
 }
 
-RaplReader::RaplReader(std::string powercap_root) : root_(std::move(powercap_root)) {
+RaplReader::RaplReader(std::string powercap_root, std::string perf_root, PerfCounterAccess perf_access)
+    : root_(std::move(powercap_root)) {
   static const std::regex kPackageZone("intel-rapl:[0-9]+");
   std::error_code ec;
   std::vector<fs::path> dirs;
@@ -59,9 +60,21 @@ RaplReader::RaplReader(std::string powercap_root) : root_(std::move(powercap_roo
         : unreadable
             ? fmt::format("no energy source: RAPL energy_uj under {} is not readable (root only?)", root_)
             : fmt::format("no energy source under {}", root_);
+  if (!zones_.empty()) return;
+  perf_.emplace(std::move(perf_root), std::move(perf_access));
+  if (perf_->available()) {
+    reason_.clear();
+    return;
+  }
+  // "no energy source: <powercap's reason>; <perf's reason>"
+  std::string perf_reason = perf_->unavailable_reason();
+  const std::string prefix = "no energy source: ";
+  if (perf_reason.rfind(prefix, 0) == 0) perf_reason.erase(0, prefix.size());
+  reason_ += "; " + perf_reason;
 }
 
 std::string RaplReader::source() const {
+  if (zones_.empty() && perf_ && perf_->available()) return perf_->source();
   std::string names;
   for (const auto& z : zones_) names += (names.empty() ? "" : " + ") + z.name;
   return fmt::format("rapl powercap {}: {} (package-level: the whole socket, not this device's share)", root_,
@@ -69,7 +82,7 @@ std::string RaplReader::source() const {
 }
 
 std::optional<double> RaplReader::energy_j() {
-  if (zones_.empty()) return std::nullopt;
+  if (zones_.empty()) return perf_ ? perf_->energy_j() : std::nullopt;
   std::vector<double> now;
   for (const auto& z : zones_) {
     const auto v = read_number(fs::path(z.dir) / "energy_uj");

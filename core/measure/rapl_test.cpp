@@ -30,7 +30,7 @@ TEST_CASE("rapl: package energy from a fake powercap tree, wraps unwound") {
   zone(root, "intel-rapl:0:0", "core", 5, 10'000'000);  // a subzone: not a package, not counted
   zone(root, "intel-rapl-mmio:0", "package-0", 5, 10'000'000);
 
-  RaplReader rapl(root.string());
+  RaplReader rapl(root.string(), "/nonexistent/event_source");
   REQUIRE(rapl.available());
   REQUIRE(rapl.zones().size() == 2);
   CHECK(rapl.source().find("package-0 + package-1") != std::string::npos);
@@ -49,7 +49,7 @@ TEST_CASE("rapl: package energy from a fake powercap tree, wraps unwound") {
 }
 
 TEST_CASE("rapl: no tree, no energy source, and says so") {
-  RaplReader none("/nonexistent/powercap");
+  RaplReader none("/nonexistent/powercap", "/nonexistent/event_source");
   CHECK(!none.available());
   CHECK(none.unavailable_reason().find("no energy source") != std::string::npos);
   CHECK(!none.energy_j().has_value());

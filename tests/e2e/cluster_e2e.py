@@ -167,7 +167,9 @@ def test_concurrent_one_plugin():
     # In turn (one worker), their windows would not overlap at all.
     check(earliest_end - latest_start > 0.3 and case["overlap_fraction"] > 0.3,
           f"the three ran at the same time (each >= 0.5 s): {case}")
-    print(f"stub:0..2 at once: {took:.1f} s, overlap {case['overlap_fraction']:.2f}")
+    print(f"stub:0..2 at once: {took:.1f} s, all three running together for {earliest_end - latest_start:.2f} s, "
+          f"starts within {latest_start - min(w['start_s'] for w in windows.values()):.3f} s, "
+          f"overlap {case['overlap_fraction']:.2f}")
     shutil.rmtree(work)
 
 

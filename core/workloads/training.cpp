@@ -383,6 +383,31 @@ bool trajectory_failed(const TrainingRun& run) {
   return run.trajectory_steps > 0 && !run.trajectory_passed;
 }
 
+// After an evaluation (both forms): the curve point and the run's state; true when the run stops there
+// (target reached, diverged: the budget cannot help, or invalid already: see trajectory_failed).
+bool record_evaluation(TrainingRun& run, const TrainSettings& s, int64_t step, double t_s, double loss,
+                       double quality, const models::LossScaler& scaler) {
+  run.curve.push_back({step, t_s, loss, quality, scaler.enabled ? scaler.scale : 0.0});
+  run.device_quality = quality;
+  run.steps = step;
+  if (quality <= s.target) {
+    run.converged = true;
+    run.time_to_quality_s = t_s;
+    return true;
+  }
+  return !std::isfinite(quality) || trajectory_failed(run);
+}
+
+// After the last step (both forms): energy over the run, skips, samples/s. Returns the clocked seconds.
+double close_run_clock(TrainingRun& run, const TrainSettings& s, double elapsed_s, std::optional<double> e0,
+                       const Device& dev, const models::LossScaler& scaler) {
+  const std::optional<double> e1 = train_energy_j(dev);
+  if (e0 && e1 && *e1 >= *e0) run.energy_j = *e1 - *e0;
+  run.loss_scale_skips = scaler.skips;
+  run.samples_per_s = elapsed_s > 0 ? static_cast<double>(run.steps * s.batch) / elapsed_s : 0;
+  return elapsed_s;
+}
+
 // One run: train from the run's initial weights to the target or the step budget.
 Status train_run(DeviceMlp& mlp, const TrainSettings& s, const models::MlpData& data, uint64_t run_seed,
                  const Device& dev, TrainingRun& run) {
@@ -433,23 +458,9 @@ Status train_run(DeviceMlp& mlp, const TrainSettings& s, const models::MlpData& 
     auto q = mlp.read_eval();
     if (!q) return q.error();
     const double t = since(t0) - paused_s;
-    const double quality = q->first / ms, loss = q->second / ms;
-    run.curve.push_back({step, t, loss, quality, scaler.enabled ? scaler.scale : 0.0});
-    run.device_quality = quality;
-    run.steps = step;
-    if (quality <= s.target) {
-      run.converged = true;
-      run.time_to_quality_s = t;
-      break;
-    }
-    if (!std::isfinite(quality)) break;  // diverged: the budget cannot help
-    if (trajectory_failed(run)) break;   // invalid already: its remaining steps would time nothing valid
+    if (record_evaluation(run, s, step, t, q->second / ms, q->first / ms, scaler)) break;
   }
-  const double elapsed = since(t0) - paused_s;
-  const std::optional<double> e1 = train_energy_j(dev);
-  if (e0 && e1 && *e1 >= *e0) run.energy_j = *e1 - *e0;
-  run.loss_scale_skips = scaler.skips;
-  run.samples_per_s = elapsed > 0 ? static_cast<double>(run.steps * s.batch) / elapsed : 0;
+  const double elapsed = close_run_clock(run, s, since(t0) - paused_s, e0, dev, scaler);
   const double flop = models::mlp_step_flop(s.mlp, s.batch) * static_cast<double>(run.steps) +
                       models::mlp_eval_flop(s.mlp, s.eval_samples) * static_cast<double>(run.curve.size());
   if (auto peak = get_number(dev.attributes(), "peak.flops." + train_dtype_name(s.dtype));
@@ -619,23 +630,9 @@ Status train_run_lm(LmState& st, const TrainSettings& s, uint64_t run_seed, cons
     const double t = since(t0) - paused_s;
     const double quality = static_cast<double>((*sum)[0]) / (static_cast<double>(eval_chunks) * rows) -
                            st.data.eval_teacher_entropy;
-    run.curve.push_back(
-        {step, t, static_cast<double>((*loss)[0]), quality, scaler.enabled ? scaler.scale : 0.0});
-    run.device_quality = quality;
-    run.steps = step;
-    if (quality <= s.target) {
-      run.converged = true;
-      run.time_to_quality_s = t;
-      break;
-    }
-    if (!std::isfinite(quality)) break;
-    if (trajectory_failed(run)) break;  // invalid already (see train_run)
+    if (record_evaluation(run, s, step, t, static_cast<double>((*loss)[0]), quality, scaler)) break;
   }
-  const double elapsed = since(t0) - paused_s;
-  const std::optional<double> e1 = train_energy_j(dev);
-  if (e0 && e1 && *e1 >= *e0) run.energy_j = *e1 - *e0;
-  run.loss_scale_skips = scaler.skips;
-  run.samples_per_s = elapsed > 0 ? static_cast<double>(run.steps * s.batch) / elapsed : 0;
+  const double elapsed = close_run_clock(run, s, since(t0) - paused_s, e0, dev, scaler);
   run.tokens_per_s = run.samples_per_s * static_cast<double>(s.lm.seq_len);
   const double flop =
       models::lm_step_flop(g) * static_cast<double>(run.steps) +

@@ -57,6 +57,7 @@ struct RunCommandOptions {
   // Node metering: each case on all devices at once (default: the profile's `execution`).
   bool concurrent = false;
   bool sequential = false;
+  bool both = false;
   // Cluster metering over MPI (docs/cluster.md).
   bool mpi = false;
   double mpi_timeout_s = 600;
@@ -103,8 +104,15 @@ void add_isolation_options(CLI::App& run, RunCommandOptions& command) {
                             "Node metering: run each case on all selected devices at once (one worker per "
                             "plugin, released together by a barrier); node totals are then concurrent "
                             "(default: the profile's `execution`, e.g. profiles/node.yaml)");
-  run.add_flag("--sequential", command.sequential, "Devices one after another, whatever the profile says")
-      ->excludes(conc);
+  auto* seq =
+      run.add_flag("--sequential", command.sequential, "Devices one after another, whatever the profile says")
+          ->excludes(conc);
+  run.add_flag("--both", command.both,
+               "Node scaling: each case on each device alone, then on all selected devices at once; the "
+               "report sets the two side by side (summary.node_scaling) and its node totals are the "
+               "concurrent ones")
+      ->excludes(conc)
+      ->excludes(seq);
   run.add_flag("--mpi", command.mpi,
                "Cluster metering: run under mpirun or srun, one rank per node; ranks start each case "
                "together and rank 0 writes one cluster report (docs/cluster.md)");
@@ -338,8 +346,9 @@ int run_run(const RunCommandOptions& command, const std::vector<std::string>& ar
   options.resume_dir = command.resume_dir;
   options.max_consecutive_timeouts = command.max_hangs;
   options.max_planned_cases = command.max_cases;
-  if (command.concurrent) options.concurrent = true;
-  if (command.sequential) options.concurrent = false;
+  if (command.concurrent) options.execution = "concurrent";
+  if (command.sequential) options.execution = "sequential";
+  if (command.both) options.execution = "both";
   options.profile = command.profile;
   options.profile_dirs = {
       (std::filesystem::path(self_executable_dir()) / ".." / "share" / "cmeter" / "profiles")

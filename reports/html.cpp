@@ -11,6 +11,7 @@
 #include "reports/energy.h"
 #include "reports/format.h"
 #include "reports/inference_text.h"
+#include "reports/node_scaling.h"
 #include "reports/svg_chart.h"
 #include "reports/training_text.h"
 
@@ -568,6 +569,15 @@ std::string render_html(const LoadedReport& r) {
       for (const auto& e : r.excluded_from_totals) xrows.push_back(td(e.key) + td(e.device) + td(e.reason));
       body += "<h4>Left out of node totals</h4>\n" + table({"Total", "Device", "Reason"}, xrows, "excluded");
     }
+  }
+  if (const auto scaling = node_scaling_rows(r.json); !scaling.empty()) {
+    std::vector<std::string> rows;
+    for (const auto& row : scaling)
+      rows.push_back(td(row.scope) + td(row.what) + td(row.alone, true) + td(row.at_once, true) +
+                     td(row.ratio, true));
+    body += "<h3>Node scaling (each device alone, then all devices at once)</h3>\n<p>" +
+            escape_html(node_scaling_note(r.json)) + ".</p>\n" +
+            table({"Scope", "Figure", "Alone", "All at once", "Ratio"}, rows, "node-scaling");
   }
   if (!cluster_view) {
     body += "<h2>Charts</h2>\n<h3>Per metric and device</h3>\n" + metric_charts(r);

@@ -6,6 +6,7 @@
 #include "reports/energy.h"
 #include "reports/format.h"
 #include "reports/inference_text.h"
+#include "reports/node_scaling.h"
 #include "reports/training_text.h"
 
 namespace cmeter::reports {
@@ -165,6 +166,13 @@ std::string render_markdown(const LoadedReport& r) {
       for (const auto& e : r.excluded_from_totals)
         out += row({escape_markdown(e.key), escape_markdown(e.device), escape_markdown(e.reason)});
     }
+  }
+  if (const auto scaling = node_scaling_rows(r.json); !scaling.empty()) {
+    out += "\n## Node scaling\n\n" + escape_markdown(node_scaling_note(r.json)) + ".\n\n";
+    out += header({"Scope", "Figure", "Alone", "All at once", "Ratio"}, {false, false, true, true, true});
+    for (const auto& line : scaling)
+      out += row(
+          {escape_markdown(line.scope), escape_markdown(line.what), line.alone, line.at_once, line.ratio});
   }
   if (!r.criteria.outcomes.empty()) {
     out += "\n## Criteria\n\n";

@@ -6,6 +6,7 @@
 #include "core/report/cluster.h"
 #include "reports/format.h"
 #include "reports/inference_text.h"
+#include "reports/node_scaling.h"
 #include "reports/training_text.h"
 
 namespace cmeter::reports {
@@ -123,6 +124,14 @@ std::string render_terminal(const LoadedReport& r, bool colour) {
       for (const auto& e : r.excluded_from_totals) x.rows.push_back({e.key, e.device, e.reason});
       out += x.render();
     }
+  }
+  if (const auto scaling = node_scaling_rows(r.json); !scaling.empty()) {
+    out += "\nNode scaling (each device alone, then all devices at once)\n";
+    TextTable t{{"scope", "figure", "alone", "all at once", "ratio"}, {false, false, true, true, true}, {}};
+    for (const auto& row : scaling)
+      t.rows.push_back({row.scope, row.what, row.alone, row.at_once, row.ratio});
+    out += t.render();
+    out += node_scaling_note(r.json) + "\n";
   }
   if (r.json.contains("cluster") && r.json["cluster"].is_object()) {
     const auto& c = r.json["cluster"];

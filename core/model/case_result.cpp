@@ -58,6 +58,15 @@ bool makes_run_incomplete(CaseStatus status) {
          status == CaseStatus::kInvalid || status == CaseStatus::kImplausible;
 }
 
+bool in_concurrent_pass(std::string_view case_id) {
+  return case_id.ends_with(kConcurrentPassSuffix);
+}
+
+std::string_view base_case_id(std::string_view case_id) {
+  return in_concurrent_pass(case_id) ? case_id.substr(0, case_id.size() - kConcurrentPassSuffix.size())
+                                     : case_id;
+}
+
 const Metric* CaseResult::metric(std::string_view name) const {
   for (const auto& m : metrics)
     if (m.name == name) return &m;

@@ -86,6 +86,15 @@ struct CaseResult {
   const Metric* metric(std::string_view name) const;
 };
 
+// A run with `execution: both` measures each case twice: on each device alone, then on all devices at
+// once. The second pass's results carry this suffix on their case id ("gemm[dtype=f32]@concurrent"),
+// so each (device, case id) stays one result in the journal, the report, resume and compare, and the
+// summary can tell the passes apart (core/report/summary.h, node scaling).
+inline constexpr std::string_view kConcurrentPassSuffix = "@concurrent";
+bool in_concurrent_pass(std::string_view case_id);
+// The case id without the concurrent-pass suffix.
+std::string_view base_case_id(std::string_view case_id);
+
 nlohmann::json to_json(const measure::Statistics& stats);
 measure::Statistics statistics_from_json(const nlohmann::json& j);
 nlohmann::json to_json(const CaseResult& result);

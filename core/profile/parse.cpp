@@ -844,10 +844,11 @@ Result<Profile> Parser::parse(std::string_view text) {
     }
     if (const Entry* e = find(keys, "execution")) {
       profile.execution = get_string(*e, top).value_or("sequential");
-      if (profile.execution != "sequential" && profile.execution != "concurrent")
+      if (profile.execution != "sequential" && profile.execution != "concurrent" &&
+          profile.execution != "both")
         error(e->value_mark(),
-              "'execution' is '{}'; it is 'sequential' (devices one after another) or "
-              "'concurrent' (each case on all devices at once)",
+              "'execution' is '{}'; it is 'sequential' (devices one after another), 'concurrent' (each "
+              "case on all devices at once) or 'both' (each case on each device alone, then on all at once)",
               profile.execution);
     }
     if (const Entry* e = find(keys, "cases"); e != nullptr && expect_list(*e, top)) {

@@ -75,8 +75,9 @@ struct Profile {
   StatsSettings stats;      // profile-wide defaults (each case holds its effective copy)
   std::vector<Case> cases;  // sweeps expanded, in file order
   std::vector<Criterion> criteria;
-  // `sequential` (default: devices one after another) or `concurrent` (node metering: each case on all
-  // selected devices at once; `cmeter run --concurrent`/`--sequential` override it).
+  // `sequential` (default: devices one after another), `concurrent` (node metering: each case on all
+  // selected devices at once) or `both` (each case on each device alone, then on all at once: the report
+  // sets the two side by side, node scaling); `cmeter run --sequential`/`--concurrent`/`--both` override it.
   std::string execution = "sequential";
 };
 

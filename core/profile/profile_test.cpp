@@ -482,6 +482,11 @@ TEST_CASE("profile: the shipped quick and standard profiles load") {
       "x.yaml");
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().message.find("x.yaml:4:12: 'execution' is 'parallel'") != std::string::npos);
+  CHECK(bad.error().message.find("'both'") != std::string::npos);
+  auto both = load_string(
+      "schema: 1\nname: x\nversion: 1\nexecution: both\ncases:\n  - id: a\n    workload: stream\n", "x.yaml");
+  REQUIRE_MESSAGE(both.ok(), both.error().message);
+  CHECK(both->execution == "both");
   REQUIRE(headline != nullptr);
   CHECK(headline->stats.min_s == 30);
   CHECK(headline->stats.min_samples == 20);

@@ -127,7 +127,7 @@ TEST_CASE("inference_view: 1.0 reports read as before; a 1.0 report with the 1.1
   CHECK(refused.error().message.find("mislabelled.json: not a valid cmeter.report 1.0.0: results[1]: unknown "
                                      "member 'inference' (added in schema 1.1)") != std::string::npos);
   // A newer minor may carry members this build does not know, inside inference too.
-  report["schema_version"] = "1.5.0";  // newer than this build (1.4)
+  report["schema_version"] = "1.99.0";  // newer than this build
   report["results"][1]["inference"]["speculative_tokens"] = 4;
   auto newer = load_report(report, "newer.json");
   REQUIRE_MESSAGE(newer.ok(), (newer.ok() ? "" : newer.error().message));

@@ -34,8 +34,20 @@ std::string trim(std::string s) {
 
 // The summary: headlines per device, and node totals counting each physical device once (the devices
 // left out of them listed, with the reason).
+// A `both` run: each device's headlines alone, the node totals from the concurrent pass (what the node
+// delivers with every device busy), and the two side by side in node_scaling.
 nlohmann::json summary_json(const ReportParts& parts) {
   std::vector<TotalExclusion> excluded;
+  if (parts.both) {
+    std::vector<CaseResult> at_once_results;
+    for (const auto& r : parts.results)
+      if (in_concurrent_pass(r.case_id)) at_once_results.push_back(r);
+    const std::vector<DeviceSummary> at_once = summarize(at_once_results, parts.devices);
+    auto totals = node_totals(at_once, parts.devices, &excluded);
+    nlohmann::json summary = to_json(parts.summaries, totals, excluded, kConcurrentTotalNote);
+    summary["node_scaling"] = node_scaling_to_json(parts.summaries, at_once, parts.devices);
+    return summary;
+  }
   auto totals = node_totals(parts.summaries, parts.devices, &excluded);
   return to_json(parts.summaries, totals, excluded,
                  parts.concurrent ? kConcurrentTotalNote : kSequentialTotalNote);

@@ -24,8 +24,9 @@ inline constexpr const char* kReportSchema = "cmeter.report";
 // The version new reports carry; readers accept every 1.x (report_reader.h). 1.1.0 added the optional
 // `inference` member of a result; 1.2.0 the `training` member and the physical-device accounting of node
 // totals (`counted` in each total, `summary.excluded_from_totals`); older reports still read and
-// validate as before.
-inline constexpr const char* kReportSchemaVersion = "1.4.0";
+// validate as before. 1.3 and 1.4 grew the inference and training members; 1.5 added
+// summary.node_scaling (`cmeter run --both`).
+inline constexpr const char* kReportSchemaVersion = "1.5.0";
 
 // What cmeter itself is: name, version, git sha, dirty flag, build type, compiler.
 nlohmann::json tool_facts();
@@ -42,6 +43,9 @@ struct ReportParts {
   std::vector<DeviceSummary> summaries;
   CriteriaVerdict criteria;
   bool concurrent = false;  // the devices ran each case at once (`cmeter run --concurrent`)
+  // Each case ran on each device alone, then on all at once (`cmeter run --both`): `summaries` are the
+  // alone figures, the node totals the concurrent pass's, and summary.node_scaling sets them side by side.
+  bool both = false;
 };
 
 nlohmann::json build_report(const ReportParts& parts);

@@ -237,6 +237,14 @@ Result<LoadedReport> load_report(nlohmann::json report, const std::string& sourc
     }
   }
 
+  // 1.5 added summary.node_scaling (a `both` run's alone and at-once figures side by side).
+  if (version->minor < 5 && report.contains("summary") && report["summary"].is_object() &&
+      report["summary"].contains("node_scaling"))
+    return make_error(ErrorCode::kInvalidArgument,
+                      "{}: not a valid cmeter.report {}: summary: unknown member 'node_scaling' (added in "
+                      "schema 1.5)",
+                      source, version->text);
+
   LoadedReport out;
   out.source = source;
   out.version = *version;

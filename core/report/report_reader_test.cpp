@@ -167,5 +167,29 @@ TEST_CASE("report_reader: mutated and truncated reports never throw") {
   }
 }
 
+TEST_CASE("report_reader: summary.node_scaling reads in a 1.5 report and is refused in a 1.4 one") {
+  nlohmann::json report = testing::make_report({});
+  report["summary"]["node_scaling"] = {{"note", "alone, then at once"},
+                                       {"devices_at_once", nlohmann::json::array()},
+                                       {"alone_node_totals", nlohmann::json::object()},
+                                       {"totals", nlohmann::json::array()},
+                                       {"devices", nlohmann::json::array()}};
+  report["schema_version"] = "1.5.0";
+  auto current = load_report(report, "both.json");
+  REQUIRE_MESSAGE(current.ok(), (current.ok() ? "" : current.error().message));
+  report["schema_version"] = "1.4.0";
+  auto old = load_report(report, "old.json");
+  REQUIRE_FALSE(old.ok());
+  CHECK(contains(old.error().message,
+                 "old.json: not a valid cmeter.report 1.4.0: summary: unknown member "
+                 "'node_scaling' (added in schema 1.5)"));
+  // Its shape is checked like any other member.
+  report["schema_version"] = "1.5.0";
+  report["summary"]["node_scaling"]["totals"] = {{{"key", "fp32_flops_per_s"}}};
+  auto malformed = load_report(report, "bad.json");
+  REQUIRE_FALSE(malformed.ok());
+  CHECK(contains(malformed.error().message, "summary.node_scaling.totals[0]"));
+}
+
 }  // namespace
 }  // namespace cmeter

@@ -149,8 +149,9 @@ nlohmann::json exclusions_to_json(const std::vector<TotalExclusion>& excluded) {
   return out;
 }
 
-nlohmann::json to_json(const std::vector<DeviceSummary>& summaries, const std::vector<NodeTotal>& totals,
-                       const std::vector<TotalExclusion>& excluded, const std::string& note) {
+namespace {
+
+nlohmann::json devices_to_json(const std::vector<DeviceSummary>& summaries) {
   nlohmann::json devices = nlohmann::json::array();
   for (const auto& s : summaries) {
     nlohmann::json metrics = nlohmann::json::object();
@@ -164,7 +165,58 @@ nlohmann::json to_json(const std::vector<DeviceSummary>& summaries, const std::v
     }
     devices.push_back({{"device", s.device}, {"metrics", metrics}});
   }
-  return {{"devices", devices},
+  return devices;
+}
+
+// at_once / alone, or null where the alone figure is not positive.
+nlohmann::json ratio_json(double at_once, double alone) {
+  return alone > 0 ? nlohmann::json(at_once / alone) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+nlohmann::json node_scaling_to_json(const std::vector<DeviceSummary>& alone,
+                                    const std::vector<DeviceSummary>& at_once,
+                                    const std::vector<DeviceFacts>& devices) {
+  const std::vector<NodeTotal> alone_totals = node_totals(alone, devices);
+  const std::vector<NodeTotal> at_once_totals = node_totals(at_once, devices);
+  nlohmann::json totals = nlohmann::json::array();
+  for (const auto& a : alone_totals)
+    for (const auto& c : at_once_totals)
+      if (a.key == c.key)
+        totals.push_back({{"key", a.key},
+                          {"unit", a.unit},
+                          {"alone", a.value},
+                          {"at_once", c.value},
+                          {"ratio", ratio_json(c.value, a.value)},
+                          {"devices_alone", a.devices},
+                          {"devices_at_once", c.devices}});
+  nlohmann::json per_device = nlohmann::json::array();
+  for (const auto& a : alone)
+    for (const auto& c : at_once) {
+      if (a.device != c.device) continue;
+      for (const auto& m : a.metrics)
+        if (const HeadlineMetric* cm = c.find(m.key))
+          per_device.push_back({{"device", a.device},
+                                {"key", m.key},
+                                {"label", m.label},
+                                {"unit", m.unit},
+                                {"alone", m.value},
+                                {"at_once", cm->value},
+                                {"ratio", ratio_json(cm->value, m.value)},
+                                {"alone_case_id", m.case_id},
+                                {"at_once_case_id", cm->case_id}});
+    }
+  return {{"note", kNodeScalingNote},
+          {"devices_at_once", devices_to_json(at_once)},
+          {"alone_node_totals", totals_to_json(alone_totals, kSequentialTotalNote)},
+          {"totals", totals},
+          {"devices", per_device}};
+}
+
+nlohmann::json to_json(const std::vector<DeviceSummary>& summaries, const std::vector<NodeTotal>& totals,
+                       const std::vector<TotalExclusion>& excluded, const std::string& note) {
+  return {{"devices", devices_to_json(summaries)},
           {"node_totals", totals_to_json(totals, note)},
           {"excluded_from_totals", exclusions_to_json(excluded)}};
 }

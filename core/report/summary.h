@@ -35,6 +35,17 @@ inline constexpr const char* kConcurrentTotalNote =
     "gives each case's overlap)";
 nlohmann::json totals_to_json(const std::vector<NodeTotal>& totals, const std::string& note);
 nlohmann::json exclusions_to_json(const std::vector<TotalExclusion>& excluded);
+// Node scaling, a `both` run's side by side: `alone` (each device measured on its own) and `at_once`
+// (the concurrent pass: every device running the case together). The JSON (summary.node_scaling) holds
+// the at-once headlines per device, the node totals summed from the alone figures, and the ratio
+// at_once / alone of every node total and of every headline measured both ways (for a latency, above 1
+// is worse).
+inline constexpr const char* kNodeScalingNote =
+    "each case ran on each device alone, then on all devices at once; ratio = at once / alone (node "
+    "totals: each physical device counted once in both sums; for a latency, above 1 is worse)";
+nlohmann::json node_scaling_to_json(const std::vector<DeviceSummary>& alone,
+                                    const std::vector<DeviceSummary>& at_once,
+                                    const std::vector<DeviceFacts>& devices);
 nlohmann::json to_json(const std::vector<DeviceSummary>& summaries, const std::vector<NodeTotal>& totals,
                        const std::vector<TotalExclusion>& excluded = {},
                        const std::string& note = kSequentialTotalNote);

@@ -14,6 +14,12 @@ struct Triad {
   double bytes_per_s = 0;
 };
 
+// A device's results within one pass: a `both` run relates the concurrent pass's decode to the STREAM
+// triad measured in that pass (with the other devices busy), and the alone pass's to its own.
+std::string pass_key(const CaseResult& r) {
+  return in_concurrent_pass(r.case_id) ? r.device + std::string(kConcurrentPassSuffix) : r.device;
+}
+
 }  // namespace
 
 void relate_decode_to_stream(std::vector<CaseResult>& results) {
@@ -24,13 +30,13 @@ void relate_decode_to_stream(std::vector<CaseResult>& results) {
     const Metric* m = r.metric("bytes_per_s");
     if (!m || !(m->stats.median > 0)) continue;
     const int64_t bytes = get_int(r.params, "bytes_per_array").value_or(0);
-    Triad& best = triad_by_device[r.device];
+    Triad& best = triad_by_device[pass_key(r)];
     if (!best.result || bytes > best.bytes_per_array) best = Triad{&r, bytes, m->stats.median};
   }
   for (CaseResult& r : results) {
     if (!r.inference || !r.inference->decode_bytes_per_s) continue;
     InferenceResult& inf = *r.inference;
-    auto it = triad_by_device.find(r.device);
+    auto it = triad_by_device.find(pass_key(r));
     if (it == triad_by_device.end()) {
       inf.mbu_decode_measured.reset();
       inf.mbu_measured_source = "none (this run measured no STREAM triad on " + r.device + ")";

@@ -132,6 +132,12 @@ std::vector<PlannedCase> plan_cases(const std::vector<DeviceFacts>& devices,
   return plan;
 }
 
+profile::Profile concurrent_pass_profile(const profile::Profile& profile) {
+  profile::Profile second = profile;
+  for (auto& c : second.cases) c.id += kConcurrentPassSuffix;
+  return second;
+}
+
 int count_done(const std::vector<PlannedCase>& plan, const ResumedResults& done) {
   int n = 0;
   for (const auto& p : plan)
@@ -244,7 +250,7 @@ struct OpenedRun {
 Result<OpenedRun> open_run(const RunOptions& options, const profile::Profile& prof,
                            const std::string& selector, const std::vector<DeviceFacts>& selected,
                            const std::vector<PlannedCase>& plan, const std::string& execution,
-                           Resumed* resumed, RunOutcome& out) {
+                           const std::string& mode, Resumed* resumed, RunOutcome& out) {
   OpenedRun opened;
   if (resumed != nullptr) {
     opened.run = resumed->run;
@@ -287,7 +293,7 @@ Result<OpenedRun> open_run(const RunOptions& options, const profile::Profile& pr
       {"device_selector", selector},
       {"profile",
        {{"name", prof.name}, {"version", prof.version}, {"path", prof.path}, {"sha256", prof.sha256}}},
-      {"settings", {{"execution", execution}, {"planned_cases", plan.size()}}}};
+      {"settings", {{"execution", execution}, {"execution_mode", mode}, {"planned_cases", plan.size()}}}};
   if (execution.find("all devices at once") != std::string::npos) opened.run["settings"]["concurrent"] = true;
   nlohmann::json devices = nlohmann::json::array();
   for (const auto& d : selected) devices.push_back(device_to_json(d));
@@ -543,32 +549,59 @@ Result<RunOutcome> execute_run(const RunOptions& options, CaseExecutor& executor
     CMETER_TRY(notes);
   }
   const std::vector<DeviceFacts>& selected = choice->selected;
-  const std::vector<PlannedCase> plan = plan_cases(selected, *prof);
-  if (resuming) CMETER_TRY(recheck_resumed(*resuming, plan, executor.devices()));
-  if (options.max_planned_cases > 0 && static_cast<int64_t>(plan.size()) > options.max_planned_cases)
-    return make_error(
-        ErrorCode::kInvalidArgument,
-        "{}: {} planned cases ({} cases x {} devices) exceed the cap of {}; narrow the sweeps or "
-        "--device, or raise the cap with --max-cases",
-        prof->path, plan.size(), prof->cases.size(), selected.size(), options.max_planned_cases);
 
-  // Node metering (all devices at once) when asked, or when the profile declares it; a resumed run
-  // keeps the mode it started with.
-  bool concurrent = options.concurrent.value_or(prof->execution == "concurrent");
-  if (resuming) concurrent = resuming->run["settings"].value("concurrent", false);
+  // How the devices run: asked, or as the profile declares; a resumed run keeps the mode it started with
+  // (runs journaled before execution_mode existed said only whether they were concurrent).
+  std::string mode = options.execution.value_or(prof->execution);
+  if (resuming) {
+    const nlohmann::json& settings = resuming->run["settings"];
+    mode = settings.value("execution_mode",
+                          std::string(settings.value("concurrent", false) ? "concurrent" : "sequential"));
+  }
+  if (mode != "sequential" && mode != "concurrent" && mode != "both")
+    return make_error(ErrorCode::kInvalidArgument,
+                      "execution '{}' is not one of sequential, concurrent, both", mode);
+  const bool concurrent = mode != "sequential";  // some pass runs every device at once
+  const bool both = mode == "both";
   if (concurrent && !executor.runs_plugins_concurrently())
     return make_error(
         ErrorCode::kInvalidArgument,
-        "a concurrent run (--concurrent, or a profile with `execution: concurrent`) needs a worker "
-        "process per plugin; it cannot run --in-process (use --sequential)");
+        "a concurrent run (--concurrent or --both, or a profile with `execution: concurrent` or `both`) "
+        "needs a worker process per plugin; it cannot run --in-process (use --sequential)");
+
+  // Plan: the profile's cases on each device; a `both` run plans them again, suffixed, for its
+  // concurrent pass.
+  const std::vector<PlannedCase> plan = plan_cases(selected, *prof);
+  const profile::Profile second_profile = both ? concurrent_pass_profile(*prof) : profile::Profile{};
+  const std::vector<PlannedCase> second_plan =
+      both ? plan_cases(selected, second_profile) : std::vector<PlannedCase>{};
+  std::vector<PlannedCase> all_planned = plan;
+  all_planned.insert(all_planned.end(), second_plan.begin(), second_plan.end());
+  if (resuming) CMETER_TRY(recheck_resumed(*resuming, all_planned, executor.devices()));
+  if (options.max_planned_cases > 0 && static_cast<int64_t>(all_planned.size()) > options.max_planned_cases)
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "{}: {} planned cases ({} cases x {} devices{}) exceed the cap of {}; narrow the sweeps or "
+        "--device, or raise the cap with --max-cases",
+        prof->path, all_planned.size(), prof->cases.size(), selected.size(),
+        both ? ", twice: alone and at once" : "", options.max_planned_cases);
+
+  const std::string at_once_text =
+      executor.runs_devices_concurrently()
+          ? "all devices at once (one thread per device, released together by a barrier)"
+          : "all devices at once (one thread per plugin, released together by a barrier; a plugin's own "
+            "devices one after another)";
+  const std::string workers = executor.runs_devices_concurrently()
+                                  ? "worker processes per plugin (one per device running at once)"
+                                  : "worker process per plugin";
   const std::string execution =
       !concurrent ? executor.execution()
-      : executor.runs_devices_concurrently()
-          ? "worker processes per plugin (one per device running at once), watchdog per case, each case on "
-            "all devices at once (one thread per device, released together by a barrier)"
-          : "worker process per plugin, watchdog per case, each case on all devices at once (one thread per "
-            "plugin, released together by a barrier; a plugin's own devices one after another)";
-  auto opened = open_run(options, *prof, selector, selected, plan, execution, resuming, out);
+      : both      ? fmt::format(
+                        "{}, watchdog per case, each case on each device alone (devices one after "
+                             "another), then on {}",
+                        workers, at_once_text)
+             : fmt::format("{}, watchdog per case, each case on {}", workers, at_once_text);
+  auto opened = open_run(options, *prof, selector, selected, all_planned, execution, mode, resuming, out);
   CMETER_TRY(opened);
   nlohmann::json run = std::move(opened->run);
   out.report_path = out.run_dir + "/report.json";
@@ -581,18 +614,42 @@ Result<RunOutcome> execute_run(const RunOptions& options, CaseExecutor& executor
     if (c.workload == "collective" && !options.before_case)
       out.warnings.push_back(
           fmt::format("case {} (collective) runs only in a cluster run (cmeter run --mpi); skipped", c.id));
-  // A worker per device before the first case, so that case starts on every device together.
-  if (concurrent && executor.runs_devices_concurrently()) {
-    executor.prepare_devices_at_once();
-    for (auto& w : executor.take_warnings()) out.warnings.push_back(std::move(w));
+  // One pass over a plan; its progress numbered within the whole run (a `both` run has two passes).
+  int cases_run = 0;
+  auto run_pass = [&](const profile::Profile& pass_profile, const std::vector<PlannedCase>& pass_plan,
+                      bool at_once, int index_offset) {
+    RunOptions pass_options = options;
+    if (options.progress)
+      pass_options.progress = [&options, index_offset,
+                               total = static_cast<int>(all_planned.size())](const Progress& p) {
+        Progress numbered = p;
+        numbered.index += index_offset;
+        numbered.total = total;
+        options.progress(numbered);
+      };
+    // A worker per device before the first case at once, so that case starts on every device together.
+    if (at_once && executor.runs_devices_concurrently()) {
+      executor.prepare_devices_at_once();
+      for (auto& w : executor.take_warnings()) out.warnings.push_back(std::move(w));
+    }
+    ResumedResults* done = resuming ? &resuming->done : nullptr;
+    std::vector<CaseResult> pass_results =
+        at_once || options.before_case
+            ? execute_plan_concurrent(pass_options, pass_profile, at_once, pass_plan, done, executor,
+                                      *opened->journal, located.locality, opened->seed, out, concurrency)
+            : execute_plan(pass_options, pass_plan, done, executor, *opened->journal, located.locality,
+                           opened->seed, out);
+    cases_run += out.cases_run;
+    return pass_results;
+  };
+  std::vector<CaseResult> results = run_pass(*prof, plan, concurrent && !both, 0);
+  if (both) {
+    std::vector<CaseResult> at_once =
+        run_pass(second_profile, second_plan, true, static_cast<int>(plan.size()));
+    results.insert(results.end(), std::make_move_iterator(at_once.begin()),
+                   std::make_move_iterator(at_once.end()));
   }
-  std::vector<CaseResult> results =
-      concurrent || options.before_case
-          ? execute_plan_concurrent(options, *prof, concurrent, plan, resuming ? &resuming->done : nullptr,
-                                    executor, *opened->journal, located.locality, opened->seed, out,
-                                    concurrency)
-          : execute_plan(options, plan, resuming ? &resuming->done : nullptr, executor, *opened->journal,
-                         located.locality, opened->seed, out);
+  out.cases_run = cases_run;
   if (concurrent) run["settings"]["concurrency"] = concurrency;
   run["settings"]["journal_chain"] = opened->journal->chain_head();
   if (resuming) {
@@ -624,9 +681,15 @@ Result<RunOutcome> execute_run(const RunOptions& options, CaseExecutor& executor
   parts.plugins = executor.plugins();
   parts.devices = selected;
   parts.results = results;
-  parts.summaries = summarize(results, selected);
+  // Each device's headlines: from its results alone (a `both` run's concurrent pass is summarised in
+  // the report's node scaling, core/report/report.cpp).
+  std::vector<CaseResult> alone;
+  for (const auto& r : results)
+    if (!in_concurrent_pass(r.case_id)) alone.push_back(r);
+  parts.summaries = summarize(both ? alone : results, selected);
   parts.criteria = evaluate_criteria(prof->criteria, results, parts.summaries, selected);
   parts.concurrent = concurrent;
+  parts.both = both;
 
   // Report.
   out.report = build_report(parts);

@@ -61,10 +61,13 @@ struct RunOptions {
   // run.settings.pue and applied to every case's telemetry as `facility` (energy and power x PUE,
   // per-watt / PUE). Not taken from a resumed journal: give it again with --resume.
   std::optional<double> pue;
-  // Node metering: each case runs on all selected devices at once (one thread per device where the
-  // executor runs a plugin's devices at once, else per plugin, released together by a barrier), and
-  // the report's node totals are the concurrent ones. Unset: the profile's `execution` decides.
-  std::optional<bool> concurrent;
+  // "sequential": devices one after another. "concurrent" (node metering): each case runs on all
+  // selected devices at once (one thread per device where the executor runs a plugin's devices at once,
+  // else per plugin, released together by a barrier), and the report's node totals are the concurrent
+  // ones. "both": the sequential pass, then the concurrent pass (its case ids end in
+  // kConcurrentPassSuffix); the report's node totals are the concurrent ones, with each device's alone
+  // and at-once figures side by side (summary.node_scaling). Unset: the profile's `execution` decides.
+  std::optional<std::string> execution;
   // Cluster runs (`cmeter run --mpi`): the profile's cases in turn (each on this node's devices, at
   // once when concurrent), before_case called first for every case of the profile, including those
   // with no device here, so the ranks can start each case together (a barrier).
@@ -137,6 +140,8 @@ Status recheck_resumed(const Resumed& resumed, const std::vector<PlannedCase>& p
                        const std::vector<DeviceFacts>& live_devices);
 
 std::vector<PlannedCase> plan_cases(const std::vector<DeviceFacts>& devices, const profile::Profile& profile);
+// The profile's cases again with kConcurrentPassSuffix on every id: the concurrent pass of a `both` run.
+profile::Profile concurrent_pass_profile(const profile::Profile& profile);
 
 // Resume matching: how many planned cases the journal already holds, and taking one's result out
 // (nullopt: it still has to run).

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -515,7 +516,7 @@ TEST_CASE(
 
   // --sequential overrides the profile: one case at a time.
   OverlapExecutor one_by_one;
-  options.concurrent = false;
+  options.execution = "sequential";
   REQUIRE(execute_run(options, one_by_one, nullptr).ok());
   CHECK(one_by_one.most.load() == 1);
 
@@ -523,7 +524,7 @@ TEST_CASE(
   // for most of the span (a plugin's devices in turn give ~0.5 here), and the report says so.
   OverlapExecutor per_device;
   per_device.devices_ok = true;
-  options.concurrent = true;
+  options.execution = "concurrent";
   auto together = execute_run(options, per_device, nullptr);
   REQUIRE(together.ok());
   CHECK(per_device.most.load() == 3);
@@ -535,10 +536,131 @@ TEST_CASE(
   // An executor that cannot run plugins at once (in-process) refuses a concurrent run.
   OverlapExecutor in_process;
   in_process.concurrent_ok = false;
-  options.concurrent = true;
+  options.execution = "concurrent";
   auto refused = execute_run(options, in_process, nullptr);
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().message.find("--in-process") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+}  // namespace cmeter::run
+
+namespace cmeter::run {
+namespace {
+
+// Two plugins with a device each, answering an FP32 GEMM case with 100 GFLOP/s alone and 80 GFLOP/s in
+// the concurrent pass (its case ids end in kConcurrentPassSuffix); records how many ran at once.
+class ScalingExecutor : public CaseExecutor {
+ public:
+  ScalingExecutor() { devices_ = {{"a:0", {}}, {"b:0", {}}}; }
+  const std::vector<PluginRow>& plugins() const override { return rows_; }
+  const std::vector<DeviceFacts>& devices() const override { return devices_; }
+  CaseResult run_case(const DeviceFacts& device, const profile::Case& spec, uint64_t,
+                      const std::optional<topology::Locality>&) override {
+    const int now = ++inside;
+    std::this_thread::sleep_for(std::chrono::milliseconds(40));
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      calls.push_back(device.id + "/" + spec.id);
+      most_at_once[spec.id] = std::max(most_at_once[spec.id], now);
+    }
+    --inside;
+    CaseResult r;
+    r.case_id = spec.id;
+    r.workload = spec.workload;
+    r.device = device.id;
+    r.params = spec.params;
+    r.params["dtype_a"] = std::string("f32");
+    r.params["compute"] = std::string("f32");
+    r.status = CaseStatus::kOk;
+    Validation v;
+    v.method = "scripted";
+    v.passed = true;
+    r.validation = v;
+    Metric m{"flops_per_s", "FLOP/s", true, {}};
+    m.stats.n = 5;
+    m.stats.median = in_concurrent_pass(spec.id) ? 80e9 : 100e9;
+    m.stats.ci_low = m.stats.ci_high = m.stats.median;
+    r.metrics.push_back(m);
+    return r;
+  }
+  std::string execution() const override { return "scaling"; }
+  bool runs_plugins_concurrently() const override { return true; }
+  std::atomic<int> inside{0};
+  std::mutex mutex;
+  std::vector<std::string> calls;
+  std::map<std::string, int> most_at_once;  // case id -> most devices inside it at once
+
+ private:
+  std::vector<PluginRow> rows_;
+  std::vector<DeviceFacts> devices_;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "runner: --both runs each case on each device alone, then on all at once; the report sets them side "
+    "by side, and a resumed run keeps the mode") {
+  fs::path dir = fs::temp_directory_path() / fmt::format("cmeter-runner-both-{}", ::getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::string profile_path = (dir / "p.yaml").string();
+  std::ofstream(profile_path) << "schema: 1\nname: node\nversion: 1.0.0\nexecution: both\n"
+                                 "cases:\n  - id: g\n    workload: gemm\n    params: {m: 8, n: 8, k: 8}\n";
+  RunOptions options;
+  options.profile = profile_path;
+  options.output_dir = (dir / "out").string();
+  ScalingExecutor executor;
+  auto run = execute_run(options, executor, nullptr);  // both: the profile says so
+  REQUIRE_MESSAGE(run.ok(), (run.ok() ? "" : run.error().message));
+  // Alone first, one device at a time; then both devices together.
+  REQUIRE(executor.calls.size() == 4);
+  CHECK(executor.calls[0] == "a:0/g");
+  CHECK(executor.calls[1] == "b:0/g");
+  CHECK(executor.most_at_once["g"] == 1);
+  CHECK(executor.most_at_once["g@concurrent"] == 2);
+  const nlohmann::json& report = run->report;
+  CHECK(report["run"]["settings"]["execution_mode"] == "both");
+  CHECK(report["run"]["settings"]["planned_cases"] == 4);
+  REQUIRE(report["results"].size() == 4);
+  CHECK(report["results"][2]["case_id"] == "g@concurrent");
+  // Each device's headline is its figure alone; the node total is the concurrent one.
+  const nlohmann::json& summary = report["summary"];
+  CHECK(summary["devices"][0]["metrics"]["fp32_flops_per_s"]["value"].get<double>() ==
+        doctest::Approx(100e9));
+  CHECK(summary["node_totals"]["fp32_flops_per_s"]["value"].get<double>() == doctest::Approx(160e9));
+  const nlohmann::json& scaling = summary["node_scaling"];
+  REQUIRE(scaling["totals"].size() == 1);
+  CHECK(scaling["totals"][0]["alone"].get<double>() == doctest::Approx(200e9));
+  CHECK(scaling["totals"][0]["at_once"].get<double>() == doctest::Approx(160e9));
+  CHECK(scaling["totals"][0]["ratio"].get<double>() == doctest::Approx(0.8));
+  REQUIRE(scaling["devices"].size() == 2);
+  CHECK(scaling["devices"][1]["device"] == "b:0");
+  CHECK(scaling["devices"][1]["at_once_case_id"] == "g@concurrent");
+  CHECK(scaling["alone_node_totals"]["fp32_flops_per_s"]["value"].get<double>() == doctest::Approx(200e9));
+
+  // Interrupted after the alone pass: the resumed run (asked for --sequential, which a resume ignores)
+  // runs only the concurrent pass, at once, and the report is the same shape.
+  std::ifstream in(run->journal_path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  in.close();
+  REQUIRE(lines.size() == 5);
+  {
+    std::ofstream out(run->journal_path, std::ios::trunc);
+    out << lines[0] << "\n" << lines[1] << "\n" << lines[2] << "\n";
+  }
+  RunOptions resume;
+  resume.resume_dir = run->run_dir;
+  resume.execution = "sequential";
+  ScalingExecutor second;
+  auto resumed = execute_run(resume, second, nullptr);
+  REQUIRE_MESSAGE(resumed.ok(), (resumed.ok() ? "" : resumed.error().message));
+  CHECK(second.calls.size() == 2);
+  CHECK(second.most_at_once["g@concurrent"] == 2);
+  CHECK(resumed->report["results"].size() == 4);
+  CHECK(resumed->report["summary"]["node_scaling"]["totals"][0]["ratio"].get<double>() ==
+        doctest::Approx(0.8));
   fs::remove_all(dir);
 }
 

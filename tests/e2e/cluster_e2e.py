@@ -132,6 +132,61 @@ def test_concurrent_node():
     print(f"concurrent cpu:0 + opencl:0: {took:.1f} s; overlap {[round(c['overlap_fraction'], 2) for c in cases]}")
 
 
+def test_both_one_plugin():
+    """--both: each case on each device alone, then on all at once; the report sets the two side by side
+    (summary.node_scaling), the node total is the concurrent one, and every renderer shows the scaling."""
+    stub = os.path.join(LIB, "test-plugins", "libcmeter-stub.so")
+    work = tempfile.mkdtemp(prefix="cmeter-e2e-both-")
+    profile = os.path.join(work, "p.yaml")
+    with open(profile, "w") as f:
+        f.write("schema: 1\nname: alone-and-at-once\nversion: 1.0.0\n"
+                "stats: {min_samples: 5, min_s: 0.2, max_s: 0.5, noise: 0.5, warmup_min_runs: 1, warmup_min_s: 0.01}\n"
+                "cases:\n  - id: gemm\n    workload: gemm\n    params: {m: 32, n: 24, k: 40, dtype: f32}\n")
+    env = dict(os.environ, CMETER_STUB_DEVICES="2")
+    out = os.path.join(work, "out")
+    proc, took = run([CMETER, "run", "--both", "--plugin", stub, "--profile", profile, "-o", out, "-q", "--json"],
+                     timeout=120, env=env)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-3000:])
+        fail(f"--both run exit {proc.returncode}")
+    report = json.loads(proc.stdout)
+    validate_schema(report, "--both report")
+    settings = report["run"]["settings"]
+    check(settings.get("execution_mode") == "both" and "alone" in settings["execution"],
+          f"the run says how it ran: {settings.get('execution')}")
+    ids = sorted((r["device"], r["case_id"]) for r in report["results"])
+    check(ids == [("stub:0", "gemm"), ("stub:0", "gemm@concurrent"), ("stub:1", "gemm"), ("stub:1", "gemm@concurrent")],
+          f"each device's case alone and at once: {ids}")
+    case = settings["concurrency"]["cases"][0]
+    check(case["case"] == "gemm@concurrent" and set(case["devices"]) == {"stub:0", "stub:1"},
+          f"the concurrent pass ran both devices together: {case}")
+    summary = report["summary"]
+    scaling = summary["node_scaling"]
+    counted = [r for r in report["results"] if r["status"] in ("ok", "noisy")]
+    if len(counted) == 4 and "fp32_flops_per_s" in summary["node_totals"]:
+        alone = {r["device"]: r for r in counted if not r["case_id"].endswith("@concurrent")}
+        at_once = {r["device"]: r for r in counted if r["case_id"].endswith("@concurrent")}
+        median = lambda r: next(m["statistics"]["median"] for m in r["metrics"] if m["name"] == "flops_per_s")
+        total = summary["node_totals"]["fp32_flops_per_s"]
+        check(abs(total["value"] - sum(median(r) for r in at_once.values())) <= 1e-6 * total["value"],
+              "the node total sums the concurrent pass")
+        row = next(t for t in scaling["totals"] if t["key"] == "fp32_flops_per_s")
+        check(abs(row["alone"] - sum(median(r) for r in alone.values())) <= 1e-6 * row["alone"],
+              "node scaling's alone total sums the alone pass")
+        check(abs(row["ratio"] - row["at_once"] / row["alone"]) < 1e-9, "ratio = at once / alone")
+        per_device = {(d["device"], d["key"]): d for d in scaling["devices"]}
+        check(per_device[("stub:1", "fp32_flops_per_s")]["at_once_case_id"] == "gemm@concurrent",
+              "each device's row names the case it came from")
+        for fmt_name, marker in (("show", "Node scaling"), ("md", "## Node scaling"), ("html", "node-scaling")):
+            shown = run([CMETER, "report", fmt_name, os.path.join(out, report["run"]["id"], "report.json")])[0]
+            check(shown.returncode == 0 and marker in shown.stdout, f"`report {fmt_name}` shows node scaling")
+        print(f"--both on stub:0..1: {took:.1f} s; fp32 alone {row['alone'] / 1e9:.2f} GFLOP/s, at once "
+              f"{row['at_once'] / 1e9:.2f} GFLOP/s, ratio {row['ratio']:.3f}")
+    else:
+        print(f"note: not every result counted under load: {[(r['case_id'], r['status']) for r in report['results']]}")
+    shutil.rmtree(work)
+
+
 def test_concurrent_one_plugin():
     """Three devices of one plugin at once: a worker each, their windows overlapping, all results back
     (`noisy` allowed: three at once on two cores)."""
@@ -249,8 +304,7 @@ def test_merge1000():
     shutil.rmtree(work)
 
 
-TESTS = {"concurrent_node": test_concurrent_node, "concurrent_one_plugin": test_concurrent_one_plugin, "mpi4": test_mpi4, "mpi_killed": test_mpi_killed,
-         "merge1000": test_merge1000}
+TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
 
 if __name__ == "__main__":
     TESTS[NAME]()

@@ -146,8 +146,8 @@ def test_refuse():
             check(path in proc.stderr and "2.0.0 is not supported" in proc.stderr and "1.x" in proc.stderr,
                   f"the refusal names the file and the versions: {proc.stderr}")
         newer = load(STUB_REPORT)
-        newer["schema_version"] = "1.5.0"
-        newer["results"][0]["added_in_1_4"] = True
+        newer["schema_version"] = "1.99.0"
+        newer["results"][0]["added_in_1_99"] = True
         path = os.path.join(tmp, "newer.json")
         save(path, newer)
         proc = run(["report", "md", path], expect_exit=0)
@@ -346,7 +346,7 @@ def test_inference():
     from report_schema import schema_errors
     report = load(LLM_REPORT)
     validate_schema(report, LLM_REPORT)
-    check(report["schema_version"] == "1.4.0", "the fixture is a 1.4 report (1.1 and 1.3 inference members included)")
+    check(report["schema_version"] == "1.5.0", "the fixture is a 1.5 report (1.1 and 1.3 inference members included)")
     scenarios = sorted({r["inference"]["scenario"] for r in report["results"] if "inference" in r})
     check(scenarios == ["offline", "server", "single_stream"], f"every scenario in the fixture: {scenarios}")
     validate_schema(load(STUB_REPORT), "a 1.0.0 report")  # old reports still validate
@@ -422,7 +422,7 @@ def test_inference():
         run(["report", "merge", LLM_REPORT, STUB_REPORT, "-o", merged_path], expect_exit=0)
         merged = load(merged_path)
         validate_schema(merged, "merged report with inference")
-        check(merged["schema_version"] == "1.4.0", "a merge writes the current schema version")
+        check(merged["schema_version"] == "1.5.0", "a merge writes the current schema version")
         check(sum(1 for r in merged["results"] if "inference" in r) == 6, "merge keeps the inference members")
         check("LLM inference" in run(["report", "md", merged_path], expect_exit=0).stdout, "merged report renders them")
 

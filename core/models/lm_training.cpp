@@ -119,18 +119,35 @@ void log_softmax(const std::vector<double>& logits, double temperature, std::vec
 }  // namespace
 
 std::optional<LmConfig> lm_preset(std::string_view name) {
-  if (name != "lm-tiny") return std::nullopt;
   LmConfig c;
-  c.name = "lm-tiny";
-  // name, layers, hidden, heads, kv_heads, head_dim, ffn, vocab, tied, theta, eps
-  c.student = LlmConfig{"lm-tiny", 2, 64, 4, 2, 16, 128, 64, false, 10000, 1e-5};
-  c.teacher = LlmConfig{"lm-tiny-teacher", 1, 32, 4, 2, 8, 32, 64, false, 10000, 1e-5};
-  c.seq_len = 32;
-  c.teacher_temperature = 2.0;
-  return c;
+  if (name == "lm-tiny") {
+    c.name = "lm-tiny";
+    // name, layers, hidden, heads, kv_heads, head_dim, ffn, vocab, tied, theta, eps
+    c.student = LlmConfig{"lm-tiny", 2, 64, 4, 2, 16, 128, 64, false, 10000, 1e-5};
+    c.teacher = LlmConfig{"lm-tiny-teacher", 1, 32, 4, 2, 8, 32, 64, false, 10000, 1e-5};
+    c.seq_len = 32;
+    c.teacher_temperature = 2.0;
+    return c;
+  }
+  if (name == "lm-small") {
+    c.name = "lm-small";
+    c.student = LlmConfig{"lm-small", 2, 512, 8, 4, 64, 1536, 64, false, 10000, 1e-5};
+    c.teacher = LlmConfig{"lm-small-teacher", 1, 32, 4, 2, 8, 32, 64, false, 10000, 1e-5};
+    c.seq_len = 128;
+    c.teacher_temperature = 2.0;
+    c.batch = 16;
+    c.train_sequences = 4096;
+    c.eval_sequences = 64;
+    c.lr = 3e-3;
+    c.target = 0.85;
+    c.max_steps = 600;
+    c.eval_every = 10;
+    return c;
+  }
+  return std::nullopt;
 }
 std::vector<std::string> lm_preset_names() {
-  return {"lm-tiny"};
+  return {"lm-tiny", "lm-small"};
 }
 
 LmData make_lm_data(const LmConfig& c, int64_t train_sequences, int64_t eval_sequences, uint64_t seed) {

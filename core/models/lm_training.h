@@ -31,9 +31,19 @@ struct LmConfig {
   LlmConfig student, teacher;
   int64_t seq_len = 0;               // tokens a training sequence predicts
   double teacher_temperature = 1.0;  // the teacher samples from softmax(logits / temperature)
+  // The form's defaults for this model (each a profile param that overrides it): sequences per step,
+  // training and held-out sequences, peak learning rate, target (held-out KL, nats per token), step
+  // budget and evaluation interval.
+  int64_t batch = 16, train_sequences = 4096, eval_sequences = 128;
+  double lr = 1e-2, target = 0.5;
+  int64_t max_steps = 3000, eval_every = 50;
 };
-// lm-tiny: a 2-layer student (hidden 64, 4 heads over 2 KV heads, ffn 128, vocab 128) learning a
-// 1-layer teacher of the same width from 32-token sequences.
+// lm-tiny: a 2-layer student (hidden 64, 4 heads over 2 KV heads, ffn 128, vocab 64) learning a
+// 1-layer teacher from 32-token sequences; trains to its target in seconds on 2 CPU cores, a step
+// bound by op dispatch rather than GEMM throughput (the CI and smoke form).
+// lm-small: a 2-layer student (hidden 256, 8 heads over 4 KV heads, ffn 768, vocab 256; 1.6 M
+// parameters, ~22 GFLOP a step at 16 sequences of 128 tokens) learning a 1-layer teacher (hidden 64):
+// large enough that GEMMs dominate a step, so its MFU measures the device rather than the launch path.
 std::optional<LmConfig> lm_preset(std::string_view name);
 std::vector<std::string> lm_preset_names();
 

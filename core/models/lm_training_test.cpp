@@ -182,25 +182,28 @@ TEST_CASE("lm-tiny's teacher is neither near-deterministic nor near-uniform (mea
 }
 
 TEST_CASE("the lm graph's GEMMs are the model's products, and the backward does twice the forward's") {
-  const LmConfig c = *lm_preset("lm-tiny");
-  auto built = build_lm_graph(c, 16, DType::kBF16, LmOptimizer{}, 8);
-  REQUIRE(built);
-  const LlmConfig& m = c.student;
-  const double B = 16, T = static_cast<double>(c.seq_len);
-  // The graph computes the full score square; the model count takes the causal half.
-  const double square_extra = B * static_cast<double>(m.layers) * 4.0 *
-                              static_cast<double>(m.heads * m.head_dim) * (T * T - T * (T + 1) / 2);
-  CHECK(built->graph.gemm_flop("forward") == doctest::Approx(lm_eval_flop(*built) + square_extra));
-  CHECK(built->graph.gemm_flop("backward") == doctest::Approx(2 * built->graph.gemm_flop("forward")));
-  CHECK(lm_step_flop(*built) == doctest::Approx(3 * lm_eval_flop(*built)));
-  size_t calls = 0;
-  for (const char* list : {"forward", "backward", "update"}) calls += built->graph.list(list).size();
-  MESSAGE("lm-tiny step: " << calls << " op calls (" << built->graph.list("forward").size() << " forward, "
-                           << built->graph.list("backward").size() << " backward, "
-                           << built->graph.list("update").size() << " adamw), " << built->graph.ops().size()
-                           << " distinct ops, " << lm_step_flop(*built) / 1e6 << " MFLOP");
-  CHECK(built->graph.list("update").size() == weight_tensors(m).size());
-  CHECK(built->graph.list("eval 7").size() == 5);
+  for (const std::string& name : lm_preset_names()) {
+    CAPTURE(name);
+    const LmConfig c = *lm_preset(name);
+    auto built = build_lm_graph(c, 16, DType::kBF16, LmOptimizer{}, 8);
+    REQUIRE(built);
+    const LlmConfig& m = c.student;
+    const double B = 16, T = static_cast<double>(c.seq_len);
+    // The graph computes the full score square; the model count takes the causal half.
+    const double square_extra = B * static_cast<double>(m.layers) * 4.0 *
+                                static_cast<double>(m.heads * m.head_dim) * (T * T - T * (T + 1) / 2);
+    CHECK(built->graph.gemm_flop("forward") == doctest::Approx(lm_eval_flop(*built) + square_extra));
+    CHECK(built->graph.gemm_flop("backward") == doctest::Approx(2 * built->graph.gemm_flop("forward")));
+    CHECK(lm_step_flop(*built) == doctest::Approx(3 * lm_eval_flop(*built)));
+    size_t calls = 0;
+    for (const char* list : {"forward", "backward", "update"}) calls += built->graph.list(list).size();
+    MESSAGE(name << " step: " << calls << " op calls (" << built->graph.list("forward").size() << " forward, "
+                 << built->graph.list("backward").size() << " backward, "
+                 << built->graph.list("update").size() << " adamw), " << built->graph.ops().size()
+                 << " distinct ops, " << lm_step_flop(*built) / 1e6 << " MFLOP");
+    CHECK(built->graph.list("update").size() == weight_tensors(m).size());
+    CHECK(built->graph.list("eval 7").size() == 5);
+  }
 }
 
 TEST_CASE("the host executor refuses a call whose buffer is smaller than its op needs, naming it") {

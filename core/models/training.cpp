@@ -170,14 +170,14 @@ Result<TrainSettings> train_settings_from_params(const KeyValues& params) {
       return make_error(ErrorCode::kInvalidArgument, "training model '{}' is not an lm model (known: {})",
                         model, fmt::join(lm_preset_names(), ", "));
     s.lm = *lm_preset(model);
-    // The lm form's defaults (sequences, a smaller peak learning rate, KL target in nats per token).
-    s.batch = 16;
-    s.train_samples = 4096;
-    s.eval_samples = 128;
-    s.lr = 1e-2;
-    s.max_steps = 3000;
-    s.eval_every = 50;
-    s.target = kLmDefaultTarget;
+    // The lm form's defaults, the model's own (sequences, peak learning rate, KL target in nats per token).
+    s.batch = s.lm.batch;
+    s.train_samples = s.lm.train_sequences;
+    s.eval_samples = s.lm.eval_sequences;
+    s.lr = s.lm.lr;
+    s.max_steps = s.lm.max_steps;
+    s.eval_every = s.lm.eval_every;
+    s.target = s.lm.target;
     s.replay_steps = 2;
   } else {
     const std::string model = str("model", "mlp-tiny");

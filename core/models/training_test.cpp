@@ -38,6 +38,25 @@ TEST_CASE("training params: defaults, unknown keys, ranges and presets") {
   CHECK(lm->target == doctest::Approx(kLmDefaultTarget));
   CHECK(lm->eval_samples % lm->batch == 0);
   CHECK_FALSE(train_settings_from_params({{"form", std::string("lm")}, {"eval_samples", int64_t{100}}}).ok());
+  // lm-small brings its own defaults (a profile param still overrides each), and no reference band
+  // (not measured for it: docs/results/training-cpu.md).
+  auto lm_small =
+      train_settings_from_params({{"form", std::string("lm")}, {"model", std::string("lm-small")}});
+  REQUIRE(lm_small.ok());
+  CHECK(lm_small->lm.student.hidden == 512);
+  CHECK(lm_small->lm.seq_len == 128);
+  CHECK(lm_small->target == doctest::Approx(0.85));
+  CHECK(lm_small->lr == doctest::Approx(3e-3));
+  CHECK(lm_small->eval_every == 10);
+  CHECK(lm_small->train_samples == 4096);
+  CHECK(lm_small->eval_samples % lm_small->batch == 0);
+  CHECK_FALSE(reference_band(*lm_small).has_value());
+  auto overridden = train_settings_from_params(
+      {{"form", std::string("lm")}, {"model", std::string("lm-small")}, {"target", 0.8}, {"lr", 1e-3}});
+  REQUIRE(overridden.ok());
+  CHECK(overridden->target == doctest::Approx(0.8));
+  CHECK(overridden->lr == doctest::Approx(1e-3));
+  CHECK(reference_band(*lm).has_value());  // lm-tiny's, measured
   CHECK(check_training_param("batch", int64_t{0}).find("outside") != std::string::npos);
   CHECK(check_training_param("batch", 1.5).find("integer") != std::string::npos);
   CHECK_FALSE(train_settings_from_params({{"batch", int64_t{64}}, {"train_samples", int64_t{32}}}).ok());

@@ -12,7 +12,8 @@ its loss curve. A faithful device out of budget ends `failed` too, its curve kep
 test proxies over the real CPU plugin (build/lib/cmeter/train-proxy-plugins,
 plugins/testing/proxy_plugin.cpp). `cmeter compare` aligns the training result of two reports.
 Usage: training_e2e.py CMETER SOURCE_DIR DEVICE [--profile PROFILE] [--proxies TRAIN_PROXY_DIR CPU_PLUGIN]
-(PROFILE defaults to profiles/train.yaml; any profile with the two cases train-mlp-tiny and train-lm-tiny.)
+(PROFILE defaults to profiles/train.yaml; any profile with the two cases train-mlp-tiny and train-lm-tiny;
+CTest gives tests/fixtures/profiles/train_tiny.yaml, the shipped profile without lm-small's minute of runs.)
 """
 import argparse
 import glob

@@ -5,11 +5,11 @@
 # time. The vendor plugins (OpenCL, CUDA) are left out: their drivers are not built with the
 # sanitizers and report leaks and errors of their own (docs/reliability.md).
 # Builds go through scripts/build.sh (output in each build directory's build.log).
-# Usage: scripts/test-sanitizers.sh [fuzz seconds per target, default $CMETER_FUZZ_SECONDS or 15]
+# Usage: scripts/test-sanitizers.sh [fuzz seconds per target, default $CMETER_FUZZ_SECONDS or 10]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${CMETER_ASAN_BUILD_DIR:-build-asan}
-fuzz_s=${1:-${CMETER_FUZZ_SECONDS:-15}}
+fuzz_s=${1:-${CMETER_FUZZ_SECONDS:-10}}
 jobs=${CMETER_JOBS:-$(nproc)}
 
 # Cheaper builds, same checks: -O1 (what the ASan and libFuzzer docs recommend; a third less compile

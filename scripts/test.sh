@@ -23,7 +23,7 @@ phase_done build
 (cd "$CMETER_BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" --timeout 600)
 phase_done ctest
 # The same tests in a gcc ASan + UBSan build (build-asan), then each fuzz target (clang, build-fuzz) for
-# $CMETER_FUZZ_SECONDS (default 15) s; CMETER_SKIP_SANITIZERS=1 skips it (docs/reliability.md).
+# $CMETER_FUZZ_SECONDS (default 10) s; CMETER_SKIP_SANITIZERS=1 skips it (docs/reliability.md).
 if [ "${CMETER_SKIP_SANITIZERS:-0}" != 1 ]; then
   scripts/test-sanitizers.sh
   phase_done sanitizers

@@ -2,6 +2,7 @@
 // Every wait is a non-blocking MPI call polled until a deadline (wait_until), so a dead or hung rank
 // never blocks the living ones for longer than the deadline.
 #include "core/cluster/mpi_session.h"
+#include "core/cluster/launcher.h"
 
 #include <unistd.h>
 
@@ -141,6 +142,7 @@ nlohmann::json MpiSession::launch_facts() const {
   facts["nodes"] = std::set<std::string>(nodes_.begin(), nodes_.end()).size();
   facts["hosts"] = std::set<std::string>(hosts_.begin(), hosts_.end());
   facts["node_name_source"] = std::getenv("CMETER_NODE_NAME") ? "CMETER_NODE_NAME" : "host name";
+  facts["launcher"] = launcher_facts([](const char* name) -> const char* { return std::getenv(name); });
   return facts;
 }
 

@@ -132,16 +132,23 @@ def test_concurrent_node():
     print(f"concurrent cpu:0 + opencl:0: {took:.1f} s; overlap {[round(c['overlap_fraction'], 2) for c in cases]}")
 
 
+def stub_gemm_profile(work, name, execution, min_s, max_s):
+    """A one-case profile (a small f32 GEMM, loose statistics) for the stub plugin's devices, in `work`."""
+    profile = os.path.join(work, "p.yaml")
+    with open(profile, "w") as f:
+        f.write(f"schema: 1\nname: {name}\nversion: 1.0.0\n" + (f"execution: {execution}\n" if execution else "") +
+                f"stats: {{min_samples: 5, min_s: {min_s}, max_s: {max_s}, noise: 0.5, warmup_min_runs: 1, "
+                "warmup_min_s: 0.01}\n"
+                "cases:\n  - id: gemm\n    workload: gemm\n    params: {m: 32, n: 24, k: 40, dtype: f32}\n")
+    return profile
+
+
 def test_both_one_plugin():
     """--both: each case on each device alone, then on all at once; the report sets the two side by side
     (summary.node_scaling), the node total is the concurrent one, and every renderer shows the scaling."""
     stub = os.path.join(LIB, "test-plugins", "libcmeter-stub.so")
     work = tempfile.mkdtemp(prefix="cmeter-e2e-both-")
-    profile = os.path.join(work, "p.yaml")
-    with open(profile, "w") as f:
-        f.write("schema: 1\nname: alone-and-at-once\nversion: 1.0.0\n"
-                "stats: {min_samples: 5, min_s: 0.2, max_s: 0.5, noise: 0.5, warmup_min_runs: 1, warmup_min_s: 0.01}\n"
-                "cases:\n  - id: gemm\n    workload: gemm\n    params: {m: 32, n: 24, k: 40, dtype: f32}\n")
+    profile = stub_gemm_profile(work, "alone-and-at-once", "", 0.2, 0.5)
     env = dict(os.environ, CMETER_STUB_DEVICES="2")
     out = os.path.join(work, "out")
     proc, took = run([CMETER, "run", "--both", "--plugin", stub, "--profile", profile, "-o", out, "-q", "--json"],
@@ -192,11 +199,7 @@ def test_concurrent_one_plugin():
     (`noisy` allowed: three at once on two cores)."""
     stub = os.path.join(LIB, "test-plugins", "libcmeter-stub.so")
     work = tempfile.mkdtemp(prefix="cmeter-e2e-plugin-devices-")
-    profile = os.path.join(work, "p.yaml")
-    with open(profile, "w") as f:
-        f.write("schema: 1\nname: three-at-once\nversion: 1.0.0\nexecution: concurrent\n"
-                "stats: {min_samples: 5, min_s: 0.5, max_s: 1.0, noise: 0.5, warmup_min_runs: 1, warmup_min_s: 0.01}\n"
-                "cases:\n  - id: gemm\n    workload: gemm\n    params: {m: 32, n: 24, k: 40, dtype: f32}\n")
+    profile = stub_gemm_profile(work, "three-at-once", "concurrent", 0.5, 1.0)
     env = dict(os.environ, CMETER_STUB_DEVICES="3")
     proc, took = run([CMETER, "run", "--plugin", stub, "--profile", profile, "-o", os.path.join(work, "out"), "-q",
                       "--json"], timeout=120, env=env)

@@ -19,7 +19,7 @@ std::string attr(const nlohmann::json& device, const char* key) {
   return a[key].is_string() ? a[key].get<std::string>() : a[key].dump();
 }
 
-std::string num(const nlohmann::json& j, const char* key) {
+std::string number_text(const nlohmann::json& j, const char* key) {
   return j.contains(key) && j[key].is_number() ? fmt::format("{:.4g}", j[key].get<double>()) : "-";
 }
 
@@ -186,9 +186,9 @@ std::string certificate_markdown(const nlohmann::json& c) {
       "|\n|---|---|---|---|---|---|---|\n";
   for (const auto& k : c.value("criteria", nlohmann::json::array()))
     out += fmt::format("| **{}** | {} | {} | {} | {} .. {} | {} {} | {} |\n", text(k, "verdict"),
-                       md_escape(text(k, "id")), md_escape(text(k, "device")), num(k, "measured"),
-                       num(k, "measured_ci_low"), num(k, "measured_ci_high"), text(k, "comparison"),
-                       num(k, "required"), md_escape(text(k, "reason")));
+                       md_escape(text(k, "id")), md_escape(text(k, "device")), number_text(k, "measured"),
+                       number_text(k, "measured_ci_low"), number_text(k, "measured_ci_high"),
+                       text(k, "comparison"), number_text(k, "required"), md_escape(text(k, "reason")));
   const auto& throttled = c.value("throttled_cases", nlohmann::json::array());
   out += fmt::format("\nThrottled cases: {}.\n", throttled.empty() ? "none" : md_escape(throttled.dump()));
   const auto& e = c.value("evidence", nlohmann::json::object());
@@ -213,8 +213,8 @@ std::string certificate_html(const nlohmann::json& c) {
         "<tr><td class=\"v-{0}\">{0}</td><td>{1}</td><td>{2}</td><td>{3}</td><td>{4} .. {5}</td>"
         "<td>{6} {7}</td><td>{8}</td></tr>\n",
         html_escape(text(k, "verdict")), html_escape(text(k, "id")), html_escape(text(k, "device")),
-        num(k, "measured"), num(k, "measured_ci_low"), num(k, "measured_ci_high"),
-        html_escape(text(k, "comparison")), num(k, "required"), html_escape(text(k, "reason")));
+        number_text(k, "measured"), number_text(k, "measured_ci_low"), number_text(k, "measured_ci_high"),
+        html_escape(text(k, "comparison")), number_text(k, "required"), html_escape(text(k, "reason")));
   std::string devices;
   for (const auto& d : c.value("devices", nlohmann::json::array())) {
     const auto& decl = d.value("declared", nlohmann::json::object());

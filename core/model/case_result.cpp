@@ -1,6 +1,9 @@
 // JSON form of CaseResult (the journal line and the report's results[] entry).
 #include "core/model/case_result.h"
 
+#include <limits>
+#include <type_traits>
+
 #include <cmath>
 
 namespace cmeter {
@@ -17,6 +20,25 @@ nlohmann::json number(double v) {
 double read_number(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   return (it == j.end() || !it->is_number()) ? 0.0 : it->get<double>();
+}
+
+// An integer member; 0 when absent, not an integer (2.2e75 is a float in JSON) or outside T's range, so
+// a forged or damaged report or journal never reaches an out-of-range conversion (found by the report
+// fuzzer: `"batch": 2.2e75`).
+template <typename T>
+T read_integer(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end()) return 0;
+  if (it->is_number_unsigned()) {
+    const uint64_t u = it->get<uint64_t>();
+    return u > static_cast<uint64_t>(std::numeric_limits<T>::max()) ? T{0} : static_cast<T>(u);
+  }
+  if (it->is_number_integer()) {
+    const int64_t v = it->get<int64_t>();
+    if constexpr (std::is_unsigned_v<T>) return v < 0 ? T{0} : static_cast<T>(v);
+    return static_cast<T>(v);
+  }
+  return 0;
 }
 
 }  // namespace
@@ -92,7 +114,7 @@ nlohmann::json to_json(const measure::Statistics& s) {
 
 measure::Statistics statistics_from_json(const nlohmann::json& j) {
   measure::Statistics s;
-  s.n = j.value("n", int64_t{0});
+  s.n = read_integer<int64_t>(j, "n");
   s.median = read_number(j, "median");
   s.mean = read_number(j, "mean");
   s.stdev = read_number(j, "stdev");
@@ -188,13 +210,13 @@ Result<CaseResult> case_result_from_json(const nlohmann::json& j) {
     Method& m = r.method;
     m.timer = mj.value("timer", "");
     m.timer_detail = mj.value("timer_detail", "");
-    m.batch = mj.value("batch", int64_t{0});
-    m.warmup_runs = mj.value("warmup_runs", int64_t{0});
+    m.batch = read_integer<int64_t>(mj, "batch");
+    m.warmup_runs = read_integer<int64_t>(mj, "warmup_runs");
     m.warmup_s = read_number(mj, "warmup_s");
     m.sampling_s = read_number(mj, "sampling_s");
     m.capped = mj.value("capped", false);
-    m.rotation_sets = mj.value("rotation_sets", int64_t{0});
-    m.rotation_bytes = mj.value("rotation_bytes", uint64_t{0});
+    m.rotation_sets = read_integer<int64_t>(mj, "rotation_sets");
+    m.rotation_bytes = read_integer<uint64_t>(mj, "rotation_bytes");
     m.flop_per_call = read_number(mj, "flop_per_call");
     m.bytes_per_call = read_number(mj, "bytes_per_call");
     m.impl = mj.value("impl", "");
@@ -206,8 +228,8 @@ Result<CaseResult> case_result_from_json(const nlohmann::json& j) {
       const auto& vj = j["validation"];
       Validation v;
       v.method = vj.value("method", "");
-      v.points = vj.value("points", int64_t{0});
-      v.failures = vj.value("failures", int64_t{0});
+      v.points = read_integer<int64_t>(vj, "points");
+      v.failures = read_integer<int64_t>(vj, "failures");
       v.max_abs_error = read_number(vj, "max_abs_error");
       v.max_rel_error = read_number(vj, "max_rel_error");
       v.tolerance = read_number(vj, "tolerance");

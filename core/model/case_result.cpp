@@ -1,8 +1,7 @@
 // JSON form of CaseResult (the journal line and the report's results[] entry).
 #include "core/model/case_result.h"
 
-#include <limits>
-#include <type_traits>
+#include "core/model/json_fields.h"
 
 #include <cmath>
 
@@ -20,25 +19,6 @@ nlohmann::json number(double v) {
 double read_number(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   return (it == j.end() || !it->is_number()) ? 0.0 : it->get<double>();
-}
-
-// An integer member; 0 when absent, not an integer (2.2e75 is a float in JSON) or outside T's range, so
-// a forged or damaged report or journal never reaches an out-of-range conversion (found by the report
-// fuzzer: `"batch": 2.2e75`).
-template <typename T>
-T read_integer(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end()) return 0;
-  if (it->is_number_unsigned()) {
-    const uint64_t u = it->get<uint64_t>();
-    return u > static_cast<uint64_t>(std::numeric_limits<T>::max()) ? T{0} : static_cast<T>(u);
-  }
-  if (it->is_number_integer()) {
-    const int64_t v = it->get<int64_t>();
-    if constexpr (std::is_unsigned_v<T>) return v < 0 ? T{0} : static_cast<T>(v);
-    return static_cast<T>(v);
-  }
-  return 0;
 }
 
 }  // namespace
@@ -114,7 +94,7 @@ nlohmann::json to_json(const measure::Statistics& s) {
 
 measure::Statistics statistics_from_json(const nlohmann::json& j) {
   measure::Statistics s;
-  s.n = read_integer<int64_t>(j, "n");
+  s.n = json_fields::read_int(j, "n");
   s.median = read_number(j, "median");
   s.mean = read_number(j, "mean");
   s.stdev = read_number(j, "stdev");
@@ -210,13 +190,13 @@ Result<CaseResult> case_result_from_json(const nlohmann::json& j) {
     Method& m = r.method;
     m.timer = mj.value("timer", "");
     m.timer_detail = mj.value("timer_detail", "");
-    m.batch = read_integer<int64_t>(mj, "batch");
-    m.warmup_runs = read_integer<int64_t>(mj, "warmup_runs");
+    m.batch = json_fields::read_int(mj, "batch");
+    m.warmup_runs = json_fields::read_int(mj, "warmup_runs");
     m.warmup_s = read_number(mj, "warmup_s");
     m.sampling_s = read_number(mj, "sampling_s");
     m.capped = mj.value("capped", false);
-    m.rotation_sets = read_integer<int64_t>(mj, "rotation_sets");
-    m.rotation_bytes = read_integer<uint64_t>(mj, "rotation_bytes");
+    m.rotation_sets = json_fields::read_int(mj, "rotation_sets");
+    m.rotation_bytes = json_fields::read_uint(mj, "rotation_bytes");
     m.flop_per_call = read_number(mj, "flop_per_call");
     m.bytes_per_call = read_number(mj, "bytes_per_call");
     m.impl = mj.value("impl", "");
@@ -228,8 +208,8 @@ Result<CaseResult> case_result_from_json(const nlohmann::json& j) {
       const auto& vj = j["validation"];
       Validation v;
       v.method = vj.value("method", "");
-      v.points = read_integer<int64_t>(vj, "points");
-      v.failures = read_integer<int64_t>(vj, "failures");
+      v.points = json_fields::read_int(vj, "points");
+      v.failures = json_fields::read_int(vj, "failures");
       v.max_abs_error = read_number(vj, "max_abs_error");
       v.max_rel_error = read_number(vj, "max_rel_error");
       v.tolerance = read_number(vj, "tolerance");

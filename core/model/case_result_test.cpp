@@ -1,6 +1,7 @@
 // CaseResult's JSON form: a result survives the round trip, and integer members that are floats or
 // out of range (a forged or damaged journal or report: the report fuzzer's `"batch": 2.2e75`) read
-// as 0 instead of reaching an undefined conversion.
+// through json_fields (0 for a float or a negative count, past-int64 clamped) instead of reaching an
+// undefined conversion.
 #include "core/model/case_result.h"
 
 #include <doctest/doctest.h>
@@ -8,7 +9,7 @@
 namespace cmeter {
 namespace {
 
-TEST_CASE("case result: JSON round trip, and integers out of range or not integral read as 0") {
+TEST_CASE("case result: JSON round trip, and integers out of range or not integral never convert undefined") {
   CaseResult r;
   r.case_id = "gemm";
   r.workload = "gemm";
@@ -44,7 +45,7 @@ TEST_CASE("case result: JSON round trip, and integers out of range or not integr
   auto forged = case_result_from_json(j);
   REQUIRE_MESSAGE(forged.ok(), (forged.ok() ? "" : forged.error().message));
   CHECK(forged->method.batch == 0);
-  CHECK(forged->method.warmup_runs == 0);
+  CHECK(forged->method.warmup_runs == INT64_MAX);
   CHECK(forged->method.rotation_bytes == 0);
   CHECK(forged->validation->points == 0);
   CHECK(forged->metrics[0].stats.n == 0);

@@ -45,6 +45,12 @@ inline int64_t read_int(const nlohmann::json& j, const char* key) {
   if (v.is_number_unsigned()) return static_cast<int64_t>(std::min<uint64_t>(v.get<uint64_t>(), INT64_MAX));
   return v.is_number_integer() ? v.get<int64_t>() : 0;
 }
+// An unsigned integer (a seed, a byte count): the whole uint64 range; 0 when negative, a float or absent.
+inline uint64_t read_uint(const nlohmann::json& j, const char* key) {
+  const auto& v = at(j, key);
+  if (v.is_number_unsigned()) return v.get<uint64_t>();
+  return v.is_number_integer() && v.get<int64_t>() > 0 ? static_cast<uint64_t>(v.get<int64_t>()) : 0;
+}
 inline std::string read_text(const nlohmann::json& j, const char* key) {
   const auto& v = at(j, key);
   return v.is_string() ? v.get<std::string>() : std::string();

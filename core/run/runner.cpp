@@ -3,6 +3,8 @@
 // the run (directory, journal) -> locate the devices -> execute -> summarise -> report.
 #include "core/run/runner.h"
 
+#include "core/model/json_fields.h"
+
 #include <barrier>
 #include <cmath>
 #include <filesystem>
@@ -254,7 +256,7 @@ Result<OpenedRun> open_run(const RunOptions& options, const profile::Profile& pr
   OpenedRun opened;
   if (resumed != nullptr) {
     opened.run = resumed->run;
-    opened.seed = opened.run.value("seed", uint64_t{0});
+    opened.seed = json_fields::read_uint(opened.run, "seed");
     out.run_dir = options.resume_dir;
     out.journal_path = (fs::path(out.run_dir) / "journal.jsonl").string();
     size_t torn = 0;
@@ -660,8 +662,8 @@ Result<RunOutcome> execute_run(const RunOptions& options, CaseExecutor& executor
     nlohmann::json resumes = nlohmann::json::array();
     for (const auto& e : resuming->events)
       if (e.value("type", "") == "resume")
-        resumes.push_back(
-            {{"utc", e.value("utc", "")}, {"cases_done_before", e.value("cases_done_before", 0)}});
+        resumes.push_back({{"utc", e.value("utc", "")},
+                           {"cases_done_before", json_fields::read_int(e, "cases_done_before")}});
     run["settings"]["resumed"] = resumes;
   }
   run["end_utc"] = utc_now_iso8601();

@@ -39,10 +39,7 @@ std::string trim(std::string s) {
 nlohmann::json summary_json(const ReportParts& parts) {
   std::vector<TotalExclusion> excluded;
   if (parts.both) {
-    std::vector<CaseResult> at_once_results;
-    for (const auto& r : parts.results)
-      if (in_concurrent_pass(r.case_id)) at_once_results.push_back(r);
-    const std::vector<DeviceSummary> at_once = summarize(at_once_results, parts.devices);
+    const std::vector<DeviceSummary> at_once = summarize(parts.results, parts.devices, SummaryPass::kAtOnce);
     auto totals = node_totals(at_once, parts.devices, &excluded);
     nlohmann::json summary = to_json(parts.summaries, totals, excluded, kConcurrentTotalNote);
     summary["node_scaling"] = node_scaling_to_json(parts.summaries, at_once, parts.devices);

@@ -10,6 +10,10 @@
 namespace cmeter {
 namespace {
 
+bool in_pass(const CaseResult& r, SummaryPass pass) {
+  return pass == SummaryPass::kAll || in_concurrent_pass(r.case_id) == (pass == SummaryPass::kAtOnce);
+}
+
 bool matches(const CaseResult& r, const HeadlineRule& rule) {
   if (r.workload != rule.workload || !counts_in_summary(r.status)) return false;
   for (const auto& [key, value] : rule.match) {
@@ -22,7 +26,7 @@ bool matches(const CaseResult& r, const HeadlineRule& rule) {
 }  // namespace
 
 std::vector<DeviceSummary> summarize(const std::vector<CaseResult>& results,
-                                     const std::vector<DeviceFacts>& devices) {
+                                     const std::vector<DeviceFacts>& devices, SummaryPass pass) {
   std::vector<DeviceSummary> out;
   for (const auto& dev : devices) {
     DeviceSummary s{dev.id, {}};
@@ -31,13 +35,13 @@ std::vector<DeviceSummary> summarize(const std::vector<CaseResult>& results,
       // (sorted, so the order does not depend on the order the cases ran in).
       std::set<std::string> groups;
       for (const auto& r : results)
-        if (r.device == dev.id && matches(r, rule))
+        if (r.device == dev.id && in_pass(r, pass) && matches(r, rule))
           groups.insert(*rule.split_by == '\0' ? "" : get_string(r.params, rule.split_by).value_or(""));
       for (const auto& group : groups) {
         const CaseResult* best = nullptr;
         const Metric* best_metric = nullptr;
         for (const auto& r : results) {
-          if (r.device != dev.id || !matches(r, rule)) continue;
+          if (r.device != dev.id || !in_pass(r, pass) || !matches(r, rule)) continue;
           if (*rule.split_by != '\0' && get_string(r.params, rule.split_by).value_or("") != group) continue;
           const Metric* m = r.metric(rule.metric);
           if (m == nullptr) continue;

@@ -16,8 +16,12 @@
 
 namespace cmeter {
 
+// Which results feed the headlines: all of them, or one pass of a `both` run (the concurrent pass's
+// case ids end in kConcurrentPassSuffix).
+enum class SummaryPass { kAll, kAlone, kAtOnce };
 std::vector<DeviceSummary> summarize(const std::vector<CaseResult>& results,
-                                     const std::vector<DeviceFacts>& devices);
+                                     const std::vector<DeviceFacts>& devices,
+                                     SummaryPass pass = SummaryPass::kAll);
 // Sums of the compute headlines over the node's physical devices. Devices that share silicon
 // (group_by_silicon: cpu:0 and an OpenCL CPU device, a GPU under two plugins) count once, with the
 // highest validated figure among them (headlines only come from ok or noisy cases, whose validation

@@ -685,10 +685,7 @@ Result<RunOutcome> execute_run(const RunOptions& options, CaseExecutor& executor
   parts.results = results;
   // Each device's headlines: from its results alone (a `both` run's concurrent pass is summarised in
   // the report's node scaling, core/report/report.cpp).
-  std::vector<CaseResult> alone;
-  for (const auto& r : results)
-    if (!in_concurrent_pass(r.case_id)) alone.push_back(r);
-  parts.summaries = summarize(both ? alone : results, selected);
+  parts.summaries = summarize(results, selected, both ? SummaryPass::kAlone : SummaryPass::kAll);
   parts.criteria = evaluate_criteria(prof->criteria, results, parts.summaries, selected);
   parts.concurrent = concurrent;
   parts.both = both;

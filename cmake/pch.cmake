@@ -7,7 +7,7 @@
 set(CMETER_PCH_HEADERS
   <algorithm> <chrono> <cstdint> <map> <memory> <optional> <string> <string_view> <vector>
   <fmt/format.h> <nlohmann/json.hpp>)
-foreach(target cmeter_core cmeter_reports cmeter cmeter_unit_tests cmeter_reports_tests)
+foreach(target cmeter_core cmeter_core_data_path cmeter_reports cmeter cmeter_unit_tests cmeter_reports_tests)
   if(TARGET ${target})
     target_precompile_headers(${target} PRIVATE ${CMETER_PCH_HEADERS})  # C++-only targets
   endif()

@@ -7,9 +7,10 @@
 # The plugins stay out (their ISA-specific sources carry their own flags, and they are small).
 # -Wno-subobject-linkage: GCC takes each batched .cpp for a header and warns that a class of it has a
 # member whose type is in an anonymous namespace; that is the intended pattern in a source file.
-foreach(target cmeter_core cmeter_reports cmeter cmeter_unit_tests cmeter_reports_tests)
+set(CMETER_UNITY_BATCH_SIZE 16 CACHE STRING "Sources per unity batch (CMETER_UNITY=ON)")
+foreach(target cmeter_core cmeter_core_data_path cmeter_reports cmeter cmeter_unit_tests cmeter_reports_tests)
   if(TARGET ${target})
-    set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 16)
+    set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE ${CMETER_UNITY_BATCH_SIZE})
     if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
       target_compile_options(${target} PRIVATE -Wno-subobject-linkage)
     endif()

@@ -14,6 +14,7 @@
 #include <cmeter/plugin_abi.h>
 #include <fmt/format.h>
 
+#include "core/model/json_fields.h"
 #include "core/util/clock.h"
 #include "core/util/sha256.h"
 #include "core/util/subprocess.h"
@@ -312,10 +313,10 @@ int run_check_worker() {
     return 2;
   }
   suite.level = *level;
-  suite.device_index = j.value("device_index", 0);
+  suite.device_index = json_fields::read_int32(j, "device_index");
   suite.only = j.value("only", std::vector<std::string>{});
   ChannelListener listener(*channel);
-  run_checks(suite, j.value("first_index", size_t{0}), listener);
+  run_checks(suite, json_fields::read_uint(j, "first_index"), listener);
   if (auto st = channel->send({{"type", "done"}}); !st) return 3;
   // Plugins may hold threads and driver state; leave without running their static destructors.
   std::fflush(stderr);

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "core/isolation/worker_protocol.h"
+#include "core/model/json_fields.h"
 #include "core/util/resident_memory.h"
 #include "core/util/sha256.h"
 #include "core/workloads/workload.h"
@@ -128,10 +129,10 @@ Result<WorkerHost::Ready> WorkerHost::await_ready(subprocess::Child& child, cons
     return make_error(ErrorCode::kInternal, "worker for {} sent '{}' instead of 'ready'", path,
                       m.is_object() ? m.value("type", "?") : std::string("a non-object"));
   }
-  if (m.value("version", 0) != worker::kMessageVersion) {
+  if (json_fields::read_int(m, "version") != worker::kMessageVersion) {
     child.terminate(options_.grace_s);
     return make_error(ErrorCode::kInternal, "worker speaks message version {}, this cmeter {}",
-                      m.value("version", 0), worker::kMessageVersion);
+                      json_fields::read_int(m, "version"), worker::kMessageVersion);
   }
   Ready ready;
   auto row = plugin_row_from_json(m.value("plugin", nlohmann::json()));

@@ -1,5 +1,6 @@
 // JSON form of the worker messages' case payload.
 #include "core/isolation/worker_protocol.h"
+#include "core/model/json_fields.h"
 
 namespace cmeter::worker {
 namespace {
@@ -54,18 +55,18 @@ Result<profile::Case> case_from_json(const nlohmann::json& j) {
     if (j.contains("where")) {
       const auto& w = j.at("where");
       c.where.file = w.value("file", std::string());
-      c.where.line = w.value("line", 0);
-      c.where.column = w.value("column", 0);
+      c.where.line = json_fields::read_int32(w, "line");
+      c.where.column = json_fields::read_int32(w, "column");
     }
     const auto& s = j.at("stats");
-    c.stats.warmup_min_runs = s.at("warmup_min_runs").get<int>();
+    c.stats.warmup_min_runs = json_fields::read_int32(s, "warmup_min_runs");
     c.stats.warmup_min_s = s.at("warmup_min_s").get<double>();
     c.stats.sample_min_s = s.at("sample_min_s").get<double>();
-    c.stats.min_samples = s.at("min_samples").get<int>();
+    c.stats.min_samples = json_fields::read_int32(s, "min_samples");
     c.stats.min_s = s.at("min_s").get<double>();
     c.stats.noise = s.at("noise").get<double>();
     c.stats.max_s = s.at("max_s").get<double>();
-    c.stats.rotation_sets = s.at("rotation_sets").get<int>();
+    c.stats.rotation_sets = json_fields::read_int32(s, "rotation_sets");
     c.stats.timeout_s = s.at("timeout_s").get<double>();
   } catch (const nlohmann::json::exception& e) {
     return make_error(ErrorCode::kInvalidArgument, "malformed case in worker message: {}", e.what());

@@ -51,6 +51,10 @@ inline uint64_t read_uint(const nlohmann::json& j, const char* key) {
   if (v.is_number_unsigned()) return v.get<uint64_t>();
   return v.is_number_integer() && v.get<int64_t>() > 0 ? static_cast<uint64_t>(v.get<int64_t>()) : 0;
 }
+// An int-sized integer (a version, a line number, a count of runs): read_int clamped to int's range.
+inline int read_int32(const nlohmann::json& j, const char* key) {
+  return static_cast<int>(std::clamp<int64_t>(read_int(j, key), INT32_MIN, INT32_MAX));
+}
 inline std::string read_text(const nlohmann::json& j, const char* key) {
   const auto& v = at(j, key);
   return v.is_string() ? v.get<std::string>() : std::string();

@@ -1,5 +1,6 @@
 // JSON form of PluginRow.
 #include "core/model/plugin_row.h"
+#include "core/model/json_fields.h"
 
 namespace cmeter {
 
@@ -22,11 +23,11 @@ Result<PluginRow> plugin_row_from_json(const nlohmann::json& j) {
     row.name = j.at("name").get<std::string>();
     row.loaded = j.at("loaded").get<bool>();
     row.error = j.value("error", std::string());
-    row.abi_major = j.value("abi_major", 0);
-    row.abi_minor = j.value("abi_minor", 0);
+    row.abi_major = json_fields::read_int32(j, "abi_major");
+    row.abi_minor = json_fields::read_int32(j, "abi_minor");
     row.sha256 = j.value("sha256", std::string());
     row.attributes = key_values_from_json(j.value("attributes", nlohmann::json::object()));
-    row.device_count = j.value("device_count", size_t{0});
+    row.device_count = json_fields::read_uint(j, "device_count");
   } catch (const nlohmann::json::exception& e) {
     return make_error(ErrorCode::kInvalidArgument, "malformed plugin row in worker message: {}", e.what());
   }

@@ -42,10 +42,10 @@ want_plugin CUDA CMETER_WITH_CUDA "no NVIDIA driver: no libcuda.so.1" $cuda
 hip=0
 [ -e /dev/kfd ] && hip=1
 want_plugin HIP CMETER_WITH_HIP "no ROCm driver: no /dev/kfd" $hip
-[ ${#skipped[@]} -gt 0 ] && echo "run.sh: not building the plugins for drivers this machine lacks: $(
-  IFS=';'
-  echo "${skipped[*]}" | sed 's/;/; /g'
-) (CMETER_ALL_PLUGINS=1 builds them)"
+if [ ${#skipped[@]} -gt 0 ]; then
+  printf -v skipped_text '%s; ' "${skipped[@]}"
+  echo "run.sh: not building the plugins for drivers this machine lacks: ${skipped_text%; } (CMETER_ALL_PLUGINS=1 builds them)"
+fi
 scripts/build.sh Release -DCMETER_BUILD_TESTS=OFF -DCMETER_BUILD_BENCHES=OFF -DCMETER_PCH=OFF -DCMETER_UNITY=ON \
   "${plugin_args[@]}"
 run_start_ns=$(date +%s%N)

@@ -211,6 +211,10 @@ Result<bool> accuracy_pass(const InferenceCase& c, DeviceLlm& llm, Stream& strea
   pos[0] = static_cast<int32_t>(P);
   if (L > 1 && !checker.first_divergence())
     if (auto st = llm.enqueue_decode(pos, &obs); !st) return st.error();
+  // The largest decode bucket's ops too (the smallest ran above; a full batch runs the largest): slot
+  // 0 repeats its step with the other slots idle.
+  if (L > 1 && s.max_batch > 1 && !checker.first_divergence())
+    if (auto st = llm.enqueue_decode(pos, &obs, s.max_batch); !st) return st.error();
   if (auto st = stream.synchronize(); !st) return st.error();
   if (checker.first_divergence()) {
     acc.first_divergence = *checker.first_divergence();
@@ -348,7 +352,9 @@ Metric latency_metric(const std::string& name, const std::vector<double>& values
 // The missing ops (with the plugin's reasons), or an empty list; `fused` says whether attention.v1 runs.
 Result<std::vector<std::string>> query_ops(const Device& dev, const GraphShape& shape, bool& fused) {
   fused = true;
-  for (int64_t rows : {shape.prompt_len, shape.max_batch}) {
+  std::vector<int64_t> passes = decode_buckets(shape.max_batch);
+  passes.push_back(shape.prompt_len);
+  for (int64_t rows : passes) {
     auto q = dev.query_op("attention.v1", DeviceLlm::attention_params(shape, rows));
     fused = fused && q && q->supported;
   }

@@ -8,6 +8,24 @@
 #include "core/models/llm_weights.h"
 
 namespace cmeter::workloads {
+
+std::vector<int64_t> decode_buckets(int64_t max_batch) {
+  std::vector<int64_t> out;
+  for (int64_t rows = 1; rows < max_batch; rows *= 2) out.push_back(rows);
+  out.push_back(std::max<int64_t>(max_batch, 1));
+  return out;
+}
+
+int64_t decode_rows(const std::vector<int32_t>& pos, int64_t capacity, int64_t min_rows) {
+  int64_t highest = min_rows - 1;
+  for (size_t b = 0; b < pos.size(); ++b)
+    if (pos[b] >= 0 && pos[b] < capacity) highest = std::max(highest, static_cast<int64_t>(b));
+  const std::vector<int64_t> buckets = decode_buckets(static_cast<int64_t>(pos.size()));
+  for (int64_t rows : buckets)
+    if (rows > highest) return rows;
+  return buckets.back();
+}
+
 namespace {
 
 std::string dname(DType t) {
@@ -51,6 +69,11 @@ KeyValues proj(const GraphShape& s, int64_t out, int64_t in, int64_t rows, doubl
   return gemm_kv(s, {out, rows, in, true, 0, 0, 0, beta});
 }
 
+// "d4": the ops of the decode bucket over the first 4 slots.
+std::string decode_tag(int64_t rows) {
+  return "d" + std::to_string(rows);
+}
+
 struct OpEntry {
   std::string name;
   KeyValues params;
@@ -71,7 +94,9 @@ OpPlan plan_ops(const GraphShape& s, bool fused) {
   const int64_t hd = c.head_dim, g = c.group();
   const std::string dt = dname(s.dtype);
   OpPlan plan;
-  for (auto [tag, rows] : {std::pair{std::string("p"), P}, std::pair{std::string("d"), B}}) {
+  std::vector<std::pair<std::string, int64_t>> passes{{"p", P}};
+  for (int64_t rows : decode_buckets(B)) passes.emplace_back(decode_tag(rows), rows);
+  for (const auto& [tag, rows] : passes) {
     plan.add("emb_" + tag, "embedding.v1", {{"rows", rows}, {"vocab", V}, {"dim", H}, {"dtype", dt}});
     plan.add("norm_" + tag, "rmsnorm.v1", {{"rows", rows}, {"dim", H}, {"dtype", dt}, {"eps", c.norm_eps}});
     plan.add("wq_" + tag, "gemm.v1", proj(s, c.q_dim(), H, rows));
@@ -120,22 +145,31 @@ OpPlan plan_ops(const GraphShape& s, bool fused) {
               {"dtype", dt},
               {"scale", scale},
               {"mask", std::string("lengths")}});
-    // Decode: one batched product per (slot, KV head): the K block (capacity x head_dim) against the
-    // group's g query heads (head_dim x g), softmax over capacity with LEN = pos + 1, then V.
-    plan.add("qk_d", "gemm.v1", gemm_kv(s, {cap, g, hd, true, 0, 0, 0, 0, B * c.kv_heads}));
-    plan.add("softmax_d", "softmax.v1",
-             {{"rows", B * c.heads},
-              {"cols", cap},
-              {"dtype", dt},
-              {"scale", scale},
-              {"mask", std::string("lengths")}});
-    plan.add("pv_d", "gemm.v1", gemm_kv(s, {hd, g, cap, false, 0, 0, 0, 0, B * c.kv_heads}));
+    // Decode over the first `rows` slots: one batched product per (slot, KV head): the K block
+    // (capacity x head_dim) against the group's g query heads (head_dim x g), softmax over capacity
+    // with LEN = pos + 1, then V.
+    for (int64_t rows : decode_buckets(B)) {
+      const std::string tag = decode_tag(rows);
+      plan.add("qk_" + tag, "gemm.v1", gemm_kv(s, {cap, g, hd, true, 0, 0, 0, 0, rows * c.kv_heads}));
+      plan.add("softmax_" + tag, "softmax.v1",
+               {{"rows", rows * c.heads},
+                {"cols", cap},
+                {"dtype", dt},
+                {"scale", scale},
+                {"mask", std::string("lengths")}});
+      plan.add("pv_" + tag, "gemm.v1", gemm_kv(s, {hd, g, cap, false, 0, 0, 0, 0, rows * c.kv_heads}));
+    }
   }
   for (int64_t slot = 0; slot < B; ++slot)
     plan.add("lm_p." + std::to_string(slot), "gemm.v1",
              gemm_kv(s, {V, 1, H, true, 0, 0, 0, 0, 1, 0, (P - 1) * H, slot * V}));
-  plan.add("lm_d", "gemm.v1", proj(s, V, H, B));
-  plan.add("argmax", "argmax.v1", {{"rows", B}, {"cols", V}, {"dtype", dt}});
+  // A prefill refreshes every slot's next id (argmax over all rows; the other rows' logits are those
+  // their own last step wrote, so their ids do not change); a decode step only its bucket's rows.
+  plan.add("argmax_p", "argmax.v1", {{"rows", B}, {"cols", V}, {"dtype", dt}});
+  for (int64_t rows : decode_buckets(B)) {
+    plan.add("lm_" + decode_tag(rows), "gemm.v1", proj(s, V, H, rows));
+    plan.add("argmax_" + decode_tag(rows), "argmax.v1", {{"rows", rows}, {"cols", V}, {"dtype", dt}});
+  }
   return plan;
 }
 
@@ -294,10 +328,11 @@ Status run_step(Stream& stream, OpEntry& e, std::string label, int64_t layer, st
 
 }  // namespace
 
-// One pass of the decoder over the rows of `which` (0 prefill, 1 decode).
-static Status enqueue_layers(DeviceLlm::Impl& m, const GraphShape& s, int which, const StepObserver* obs) {
+// One pass of the decoder over the rows of `which` (0 prefill, 1 decode) with the ops of `tag` ("p",
+// or the decode bucket's "d<rows>").
+static Status enqueue_layers(DeviceLlm::Impl& m, const GraphShape& s, int which, const std::string& tag,
+                             const StepObserver* obs) {
   const models::LlmConfig& c = s.config;
-  const std::string tag = which == 0 ? "p" : "d";
   auto& a = m.a[which];
   Stream& st = *m.stream;
   auto W = [&](size_t i) { return &m.weights[i]; };
@@ -329,9 +364,9 @@ static Status enqueue_layers(DeviceLlm::Impl& m, const GraphShape& s, int which,
         step("pv_p." + std::to_string(h), "attention PV (head " + std::to_string(h) + ")",
              {&a.v, &a.s, &a.o});
     } else {
-      step("qk_d", "attention QK", {&kc, &a.q, &a.s});
-      step("softmax_d", "attention softmax", {&a.s, &a.s, &a.len});
-      step("pv_d", "attention PV", {&vc, &a.s, &a.o});
+      step("qk_" + tag, "attention QK", {&kc, &a.q, &a.s});
+      step("softmax_" + tag, "attention softmax", {&a.s, &a.s, &a.len});
+      step("pv_" + tag, "attention PV", {&vc, &a.s, &a.o});
     }
     step("wo_" + tag, "wo (+ residual)", {W(ti + 4), &a.o, &a.x});
     step("norm_" + tag, "mlp_norm", {&a.x, W(ti + 5), &a.hn});
@@ -355,21 +390,23 @@ Status DeviceLlm::enqueue_prefill(int64_t slot, const std::vector<int32_t>& prom
   auto& a = m.a[0];
   if (auto st = m.stream->write(a.ids, 0, m.h_ids.data(), m.h_ids.size() * 4); !st) return st;
   if (auto st = m.stream->write(a.slot, 0, m.h_slot.data(), m.h_slot.size() * 4); !st) return st;
-  if (auto st = enqueue_layers(m, s, 0, obs); !st) return st;
+  if (auto st = enqueue_layers(m, s, 0, "p", obs); !st) return st;
   const size_t lm = s.config.tied_lm_head ? 0 : m.weights.size() - 1;
   if (auto st = run_step(*m.stream, m.op("lm_p." + std::to_string(slot)), "lm_head", -1,
                          {&m.weights[lm], &a.hn, &m.logits}, obs);
       !st)
     return st;
-  return run_step(*m.stream, m.op("argmax"), "argmax", -1, {&m.logits, &m.a[1].ids}, obs);
+  return run_step(*m.stream, m.op("argmax_p"), "argmax", -1, {&m.logits, &m.a[1].ids}, obs);
 }
 
-Status DeviceLlm::enqueue_decode(const std::vector<int32_t>& pos, const StepObserver* obs) {
+Status DeviceLlm::enqueue_decode(const std::vector<int32_t>& pos, const StepObserver* obs, int64_t min_rows) {
   Impl& m = *impl_;
   const GraphShape& s = shape_;
   const models::LlmConfig& c = s.config;
   if (static_cast<int64_t>(pos.size()) != s.max_batch)
     return make_error(ErrorCode::kInvalidArgument, "decode needs one position per slot ({})", s.max_batch);
+  const int64_t rows = decode_rows(pos, s.capacity, min_rows);
+  const std::string tag = decode_tag(rows);
   m.h_pos_d = pos;
   m.h_slot_d.resize(pos.size());
   m.h_len_d.resize(pos.size() * static_cast<size_t>(c.heads));
@@ -384,12 +421,13 @@ Status DeviceLlm::enqueue_decode(const std::vector<int32_t>& pos, const StepObse
   if (auto st = m.stream->write(a.pos, 0, m.h_pos_d.data(), m.h_pos_d.size() * 4); !st) return st;
   if (auto st = m.stream->write(a.slot, 0, m.h_slot_d.data(), m.h_slot_d.size() * 4); !st) return st;
   if (auto st = m.stream->write(a.len, 0, m.h_len_d.data(), m.h_len_d.size() * 4); !st) return st;
-  if (auto st = enqueue_layers(m, s, 1, obs); !st) return st;
+  if (auto st = enqueue_layers(m, s, 1, tag, obs); !st) return st;
   const size_t lm = c.tied_lm_head ? 0 : m.weights.size() - 1;
-  if (auto st = run_step(*m.stream, m.op("lm_d"), "lm_head", -1, {&m.weights[lm], &a.hn, &m.logits}, obs);
+  if (auto st =
+          run_step(*m.stream, m.op("lm_" + tag), "lm_head", -1, {&m.weights[lm], &a.hn, &m.logits}, obs);
       !st)
     return st;
-  return run_step(*m.stream, m.op("argmax"), "argmax", -1, {&m.logits, &a.ids}, obs);
+  return run_step(*m.stream, m.op("argmax_" + tag), "argmax", -1, {&m.logits, &a.ids}, obs);
 }
 
 Status DeviceLlm::enqueue_read_ids(std::vector<int32_t>& ids) {

@@ -1,7 +1,10 @@
 // The decoder as a graph of ABI ops on one device (docs/abi-keys.md, "Op catalogue 1.1"): every op is
 // created once per case with static shapes (prefill: one sequence's prompt_len rows; decode: one row
-// per KV slot, max_batch rows, inactive slots padded), and what changes per call (token ids,
-// positions, slots, lengths) is written into small device buffers before the enqueues. The decode
+// per KV slot over the first r slots, one graph per bucket r = 1, 2, 4, ..., max_batch, the step
+// taking the smallest bucket that holds the highest active slot, inactive slots below it masked), and
+// what changes per call (token ids, positions, slots, lengths) is written into small device buffers
+// before the enqueues. New queries take the lowest free slot (core/models/scenario.cpp), so a lightly
+// loaded server decodes one or two rows, not max_batch. The decode
 // token loop stays on the device: argmax.v1 writes the IDS that the next step's embedding.v1 reads.
 // Attention runs as attention.v1 where the plugin has it, else composed on the same device from
 // gemm.v1 (with offsets, ABI >= 1.1) and softmax.v1 with per-row lengths.
@@ -49,6 +52,12 @@ struct StepObserver {
   std::function<Status(const GraphStep&)> after;
 };
 
+// The decode buckets of a graph with `max_batch` slots: 1, 2, 4, ... below max_batch, then max_batch.
+std::vector<int64_t> decode_buckets(int64_t max_batch);
+// The bucket a decode step with these positions runs (pos[slot] < 0 or >= capacity: idle): the
+// smallest that holds the highest active slot and at least `min_rows` rows.
+int64_t decode_rows(const std::vector<int32_t>& pos, int64_t capacity, int64_t min_rows = 1);
+
 class DeviceLlm {
  public:
   // The ops the graph needs with their params (for op_query before anything is allocated).
@@ -67,8 +76,11 @@ class DeviceLlm {
   // Enqueues the prefill of `prompt` (prompt_len ids) into `slot`, then the argmax refreshing IDS.
   Status enqueue_prefill(int64_t slot, const std::vector<int32_t>& prompt,
                          const StepObserver* observer = nullptr);
-  // Enqueues one decode step: pos[slot] is the position of the token each slot processes (-1: idle).
-  Status enqueue_decode(const std::vector<int32_t>& pos, const StepObserver* observer = nullptr);
+  // Enqueues one decode step: pos[slot] is the position of the token each slot processes (-1: idle),
+  // over the bucket decode_rows(pos, capacity, min_rows) (min_rows: the accuracy pass checks the
+  // largest bucket's ops too).
+  Status enqueue_decode(const std::vector<int32_t>& pos, const StepObserver* observer = nullptr,
+                        int64_t min_rows = 1);
   // Enqueues a read of the slots' next ids (max_batch i32) into `ids` (valid after synchronize).
   Status enqueue_read_ids(std::vector<int32_t>& ids);
   // Enqueues a read of the logits (max_batch x vocab, storage dtype) into `bytes`.

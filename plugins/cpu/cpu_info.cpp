@@ -569,6 +569,17 @@ const KernelTable* select_kernels(std::string* note) {
   return ok ? pick : best;
 }
 
+DotBf16PairsFn select_dot_bf16_pairs(const KernelTable* kernels, std::string* note) {
+  if (kernels != &kKernelsAvx512 || !cpu_has_avx512bf16()) return nullptr;
+  const char* want = std::getenv("CMETER_CPU_DOT_BF16");
+  if (want != nullptr && std::string(want) == "widen") {
+    if (note != nullptr)
+      *note = "bf16 dot-product gemm widens to f32 (CMETER_CPU_DOT_BF16=widen), no vdpbf16ps";
+    return nullptr;
+  }
+  return kDotBf16PairsAvx512Bf16;
+}
+
 CpuInfo probe_cpu() {
   const auto t0 = Clock::now();
   CpuInfo info;
@@ -578,6 +589,9 @@ CpuInfo probe_cpu() {
   read_memory(info);
   read_llc(info);
   info.kernels = select_kernels(&info.isa_note);
+  std::string dot_note;
+  info.dot_bf16_pairs = select_dot_bf16_pairs(info.kernels, &dot_note);
+  if (!dot_note.empty()) info.isa_note += (info.isa_note.empty() ? "" : "; ") + dot_note;
   info.low = probe_low_precision_isa(info.kernels->isa);
   derive_peak(info, probe_cores(info));
   info.probe_s = seconds_since(t0);

@@ -46,6 +46,9 @@ struct CpuInfo {
   // Kernels chosen for this CPU (CMETER_CPU_ISA can lower the choice).
   const KernelTable* kernels = nullptr;
   std::string isa_note;
+  // The small-n bf16 GEMM through vdpbf16ps: with the AVX-512 kernels on AVX512_BF16 CPUs, unless
+  // CMETER_CPU_DOT_BF16=widen asks for the widening kernels (RowKernels::dot_bf16); else null.
+  DotBf16PairsFn dot_bf16_pairs = nullptr;
 
   // Clocks.
   double nominal_mhz = 0;
@@ -76,6 +79,8 @@ CpuInfo probe_cpu();
 // The kernel table for the best ISA this CPU supports, lowered by CMETER_CPU_ISA
 // (avx512, avx2, sse2) when set; `note` says what happened.
 const KernelTable* select_kernels(std::string* note);
+// info.dot_bf16_pairs for these kernels (see CpuInfo); a note when CMETER_CPU_DOT_BF16 changed it.
+DotBf16PairsFn select_dot_bf16_pairs(const KernelTable* kernels, std::string* note);
 
 }  // namespace cmeter::cpu
 

@@ -24,10 +24,14 @@ inline bool cpu_has_avx512fp16() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512fp16");
 }
+inline bool cpu_has_avx512bf16() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("x86-64-v4") && __builtin_cpu_supports("avx512bf16");
+}
 #else
 namespace detail {
 struct CpuidBits {
-  unsigned leaf1_ecx = 0, leaf7_ebx = 0, leaf7_edx = 0, ext1_ecx = 0;
+  unsigned leaf1_ecx = 0, leaf7_ebx = 0, leaf7_edx = 0, leaf7_1_eax = 0, ext1_ecx = 0;
   unsigned long long xcr0 = 0;
 };
 inline CpuidBits read_cpuid_bits() {
@@ -38,6 +42,7 @@ inline CpuidBits read_cpuid_bits() {
     b.leaf7_ebx = bx;
     b.leaf7_edx = d;
   }
+  if (__get_cpuid_count(7, 1, &a, &bx, &c, &d)) b.leaf7_1_eax = a;
   if (__get_cpuid(0x80000001u, &a, &bx, &c, &d)) b.ext1_ecx = c;
   if (b.leaf1_ecx & (1u << 27)) {  // OSXSAVE: the OS saves the vector state XCR0 names
     unsigned lo = 0, hi = 0;
@@ -69,6 +74,11 @@ inline bool cpu_is_x86_64_v4() {
 inline bool cpu_has_avx512fp16() {
   const auto b = detail::read_cpuid_bits();
   return cpu_is_x86_64_v4() && (b.leaf7_edx & (1u << 23));
+}
+// AVX512_BF16 (vdpbf16ps, vcvtne2ps2bf16): CPUID.(EAX=7,ECX=1):EAX bit 5.
+inline bool cpu_has_avx512bf16() {
+  const auto b = detail::read_cpuid_bits();
+  return cpu_is_x86_64_v4() && (b.leaf7_1_eax & (1u << 5));
 }
 #endif
 

@@ -219,7 +219,16 @@ bool expect_onednn_i8() {
 #endif
 }
 
-bool g_default_isa = true;  // false while reinitialize_with_isa has lowered the kernels
+bool g_default_isa = true;      // false while reinitialize_with_isa has lowered the kernels
+bool g_widen_dot_bf16 = false;  // true while CMETER_CPU_DOT_BF16=widen is set
+
+// The bf16 dot-product GEMM runs vdpbf16ps: default kernels on an AVX512_BF16 CPU (CPUID read here, not
+// through the plugin's own detection).
+bool expect_vdpbf16ps() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return g_default_isa && !g_widen_dot_bf16 && cmeter::cpu::cpu_is_x86_64_v4() &&
+         __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
+}
 
 struct GemmCase {
   int64_t m, n, k;
@@ -281,6 +290,12 @@ const std::vector<GemmCase>& gemm_cases() {
     v.push_back({9, 3, 16, true, false, 16, 16, 9, 1.0, 0.0, 1, 144, 48, 27});
     v.push_back({70, 4, 100, true, false, 101, 100, 72, -0.5, 1.0, 1, 101 * 70, 400, 72 * 4});
     v.push_back({5, 2, 3, true, false, 3, 3, 5, 1.0, 0.25, 1, 15, 6, 10});
+    // 5 to 8 columns: the vdpbf16ps path where the CPU has it (tiles of 4/3/3/2 rows), oneDNN or
+    // OpenBLAS elsewhere; k odd (a pair split by the masked tail) and above one 32-element step.
+    v.push_back({11, 5, 67, true, false, 70, 68, 11, 1.0, 0.0, 1, 70 * 11, 68 * 5, 11 * 5});
+    v.push_back({7, 6, 32, true, false, 32, 33, 8, 0.5, 0.5, 2, 32 * 7 + 1, 33 * 6, 8 * 6});
+    v.push_back({67, 7, 45, true, false, 45, 45, 67, 1.0, 0.0, 1, 45 * 67, 45 * 7, 67 * 7});
+    v.push_back({9, 8, 100, true, false, 101, 100, 9, -1.0, 0.25, 1, 101 * 9, 800, 9 * 8});
     return v;
   }();
   return cases;
@@ -330,9 +345,10 @@ void check_gemm(const std::string& dtype, const std::string& dtype_c) {
     Op op("gemm.v1", params);
     REQUIRE_MESSAGE(op.error == 0, op.message);
     CHECK(!op.impl().empty());
-    if (dtype == "bf16" && g.ta && !g.tb && g.n <= 4)
+    if (dtype == "bf16" && g.ta && !g.tb && g.n <= (expect_vdpbf16ps() ? 8 : 4)) {
       CHECK_MESSAGE(op.impl().rfind("cpu dot-product gemm", 0) == 0, op.impl());
-    else if (dtype == "bf16")
+      CHECK_MESSAGE((op.impl().find("vdpbf16ps") != std::string::npos) == expect_vdpbf16ps(), op.impl());
+    } else if (dtype == "bf16")
       CHECK_MESSAGE(
           (op.impl().rfind("onednn.matmul bf16", 0) == 0) == (expect_onednn_bf16() && g_default_isa),
           op.impl());
@@ -961,4 +977,20 @@ TEST_CASE("ops match the host reference with lower ISAs") {
     check_output_rounding("bf16");
   }
   reinitialize_with_isa(nullptr);
+}
+
+TEST_CASE("bf16 dot-product gemm without vdpbf16ps (CMETER_CPU_DOT_BF16=widen)") {
+  // On an AVX512_BF16 CPU the default kernels take vdpbf16ps; this keeps the widening AVX-512 kernels,
+  // which such CPUs would otherwise never run here, under test.
+  auto& p = Plugin::get();
+  p.shutdown();
+  setenv("CMETER_CPU_DOT_BF16", "widen", 1);
+  g_widen_dot_bf16 = true;
+  p.initialize();
+  check_gemm("bf16", "f32");
+  check_gemm("bf16", "bf16");
+  p.shutdown();
+  unsetenv("CMETER_CPU_DOT_BF16");
+  g_widen_dot_bf16 = false;
+  p.initialize();
 }

@@ -63,6 +63,15 @@ struct RowKernels {
 };
 constexpr int64_t kDotBf16MaxColumns = 4;
 
+// out[r·n + j] = Σ_i a[r·lda + i]·b[j·ldb + i] for r < rows, j < n (1..kDotBf16PairsMaxColumns): bf16
+// rows of A against bf16 columns of B through AVX512_BF16's vdpbf16ps (exact bf16 products, f32 sums,
+// denormals flushed), kernels_avx512bf16.cpp. The same GEMM as RowKernels::dot_bf16 without widening
+// the weights to f32 first, for CPUs with AVX512_BF16 (cpu_has_avx512bf16()).
+using DotBf16PairsFn = void (*)(const uint16_t* a, int64_t lda, int64_t rows, const uint16_t* b, int64_t ldb,
+                                int64_t n, size_t k, float* out);
+constexpr int64_t kDotBf16PairsMaxColumns = 8;
+extern const DotBf16PairsFn kDotBf16PairsAvx512Bf16;
+
 struct KernelTable {
   const char* isa;           // "avx512", "avx2", "sse2"
   int32_t f32_lanes;         // f32 elements per vector register

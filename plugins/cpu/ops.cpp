@@ -222,22 +222,34 @@ class GemmOp final : public Op {
 
 // kDotBf16MaxColumns is where this path stops beating oneDNN's matmul (m = 8192, k = 2048, bf16, this
 // VM, same minute: n = 1 1.04 vs 1.38 ms, n = 2 1.37 vs 1.64, n = 4 1.35 vs 1.61, n = 8 2.28 vs 1.71;
-// m = 2048, n = 1: 0.22 vs 0.39 ms).
+// m = 2048, n = 1: 0.22 vs 0.39 ms). With vdpbf16ps (kDotBf16PairsMaxColumns, kernels_avx512bf16.cpp) the
+// path beats oneDNN up to n = 8 at least (same shape, GFLOP/s, two alternating runs: n = 5 230/203 vs
+// 112/83, n = 8 238/212 vs 160/126), and n = 1 to 4 run 1.1-1.5x the widening kernels' rate.
 // bf16 GEMM with few columns (n <= kDotBf16MaxColumns) and op(A) = Aᵀ: the decoder's projections in a
 // decode step (A the weights, k x m stored, each output row's weights contiguous; B the batch's
 // activation columns). Each output row is one streamed dot product of its weight row against the n
-// columns (RowKernels::dot_bf16, register tiles of rows x columns), rows split over the TBB arena. oneDNN's
+// columns (RowKernels::dot_bf16, or DotBf16PairsFn on AVX512_BF16 CPUs; register tiles of rows x columns),
+// rows split over the TBB arena. oneDNN's
 // matmul reads the weights at under a third of the STREAM rate at these shapes (n = 1: 24.7 GB/s against a
 // triad of ~80 on this VM), and a decode step is these GEMMs (docs/results/inference-cpu.md).
 class DotBf16GemmOp final : public Op {
  public:
-  DotBf16GemmOp(const Runtime& rt, const GemmConfig& cfg) : rt_(rt), cfg_(cfg) {
-    b32_ = alloc_scratch_f32(static_cast<uint64_t>(std::max<int64_t>(1, cfg.n * cfg.k)));
-    attributes.set("impl", std::string("cpu dot-product gemm (n <= ") + std::to_string(kDotBf16MaxColumns) +
-                               " columns, op(A) = A^T): bf16 " + rt.kernels->isa +
-                               " vector dot products, f32 accumulation" +
+  DotBf16GemmOp(const Runtime& rt, const GemmConfig& cfg)
+      : rt_(rt), cfg_(cfg), pairs_(rt.info.dot_bf16_pairs) {
+    if (pairs_ == nullptr)
+      b32_ = alloc_scratch_f32(static_cast<uint64_t>(std::max<int64_t>(1, cfg.n * cfg.k)));
+    const std::string how = pairs_ != nullptr
+                                ? std::string("bf16 avx512_bf16 vdpbf16ps dot products")
+                                : std::string("bf16 ") + rt.kernels->isa + " vector dot products";
+    attributes.set("impl", std::string("cpu dot-product gemm (n <= ") + std::to_string(max_columns(rt)) +
+                               " columns, op(A) = A^T): " + how + ", f32 accumulation" +
                                (cfg.out == DType::kBF16 ? ", rounded once to bf16" : "") + ", tbb over " +
                                thread_note(rt));
+  }
+
+  // The widest n this path takes: beyond it oneDNN's matmul is faster (measured; see above).
+  static int64_t max_columns(const Runtime& rt) {
+    return rt.info.dot_bf16_pairs != nullptr ? kDotBf16PairsMaxColumns : kDotBf16MaxColumns;
   }
 
   CMTR_Error* run(CMTR_Buffer* const* buffers, size_t num_buffers) override {
@@ -260,16 +272,21 @@ class DotBf16GemmOp final : public Op {
     const KernelTable& kt = *rt_.kernels;
     const int64_t n = cfg_.n, m = cfg_.m;
     const float alpha = static_cast<float>(cfg_.alpha), beta = static_cast<float>(cfg_.beta);
-    // op(B)'s columns as f32, once per call (n x k floats: in cache for every row block).
+    // Without vdpbf16ps, op(B)'s columns as f32, once per call (n x k floats: in cache for every row
+    // block); with it, op(B)'s bf16 columns as they are.
     float* b32 = b32_.get();
-    for (int64_t j = 0; j < n; ++j)
-      kt.bf16_to_f32(b + j * cfg_.ldb, b32 + j * cfg_.k, static_cast<size_t>(cfg_.k));
+    if (pairs_ == nullptr)
+      for (int64_t j = 0; j < n; ++j)
+        kt.bf16_to_f32(b + j * cfg_.ldb, b32 + j * cfg_.k, static_cast<size_t>(cfg_.k));
     auto block = [&](int64_t first_row, int64_t last_row) {
-      float acc[kBlockRows * kDotBf16MaxColumns];  // acc[r * n + j]
+      float acc[kBlockRows * kDotBf16PairsMaxColumns];  // acc[r * n + j]
       float col[kBlockRows];
       for (int64_t r0 = first_row; r0 < last_row; r0 += kBlockRows) {
         const int64_t rows = std::min(kBlockRows, last_row - r0);
-        kt.rows->dot_bf16(a + r0 * cfg_.lda, cfg_.lda, rows, b32, n, static_cast<size_t>(cfg_.k), acc);
+        if (pairs_ != nullptr)
+          pairs_(a + r0 * cfg_.lda, cfg_.lda, rows, b, cfg_.ldb, n, static_cast<size_t>(cfg_.k), acc);
+        else
+          kt.rows->dot_bf16(a + r0 * cfg_.lda, cfg_.lda, rows, b32, n, static_cast<size_t>(cfg_.k), acc);
         for (int64_t j = 0; j < n; ++j) {
           const int64_t at = c_first + j * cfg_.ldc + r0;
           if (cfg_.out == DType::kF32) {
@@ -298,6 +315,7 @@ class DotBf16GemmOp final : public Op {
 
   const Runtime& rt_;
   GemmConfig cfg_;
+  DotBf16PairsFn pairs_;
   ScratchPtr b32_;
 };
 
@@ -320,7 +338,7 @@ OpPlan plan_gemm(const Runtime& rt, const CMTR_KeyValue* params, size_t num_para
   // bf16 with few columns and op(A) = Aᵀ (a decode step's projections): streamed dot products.
   if (c.in == DType::kBF16 && c.b == DType::kBF16 && compute == "f32" &&
       (c.out == DType::kF32 || c.out == DType::kBF16) && c.trans_a && !c.trans_b &&
-      c.n <= kDotBf16MaxColumns) {
+      c.n <= DotBf16GemmOp::max_columns(rt)) {
     OpPlan plan = answer(OpPlan::kSupported);
     if (create) plan.op = std::make_unique<DotBf16GemmOp>(rt, c);
     return plan;

@@ -53,8 +53,15 @@ std::string model_shape_text(const InferenceView& v) {
 }
 
 std::string workload_text(const InferenceView& v) {
-  return fmt::format("{} queries, {} prompt + {} output tokens each, batch up to {}, {}", v.queries,
-                     v.prompt_tokens, v.output_tokens, v.max_batch, format_quantity(v.duration_s, "s"));
+  // The report's token counts are the run's totals; per query where they divide evenly (the core's
+  // queries all have one prompt and one output length).
+  const bool even = v.queries > 0 && v.prompt_tokens % v.queries == 0 && v.output_tokens % v.queries == 0;
+  const std::string tokens =
+      even ? fmt::format("{} prompt + {} output tokens each", v.prompt_tokens / v.queries,
+                         v.output_tokens / v.queries)
+           : fmt::format("{} prompt + {} output tokens in all", v.prompt_tokens, v.output_tokens);
+  return fmt::format("{} queries, {}, batch up to {}, {}", v.queries, tokens, v.max_batch,
+                     format_quantity(v.duration_s, "s"));
 }
 
 std::string server_text(const InferenceView& v) {

@@ -23,7 +23,8 @@ std::string percentiles_ms(const Percentiles& p);
 std::string model_text(const InferenceView& v);
 // "llm-1b: 16 layers, hidden 2048, 32 heads (8 KV heads, head dim 64), FFN 8192, vocab 32000, tied lm_head".
 std::string model_shape_text(const InferenceView& v);
-// "64 queries, 128 prompt + 64 output tokens each, batch up to 16, 12.5 s".
+// "16 queries, 128 prompt + 64 output tokens each, batch up to 8, 12.5 s" (the report holds the totals:
+// per query where they divide by the queries, else "... tokens in all").
 std::string workload_text(const InferenceView& v);
 // Server: "2.5 query/s with TTFT p99 <= 2000 ms and TPOT p99 <= 100 ms (target 2.6 query/s, 5 rates
 // tried)"; "" for other scenarios.

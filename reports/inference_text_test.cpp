@@ -44,6 +44,11 @@ TEST_CASE("inference_text: the texts of a Server result") {
       model_shape_text(v) ==
       "llm-tiny: 4 layers, hidden 256, 8 heads (2 KV heads, head dim 32), FFN 704, vocab 4096, tied lm_head");
   CHECK(workload_text(v) == "64 queries, 128 prompt + 64 output tokens each, batch up to 16, 12.5 s");
+  // The report's counts are totals (64 x 128, 64 x 64); ones that do not divide are shown as totals.
+  CHECK(v.prompt_tokens == 64 * 128);
+  v.prompt_tokens += 1;
+  CHECK(workload_text(v) == "64 queries, 8193 prompt + 4096 output tokens in all, batch up to 16, 12.5 s");
+  v.prompt_tokens -= 1;
   CHECK(server_text(v) ==
         "2.5 query/s with TTFT p99 <= 2000 ms and TPOT p99 <= 100 ms (target 3.12 query/s, 4 rates tried)");
   CHECK(mfu_text(v) == "41.2% of peak.flops.bf16");

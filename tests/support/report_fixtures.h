@@ -166,6 +166,7 @@ inline nlohmann::json make_inference_member(const SyntheticInference& s) {
                  {"tpot_p99_s", 0.06},
                  {"passed", true},
                  {"ttft_growth", 0.01}}}}};
+  const int64_t queries = s.scenario == "single_stream" ? 16 : 64;
   return {
       {"model",
        {{"name", s.model},
@@ -180,9 +181,9 @@ inline nlohmann::json make_inference_member(const SyntheticInference& s) {
         {"dtype", "bf16"},
         {"parameters", s.parameters}}},
       {"scenario", s.scenario},
-      {"queries", s.scenario == "single_stream" ? 16 : 64},
-      {"prompt_tokens", 128},
-      {"output_tokens", 64},
+      {"queries", queries},
+      {"prompt_tokens", queries * 128},  // the run's totals: 128 + 64 tokens a query
+      {"output_tokens", queries * 64},
       {"max_batch", s.scenario == "single_stream" ? 1 : 16},
       {"duration_s", 12.5},
       {"latency_s", pct(s.latency_p50_s)},

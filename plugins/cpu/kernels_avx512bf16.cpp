@@ -83,26 +83,19 @@ void dot_pairs_rows(const uint16_t* a, int64_t lda, int64_t rows, const uint16_t
   for (; r < rows; ++r) dot_pairs_tile<1, N>(a + r * lda, lda, b, ldb, k, n, out + r * n);
 }
 
+// The tile of each column count, 1..kDotBf16PairsMaxColumns (R rows x N columns).
+using DotPairsRowsFn = void (*)(const uint16_t*, int64_t, int64_t, const uint16_t*, int64_t, size_t, int64_t,
+                                float*);
+constexpr DotPairsRowsFn kRowsByColumns[kDotBf16PairsMaxColumns] = {
+    &dot_pairs_rows<8, 1>, &dot_pairs_rows<8, 2>, &dot_pairs_rows<6, 3>, &dot_pairs_rows<6, 4>,
+    &dot_pairs_rows<4, 5>, &dot_pairs_rows<3, 6>, &dot_pairs_rows<3, 7>, &dot_pairs_rows<2, 8>,
+};
+
 void dot_bf16_pairs(const uint16_t* a, int64_t lda, int64_t rows, const uint16_t* b, int64_t ldb, int64_t n,
                     size_t k, float* out) {
-  switch (n) {
-    case 1:
-      return dot_pairs_rows<8, 1>(a, lda, rows, b, ldb, k, n, out);
-    case 2:
-      return dot_pairs_rows<8, 2>(a, lda, rows, b, ldb, k, n, out);
-    case 3:
-      return dot_pairs_rows<6, 3>(a, lda, rows, b, ldb, k, n, out);
-    case 4:
-      return dot_pairs_rows<6, 4>(a, lda, rows, b, ldb, k, n, out);
-    case 5:
-      return dot_pairs_rows<4, 5>(a, lda, rows, b, ldb, k, n, out);
-    case 6:
-      return dot_pairs_rows<3, 6>(a, lda, rows, b, ldb, k, n, out);
-    case 7:
-      return dot_pairs_rows<3, 7>(a, lda, rows, b, ldb, k, n, out);
-    default:  // 8 (callers keep n <= kDotBf16PairsMaxColumns)
-      return dot_pairs_rows<2, 8>(a, lda, rows, b, ldb, k, n, out);
-  }
+  // (Callers keep n in 1..kDotBf16PairsMaxColumns.)
+  const int64_t tile = n < 1 ? 1 : n > kDotBf16PairsMaxColumns ? kDotBf16PairsMaxColumns : n;
+  kRowsByColumns[tile - 1](a, lda, rows, b, ldb, k, n, out);
 }
 
 #undef PAIRS_INLINE

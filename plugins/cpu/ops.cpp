@@ -229,9 +229,9 @@ class GemmOp final : public Op {
 // decode step (A the weights, k x m stored, each output row's weights contiguous; B the batch's
 // activation columns). Each output row is one streamed dot product of its weight row against the n
 // columns (RowKernels::dot_bf16, or DotBf16PairsFn on AVX512_BF16 CPUs; register tiles of rows x columns),
-// rows split over the TBB arena. oneDNN's
-// matmul reads the weights at under a third of the STREAM rate at these shapes (n = 1: 24.7 GB/s against a
-// triad of ~80 on this VM), and a decode step is these GEMMs (docs/results/inference-cpu.md).
+// rows split over the TBB arena. oneDNN's matmul reads the weights at under a third of the STREAM rate at
+// these shapes (n = 1: 24.7 GB/s against a triad of ~80 on this VM), and a decode step is these GEMMs
+// (docs/results/inference-cpu.md).
 class DotBf16GemmOp final : public Op {
  public:
   DotBf16GemmOp(const Runtime& rt, const GemmConfig& cfg)

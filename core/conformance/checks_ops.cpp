@@ -74,6 +74,10 @@ const std::vector<GemmShape>& gemm_shapes() {
       // Weight gradients (ABI 1.2 training): dW += op(A)·op(B) with a transpose and beta = 1.
       {24, 40, 33, true, false, 0, 1, 0, 1, 1, true},  // A transposed, beta = 1
       {24, 40, 33, false, true, 0, 1, 0, 1, 1, true},  // B transposed, beta = 1
+      // A decode step's projections: weight rows (op(A) = Aᵀ) against one or a few activation columns,
+      // k over several vector widths with a tail; plugins often take a dedicated path here.
+      {67, 1, 100, true, false, 0, 1, 0, 1, 0, true},  // one column
+      {45, 5, 77, true, false, 0, 1, 0, 1, 0, true},   // a few columns
   };
   return shapes;
 }

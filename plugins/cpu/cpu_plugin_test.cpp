@@ -202,10 +202,13 @@ float from_bf16(uint16_t u) {
 
 // What oneDNN can run natively, from CPUID (leaf 7: ECX bit 11 AVX512-VNNI; subleaf 1: EAX bit 5
 // AVX512-BF16); AVX-512 itself (and the OS's ZMM state) from cpu_level.hpp. Only with oneDNN built in.
-bool expect_onednn_bf16() {
-#if CMETER_CPU_WITH_ONEDNN
+bool cpuid_avx512bf16() {
   unsigned a = 0, b = 0, c = 0, d = 0;
   return cmeter::cpu::cpu_is_x86_64_v4() && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
+}
+bool expect_onednn_bf16() {
+#if CMETER_CPU_WITH_ONEDNN
+  return cpuid_avx512bf16();
 #else
   return false;
 #endif
@@ -225,9 +228,7 @@ bool g_widen_dot_bf16 = false;  // true while CMETER_CPU_DOT_BF16=widen is set
 // The bf16 dot-product GEMM runs vdpbf16ps: default kernels on an AVX512_BF16 CPU (CPUID read here, not
 // through the plugin's own detection).
 bool expect_vdpbf16ps() {
-  unsigned a = 0, b = 0, c = 0, d = 0;
-  return g_default_isa && !g_widen_dot_bf16 && cmeter::cpu::cpu_is_x86_64_v4() &&
-         __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
+  return g_default_isa && !g_widen_dot_bf16 && cpuid_avx512bf16();
 }
 
 struct GemmCase {

@@ -63,6 +63,13 @@ struct RowKernels {
 };
 constexpr int64_t kDotBf16MaxColumns = 4;
 
+// Software prefetch distance of both dot-product kernels' streamed weight rows, in bf16 elements (1 KiB
+// ahead in each of a tile's rows). The hardware prefetcher alone left a decode step's weights at
+// ~27 GB/s on the dev VM: with it, llm-1b (4 layers) SingleStream TPOT p50 32.5 / 32.1 ms against
+// 37.1 / 42.0 ms, the lm_head GEMM (128256 x 1 x 2048) 32.6 / 32.0 against 26.3 / 30.2 GFLOP/s,
+// alternating runs, same minutes (docs/results/inference-cpu.md, session 14; widening kernel).
+constexpr size_t kDotBf16PrefetchElements = 512;
+
 // out[r·n + j] = Σ_i a[r·lda + i]·b[j·ldb + i] for r < rows, j < n (1..kDotBf16PairsMaxColumns): bf16
 // rows of A against bf16 columns of B through AVX512_BF16's vdpbf16ps (exact bf16 products, f32 sums,
 // denormals flushed), kernels_avx512bf16.cpp. The same GEMM as RowKernels::dot_bf16 without widening

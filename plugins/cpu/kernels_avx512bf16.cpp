@@ -19,10 +19,6 @@ namespace {
 
 #define PAIRS_INLINE inline __attribute__((always_inline))
 
-// Weights prefetched this many bf16 elements ahead in each of a tile's rows (1 KiB, as in
-// kernels_rows.inc's kDotBf16PrefetchElements, measured there).
-constexpr size_t kPrefetchElements = 512;
-
 PAIRS_INLINE __m512bh load_pairs(const uint16_t* p) {
   return (__m512bh)_mm512_loadu_si512(p);
 }
@@ -49,7 +45,7 @@ void dot_pairs_tile(const uint16_t* a, int64_t lda, const uint16_t* b, int64_t l
     for (int j = 0; j < N; ++j) vb[j] = load_pairs(b + j * ldb + i);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      __builtin_prefetch(a + r * lda + i + kPrefetchElements, 0, 0);
+      __builtin_prefetch(a + r * lda + i + kDotBf16PrefetchElements, 0, 0);
       const __m512bh va = load_pairs(a + r * lda + i);
 #pragma GCC unroll 8
       for (int j = 0; j < N; ++j) acc[r][j] = _mm512_dpbf16_ps(acc[r][j], va, vb[j]);

@@ -224,8 +224,8 @@ class GemmOp final : public Op {
 // VM, same minute: n = 1 1.04 vs 1.38 ms, n = 2 1.37 vs 1.64, n = 4 1.35 vs 1.61, n = 8 2.28 vs 1.71;
 // m = 2048, n = 1: 0.22 vs 0.39 ms). With vdpbf16ps (kDotBf16PairsMaxColumns, kernels_avx512bf16.cpp) the
 // path beats oneDNN up to n = 8 at least (same shape, GFLOP/s, two alternating runs: n = 5 230/203 vs
-// 112/83, n = 8 238/212 vs 160/126), and n = 1 to 4 run 1.1-1.5x the widening kernels' rate.
-// bf16 GEMM with few columns (n <= kDotBf16MaxColumns) and op(A) = Aᵀ: the decoder's projections in a
+// 112/83, n = 8 238/212 vs 160/126), and n = 1 to 4 run 1.2-2.0x the widening kernels' rate.
+// bf16 GEMM with few columns (n <= DotBf16GemmOp::max_columns) and op(A) = Aᵀ: the decoder's projections in a
 // decode step (A the weights, k x m stored, each output row's weights contiguous; B the batch's
 // activation columns). Each output row is one streamed dot product of its weight row against the n
 // columns (RowKernels::dot_bf16, or DotBf16PairsFn on AVX512_BF16 CPUs; register tiles of rows x columns),
@@ -247,7 +247,8 @@ class DotBf16GemmOp final : public Op {
                                thread_note(rt));
   }
 
-  // The widest n this path takes: beyond it oneDNN's matmul is faster (measured; see above).
+  // The widest n this path takes: 4 where oneDNN's matmul is faster beyond it; 8 with vdpbf16ps, the
+  // widest measured (it still beat oneDNN there; see above).
   static int64_t max_columns(const Runtime& rt) {
     return rt.info.dot_bf16_pairs != nullptr ? kDotBf16PairsMaxColumns : kDotBf16MaxColumns;
   }

@@ -1,33 +1,22 @@
 // FP64 forward of the decoder over the FP64 op references (see llm_reference.h).
 #include "core/models/llm_reference.h"
 
-#include <tbb/parallel_for.h>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "core/models/llm_weights.h"
+#include "core/validate/fp64_matmul.h"
 #include "core/validate/op_reference.h"
 
 namespace cmeter::models {
 namespace {
 
 // y[t][o] (+)= sum_i x[t][i] * w[o][i]: x is rows x in, w is out x in (row-major), y is rows x out.
-void project(const std::vector<double>& x, const std::vector<float>& w, std::vector<double>& y, int64_t rows,
-             int64_t in, int64_t out, bool accumulate) {
-  if (!accumulate) y.assign(static_cast<size_t>(rows * out), 0.0);
-  tbb::parallel_for(tbb::blocked_range<int64_t>(0, out, 16), [&](const auto& range) {
-    for (int64_t o = range.begin(); o < range.end(); ++o) {
-      const float* wr = w.data() + o * in;
-      for (int64_t t = 0; t < rows; ++t) {
-        const double* xr = x.data() + t * in;
-        double acc = 0;
-        for (int64_t i = 0; i < in; ++i) acc += xr[i] * static_cast<double>(wr[i]);
-        y[static_cast<size_t>(t * out + o)] += acc;
-      }
-    }
-  });
+void project(const std::vector<double>& x, const float* w, std::vector<double>& y, int64_t rows, int64_t in,
+             int64_t out, bool accumulate) {
+  if (!accumulate) y.resize(static_cast<size_t>(rows * out));
+  validate::fp64_dot_products(w, in, x.data(), in, y.data(), out, out, rows, in, accumulate);
 }
 
 }  // namespace
@@ -40,9 +29,12 @@ LlmReference::LlmReference(LlmConfig config, uint64_t seed, DType dtype, int64_t
 
 LlmReference::~LlmReference() = default;
 
-std::vector<float> LlmReference::weights(size_t index) const {
-  if (!cache_.empty()) return cache_[index];
-  return weight_values(config_, seed_, tensors_[index], dtype_);
+const float* LlmReference::weights(size_t index, ScratchBuffer<float>& scratch) const {
+  if (!cache_.empty()) return cache_[index].data();
+  const WeightTensor& t = tensors_[index];
+  float* out = scratch.get(static_cast<size_t>(t.elements()));
+  weight_values(config_, seed_, t, dtype_, 0, t.elements(), out);
+  return out;
 }
 
 std::vector<std::vector<double>> LlmReference::logits(const std::vector<int32_t>& tokens,
@@ -50,29 +42,43 @@ std::vector<std::vector<double>> LlmReference::logits(const std::vector<int32_t>
   const LlmConfig& c = config_;
   const int64_t T = static_cast<int64_t>(tokens.size());
   const int64_t H = c.hidden;
-  // Embedding (tensor 0).
-  std::vector<double> x(static_cast<size_t>(T * H));
+  // Embedding (tensor 0): only the rows of the tokens.
+  std::vector<double> x(static_cast<size_t>(T * H), 0.0);
   {
-    const std::vector<float> table = weights(0);
-    std::vector<double> row(static_cast<size_t>(H));
+    std::vector<float> row(static_cast<size_t>(H));
     for (int64_t t = 0; t < T; ++t) {
       const int32_t id = tokens[static_cast<size_t>(t)];
-      for (int64_t i = 0; i < H; ++i)
-        x[static_cast<size_t>(t * H + i)] =
-            (id >= 0 && id < c.vocab) ? static_cast<double>(table[static_cast<size_t>(id * H + i)]) : 0.0;
+      if (id < 0 || id >= c.vocab) continue;
+      const float* src = row.data();
+      if (!cache_.empty())
+        src = cache_[0].data() + static_cast<int64_t>(id) * H;
+      else
+        weight_values(c, seed_, tensors_[0], dtype_, id * H, (id + 1) * H, row.data());
+      std::copy_n(src, H, x.begin() + t * H);
     }
   }
+  // One buffer for every regenerated tensor, sized for the largest at the start.
+  ScratchBuffer<float> scratch;
+  if (cache_.empty()) {
+    int64_t largest = 0;
+    for (const WeightTensor& t : tensors_) largest = std::max(largest, t.elements());
+    scratch.get(static_cast<size_t>(largest));
+  }
+  auto w = [&](size_t index) { return weights(index, scratch); };
+  auto norm_weights = [&](size_t index) {
+    const float* p = w(index);
+    return std::vector<double>(p, p + H);
+  };
   std::vector<int32_t> pos(static_cast<size_t>(T)), slot(static_cast<size_t>(T), 0);
   for (int64_t t = 0; t < T; ++t) pos[static_cast<size_t>(t)] = static_cast<int32_t>(t);
   std::vector<double> hn, q, k, v, o, gu, act, kc, vc;
-  auto to_double = [](const std::vector<float>& f) { return std::vector<double>(f.begin(), f.end()); };
   size_t ti = 1;
   for (int64_t l = 0; l < c.layers; ++l, ti += 8) {
     hn.resize(x.size());
-    validate::ref::rmsnorm(x.data(), to_double(weights(ti)).data(), hn.data(), T, H, c.norm_eps);
-    project(hn, weights(ti + 1), q, T, H, c.q_dim(), false);
-    project(hn, weights(ti + 2), k, T, H, c.kv_dim(), false);
-    project(hn, weights(ti + 3), v, T, H, c.kv_dim(), false);
+    validate::ref::rmsnorm(x.data(), norm_weights(ti).data(), hn.data(), T, H, c.norm_eps);
+    project(hn, w(ti + 1), q, T, H, c.q_dim(), false);
+    project(hn, w(ti + 2), k, T, H, c.kv_dim(), false);
+    project(hn, w(ti + 3), v, T, H, c.kv_dim(), false);
     validate::ref::rope(q.data(), pos.data(), T, c.heads, c.head_dim, false, c.rope_theta);
     validate::ref::rope(k.data(), pos.data(), T, c.kv_heads, c.head_dim, false, c.rope_theta);
     kc.assign(static_cast<size_t>(c.kv_dim() * T), 0.0);
@@ -82,12 +88,12 @@ std::vector<std::vector<double>> LlmReference::logits(const std::vector<int32_t>
     o.assign(static_cast<size_t>(T * c.q_dim()), 0.0);
     validate::ref::attention(q.data(), kc.data(), vc.data(), slot.data(), pos.data(), o.data(), T, c.heads,
                              c.kv_heads, c.head_dim, 1, T, 1.0 / std::sqrt(static_cast<double>(c.head_dim)));
-    project(o, weights(ti + 4), x, T, c.q_dim(), H, true);
-    validate::ref::rmsnorm(x.data(), to_double(weights(ti + 5)).data(), hn.data(), T, H, c.norm_eps);
-    project(hn, weights(ti + 6), gu, T, H, 2 * c.ffn, false);
+    project(o, w(ti + 4), x, T, c.q_dim(), H, true);
+    validate::ref::rmsnorm(x.data(), norm_weights(ti + 5).data(), hn.data(), T, H, c.norm_eps);
+    project(hn, w(ti + 6), gu, T, H, 2 * c.ffn, false);
     act.assign(static_cast<size_t>(T * c.ffn), 0.0);
     validate::ref::swiglu(gu.data(), act.data(), T, c.ffn);
-    project(act, weights(ti + 7), x, T, c.ffn, H, true);
+    project(act, w(ti + 7), x, T, c.ffn, H, true);
   }
   // Final norm (tensor ti) and the lm_head (the embedding when tied) on the requested rows only.
   const int64_t P = static_cast<int64_t>(positions.size());
@@ -95,9 +101,9 @@ std::vector<std::vector<double>> LlmReference::logits(const std::vector<int32_t>
   for (int64_t r = 0; r < P; ++r)
     std::copy_n(x.begin() + positions[static_cast<size_t>(r)] * H, H, rows.begin() + r * H);
   std::vector<double> normed(rows.size());
-  validate::ref::rmsnorm(rows.data(), to_double(weights(ti)).data(), normed.data(), P, H, c.norm_eps);
+  validate::ref::rmsnorm(rows.data(), norm_weights(ti).data(), normed.data(), P, H, c.norm_eps);
   std::vector<double> logits;
-  project(normed, weights(c.tied_lm_head ? 0 : ti + 1), logits, P, H, c.vocab, false);
+  project(normed, w(c.tied_lm_head ? 0 : ti + 1), logits, P, H, c.vocab, false);
   std::vector<std::vector<double>> out(static_cast<size_t>(P));
   for (int64_t r = 0; r < P; ++r)
     out[static_cast<size_t>(r)].assign(logits.begin() + r * c.vocab, logits.begin() + (r + 1) * c.vocab);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/models/llm_config.h"
+#include "core/util/scratch_buffer.h"
 #include "core/validate/dtype.h"
 
 namespace cmeter::models {
@@ -29,7 +30,8 @@ class LlmReference {
                                           const std::vector<int64_t>& positions) const;
 
  private:
-  std::vector<float> weights(size_t index) const;
+  // Tensor `index` as floats: the cached copy, or regenerated into `scratch`.
+  const float* weights(size_t index, ScratchBuffer<float>& scratch) const;
   LlmConfig config_;
   uint64_t seed_;
   DType dtype_;

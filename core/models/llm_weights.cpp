@@ -3,6 +3,7 @@
 
 #include <tbb/parallel_for.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -43,21 +44,72 @@ float weight_value(const LlmConfig& c, uint64_t seed, const WeightTensor& t, int
   return static_cast<float>(v);
 }
 
+namespace {
+
+// Elements [begin, end) of tensor t, in order, through fn(index, value): the values of weight_value,
+// with the tensor's scale computed once and an embedding row's gain (one exp) once per row rather than
+// per element (the same double operations in the same order, so the same floats).
+template <typename Fn>
+void generate(const LlmConfig& c, uint64_t seed, const WeightTensor& t, int64_t begin, int64_t end, Fn&& fn) {
+  if (t.kind == WeightKind::kNorm) {
+    for (int64_t i = begin; i < end; ++i) fn(i, weight_value(c, seed, t, i));
+    return;
+  }
+  const double scale = tensor_scale(c, t);
+  if (t.kind != WeightKind::kEmbedding && t.kind != WeightKind::kLmHead) {
+    for (int64_t i = begin; i < end; ++i)
+      fn(i, static_cast<float>(scale * counter_uniform(seed, t.id, static_cast<uint64_t>(i))));
+    return;
+  }
+  for (int64_t i = begin; i < end;) {
+    const int64_t row = i / t.cols, row_end = std::min(end, (row + 1) * t.cols);
+    const double gain =
+        std::exp(0.5 * counter_uniform(seed, kRowGainStream + t.id, static_cast<uint64_t>(row)));
+    for (; i < row_end; ++i) {
+      double v = scale * counter_uniform(seed, t.id, static_cast<uint64_t>(i));
+      v *= gain;
+      fn(i, static_cast<float>(v));
+    }
+  }
+}
+
+// round_to(dtype, v) for a float v, by bits for the storage types (the uploads' own conversion).
+float round_float(DType dtype, float v) {
+  switch (dtype) {
+    case DType::kBF16:
+      return bf16_bits_to_f32(f32_to_bf16_bits(v));
+    case DType::kF16:
+      return f16_bits_to_f32(f32_to_f16_bits(v));
+    case DType::kF32:
+      return v;
+    default:
+      return static_cast<float>(round_to(dtype, v));
+  }
+}
+
+constexpr int64_t kGrain = int64_t{1} << 16;
+
+}  // namespace
+
+void weight_values(const LlmConfig& c, uint64_t seed, const WeightTensor& t, DType dtype, int64_t begin,
+                   int64_t end, float* out) {
+  tbb::parallel_for(tbb::blocked_range<int64_t>(begin, end, kGrain), [&](const auto& r) {
+    generate(c, seed, t, r.begin(), r.end(),
+             [&](int64_t i, float v) { out[i - begin] = round_float(dtype, v); });
+  });
+}
+
 std::vector<float> weight_values(const LlmConfig& c, uint64_t seed, const WeightTensor& t, DType dtype) {
   std::vector<float> out(static_cast<size_t>(t.elements()));
-  tbb::parallel_for(tbb::blocked_range<int64_t>(0, t.elements(), 1 << 16), [&](const auto& r) {
-    for (int64_t i = r.begin(); i < r.end(); ++i)
-      out[static_cast<size_t>(i)] = static_cast<float>(round_to(dtype, weight_value(c, seed, t, i)));
-  });
+  weight_values(c, seed, t, dtype, 0, t.elements(), out.data());
   return out;
 }
 
 std::vector<uint8_t> weight_bytes(const LlmConfig& c, uint64_t seed, const WeightTensor& t, DType dtype) {
   const size_t size = size_bytes(dtype);
   std::vector<uint8_t> out(static_cast<size_t>(t.elements()) * size);
-  tbb::parallel_for(tbb::blocked_range<int64_t>(0, t.elements(), 1 << 16), [&](const auto& r) {
-    for (int64_t i = r.begin(); i < r.end(); ++i) {
-      const float v = weight_value(c, seed, t, i);
+  tbb::parallel_for(tbb::blocked_range<int64_t>(0, t.elements(), kGrain), [&](const auto& r) {
+    generate(c, seed, t, r.begin(), r.end(), [&](int64_t i, float v) {
       uint8_t* dst = out.data() + static_cast<size_t>(i) * size;
       if (dtype == DType::kBF16) {
         const uint16_t b = f32_to_bf16_bits(v);
@@ -68,7 +120,7 @@ std::vector<uint8_t> weight_bytes(const LlmConfig& c, uint64_t seed, const Weigh
       } else {
         std::memcpy(dst, &v, 4);
       }
-    }
+    });
   });
   return out;
 }

@@ -24,6 +24,9 @@ float weight_value(const LlmConfig& config, uint64_t seed, const WeightTensor& t
 // The whole tensor rounded to `dtype` and widened to float (exact for f16, bf16 and f32): the values
 // the device holds, as the host reference reads them.
 std::vector<float> weight_values(const LlmConfig& config, uint64_t seed, const WeightTensor& t, DType dtype);
+// Elements [begin, end) of the same into out[0, end - begin) (parallel; no allocation).
+void weight_values(const LlmConfig& config, uint64_t seed, const WeightTensor& t, DType dtype, int64_t begin,
+                   int64_t end, float* out);
 // The whole tensor in `dtype`'s bytes, ready to upload.
 std::vector<uint8_t> weight_bytes(const LlmConfig& config, uint64_t seed, const WeightTensor& t, DType dtype);
 

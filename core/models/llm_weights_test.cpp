@@ -11,6 +11,8 @@
 #include <set>
 
 #include "core/models/llm_reference.h"
+#include "core/validate/half.h"
+#include "core/validate/host_data.h"
 
 namespace cmeter::models {
 namespace {
@@ -35,6 +37,33 @@ TEST_CASE("llm weights: random access equals the full tensor, seeds differ, byte
   double sq = 0;
   for (float x : all) sq += double(x) * x;
   CHECK(sq / static_cast<double>(all.size()) == doctest::Approx(1.0 / c.hidden).epsilon(0.05));
+}
+
+TEST_CASE("llm weights: the bulk generators equal round_to(weight_value) for every kind and dtype") {
+  // The bulk paths compute an embedding row's gain once per row and round by bits; the element
+  // definition (weight_value, round_to) is what the host reference and the uploads must agree on.
+  const LlmConfig c = llm_preset("llm-tiny").value();
+  const auto tensors = weight_tensors(c);
+  for (const WeightTensor& t : tensors) {
+    if (t.name != "embedding" && t.name != "layers.0.attn_norm" && t.name != "layers.0.w_down" &&
+        t.name != "final_norm" && t.name != "lm_head")
+      continue;
+    for (DType d : {DType::kBF16, DType::kF16, DType::kF32}) {
+      const auto values = weight_values(c, 11, t, d);
+      const auto bytes = weight_bytes(c, 11, t, d);
+      REQUIRE(values.size() == static_cast<size_t>(t.elements()));
+      REQUIRE(bytes.size() == values.size() * size_bytes(d));
+      int64_t bad = 0;
+      for (int64_t i = 0; i < t.elements(); i += 1 + i % 7) {
+        const float want = static_cast<float>(round_to(d, weight_value(c, 11, t, i)));
+        bad += values[static_cast<size_t>(i)] != want;
+        bad +=
+            static_cast<float>(validate::element_as_double(d, bytes.data(), static_cast<size_t>(i))) != want;
+      }
+      INFO(t.name, " ", to_string(d));
+      CHECK(bad == 0);
+    }
+  }
 }
 
 TEST_CASE("llm prompts: reproducible, in range, unique across queries") {

@@ -498,6 +498,15 @@ void run_inference(const Context& ctx, CaseResult& result) {
   auto stream = dev.create_stream();
   if (!stream) return (void)fail(result, CaseStatus::kFailed, stream.error().message);
   const uint64_t seed = ctx.seed;
+  // The untimed phases' durations on stderr (--show-worker-stderr): on a CPU host the FP64 reference
+  // of a 1B model takes minutes, and a user should see where a case's time went.
+  auto phase_start = std::chrono::steady_clock::now();
+  auto phase_done = [&](const char* what) {
+    const auto now = std::chrono::steady_clock::now();
+    fmt::print(stderr, "  inference {} {}: {} in {:.1f} s\n", cfg.name, models::to_string(c->scenario), what,
+               std::chrono::duration<double>(now - phase_start).count());
+    phase_start = now;
+  };
   auto llm = DeviceLlm::create(dev, *stream, shape, seed, fused);
   if (!llm) return (void)fail(result, CaseStatus::kFailed, llm.error().message);
 
@@ -522,7 +531,9 @@ void run_inference(const Context& ctx, CaseResult& result) {
 
   // Accuracy pass (untimed).
   const models::LlmReference ref(cfg, seed, c->dtype);
+  phase_done("weights generated and uploaded");
   auto accurate = accuracy_pass(*c, **llm, *stream, ref, seed, inf.accuracy);
+  phase_done("accuracy pass (op-local checks, teacher-forced logits)");
   if (!accurate) return (void)fail(result, CaseStatus::kFailed, accurate.error().message);
   if (!*accurate) {
     inf.accuracy.passed = false;
@@ -535,6 +546,7 @@ void run_inference(const Context& ctx, CaseResult& result) {
   DeviceEngine engine(**llm, *stream, seed);
   const std::optional<double> energy_before = energy_j(dev);
   auto timed = run_timed(*c, engine, seed);
+  phase_done("timed scenario");
   if (!timed) return (void)fail(result, CaseStatus::kFailed, timed.error().message);
   const std::optional<double> energy_after = energy_j(dev);
   const models::ScenarioRun& run = timed->run;
@@ -543,6 +555,7 @@ void run_inference(const Context& ctx, CaseResult& result) {
   // Audit of a sample of the timed outputs drawn from fresh entropy.
   std::string audit_problem;
   inf.accuracy.audit_mismatches = audit(*c, engine, ref, seed, inf.accuracy.audit_queries, audit_problem);
+  phase_done("audit");
   inf.accuracy.passed = inf.accuracy.audit_mismatches == 0;
   if (!audit_problem.empty()) inf.accuracy.first_divergence = "audit: " + audit_problem;
 

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/validate/fp64_matmul.h"
+#include "core/validate/half.h"
 #include "core/validate/host_data.h"
 #include "core/validate/op_reference.h"
 
@@ -17,9 +19,31 @@ double param_double(const KeyValues& p, const char* key, double fallback) {
   return get_number(p, key).value_or(fallback);
 }
 
+// The elements of a buffer as read back, widened exactly (bf16, f16 and f32 all fit a float).
+template <typename T>
+void widen_into(DType t, const std::vector<uint8_t>& bytes, T* out) {
+  const size_t count = bytes.size() / size_bytes(t);
+  const uint8_t* p = bytes.data();
+  if (t == DType::kBF16 || t == DType::kF16) {
+    const bool bf = t == DType::kBF16;
+    for (size_t i = 0; i < count; ++i) {
+      uint16_t bits;
+      std::memcpy(&bits, p + 2 * i, 2);
+      out[i] = static_cast<T>(bf ? bf16_bits_to_f32(bits) : f16_bits_to_f32(bits));
+    }
+  } else if (t == DType::kF32) {
+    for (size_t i = 0; i < count; ++i) {
+      float v;
+      std::memcpy(&v, p + 4 * i, 4);
+      out[i] = static_cast<T>(v);
+    }
+  } else {
+    for (size_t i = 0; i < count; ++i) out[i] = static_cast<T>(validate::element_as_double(t, p, i));
+  }
+}
 std::vector<double> as_doubles(DType t, const std::vector<uint8_t>& bytes) {
   std::vector<double> out(bytes.size() / size_bytes(t));
-  for (size_t i = 0; i < out.size(); ++i) out[i] = validate::element_as_double(t, bytes.data(), i);
+  widen_into(t, bytes, out.data());
   return out;
 }
 std::vector<int32_t> as_ints(const std::vector<uint8_t>& bytes) {
@@ -37,8 +61,12 @@ size_t output_index(const std::string& op) {
 }
 
 // C = alpha op(A) op(B) + beta C over the batch, column-major with gemm.v1's leading dimensions,
-// strides and offsets.
-void gemm_reference(const KeyValues& p, const std::vector<double>& a, const std::vector<double>& b,
+// strides and offsets; the products and sums in FP64 (validate::fp64_dot_products: each C element is
+// the dot product of row i of op(A) and column j of op(B)). op(A) = Aᵀ (a decode or prefill projection,
+// A the weights) and op(B) = B have those rows and columns contiguous and are used in place; the other
+// layouts are gathered first.
+void gemm_reference(const KeyValues& p, DType t, const std::vector<uint8_t>& a_bytes,
+                    const std::vector<uint8_t>& b_bytes, ScratchBuffer<float>& a_scratch,
                     std::vector<double>& c) {
   const int64_t m = param_int(p, "m"), n = param_int(p, "n"), k = param_int(p, "k");
   const bool ta = get_bool(p, "trans_a").value_or(false), tb = get_bool(p, "trans_b").value_or(false);
@@ -52,18 +80,36 @@ void gemm_reference(const KeyValues& p, const std::vector<double>& a, const std:
   const int64_t oa = param_int(p, "offset_a"), ob = param_int(p, "offset_b"), oc = param_int(p, "offset_c");
   const double alpha = param_double(p, "alpha", 1), beta = param_double(p, "beta", 0);
   const int64_t batch = param_int(p, "batch", 1);
-  for (int64_t bi = 0; bi < batch; ++bi)
+  float* a = a_scratch.get(a_bytes.size() / size_bytes(t));
+  widen_into(t, a_bytes, a);  // exact: the model dtypes are bf16, f16, f32
+  const std::vector<double> b = as_doubles(t, b_bytes);
+  std::vector<float> a_rows;
+  std::vector<double> b_cols, dots(static_cast<size_t>(m * n));
+  for (int64_t bi = 0; bi < batch; ++bi) {
+    const float* ap = a + oa + bi * sa;
+    const double* bp = b.data() + ob + bi * sb;
+    int64_t a_ld = lda, b_ld = ldb;
+    if (!ta) {  // A is m x k: gather its rows
+      a_rows.resize(static_cast<size_t>(m * k));
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t l = 0; l < k; ++l) a_rows[static_cast<size_t>(i * k + l)] = ap[l * lda + i];
+      ap = a_rows.data();
+      a_ld = k;
+    }
+    if (tb) {  // B is n x k: gather its columns of Bᵀ
+      b_cols.resize(static_cast<size_t>(n * k));
+      for (int64_t j = 0; j < n; ++j)
+        for (int64_t l = 0; l < k; ++l) b_cols[static_cast<size_t>(j * k + l)] = bp[l * ldb + j];
+      bp = b_cols.data();
+      b_ld = k;
+    }
+    validate::fp64_dot_products(ap, a_ld, bp, b_ld, dots.data(), m, m, n, k, false);
     for (int64_t j = 0; j < n; ++j)
       for (int64_t i = 0; i < m; ++i) {
-        double acc = 0;
-        for (int64_t l = 0; l < k; ++l) {
-          const double av = a[static_cast<size_t>(oa + bi * sa + (ta ? i * lda + l : l * lda + i))];
-          const double bv = b[static_cast<size_t>(ob + bi * sb + (tb ? l * ldb + j : j * ldb + l))];
-          acc += av * bv;
-        }
         double& cv = c[static_cast<size_t>(oc + bi * sc + j * ldc + i)];
-        cv = alpha * acc + (beta == 0 ? 0.0 : beta * cv);
+        cv = alpha * dots[static_cast<size_t>(j * m + i)] + (beta == 0 ? 0.0 : beta * cv);
       }
+  }
 }
 
 }  // namespace
@@ -86,7 +132,9 @@ StepObserver StepChecker::observer() {
 
 Status StepChecker::before(const GraphStep& step) {
   if (first_) return {};
-  inputs_.assign(step.buffers.size(), {});
+  // Kept between steps (a vector shrinks without freeing): a fresh multi-GB allocation per step of
+  // llm-1b cost more in page faults and zero-filling than its reference did.
+  inputs_.resize(step.buffers.size());
   for (size_t i = 0; i < step.buffers.size(); ++i) {
     inputs_[i].resize(step.buffers[i]->size_bytes());
     if (auto st = stream_.read(*step.buffers[i], 0, inputs_[i].data(), inputs_[i].size()); !st) return st;
@@ -113,7 +161,7 @@ Status StepChecker::after(const GraphStep& step) {
   const int64_t rows = param_int(p, "rows");
   auto in = [&](size_t i) { return as_doubles(t, inputs_[i]); };
   if (step.op == "gemm.v1") {
-    gemm_reference(p, in(0), in(1), want);
+    gemm_reference(p, t, inputs_[0], inputs_[1], weights_, want);
   } else if (step.op == "rmsnorm.v1") {
     const auto x = in(0), w = in(1);
     validate::ref::rmsnorm(x.data(), w.data(), want.data(), rows, param_int(p, "dim"),
@@ -137,10 +185,24 @@ Status StepChecker::after(const GraphStep& step) {
     validate::ref::kv_append(src.data(), want.data(), slot.data(), pos.data(), rows, param_int(p, "kv_heads"),
                              param_int(p, "head_dim"), param_int(p, "slots"), param_int(p, "capacity"));
   } else if (step.op == "embedding.v1") {
-    const auto table = in(0);
+    // Only the rows the ids select are widened (the table is the model's largest tensor: widening all
+    // of llm-1b's took ~9 s a step): row r of `picked` is table row ids[r], and picked_ids[r] = r, or
+    // -1 where ids[r] is out of range, so the reference still answers zeros there.
+    const int64_t vocab = param_int(p, "vocab"), dim = param_int(p, "dim");
     const auto ids = as_ints(inputs_[1]);
-    validate::ref::embedding(table.data(), ids.data(), want.data(), rows, param_int(p, "vocab"),
-                             param_int(p, "dim"));
+    const size_t esize = size_bytes(t);
+    std::vector<uint8_t> picked_bytes(static_cast<size_t>(rows * dim) * esize);
+    std::vector<int32_t> picked_ids(static_cast<size_t>(rows), -1);
+    for (int64_t r = 0; r < rows && r < static_cast<int64_t>(ids.size()); ++r) {
+      const int32_t id = ids[static_cast<size_t>(r)];
+      if (id < 0 || id >= vocab || static_cast<size_t>((id + 1) * dim) * esize > inputs_[0].size()) continue;
+      std::memcpy(picked_bytes.data() + static_cast<size_t>(r * dim) * esize,
+                  inputs_[0].data() + static_cast<size_t>(id * dim) * esize,
+                  static_cast<size_t>(dim) * esize);
+      picked_ids[static_cast<size_t>(r)] = static_cast<int32_t>(r);
+    }
+    const auto picked = as_doubles(t, picked_bytes);
+    validate::ref::embedding(picked.data(), picked_ids.data(), want.data(), rows, rows, dim);
   } else if (step.op == "attention.v1") {
     const auto q = in(0), kc = in(1), vc = in(2);
     const auto slot = as_ints(inputs_[3]), pos = as_ints(inputs_[4]);

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/plugin/device.h"
+#include "core/util/scratch_buffer.h"
 #include "core/validate/dtype.h"
 #include "core/workloads/inference_graph.h"
 
@@ -34,6 +35,7 @@ class StepChecker {
   Stream& stream_;
   DType dtype_;
   std::vector<std::vector<uint8_t>> inputs_;  // per step buffer, read before the step
+  ScratchBuffer<float> weights_;              // a gemm step's A (the weights), widened
   int64_t steps_ = 0;
   double worst_ = 0;
   std::optional<std::string> first_;

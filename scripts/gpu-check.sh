@@ -10,7 +10,8 @@
 # doctest) are missing, it falls back to building the plugin alone (plugins/cuda as its own CMake
 # project): tests (if doctest is there) and the bench still run; `cmeter` steps are skipped, said so.
 #
-# Usage: scripts/gpu-check.sh [STEP...]   steps: env build devices tests run extra llm bench (default: all)
+# Usage: scripts/gpu-check.sh [STEP...]   steps: env build devices check tests run extra llm llm8b bench
+#                                         (default: all but llm8b)
 #        scripts/gpu-check.sh pack          (on a machine WITHOUT a GPU but with the toolkit and the core's
 #                                            dependencies: build, then copy the binaries, plugins and the
 #                                            non-system shared libraries they need into $CMETER_GPU_PACK_DIR,
@@ -20,7 +21,7 @@
 # Each step fits a 10-minute command limit on an H100 (`run` is the longest, ~6 min), so a caller with
 # such a limit runs them one or two per command; the build is kept in build-gpu/ between commands.
 # Environment: OUT, CMETER_GPU_BUILD_DIR (default build-gpu), CMETER_GPU_DEVICE (default cuda:0),
-# JOBS (default: nproc), CMETER_GPU_{RUN,EXTRA,LLM,TESTS}_TIMEOUT_S (step limits), CMETER_GPU_DEADLINE_S (seconds from the start after which no step starts, and
+# JOBS (default: nproc), CMETER_GPU_{RUN,EXTRA,LLM,LLM8B,CHECK,TESTS}_TIMEOUT_S (step limits), CMETER_GPU_DEADLINE_S (seconds from the start after which no step starts, and
 # each step's timeout is clamped to what is left: a caller with a hard limit gets every output that fits).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +34,7 @@ JOBS=${JOBS:-$(nproc 2>/dev/null || echo 4)}
 mkdir -p "$OUT"
 SUMMARY="$OUT/summary.txt"
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(env build devices tests run extra llm bench)
+[ ${#steps[@]} -eq 0 ] && steps=(env build devices check tests run extra llm bench)
 
 say() { echo "gpu-check: $*" | tee -a "$SUMMARY"; }
 DEADLINE_S=${CMETER_GPU_DEADLINE_S:-0}
@@ -156,6 +157,15 @@ step_devices() {
   "$BUILD/bin/cmeter" devices --json >"$OUT/devices.json" 2>/dev/null
 }
 
+# The conformance checks of every op the CUDA plugin offers (`plugin check --level full`): the shapes a
+# CPU cannot show wrong on this card (the decode GEMMs' op(A) = Aᵀ shapes among them).
+step_check() {
+  if ! have_full_build; then say "check: skipped (no cmeter binary)"; return 0; fi
+  step_cmd plugin-check "${CMETER_GPU_CHECK_TIMEOUT_S:-300}" "$BUILD/bin/cmeter" plugin check --level full \
+    --json "$OUT/plugin-check.json" --md "$OUT/plugin-check.md" "$BUILD/lib/cmeter/plugins/libcmeter-cuda.so"
+  return 0
+}
+
 step_tests() {
   local dir; dir=$(plugin_dir)
   if [ ! -x "$dir/bin/cmeter_cuda_plugin_tests" ]; then say "tests: skipped (not built: doctest missing?)"; return 0; fi
@@ -213,6 +223,9 @@ step_extra() { run_profile run-gpu-extra profiles/gpu-extra.yaml "${CMETER_GPU_E
 # The inference workload (profiles/llm.yaml: llm-tiny and llm-1b, three scenarios) on the CUDA plugin's
 # ABI 1.1 ops; its report carries MFU/MBU, TTFT/TPOT and the accuracy pass (issue 12's GPU figures).
 step_llm() { run_profile run-llm profiles/llm.yaml "${CMETER_GPU_LLM_TIMEOUT_S:-500}"; }
+# llm-8b (profiles/llm-large.yaml): 16 GB of bf16 weights; most of a case's time is the host's FP64
+# reference (on a 16-core host roughly a minute a case), so it is not in the default steps.
+step_llm8b() { run_profile run-llm8b profiles/llm-large.yaml "${CMETER_GPU_LLM8B_TIMEOUT_S:-560}"; }
 
 step_bench() {
   local dir; dir=$(plugin_dir)
@@ -226,9 +239,9 @@ step_bench() {
 say "=== $(date -u +%FT%TZ) steps: ${steps[*]} (output in $OUT)"
 for s in "${steps[@]}"; do
   case "$s" in
-    env | build | devices | tests | run | extra | llm | bench | pack) "step_$s" ;;
-    all) for t in env build devices tests run extra bench; do "step_$t"; done ;;
-    *) say "unknown step '$s' (env build devices tests run extra bench)"; exit 2 ;;
+    env | build | devices | check | tests | run | extra | llm | llm8b | bench | pack) "step_$s" ;;
+    all) for t in env build devices check tests run extra bench; do "step_$t"; done ;;
+    *) say "unknown step '$s' (env build devices check tests run extra llm llm8b bench pack)"; exit 2 ;;
   esac
 done
 say "=== done; summary in $SUMMARY"

@@ -1,6 +1,11 @@
-// Build facts from core/CMakeLists.txt (compile definitions on this file only, so a new commit
-// rebuilds one file, not the core).
+// Build facts from core/CMakeLists.txt: the version and build type as compile definitions on this file
+// only, the commit from git_version.h, which core/util/git_version.cmake rewrites at build time when
+// the commit or its dirty flag changes (so a new commit rebuilds one file, not the core).
 #include "core/util/version.h"
+
+#if __has_include("git_version.h")
+#include "git_version.h"
+#endif
 
 #ifndef CMETER_VERSION
 #define CMETER_VERSION "0.0.0"

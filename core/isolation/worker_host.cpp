@@ -67,6 +67,9 @@ Result<std::unique_ptr<subprocess::Child>> WorkerHost::spawn(const std::string& 
   o.forward_stderr = options_.forward_stderr;
   o.forward_prefix = fmt::format("[worker {}] ", plugin_name_from_path(path));
   o.kill_with_parent = true;
+  // The worker sizes host-memory work against the limit it is stopped at (workloads::memory_budget_bytes).
+  if (options_.memory_limit_bytes > 0)
+    o.env.push_back(fmt::format("{}={}", workloads::kWorkerMemoryLimitEnv, options_.memory_limit_bytes));
   // Forked on the host's spawner thread: a worker dies with the *thread* that forked it
   // (PR_SET_PDEATHSIG), and a concurrent run's case threads end after each case.
   std::promise<Result<std::unique_ptr<subprocess::Child>>> done;

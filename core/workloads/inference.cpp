@@ -18,6 +18,7 @@
 #include "core/models/llm_reference.h"
 #include "core/models/llm_weights.h"
 #include "core/models/scenario.h"
+#include "core/util/resident_memory.h"
 #include "core/validate/host_data.h"
 #include "core/workloads/inference_check.h"
 #include "core/workloads/inference_graph.h"
@@ -196,6 +197,19 @@ std::vector<double> logits_row(DType t, const std::vector<uint8_t>& bytes, int64
   return out;
 }
 
+// Host memory the case's references hold at their peak: the largest weight tensor as uploaded and
+// widened (the op-local check's copy, or the teacher-forced reference's regenerated one; the check's
+// is freed before the reference runs), plus the reference's FP64 activations over `rows` tokens and
+// the logits it compares, plus 256 MiB of slack.
+uint64_t reference_host_bytes(const models::LlmConfig& c, DType dtype, int64_t rows) {
+  uint64_t largest = 0;
+  for (const models::WeightTensor& t : models::weight_tensors(c))
+    largest = std::max<uint64_t>(largest, static_cast<uint64_t>(t.elements()));
+  const uint64_t per_row =
+      8ull * static_cast<uint64_t>(4 * c.hidden + 2 * c.q_dim() + 4 * c.kv_dim() + 3 * c.ffn + 2 * c.vocab);
+  return largest * (size_bytes(dtype) + 4) + static_cast<uint64_t>(rows) * per_row + (256ull << 20);
+}
+
 // Op-local checks of one prefill and one decode step; then `queries` queries generated on the device
 // with their logits read back each step, compared with the host reference teacher-forced on the
 // device's tokens. Fills `acc`; false when the device diverged (acc.first_divergence says where).
@@ -203,22 +217,25 @@ Result<bool> accuracy_pass(const InferenceCase& c, DeviceLlm& llm, Stream& strea
                            const models::LlmReference& ref, uint64_t seed, InferenceAccuracy& acc) {
   const GraphShape& s = llm.shape();
   const int64_t V = c.config.vocab, P = c.prompt_len, L = c.output_len;
-  StepChecker checker(stream, c.dtype);
-  const StepObserver obs = checker.observer();
-  if (auto st = llm.enqueue_prefill(0, models::prompt_tokens(c.config, seed, 0, P), &obs); !st)
-    return st.error();
-  std::vector<int32_t> pos(static_cast<size_t>(s.max_batch), -1);
-  pos[0] = static_cast<int32_t>(P);
-  if (L > 1 && !checker.first_divergence())
-    if (auto st = llm.enqueue_decode(pos, &obs); !st) return st.error();
-  // The largest decode bucket's ops too (the smallest ran above; a full batch runs the largest): slot
-  // 0 repeats its step with the other slots idle.
-  if (L > 1 && s.max_batch > 1 && !checker.first_divergence())
-    if (auto st = llm.enqueue_decode(pos, &obs, s.max_batch); !st) return st.error();
-  if (auto st = stream.synchronize(); !st) return st.error();
-  if (checker.first_divergence()) {
-    acc.first_divergence = *checker.first_divergence();
-    return false;
+  {
+    // Scoped: the checker's copies of the largest tensor are freed before the reference runs.
+    StepChecker checker(stream, c.dtype);
+    const StepObserver obs = checker.observer();
+    if (auto st = llm.enqueue_prefill(0, models::prompt_tokens(c.config, seed, 0, P), &obs); !st)
+      return st.error();
+    std::vector<int32_t> pos(static_cast<size_t>(s.max_batch), -1);
+    pos[0] = static_cast<int32_t>(P);
+    if (L > 1 && !checker.first_divergence())
+      if (auto st = llm.enqueue_decode(pos, &obs); !st) return st.error();
+    // The largest decode bucket's ops too (the smallest ran above; a full batch runs the largest): slot
+    // 0 repeats its step with the other slots idle.
+    if (L > 1 && s.max_batch > 1 && !checker.first_divergence())
+      if (auto st = llm.enqueue_decode(pos, &obs, s.max_batch); !st) return st.error();
+    if (auto st = stream.synchronize(); !st) return st.error();
+    if (checker.first_divergence()) {
+      acc.first_divergence = *checker.first_divergence();
+      return false;
+    }
   }
   const LogitLimits limits = logit_limits(c.dtype);
   int64_t clear = 0, agree = 0;
@@ -492,9 +509,29 @@ void run_inference(const Context& ctx, CaseResult& result) {
                       fmt::format("missing mandatory ops: {}", fmt::join(*missing, ", ")));
   const uint64_t need = DeviceLlm::device_bytes(shape, fused);
   if (need > memory_budget_bytes(dev))
-    return (void)fail(result, CaseStatus::kUnsupported,
-                      fmt::format("{} needs {:.2f} GiB of device memory; the budget is {:.2f} GiB", cfg.name,
-                                  need / 1073741824.0, memory_budget_bytes(dev) / 1073741824.0));
+    return (void)fail(
+        result, CaseStatus::kUnsupported,
+        fmt::format("{} needs {:.2f} GiB of device memory; the budget is {:.2f} GiB ({})", cfg.name,
+                    need / 1073741824.0, memory_budget_bytes(dev) / 1073741824.0, memory_budget_source(dev)));
+  // The worker's own memory: the host reference's and, where the device's memory is the host's, the
+  // model itself. Past the worker's limit the case would be stopped as a leak halfway through.
+  if (const auto limit = worker_memory_limit_bytes()) {
+    const bool shared = get_bool(dev.attributes(), "mem.host_shared").value_or(false);
+    const uint64_t host = reference_host_bytes(cfg, c->dtype, c->prompt_len + c->output_len);
+    const uint64_t total = self_rss_bytes() + host + (shared ? need : 0);
+    if (total > *limit / 10 * 9)
+      return (void)fail(
+          result, CaseStatus::kUnsupported,
+          fmt::format(
+              "{} needs ~{:.2f} GiB in this worker ({}the FP64 host reference's {:.2f} GiB and what is "
+              "loaded); the worker may use {:.2f} GiB (90% of its limit; cmeter run "
+              "--worker-memory-limit (MiB))",
+              cfg.name, total / 1073741824.0,
+              shared
+                  ? fmt::format("the model's {:.2f} GiB in host-shared device memory, ", need / 1073741824.0)
+                  : std::string(),
+              host / 1073741824.0, *limit / 10 * 9 / 1073741824.0));
+  }
   auto stream = dev.create_stream();
   if (!stream) return (void)fail(result, CaseStatus::kFailed, stream.error().message);
   const uint64_t seed = ctx.seed;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <limits>
@@ -256,10 +257,31 @@ std::mt19937_64 fresh_entropy_rng() {
   return std::mt19937_64((static_cast<uint64_t>(device_entropy()) << 32) ^ device_entropy());
 }
 
+std::optional<uint64_t> worker_memory_limit_bytes() {
+  const char* text = std::getenv(kWorkerMemoryLimitEnv);
+  if (!text || !*text) return std::nullopt;
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(text, &end, 10);
+  if (end == text || *end != '\0' || v == 0) return std::nullopt;
+  return static_cast<uint64_t>(v);
+}
+
 uint64_t memory_budget_bytes(const Device& device) {
   auto mem = get_int(device.attributes(), "mem.bytes");
-  if (!mem || *mem <= 0) return 8ull << 30;
-  return static_cast<uint64_t>(*mem) / 10 * 9;
+  uint64_t budget = (!mem || *mem <= 0) ? 8ull << 30 : static_cast<uint64_t>(*mem) / 10 * 9;
+  if (get_bool(device.attributes(), "mem.host_shared").value_or(false))
+    if (const auto limit = worker_memory_limit_bytes()) budget = std::min(budget, *limit / 10 * 9);
+  return budget;
+}
+
+std::string memory_budget_source(const Device& device) {
+  auto mem = get_int(device.attributes(), "mem.bytes");
+  const uint64_t from_mem = (!mem || *mem <= 0) ? 8ull << 30 : static_cast<uint64_t>(*mem) / 10 * 9;
+  if (memory_budget_bytes(device) < from_mem)
+    return "90% of the worker's memory limit, which this host-shared device memory counts against; cmeter "
+           "run "
+           "--worker-memory-limit (MiB)";
+  return (!mem || *mem <= 0) ? "8 GiB: the device declares no mem.bytes" : "90% of the device's mem.bytes";
 }
 
 CaseResult begin_case_result(const profile::Case& spec, const std::string& device_id) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -111,8 +112,17 @@ void record_read_back(const OutputRead& read, CaseResult& result);
 // unknown to a plugin in advance, so computing only what will be checked cannot pass.
 std::mt19937_64 fresh_entropy_rng();
 
-// Bytes of device memory a case may use (90% of mem.bytes when known, else 8 GiB).
+// The environment variable through which the worker host (core/isolation) tells a worker the
+// resident-memory limit it is stopped at, and that limit in this process (none outside a worker).
+inline constexpr const char* kWorkerMemoryLimitEnv = "CMETER_WORKER_MEMORY_LIMIT_BYTES";
+std::optional<uint64_t> worker_memory_limit_bytes();
+
+// Bytes of device memory a case may use: 90% of mem.bytes when known, else 8 GiB; for a device whose
+// memory is the host's (mem.host_shared) at most 90% of the worker's memory limit, which its buffers
+// count against (a case past it was stopped as a leak instead of being refused up front).
 uint64_t memory_budget_bytes(const Device& device);
+// Where that budget comes from, for messages ("90% of mem.bytes", ...).
+std::string memory_budget_source(const Device& device);
 
 // ---- Per-call output rotation (docs/measurement.md, "Timed work proven done") ----
 // An op whose output depends only on inputs that do not change (fma_peak, stream, copy) can skip a

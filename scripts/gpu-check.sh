@@ -179,7 +179,9 @@ run_profile() {
   local name=$1 profile=$2 limit=$3
   if ! have_full_build; then say "$name: skipped (no cmeter binary)"; return 0; fi
   mkdir -p "$OUT/$name"
-  step_cmd "$name" "$limit" "$BUILD/bin/cmeter" run --profile "$profile" --device "$DEVICE" -o "$OUT/$name"
+  # --show-worker-stderr: the log keeps the inference cases' progress and each untimed phase's duration.
+  step_cmd "$name" "$limit" "$BUILD/bin/cmeter" run --profile "$profile" --device "$DEVICE" -o "$OUT/$name" \
+    --show-worker-stderr
   local report; report=$(ls -t "$OUT/$name"/*/report.json 2>/dev/null | head -n 1)
   [ -n "$report" ] && cp "$report" "$OUT/report-$name.json"
   [ -n "$report" ] && python3 - "$report" <<'PY' | tee -a "$SUMMARY"

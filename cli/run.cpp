@@ -135,6 +135,7 @@ std::unique_ptr<WorkerHost> start_workers(const RunCommandOptions& command) {
                              ? default_worker_memory_limit_bytes()
                              : static_cast<uint64_t>(command.worker_memory_limit_mib * 1024 * 1024);
   w.forward_stderr = command.show_worker_stderr;
+  w.forward_progress = !command.quiet;  // a long case's progress (inference, training) unless -q
   auto host = WorkerHost::start(discovery, w);
   if (!report_plugin_failures(command.plugins, discovery, host->plugins())) return nullptr;
   return host;

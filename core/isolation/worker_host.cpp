@@ -50,6 +50,8 @@ std::string stderr_summary(const std::string& tail, size_t max_lines, size_t max
     size_t nl = tail.find('\n', start);
     std::string line = tail.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    const std::string marker = subprocess::kProgressLineMarker;  // a progress line reads as the user saw it
+    if (line.compare(0, marker.size(), marker) == 0) line.erase(0, marker.size());
     if (!line.empty()) lines.push_back(line);
     if (nl == std::string::npos) break;
     start = nl + 1;
@@ -65,6 +67,7 @@ Result<std::unique_ptr<subprocess::Child>> WorkerHost::spawn(const std::string& 
   o.executable = options_.executable;
   o.args = {worker::kWorkerCommand, "--plugin", path};
   o.forward_stderr = options_.forward_stderr;
+  if (options_.forward_progress) o.forward_marker = subprocess::kProgressLineMarker;
   o.forward_prefix = fmt::format("[worker {}] ", plugin_name_from_path(path));
   o.kill_with_parent = true;
   // The worker sizes host-memory work against the limit it is stopped at (workloads::memory_budget_bytes).

@@ -40,7 +40,8 @@ struct WorkerOptions {
   // Resident memory a case may keep after it ends before its reason notes a possible leak, when an
   // earlier case in the same worker kept as much too (leak_watch.h); 0: never.
   uint64_t leak_note_bytes = 64ull << 20;
-  bool forward_stderr = false;  // copy workers' stderr lines to ours, prefixed "[worker <plugin>] "
+  bool forward_stderr = false;    // copy workers' stderr lines to ours, prefixed "[worker <plugin>] "
+  bool forward_progress = false;  // copy at least their progress lines (subprocess kProgressLineMarker)
 };
 
 // Half of this machine's physical memory: the default worker memory limit.

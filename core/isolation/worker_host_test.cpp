@@ -130,9 +130,12 @@ TEST_CASE("worker host: a plugin's devices run at once in workers of their own, 
   } unset;
   auto host = start({test_plugin("stub")});
   REQUIRE(host->devices().size() == 2);
-  // One after another: the first worker serves both devices.
-  CHECK(run(*host, "stub:0", gemm_case()).status == CaseStatus::kOk);
-  CHECK(run(*host, "stub:1", gemm_case()).status == CaseStatus::kOk);
+  // One after another: the first worker serves both devices (noisy is a measured result too: a loaded
+  // machine made it so here).
+  for (const char* device : {"stub:0", "stub:1"}) {
+    const CaseStatus status = run(*host, device, gemm_case()).status;
+    CHECK((status == CaseStatus::kOk || status == CaseStatus::kNoisy));
+  }
   CHECK(host->workers_started() == 1);
   // Before a concurrent run: a worker per device, at once.
   host->start_device_workers();
@@ -266,6 +269,7 @@ TEST_CASE("worker host: stderr summary keeps the last lines, on one line, valid 
   CHECK(stderr_summary("a\nb\n\nc\n") == "a | b | c");
   CHECK(stderr_summary("1\n2\n3\n4\n5\n6\n7\n8\n", 3) == "6 | 7 | 8");
   CHECK(stderr_summary(std::string(1000, 'x'), 6, 10) == "...xxxxxxxxxx");
+  CHECK(stderr_summary("[progress] training lm-tiny run 1/3\nboom\n") == "training lm-tiny run 1/3 | boom");
   CHECK(stderr_summary("bad \xff byte") == "bad \xEF\xBF\xBD byte");
   CHECK(stderr_summary("") == "");
 }

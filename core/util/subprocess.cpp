@@ -398,14 +398,21 @@ void Child::drain_stderr(bool until_eof_or_deadline, double deadline_s) {
       stderr_tail_.append(buf, static_cast<size_t>(n));
       if (stderr_tail_.size() > options_.stderr_tail_bytes)
         stderr_tail_.erase(0, stderr_tail_.size() - options_.stderr_tail_bytes);
-      if (options_.forward_stderr) {
+      if (options_.forward_stderr || !options_.forward_marker.empty()) {
         forward_partial_line_.append(buf, static_cast<size_t>(n));
         size_t nl;
         std::string out;
+        const std::string& marker = options_.forward_marker;
         while ((nl = forward_partial_line_.find('\n')) != std::string::npos) {
-          out += options_.forward_prefix + forward_partial_line_.substr(0, nl + 1);
+          std::string line = forward_partial_line_.substr(0, nl + 1);
           forward_partial_line_.erase(0, nl + 1);
+          const bool marked = !marker.empty() && line.compare(0, marker.size(), marker) == 0;
+          if (marked) line.erase(0, marker.size());
+          if (marked || options_.forward_stderr) out += options_.forward_prefix + line;
         }
+        // Without forward_stderr an unended line is kept only while it may still turn out marked.
+        if (!options_.forward_stderr && forward_partial_line_.size() > 64 * 1024)
+          forward_partial_line_.clear();
         if (!out.empty()) {
           ssize_t ignored = ::write(2, out.data(), out.size());
           (void)ignored;

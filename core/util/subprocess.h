@@ -94,6 +94,10 @@ class Channel {
   bool eof_ = false;
 };
 
+// What a child writes before a stderr line meant for the user while it works (a long case's progress),
+// as opposed to its diagnostics, which the parent keeps and shows only when asked.
+inline constexpr const char* kProgressLineMarker = "[progress] ";
+
 struct SpawnOptions {
   std::string executable;                // empty: this executable (/proc/self/exe)
   std::vector<std::string> args;         // argv[1..]; argv[0] is the executable's path
@@ -101,6 +105,9 @@ struct SpawnOptions {
   size_t stderr_tail_bytes = 16 * 1024;  // how much of the child's stderr to keep (the last bytes)
   bool forward_stderr = false;           // also copy the child's stderr lines to ours, each line prefixed
   std::string forward_prefix;            // e.g. "[worker cpu] "
+  // Lines that start with this are copied to ours (prefixed, the marker dropped) even without
+  // forward_stderr: a worker's progress lines (kProgressLineMarker). Empty: none.
+  std::string forward_marker;
   // PR_SET_PDEATHSIG(SIGKILL): the child is killed when the *thread* that spawned it ends (Linux ties
   // it to the thread), so spawn from a long-lived thread or turn this off.
   bool kill_with_parent = true;

@@ -426,8 +426,8 @@ Result<models::ScenarioRun> timed_run(const InferenceCase& c, DeviceEngine& engi
     const double by_count =
         done > 0 ? elapsed_s * static_cast<double>(c.min_queries - done) / static_cast<double>(done) : 0;
     const double eta = std::max({0.0, c.min_duration_s - elapsed_s, by_count});
-    fmt::print(stderr, "  inference {}: {} queries done, {:.0f} tokens/s, ETA {:.0f} s\n", label, done, rate,
-               eta);
+    print_progress(
+        fmt::format("inference {}: {} queries done, {:.0f} tokens/s, ETA {:.0f} s", label, done, rate, eta));
   };
   engine.start_run();
   return models::run_scenario(engine, s);
@@ -535,13 +535,13 @@ void run_inference(const Context& ctx, CaseResult& result) {
   auto stream = dev.create_stream();
   if (!stream) return (void)fail(result, CaseStatus::kFailed, stream.error().message);
   const uint64_t seed = ctx.seed;
-  // The untimed phases' durations on stderr (--show-worker-stderr): on a CPU host the FP64 reference
+  // The untimed phases' durations as progress lines (print_progress): on a CPU host the FP64 reference
   // of a 1B model takes minutes, and a user should see where a case's time went.
   auto phase_start = std::chrono::steady_clock::now();
   auto phase_done = [&](const char* what) {
     const auto now = std::chrono::steady_clock::now();
-    fmt::print(stderr, "  inference {} {}: {} in {:.1f} s\n", cfg.name, models::to_string(c->scenario), what,
-               std::chrono::duration<double>(now - phase_start).count());
+    print_progress(fmt::format("inference {} {}: {} in {:.1f} s", cfg.name, models::to_string(c->scenario),
+                               what, std::chrono::duration<double>(now - phase_start).count()));
     phase_start = now;
   };
   auto llm = DeviceLlm::create(dev, *stream, shape, seed, fused);

@@ -798,7 +798,8 @@ void run_training(const Context& ctx, CaseResult& result) {
     TrainingRun run;
     run.index = r;
     run.seed = models::mix64(ctx.seed ^ (0x7261696eull + static_cast<uint64_t>(r)));
-    fmt::print(stderr, "  training {} run {}/{} (seed {:#x})\n", s.model_name(), r + 1, s.runs, run.seed);
+    print_progress(
+        fmt::format("training {} run {}/{} (seed {:#x})", s.model_name(), r + 1, s.runs, run.seed));
     if (auto st = lm ? train_run_lm(*lm_state, s, run.seed, dev, run)
                      : train_run(*mlp, s, *mlp_data, run.seed, dev, run);
         !st) {

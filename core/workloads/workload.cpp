@@ -4,12 +4,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <limits>
 
 #include "core/model/ceilings.h"
+#include "core/util/subprocess.h"
 #include "core/workloads/workload_list.h"
 
 namespace cmeter::workloads {
@@ -255,6 +257,11 @@ bool check_read_back(const OutputRead& read, double per_call_s, CaseResult& resu
 std::mt19937_64 fresh_entropy_rng() {
   std::random_device device_entropy;
   return std::mt19937_64((static_cast<uint64_t>(device_entropy()) << 32) ^ device_entropy());
+}
+
+void print_progress(const std::string& line) {
+  fmt::print(stderr, "{}{}\n", subprocess::kProgressLineMarker, line);
+  std::fflush(stderr);
 }
 
 std::optional<uint64_t> worker_memory_limit_bytes() {

@@ -117,6 +117,10 @@ std::mt19937_64 fresh_entropy_rng();
 inline constexpr const char* kWorkerMemoryLimitEnv = "CMETER_WORKER_MEMORY_LIMIT_BYTES";
 std::optional<uint64_t> worker_memory_limit_bytes();
 
+// One line of a long case's progress on stderr, marked so that the worker host shows it to the user
+// (unless `cmeter run -q`) while it keeps the rest of a worker's stderr for diagnostics.
+void print_progress(const std::string& line);
+
 // Bytes of device memory a case may use: 90% of mem.bytes when known, else 8 GiB; for a device whose
 // memory is the host's (mem.host_shared) at most 90% of the worker's memory limit, which its buffers
 // count against (a case past it was stopped as a leak instead of being refused up front).

@@ -58,6 +58,13 @@ def main():
             print(f"SKIP: {DEVICE} lacks the inference op set: {r['reason']}")
             sys.exit(77)
         check(r["status"] == "ok", f"{case_id}: status {r['status']} ({r['reason']})")
+        # Without -q the worker's progress lines reach the user (marker dropped, the worker named), and
+        # its other stderr does not: each untimed phase's duration, per scenario.
+        plugin = DEVICE.split(":")[0]
+        for phase in ("weights generated and uploaded", "accuracy pass", "timed scenario", "audit"):
+            line = f"[worker {plugin}] inference llm-tiny {scenario}: {phase}"
+            check(line in proc.stderr, f"{case_id}: progress line '{line} ... in N s' on stderr: {proc.stderr[-1500:]}")
+        check("[progress]" not in proc.stderr, "the progress marker is dropped when forwarded")
         inf = r.get("inference")
         check(isinstance(inf, dict), f"{case_id}: no inference member")
         check(inf["scenario"] == scenario, f"{case_id}: scenario {inf['scenario']}")

@@ -26,12 +26,16 @@ std::string model_shape_text(const InferenceView& v);
 // "16 queries, 128 prompt + 64 output tokens each, batch up to 8, 12.5 s" (the report holds the totals:
 // per query where they divide by the queries, else "... tokens in all").
 std::string workload_text(const InferenceView& v);
-// Server: "2.5 query/s with TTFT p99 <= 2000 ms and TPOT p99 <= 100 ms (target 2.6 query/s, 5 rates
-// tried)"; "" for other scenarios.
+// Server: "2.5 query/s with TTFT p99 <= 2000 ms and TPOT p99 <= 100 ms (target 2.6 query/s, 6
+// probes)"; "" for other scenarios.
 std::string server_text(const InferenceView& v);
 // One Server search probe's outcome: "within bounds", or what failed it ("TTFT p99 over the bound",
-// "TPOT p99 over the bound", "did not keep up: TTFT grew 2.31 s per s"), joined by "; ".
+// "TPOT p99 over the bound", "did not keep up: TTFT grew 2.31 s per s"), joined by "; "; prefixed
+// "re-run: " for a probe at a rate probed before (the confirmation of a pass). `step` must be an
+// element of s.search.
 std::string search_step_outcome(const ServerResult& s, const ServerSearchStep& step);
+// The same without the re-run prefix.
+std::string search_step_result(const ServerResult& s, const ServerSearchStep& step);
 // "41.2% of peak.flops.bf16" / "n/a (no declared peak)".
 std::string mfu_text(const InferenceView& v);
 // "63.0% of measured STREAM triad" / "n/a".

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <functional>
 
 #include "core/models/counter_rng.h"
 
@@ -297,6 +298,25 @@ std::vector<ServerSearchStep> search_server_rate(const std::function<Result<Serv
       q = (lo + hi) / 2;
   }
   return out;
+}
+
+double confirm_server_rate(const std::function<Result<ServerSearchStep>(double)>& probe,
+                           std::vector<ServerSearchStep>& steps, int64_t attempts, Status* error) {
+  std::vector<double> passed;
+  for (const ServerSearchStep& s : steps)
+    if (s.passed) passed.push_back(s.qps);
+  std::sort(passed.begin(), passed.end(), std::greater<>());
+  passed.erase(std::unique(passed.begin(), passed.end()), passed.end());
+  for (size_t i = 0; i < passed.size() && static_cast<int64_t>(i) < attempts; ++i) {
+    auto r = probe(passed[i]);
+    if (!r) {
+      if (error) *error = r.error();
+      return 0;
+    }
+    steps.push_back(*r);
+    if (r->passed) return passed[i];
+  }
+  return 0;
 }
 
 }  // namespace cmeter::models

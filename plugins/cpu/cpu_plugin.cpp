@@ -11,9 +11,7 @@
 #include <cmeter/plugin_adapter.hpp>
 #include <cmeter/plugin_sdk.hpp>
 
-#include <sys/mman.h>
 #include <chrono>
-
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -134,16 +132,8 @@ struct CpuPlugin : sdk::Adapter<CpuPlugin> {
   }
   static CMTR_Error* allocate(CMTR_Device* device, uint64_t size_bytes, int32_t memory_kind,
                               CMTR_Buffer** out) {
-    // Large buffers on 2 MiB-aligned, transparent-huge-page memory where the kernel offers it (THP in
-    // `madvise` mode gives 4 KiB pages otherwise): a decode step streams GB of weights, and with 4 KiB
-    // pages every 4 KiB row of a weight matrix is a TLB miss whose page walk itself misses the caches
-    // once the page tables outgrow them.
-    constexpr uint64_t kHugePageBytes = 2ull << 20;
-    const bool huge = size_bytes >= 2 * kHugePageBytes;
-    const uint64_t align = huge ? kHugePageBytes : 64;
-    const uint64_t alloc_bytes = (size_bytes + align - 1) / align * align;
-    void* data = std::aligned_alloc(align, alloc_bytes);
-    if (data != nullptr && huge) madvise(data, alloc_bytes, MADV_HUGEPAGE);
+    const uint64_t alloc_bytes = (size_bytes + 63) / 64 * 64;
+    void* data = std::aligned_alloc(64, alloc_bytes);
     if (data == nullptr)
       return make_error(
           CMTR_ERROR_RESOURCE_EXHAUSTED,

@@ -26,6 +26,11 @@ double tensor_scale(const LlmConfig& c, const WeightTensor& t) {
   return fan_in;
 }
 
+// An embedding or lm_head row's factor e^(±0.5).
+double row_gain(uint64_t seed, const WeightTensor& t, int64_t row) {
+  return std::exp(0.5 * counter_uniform(seed, kRowGainStream + t.id, static_cast<uint64_t>(row)));
+}
+
 }  // namespace
 
 float weight_value(const LlmConfig& c, uint64_t seed, const WeightTensor& t, int64_t index) {
@@ -38,8 +43,7 @@ float weight_value(const LlmConfig& c, uint64_t seed, const WeightTensor& t, int
   if (t.kind == WeightKind::kEmbedding || t.kind == WeightKind::kLmHead) {
     // Rows of varying norm (a factor e^(±0.5)) give the logits a heavier upper tail, so the top-1
     // stands further from the runner-up than among equal-norm rows.
-    const int64_t row = index / t.cols;
-    v *= std::exp(0.5 * counter_uniform(seed, kRowGainStream + t.id, static_cast<uint64_t>(row)));
+    v *= row_gain(seed, t, index / t.cols);
   }
   return static_cast<float>(v);
 }
@@ -63,8 +67,7 @@ void generate(const LlmConfig& c, uint64_t seed, const WeightTensor& t, int64_t 
   }
   for (int64_t i = begin; i < end;) {
     const int64_t row = i / t.cols, row_end = std::min(end, (row + 1) * t.cols);
-    const double gain =
-        std::exp(0.5 * counter_uniform(seed, kRowGainStream + t.id, static_cast<uint64_t>(row)));
+    const double gain = row_gain(seed, t, row);
     for (; i < row_end; ++i) {
       double v = scale * counter_uniform(seed, t.id, static_cast<uint64_t>(i));
       v *= gain;

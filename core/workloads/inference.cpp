@@ -524,7 +524,8 @@ void run_inference(const Context& ctx, CaseResult& result) {
     const bool shared = get_bool(dev.attributes(), "mem.host_shared").value_or(false);
     const uint64_t host = reference_host_bytes(cfg, c->dtype, c->prompt_len + c->output_len);
     const uint64_t total = self_rss_bytes() + host + (shared ? need : 0);
-    if (total > *limit / 10 * 9)
+    const uint64_t allowed = *limit / 10 * 9;
+    if (total > allowed)
       return (void)fail(
           result, CaseStatus::kUnsupported,
           fmt::format(
@@ -535,7 +536,7 @@ void run_inference(const Context& ctx, CaseResult& result) {
               shared
                   ? fmt::format("the model's {:.2f} GiB in host-shared device memory, ", need / 1073741824.0)
                   : std::string(),
-              host / 1073741824.0, *limit / 10 * 9 / 1073741824.0));
+              host / 1073741824.0, allowed / 1073741824.0));
   }
   auto stream = dev.create_stream();
   if (!stream) return (void)fail(result, CaseStatus::kFailed, stream.error().message);

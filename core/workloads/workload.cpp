@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 #include <limits>
+#include <utility>
 
 #include "core/model/ceilings.h"
 #include "core/util/subprocess.h"
@@ -273,22 +274,33 @@ std::optional<uint64_t> worker_memory_limit_bytes() {
   return static_cast<uint64_t>(v);
 }
 
-uint64_t memory_budget_bytes(const Device& device) {
+namespace {
+
+// The budget and where it comes from, computed in one place for both accessors below.
+std::pair<uint64_t, const char*> memory_budget(const Device& device) {
   auto mem = get_int(device.attributes(), "mem.bytes");
-  uint64_t budget = (!mem || *mem <= 0) ? 8ull << 30 : static_cast<uint64_t>(*mem) / 10 * 9;
+  std::pair<uint64_t, const char*> out =
+      (!mem || *mem <= 0)
+          ? std::pair<uint64_t, const char*>{8ull << 30, "8 GiB: the device declares no mem.bytes"}
+          : std::pair<uint64_t, const char*>{static_cast<uint64_t>(*mem) / 10 * 9,
+                                             "90% of the device's mem.bytes"};
   if (get_bool(device.attributes(), "mem.host_shared").value_or(false))
-    if (const auto limit = worker_memory_limit_bytes()) budget = std::min(budget, *limit / 10 * 9);
-  return budget;
+    if (const auto limit = worker_memory_limit_bytes(); limit && *limit / 10 * 9 < out.first)
+      out = {
+          *limit / 10 * 9,
+          "90% of the worker's memory limit, which this host-shared device memory counts against; cmeter run "
+          "--worker-memory-limit (MiB)"};
+  return out;
+}
+
+}  // namespace
+
+uint64_t memory_budget_bytes(const Device& device) {
+  return memory_budget(device).first;
 }
 
 std::string memory_budget_source(const Device& device) {
-  auto mem = get_int(device.attributes(), "mem.bytes");
-  const uint64_t from_mem = (!mem || *mem <= 0) ? 8ull << 30 : static_cast<uint64_t>(*mem) / 10 * 9;
-  if (memory_budget_bytes(device) < from_mem)
-    return "90% of the worker's memory limit, which this host-shared device memory counts against; cmeter "
-           "run "
-           "--worker-memory-limit (MiB)";
-  return (!mem || *mem <= 0) ? "8 GiB: the device declares no mem.bytes" : "90% of the device's mem.bytes";
+  return memory_budget(device).second;
 }
 
 CaseResult begin_case_result(const profile::Case& spec, const std::string& device_id) {

@@ -6,6 +6,8 @@
 #include <deque>
 #include <functional>
 
+#include <fmt/format.h>
+
 #include "core/models/counter_rng.h"
 
 namespace cmeter::models {
@@ -274,12 +276,38 @@ ScenarioStats scenario_stats(const ScenarioRun& run, int64_t prompt_len, int64_t
   return s;
 }
 
+namespace {
+
+// Whether a probe at `qps`, and then one at `reserve_qps`, are expected to end within the budget; if
+// not, says so in budget->stopped.
+bool fits(SearchBudget* budget, double qps, double reserve_qps, const char* what) {
+  if (budget == nullptr || !budget->limited()) return true;
+  const double probe_s = budget->expected_s(qps);
+  const double reserve_s = reserve_qps > 0 ? budget->expected_s(reserve_qps) : 0.0;
+  const double left_s = budget->left_s();
+  if (probe_s + reserve_s <= left_s) return true;
+  budget->stopped = fmt::format(
+      "{} at {:.3g} query/s (expected ~{:.0f} s{}) would not end within the case's time budget ({:.0f} s "
+      "left; the stats' timeout_s sets it)",
+      what, qps, probe_s,
+      reserve_s > 0 ? fmt::format(", then ~{:.0f} s to re-run {:.3g} query/s", reserve_s, reserve_qps)
+                    : std::string(),
+      std::max(0.0, left_s));
+  return false;
+}
+
+}  // namespace
+
 std::vector<ServerSearchStep> search_server_rate(const std::function<Result<ServerSearchStep>(double)>& probe,
-                                                 double start_qps, int64_t steps, Status* error) {
+                                                 double start_qps, int64_t steps, Status* error,
+                                                 SearchBudget* budget) {
   std::vector<ServerSearchStep> out;
   double lo = 0, hi = 0;  // highest passed, lowest failed (0: none yet)
   double q = start_qps > 0 ? start_qps : 1.0;
   for (int64_t i = 0; i < steps; ++i) {
+    // The re-run to keep time for: this rate's if it passes, else the highest pass so far (the slower
+    // of the two, as a probe at a lower rate lasts longer).
+    if (!fits(budget, q, lo > 0 ? std::min(lo, q) : q, "the next search probe")) break;
     auto r = probe(q);
     if (!r) {
       if (error) *error = r.error();
@@ -301,13 +329,15 @@ std::vector<ServerSearchStep> search_server_rate(const std::function<Result<Serv
 }
 
 double confirm_server_rate(const std::function<Result<ServerSearchStep>(double)>& probe,
-                           std::vector<ServerSearchStep>& steps, int64_t attempts, Status* error) {
+                           std::vector<ServerSearchStep>& steps, int64_t attempts, Status* error,
+                           SearchBudget* budget) {
   std::vector<double> passed;
   for (const ServerSearchStep& s : steps)
     if (s.passed) passed.push_back(s.qps);
   std::sort(passed.begin(), passed.end(), std::greater<>());
   passed.erase(std::unique(passed.begin(), passed.end()), passed.end());
   for (size_t i = 0; i < passed.size() && static_cast<int64_t>(i) < attempts; ++i) {
+    if (!fits(budget, passed[i], 0, "the re-run")) return 0;
     auto r = probe(passed[i]);
     if (!r) {
       if (error) *error = r.error();

@@ -97,18 +97,36 @@ ScenarioStats scenario_stats(const ScenarioRun& run, int64_t prompt_len, int64_t
 // latency bounds alone overstate the rate). 0 with fewer than 3 queries or no spread of arrivals.
 double ttft_growth(const ScenarioRun& run);
 
+// The time a Server search may spend. A probe at a low rate lasts min_queries / rate (on a CPU with
+// llm-1b, ~15 minutes at 0.02 query/s), so a search that only counts its probes can outlast the case's
+// watchdog, which then discards every probe. With a budget the search and the re-runs start a probe
+// only when it is expected to end in time, and say where they stopped. `expected_s(qps)`: the expected
+// length of one probe at that rate; `left_s()`: the seconds left for probes now. No functions: no
+// limit.
+struct SearchBudget {
+  std::function<double(double)> expected_s;
+  std::function<double()> left_s;
+  std::string stopped;  // out: why the search or the re-runs stopped early; "" when they did not
+  bool limited() const { return expected_s && left_s; }
+};
+
 // Server rate search: probes rates (each probe a full Server run through `probe`) starting at
 // `start_qps`, doubling while they pass and halving while they fail until a bracket is found, then
 // bisecting, `steps` probes in all. Returns the probes in order; the answer is the highest passed.
+// With a limited `budget` a probe starts only if it and a re-run of the rate confirm_server_rate would
+// re-run first (the probe's own if it passes, else the highest pass so far) are expected to fit.
 std::vector<ServerSearchStep> search_server_rate(const std::function<Result<ServerSearchStep>(double)>& probe,
-                                                 double start_qps, int64_t steps, Status* error = nullptr);
+                                                 double start_qps, int64_t steps, Status* error = nullptr,
+                                                 SearchBudget* budget = nullptr);
 
 // The rate a Server search may report: a probe's pass is a sample too, and the highest of several
 // passes is the one most favoured by its draw of arrivals (over few queries a p99 is about their
 // maximum). So the passed rates are re-run with fresh arrivals through `probe`, highest first, at most
 // `attempts` re-runs, each appended to `steps`; the answer is the first whose re-run passes, 0 when
 // none does (or none passed). The caller reports that re-run's figures, not the selected probe's.
+// With a limited `budget` a re-run starts only if it is expected to fit.
 double confirm_server_rate(const std::function<Result<ServerSearchStep>(double)>& probe,
-                           std::vector<ServerSearchStep>& steps, int64_t attempts, Status* error = nullptr);
+                           std::vector<ServerSearchStep>& steps, int64_t attempts, Status* error = nullptr,
+                           SearchBudget* budget = nullptr);
 
 }  // namespace cmeter::models

@@ -200,6 +200,54 @@ TEST_CASE("scenario: the Server rate is one whose re-run passes too, highest fir
   CHECK(!error);
 }
 
+TEST_CASE("scenario: a Server search within a time budget stops before a probe that would not fit") {
+  // A probe lasts 20 / qps seconds (20 queries' arrivals) on a simulated clock; rates up to 3 query/s
+  // pass. The budget is 60 s: enough for the halving and part of the bisection.
+  double clock_s = 0;
+  auto probe = [&](double qps) -> Result<ServerSearchStep> {
+    clock_s += 20 / qps;
+    return ServerSearchStep{qps, 0.1, 0.01, qps <= 3};
+  };
+  SearchBudget budget;
+  budget.expected_s = [](double qps) { return 20 / qps; };
+  budget.left_s = [&] { return 60 - clock_s; };
+  // Down from 16 query/s: 16, 8, 4 fail, 2 passes, then bisecting 3 (passes), 3.5, 3.25, ... until a
+  // probe and the re-run it keeps time for no longer fit.
+  auto steps = search_server_rate(probe, 16.0, 20, nullptr, &budget);
+  CHECK(steps.size() < 20);
+  CHECK_FALSE(budget.stopped.empty());
+  CHECK(budget.stopped.find("the next search probe") != std::string::npos);
+  CHECK(budget.stopped.find("re-run") != std::string::npos);
+  double best = 0;
+  for (const auto& s : steps)
+    if (s.passed) best = std::max(best, s.qps);
+  REQUIRE(best > 0);
+  // The re-run the search kept time for still fits, and the whole search ends within the budget.
+  budget.stopped.clear();
+  CHECK(confirm_server_rate(probe, steps, 1, nullptr, &budget) == best);
+  CHECK(budget.stopped.empty());
+  CHECK(clock_s <= 60);
+  // No budget left: no probe at all, and the reason names the rate and the time left.
+  clock_s = 0;
+  SearchBudget none;
+  none.expected_s = [](double qps) { return 20 / qps; };
+  none.left_s = [] { return 30.0; };
+  CHECK(search_server_rate(probe, 1.0, 5, nullptr, &none).empty());
+  CHECK(clock_s == 0);
+  CHECK(none.stopped.find("at 1 query/s (expected ~20 s, then ~20 s to re-run 1 query/s)") !=
+        std::string::npos);
+  CHECK(none.stopped.find("30 s left") != std::string::npos);
+  // A re-run that no longer fits is not started: nothing confirmed, and said why.
+  std::vector<ServerSearchStep> passed = {ServerSearchStep{0.5, 0.1, 0.01, true}};
+  none.stopped.clear();
+  CHECK(confirm_server_rate(probe, passed, 2, nullptr, &none) == 0.0);
+  CHECK(passed.size() == 1);
+  CHECK(none.stopped.find("the re-run at 0.5 query/s") != std::string::npos);
+  // Without a budget nothing changes (the tests above).
+  SearchBudget unlimited;
+  CHECK_FALSE(unlimited.limited());
+}
+
 TEST_CASE("scenario: percentiles (type 7), CDF bounded to 100 points, Poisson gaps of mean 1/qps") {
   CHECK(percentile({1, 2, 3, 4}, 0.5) == doctest::Approx(2.5));
   CHECK(percentile({5}, 0.99) == 5);

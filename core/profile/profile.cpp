@@ -1,7 +1,8 @@
 // The profile model's small helpers and file access: reading a profile file (its bytes are hashed
 // as read, so the report's SHA-256 is the file's), resolving `--profile quick` to a file in the
-// search directories, and formatting locations and parameter values. YAML parsing and validation
-// live in parse.cpp.
+// search directories, formatting locations and parameter values, and the watchdog's deadline per case. YAML
+// parsing and validation live in parse.cpp.
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -15,6 +16,11 @@
 #include "core/util/files.h"
 
 namespace cmeter::profile {
+
+double case_timeout_s(const StatsSettings& stats) {
+  if (stats.timeout_s > 0) return stats.timeout_s;
+  return std::max(kTimeoutMinS, kTimeoutBaseS + kTimeoutBudgetFactor * (stats.warmup_min_s + stats.max_s));
+}
 
 std::string to_string(const SourceLocation& where) {
   return fmt::format("{}:{}:{}", where.file, where.line, where.column);

@@ -37,6 +37,17 @@ struct StatsSettings {
   double timeout_s = 0;   // 0 = default watchdog
 };
 
+// The watchdog's deadline for one case. The profile's `timeout_s` (per case or profile-wide) when set;
+// otherwise scaled by the work the settings allow: kTimeoutBaseS for setup, validation and the
+// plugin's first-call costs, plus kTimeoutBudgetFactor times the measurement budget (warmup_min_s +
+// max_s), never less than kTimeoutMinS. For the quick profile's settings that is 60 + 4 x 2.05 = 68 s.
+// Here, beside the settings, because the runner's watchdog enforces it and a workload whose length it
+// chooses (the inference Server search) plans within it.
+inline constexpr double kTimeoutBaseS = 60;
+inline constexpr double kTimeoutBudgetFactor = 4;
+inline constexpr double kTimeoutMinS = 60;
+double case_timeout_s(const StatsSettings& stats);
+
 // A case parameter as written: plain YAML scalars resolve to bool (true/false), integer, float, or
 // string; quoted scalars are always strings.
 using ParamValue = std::variant<bool, int64_t, double, std::string>;

@@ -1,4 +1,4 @@
-// The two executors and the watchdog's deadline.
+// The two executors.
 #include "core/run/executor.h"
 
 #include <algorithm>
@@ -7,11 +7,6 @@
 #include "core/workloads/workload.h"
 
 namespace cmeter::run {
-
-double case_timeout_s(const profile::StatsSettings& stats) {
-  if (stats.timeout_s > 0) return stats.timeout_s;
-  return std::max(kTimeoutMinS, kTimeoutBaseS + kTimeoutBudgetFactor * (stats.warmup_min_s + stats.max_s));
-}
 
 InProcessExecutor::InProcessExecutor(PluginHost& host, const topology::Topology* topology)
     : host_(host), topology_(topology) {

@@ -19,14 +19,11 @@
 
 namespace cmeter::run {
 
-// The watchdog's deadline for one case. The profile's `timeout_s` (per case or profile-wide) when set;
-// otherwise scaled by the work the settings allow: kTimeoutBaseS for setup, validation and the
-// plugin's first-call costs, plus kTimeoutBudgetFactor times the measurement budget (warmup_min_s +
-// max_s), never less than kTimeoutMinS. For the quick profile's settings that is 60 + 4 x 2.05 = 68 s.
-inline constexpr double kTimeoutBaseS = 60;
-inline constexpr double kTimeoutBudgetFactor = 4;
-inline constexpr double kTimeoutMinS = 60;
-double case_timeout_s(const profile::StatsSettings& stats);
+// The watchdog's deadline for one case: profile::case_timeout_s (core/profile/profile.h).
+using profile::case_timeout_s;
+using profile::kTimeoutBaseS;
+using profile::kTimeoutBudgetFactor;
+using profile::kTimeoutMinS;
 
 class CaseExecutor {
  public:

@@ -55,6 +55,13 @@ constexpr double kServerMaxTtftGrowth = 0.1;
 // Re-runs a Server search may spend confirming its rate (models::confirm_server_rate): the highest
 // passed rate, then the next one down if that re-run fails.
 constexpr int64_t kServerConfirmations = 2;
+// The Server search plans its probes within the case's watchdog (profile::case_timeout_s): it keeps
+// kServerWatchdogSpare of the timeout unused, and time for the audit after it. A probe's expected
+// length is its queries' mean arrival span (or their service at the estimated capacity, if longer)
+// plus one batch's service, times kServerProbeMargin: the arrival span of 16 Poisson arrivals has a
+// relative spread of 1/4.
+constexpr double kServerWatchdogSpare = 0.1;
+constexpr double kServerProbeMargin = 1.25;
 
 // Logit limits of the teacher-forced comparison per storage dtype (a correct bf16 run of llm-tiny
 // shows NMSE near 1e-4 and KL near 1e-4: see docs/measurement.md).
@@ -407,6 +414,7 @@ struct TimedOutcome {
   models::ScenarioRun run;
   std::optional<ServerResult> server;
   bool server_met = true;
+  std::string search_stopped;  // why the Server search or its re-runs stopped early ("" if they did not)
 };
 
 // One scenario run with progress on stderr (at most one line a second).
@@ -436,7 +444,10 @@ Result<models::ScenarioRun> timed_run(const InferenceCase& c, DeviceEngine& engi
   return models::run_scenario(engine, s);
 }
 
-Result<TimedOutcome> run_timed(const InferenceCase& c, DeviceEngine& engine, uint64_t seed) {
+// `probes_deadline`: when the Server search's probes must have ended (the case's watchdog less the
+// spare and the audit's time).
+Result<TimedOutcome> run_timed(const InferenceCase& c, DeviceEngine& engine, uint64_t seed,
+                               std::chrono::steady_clock::time_point probes_deadline) {
   TimedOutcome out;
   if (c.scenario != Scenario::kServer) {
     auto run = timed_run(c, engine, c.scenario, 0, seed, models::to_string(c.scenario));
@@ -466,16 +477,30 @@ Result<TimedOutcome> run_timed(const InferenceCase& c, DeviceEngine& engine, uin
     runs[qps] = std::move(run).value();
     return step;
   };
+  const double batch_s = offline->duration_s;
+  models::SearchBudget budget;
+  budget.expected_s = [&](double qps) {
+    const double queries = std::max(static_cast<double>(c.min_queries), std::ceil(qps * c.min_duration_s));
+    return kServerProbeMargin * (std::max(queries / qps, queries / capacity_qps) + batch_s);
+  };
+  budget.left_s = [&] {
+    return std::chrono::duration<double>(probes_deadline - std::chrono::steady_clock::now()).count();
+  };
   Status error;
   ServerResult server;
   server.ttft_bound_s = c.ttft_bound_s;
   server.tpot_bound_s = c.tpot_bound_s;
-  server.search = models::search_server_rate(probe, 0.5 * capacity_qps, c.server_steps, &error);
+  server.search = models::search_server_rate(probe, 0.5 * capacity_qps, c.server_steps, &error, &budget);
   if (!error) return error.error();
+  if (server.search.empty())
+    return make_error(ErrorCode::kResourceExhausted,
+                      "no time for a Server probe: {}; raise the case's timeout_s", budget.stopped);
   // The reported rate must pass twice (its re-run's arrivals fresh), and its figures are the re-run's:
   // the search picks the best-looking pass, which over few queries is partly the luck of its arrivals.
-  const double confirmed = models::confirm_server_rate(probe, server.search, kServerConfirmations, &error);
+  const double confirmed =
+      models::confirm_server_rate(probe, server.search, kServerConfirmations, &error, &budget);
   if (!error) return error.error();
+  out.search_stopped = budget.stopped;
   if (confirmed <= 0) {
     // No rate met the bounds, or none met them again on its re-run: report the lowest probe's run,
     // target 0.
@@ -497,6 +522,7 @@ Result<TimedOutcome> run_timed(const InferenceCase& c, DeviceEngine& engine, uin
 }  // namespace
 
 void run_inference(const Context& ctx, CaseResult& result) {
+  const auto case_start = std::chrono::steady_clock::now();
   const Device& dev = ctx.device;
   std::optional<InferenceCase> c = read_case(ctx.spec.params, result);
   if (!c) return;
@@ -575,7 +601,10 @@ void run_inference(const Context& ctx, CaseResult& result) {
   // Accuracy pass (untimed).
   const models::LlmReference ref(cfg, seed, c->dtype);
   phase_done("weights generated and uploaded");
+  const auto accuracy_start = std::chrono::steady_clock::now();
   auto accurate = accuracy_pass(*c, **llm, *stream, ref, seed, inf.accuracy);
+  const double accuracy_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - accuracy_start).count();
   phase_done("accuracy pass (op-local checks, teacher-forced logits)");
   if (!accurate) return (void)fail(result, CaseStatus::kFailed, accurate.error().message);
   if (!*accurate) {
@@ -588,7 +617,14 @@ void run_inference(const Context& ctx, CaseResult& result) {
   // The timed scenario.
   DeviceEngine engine(**llm, *stream, seed);
   const std::optional<double> energy_before = energy_j(dev);
-  auto timed = run_timed(*c, engine, seed);
+  // The audit runs the host reference over audit_queries as the accuracy pass did over
+  // accuracy_queries (and the pass adds the op-local checks): its time scaled is a safe estimate.
+  const double audit_s = accuracy_s * static_cast<double>(c->audit_queries) /
+                         static_cast<double>(std::max<int64_t>(1, c->accuracy_queries));
+  const double probes_s = (1 - kServerWatchdogSpare) * profile::case_timeout_s(ctx.spec.stats) - audit_s;
+  auto timed = run_timed(*c, engine, seed,
+                         case_start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                          std::chrono::duration<double>(probes_s)));
   phase_done("timed scenario");
   if (!timed) return (void)fail(result, CaseStatus::kFailed, timed.error().message);
   const std::optional<double> energy_after = energy_j(dev);
@@ -692,6 +728,10 @@ void run_inference(const Context& ctx, CaseResult& result) {
                     [](const ServerSearchStep& s) { return s.passed; })
             ? " twice (a rate that passed failed its re-run with fresh arrivals)"
             : "");
+  if (inf.server && !timed->search_stopped.empty())
+    result.reason = fmt::format("{}{}the rate search stopped after {} probe{}: {}", result.reason,
+                                result.reason.empty() ? "" : "; ", inf.server->search.size(),
+                                inf.server->search.size() == 1 ? "" : "s", timed->search_stopped);
 }
 
 }  // namespace cmeter::workloads

@@ -77,5 +77,34 @@ TEST_CASE("inference: llm-tiny on the CPU plugin, every scenario") {
   }
 }
 
+TEST_CASE("inference: the Server search plans its probes within the case's timeout") {
+  auto host = load_file(std::string(CMETER_PLUGIN_DIR) + "/libcmeter-cpu.so");
+  REQUIRE(!host->devices().empty());
+  // Probes of at least 3 s (~3.8 s expected with the margin), each started only with time kept for a
+  // re-run: a 12 s timeout (10.8 s usable, less the set-up and the audit) holds two or three of them,
+  // not the five the case asks for.
+  auto c = tiny_case("server");
+  c.params["min_duration_s"] = 3.0;
+  c.params["server_steps"] = int64_t{5};
+  c.stats.timeout_s = 12;
+  const CaseResult r = run_case(Context{host->devices()[0], c, 42});
+  CAPTURE(r.reason);
+  if (r.status == CaseStatus::kUnsupported) return;  // no 1.1 op set: the test above checks the reason
+  REQUIRE(r.status == CaseStatus::kOk);
+  REQUIRE(r.inference.has_value());
+  REQUIRE(r.inference->server.has_value());
+  const auto& search = r.inference->server->search;
+  CHECK(search.size() < 5);  // the search's and re-runs' probes together
+  CHECK(r.reason.find("the rate search stopped after") != std::string::npos);
+  CHECK(r.reason.find("the next search probe at") != std::string::npos);
+  // A timeout that leaves no time for one probe: failed up front, saying what to raise.
+  c.stats.timeout_s = 4;
+  const CaseResult none = run_case(Context{host->devices()[0], c, 42});
+  CAPTURE(none.reason);
+  CHECK(none.status == CaseStatus::kFailed);
+  CHECK(none.reason.find("no time for a Server probe") != std::string::npos);
+  CHECK(none.reason.find("raise the case's timeout_s") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace cmeter::workloads

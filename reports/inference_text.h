@@ -26,8 +26,9 @@ std::string model_shape_text(const InferenceView& v);
 // "16 queries, 128 prompt + 64 output tokens each, batch up to 8, 12.5 s" (the report holds the totals:
 // per query where they divide by the queries, else "... tokens in all").
 std::string workload_text(const InferenceView& v);
-// Server: "2.5 query/s with TTFT p99 <= 2000 ms and TPOT p99 <= 100 ms (target 2.6 query/s, 6
-// probes)"; "" for other scenarios.
+// Server: "2.6 query/s offered (2.5 query/s served) with TTFT p99 <= 2000 ms and TPOT p99 <= 100 ms (6
+// probes)", the offered rate first as in the `server_qps` metric; "none: no probed rate met ..." when
+// no rate met the bounds; "" for other scenarios.
 std::string server_text(const InferenceView& v);
 // One Server search probe's outcome: "within bounds", or what failed it ("TTFT p99 over the bound",
 // "TPOT p99 over the bound", "did not keep up: TTFT grew 2.31 s per s"), joined by "; "; prefixed

@@ -49,8 +49,14 @@ TEST_CASE("inference_text: the texts of a Server result") {
   v.prompt_tokens += 1;
   CHECK(workload_text(v) == "64 queries, 8193 prompt + 4096 output tokens in all, batch up to 16, 12.5 s");
   v.prompt_tokens -= 1;
-  CHECK(server_text(v) ==
-        "2.5 query/s with TTFT p99 <= 2000 ms and TPOT p99 <= 100 ms (target 3.12 query/s, 4 probes)");
+  CHECK(
+      server_text(v) ==
+      "3.12 query/s offered (2.5 query/s served) with TTFT p99 <= 2000 ms and TPOT p99 <= 100 ms (4 probes)");
+  // No rate met the bounds: no rate is shown as if it were one.
+  const double target = v.server->target_qps;
+  v.server->target_qps = 0;
+  CHECK(server_text(v) == "none: no probed rate met TTFT p99 <= 2000 ms and TPOT p99 <= 100 ms (4 probes)");
+  v.server->target_qps = target;
   CHECK(mfu_text(v) == "41.2% of peak.flops.bf16");
   REQUIRE(v.server);
   REQUIRE(v.server->search.size() == 4);

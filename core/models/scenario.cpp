@@ -349,4 +349,11 @@ double confirm_server_rate(const std::function<Result<ServerSearchStep>(double)>
   return 0;
 }
 
+bool rerun_failed(const std::vector<ServerSearchStep>& steps) {
+  for (size_t j = 0; j < steps.size(); ++j)
+    for (size_t i = 0; i < j && !steps[j].passed; ++i)
+      if (steps[i].qps == steps[j].qps) return true;
+  return false;
+}
+
 }  // namespace cmeter::models

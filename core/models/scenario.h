@@ -129,4 +129,8 @@ double confirm_server_rate(const std::function<Result<ServerSearchStep>(double)>
                            std::vector<ServerSearchStep>& steps, int64_t attempts, Status* error = nullptr,
                            SearchBudget* budget = nullptr);
 
+// Whether some passed rate failed its re-run (a probe at a rate probed before that did not pass): what
+// makes "no confirmed rate" a failed confirmation rather than no pass, or no time to re-run one.
+bool rerun_failed(const std::vector<ServerSearchStep>& steps);
+
 }  // namespace cmeter::models

@@ -180,6 +180,9 @@ TEST_CASE("scenario: the Server rate is one whose re-run passes too, highest fir
   CHECK_FALSE(steps[4].passed);
   CHECK(steps[5].qps == 4.0);
   CHECK(steps[5].passed);
+  CHECK(rerun_failed(steps));  // 6's re-run failed
+  CHECK_FALSE(rerun_failed({ServerSearchStep{2, 0.1, 0.05, true}, ServerSearchStep{4, 0.1, 0.2, false},
+                            ServerSearchStep{2, 0.1, 0.05, true}}));  // a pass re-run passed; 4 never re-run
   // One attempt only: the lucky rate's re-run fails, and nothing is confirmed.
   runs.clear();
   std::vector<ServerSearchStep> one;
@@ -243,6 +246,7 @@ TEST_CASE("scenario: a Server search within a time budget stops before a probe t
   CHECK(confirm_server_rate(probe, passed, 2, nullptr, &none) == 0.0);
   CHECK(passed.size() == 1);
   CHECK(none.stopped.find("the re-run at 0.5 query/s") != std::string::npos);
+  CHECK_FALSE(rerun_failed(passed));  // not confirmed for want of time, which is no failed re-run
   // Without a budget nothing changes (the tests above).
   SearchBudget unlimited;
   CHECK_FALSE(unlimited.limited());

@@ -550,7 +550,7 @@ void run_inference(const Context& ctx, CaseResult& result) {
     const bool shared = get_bool(dev.attributes(), "mem.host_shared").value_or(false);
     const uint64_t host = reference_host_bytes(cfg, c->dtype, c->prompt_len + c->output_len);
     const uint64_t total = self_rss_bytes() + host + (shared ? need : 0);
-    const uint64_t allowed = *limit / 10 * 9;
+    const uint64_t allowed = worker_memory_allowance_bytes(*limit);
     if (total > allowed)
       return (void)fail(
           result, CaseStatus::kUnsupported,
@@ -572,9 +572,11 @@ void run_inference(const Context& ctx, CaseResult& result) {
   auto phase_start = std::chrono::steady_clock::now();
   auto phase_done = [&](const char* what) {
     const auto now = std::chrono::steady_clock::now();
+    const double took_s = std::chrono::duration<double>(now - phase_start).count();
     print_progress(fmt::format("inference {} {}: {} in {:.1f} s", cfg.name, models::to_string(c->scenario),
-                               what, std::chrono::duration<double>(now - phase_start).count()));
+                               what, took_s));
     phase_start = now;
+    return took_s;
   };
   auto llm = DeviceLlm::create(dev, *stream, shape, seed, fused);
   if (!llm) return (void)fail(result, CaseStatus::kFailed, llm.error().message);
@@ -601,11 +603,8 @@ void run_inference(const Context& ctx, CaseResult& result) {
   // Accuracy pass (untimed).
   const models::LlmReference ref(cfg, seed, c->dtype);
   phase_done("weights generated and uploaded");
-  const auto accuracy_start = std::chrono::steady_clock::now();
   auto accurate = accuracy_pass(*c, **llm, *stream, ref, seed, inf.accuracy);
-  const double accuracy_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - accuracy_start).count();
-  phase_done("accuracy pass (op-local checks, teacher-forced logits)");
+  const double accuracy_s = phase_done("accuracy pass (op-local checks, teacher-forced logits)");
   if (!accurate) return (void)fail(result, CaseStatus::kFailed, accurate.error().message);
   if (!*accurate) {
     inf.accuracy.passed = false;
@@ -724,8 +723,7 @@ void run_inference(const Context& ctx, CaseResult& result) {
         "no probed rate met TTFT p99 <= {} s and TPOT p99 <= {} s with the device keeping up (TTFT growth <= "
         "{} s/s){}",
         c->ttft_bound_s, c->tpot_bound_s, kServerMaxTtftGrowth,
-        std::any_of(inf.server->search.begin(), inf.server->search.end(),
-                    [](const ServerSearchStep& s) { return s.passed; })
+        models::rerun_failed(inf.server->search)
             ? " twice (a rate that passed failed its re-run with fresh arrivals)"
             : "");
   if (inf.server && !timed->search_stopped.empty())

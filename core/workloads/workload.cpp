@@ -285,9 +285,10 @@ std::pair<uint64_t, const char*> memory_budget(const Device& device) {
           : std::pair<uint64_t, const char*>{static_cast<uint64_t>(*mem) / 10 * 9,
                                              "90% of the device's mem.bytes"};
   if (get_bool(device.attributes(), "mem.host_shared").value_or(false))
-    if (const auto limit = worker_memory_limit_bytes(); limit && *limit / 10 * 9 < out.first)
+    if (const auto limit = worker_memory_limit_bytes();
+        limit && worker_memory_allowance_bytes(*limit) < out.first)
       out = {
-          *limit / 10 * 9,
+          worker_memory_allowance_bytes(*limit),
           "90% of the worker's memory limit, which this host-shared device memory counts against; cmeter run "
           "--worker-memory-limit (MiB)"};
   return out;

@@ -116,6 +116,10 @@ std::mt19937_64 fresh_entropy_rng();
 // resident-memory limit it is stopped at, and that limit in this process (none outside a worker).
 inline constexpr const char* kWorkerMemoryLimitEnv = "CMETER_WORKER_MEMORY_LIMIT_BYTES";
 std::optional<uint64_t> worker_memory_limit_bytes();
+// What a case may plan to use of that limit: 90% (the rest for what the estimates do not count).
+inline uint64_t worker_memory_allowance_bytes(uint64_t limit_bytes) {
+  return limit_bytes / 10 * 9;
+}
 
 // One line of a long case's progress on stderr, marked so that the worker host shows it to the user
 // (unless `cmeter run -q`) while it keeps the rest of a worker's stderr for diagnostics.

@@ -12,6 +12,7 @@ Set CMETER_UPDATE_GOLDEN=1 to rewrite the golden files from the current output (
 import copy
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -123,14 +124,17 @@ def test_render():
         run_dir = os.path.join(tmp, "energy", os.listdir(os.path.join(tmp, "energy"))[0])
         md = run(["report", "md", os.path.join(run_dir, "report.json")], expect_exit=0).stdout
         energy = md.split("## Energy and per watt", 1)[1].split("\n## ", 1)[0] if "## Energy and per watt" in md else ""
-        check("| telemetry:0 | gemm | 100 W |" in energy and "FLOP/J" in energy and "B/J" in energy,
-              f"Markdown: energy rows of the telemetry stub with work per joule:\n{energy}")
+        # The stub's counter runs on its own clock, read a moment apart from the host's timestamps around
+        # the case, so its 100 W reads 99.9-100 W (seen: 99.9 W in a clean CI run with the cores shared).
+        gemm_power = re.search(r"\| telemetry:0 \| gemm \| ([0-9.]+) W \|", energy)
+        check(gemm_power is not None and abs(float(gemm_power.group(1)) - 100) <= 0.5 and "FLOP/J" in energy
+              and "B/J" in energy, f"Markdown: energy rows of the telemetry stub with work per joule:\n{energy}")
         check("declared PUE 1.25" in energy and "- **stub:0**: the plugin offers no telemetry" in energy,
               f"Markdown: the PUE said, the stub without telemetry named:\n{energy}")
         out = os.path.join(tmp, "energy.html")
         run(["report", "html", os.path.join(run_dir, "report.json"), "-o", out], expect_exit=0)
         html = open(out).read()
-        check("<h2>Energy and per watt</h2>" in html and "100 W" in html and
+        check("<h2>Energy and per watt</h2>" in html and re.search(r">(99\.[5-9]|100(\.[0-4])?) W<", html) and
               "<li><b>stub:0</b>: the plugin offers no telemetry</li>" in html, "HTML: the energy section")
 
 
